@@ -1,0 +1,24 @@
+# Every third-party dependency, found once. Debian packages provide all of them (scripts/setup); a CUDA
+# LibTorch 2.x is picked up instead of Debian's through -DCMAKE_PREFIX_PATH=<torch>/share/cmake.
+find_package(Torch REQUIRED)
+find_package(Threads REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
+find_package(SQLiteCpp REQUIRED)   # used by the results store
+
+# sentencepiece is linked ONLY into the tokenizer shim (harness/model/spm_shim): Debian's libsentencepiece
+# bundles protobuf 3.14 and LibTorch loads protobuf 3.21; one process must never link both (DESIGN.md §6.1).
+find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h REQUIRED)
+find_library(SENTENCEPIECE_LIBRARY sentencepiece REQUIRED)
+find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
+
+# CUDA: only when the LibTorch we build against was itself built with CUDA.
+set(PTQ_WITH_CUDA OFF)
+if(PTQ_CUDA STREQUAL "ON" OR (PTQ_CUDA STREQUAL "AUTO" AND (TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)))
+  enable_language(CUDA)
+  set(PTQ_WITH_CUDA ON)
+endif()
+message(STATUS "ptqbench: LibTorch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}, CUDA: ${PTQ_WITH_CUDA}")

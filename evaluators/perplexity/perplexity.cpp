@@ -1,0 +1,84 @@
+#include "perplexity/perplexity.h"
+
+#include "run/progress.h"
+#include "util/errors.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+namespace ptq::eval {
+
+PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, const PplOptions& opt) {
+  c10::InferenceMode inference;
+  if (ids.dim() != 1) throw std::invalid_argument("evaluate_perplexity: ids must be 1-D");
+  if (opt.seqlen < 2) throw InputError(fmt::format("seqlen {} is too short, expected at least 2", opt.seqlen));
+  if (opt.batch_size < 1) throw InputError(fmt::format("batch size {} must be at least 1", opt.batch_size));
+  const int64_t vocab = model.config().vocab_size;
+  if (ids.numel() > 0) {
+    const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+    if (lo < 0 || hi >= vocab)
+      throw InputError(fmt::format("token ids range over [{}, {}], outside the model's vocabulary of {} (wrong "
+                                   "tokenizer for this model?)", lo, hi, vocab));
+  }
+  PplResult r;
+  r.seqlen = opt.seqlen;
+  r.nsamples_total = ids.numel() / opt.seqlen;
+  r.nsamples = opt.limit > 0 ? std::min(opt.limit, r.nsamples_total) : r.nsamples_total;
+  if (r.nsamples == 0)
+    throw InputError(fmt::format("the evaluation stream has {} tokens, fewer than one segment of seqlen {}",
+                                 ids.numel(), opt.seqlen));
+
+  const auto start = std::chrono::steady_clock::now();
+  const at::Tensor segments =
+      ids.narrow(0, 0, r.nsamples * opt.seqlen).view({r.nsamples, opt.seqlen}).to(model.device());
+  const RopeTables rope = model.rope(opt.seqlen);
+  Progress progress(opt.label, r.nsamples, 5.0);
+  double loss_sum = 0;
+  for (int64_t first = 0; first < r.nsamples; first += opt.batch_size) {
+    const int64_t b = std::min(opt.batch_size, r.nsamples - first);
+    const at::Tensor batch = segments.narrow(0, first, b);
+    at::Tensor h = model.embed(batch);
+    for (size_t i = 0; i < model.blocks.size(); ++i) h = model.block_forward(i, h, rope);
+    at::Tensor logits = model.logits(h);
+    // CPU kernels lack half-precision log_softmax in LibTorch 1.13; the fp16 loss of the references is a
+    // CUDA-only property anyway.
+    if (logits.is_cpu() && logits.scalar_type() != at::kFloat) logits = logits.to(at::kFloat);
+    for (int64_t k = 0; k < b; ++k) {
+      // Per segment, in the logits' dtype, like `CrossEntropyLoss()(shift_logits, shift_labels).float()`
+      // (fp16 logits give an fp16 loss on CUDA, exactly as in the reference runs).
+      const at::Tensor loss = at::cross_entropy_loss(logits[k].narrow(0, 0, opt.seqlen - 1),
+                                                     batch[k].narrow(0, 1, opt.seqlen - 1));
+      const double l = loss.to(at::kFloat).item<double>();
+      if (!std::isfinite(l))
+        throw std::runtime_error(fmt::format("segment {}: loss is {} (numerical overflow? try fp32)", first + k, l));
+      r.segment_loss.push_back(l);
+      loss_sum += l;
+    }
+    const int64_t done = first + b;
+    if (opt.progress) progress.update(done, fmt::format("ppl {:.4f}", std::exp(loss_sum / done)));
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const auto n = static_cast<double>(r.nsamples);
+  const double mean = loss_sum / n;
+  r.ppl = std::exp(mean);
+  r.tokens = r.nsamples * (opt.seqlen - 1);
+  r.nll = mean * static_cast<double>(r.tokens);
+  if (r.nsamples > 1) {
+    double ss = 0;
+    for (const double l : r.segment_loss) ss += (l - mean) * (l - mean);
+    r.stderr_ppl = r.ppl * std::sqrt(ss / (n - 1)) / std::sqrt(n);
+  } else {
+    r.stderr_ppl = std::numeric_limits<double>::quiet_NaN();
+  }
+  if (opt.progress)
+    progress.finish(fmt::format("ppl {:.4f}, {:.0f} tokens/s", r.ppl, r.nsamples * opt.seqlen / r.seconds));
+  return r;
+}
+
+}  // namespace ptq::eval

@@ -1,0 +1,117 @@
+// `ptqbench info MODEL_DIR`: what a checkpoint is, read from config.json and safetensors headers only
+// (instant even for 70B), plus a check of every tensor's name and shape against the config.
+#include "cli/commands.h"
+#include "cli/model_dir.h"
+#include "io/tensor_store.h"
+#include "model/checkpoint.h"
+#include "model/tokenizer.h"
+#include "util/errors.h"
+#include "util/text.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+
+namespace ptq::cli {
+
+namespace {
+
+struct InfoOptions {
+  std::string model_dir;
+  std::string tokenizer;
+  bool json = false;
+  bool tensors = false;
+};
+
+std::string thousands(int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+  return s;
+}
+
+void run_info(const InfoOptions& o) {
+  const ModelDir m = inspect_model_dir(o.model_dir, o.tokenizer);
+  const auto store = io::TensorStore::open_dir(m.dir);
+  const auto check = check_checkpoint(store, m.config);
+  const LlamaConfig& c = m.config;
+
+  std::map<std::string, int64_t> dtype_counts;
+  for (const auto& name : store.names()) ++dtype_counts[store.info(name).dtype];
+  std::vector<std::string> dtypes;
+  for (const auto& [d, n] : dtype_counts) dtypes.push_back(fmt::format("{} x{}", d, n));
+
+  nlohmann::json tok = nullptr;
+  if (m.tokenizer_path) {
+    const auto t = Tokenizer::load(*m.tokenizer_path);
+    tok = {{"path", t.path()}, {"pieces", t.vocab_size()}, {"bos_id", t.bos_id()}, {"eos_id", t.eos_id()},
+           {"sha256", t.sha256()}};
+  }
+
+  if (o.json) {
+    nlohmann::json j = {{"model_dir", m.dir},
+                        {"config", c.to_json()},
+                        {"config_sha256", m.config_sha256},
+                        {"parameters", c.parameter_count()},
+                        {"storage", {{"files", store.files().size()}, {"bytes", store.total_bytes()}, {"dtypes", dtype_counts}}},
+                        {"tokenizer", tok},
+                        {"check", {{"ok", check.ok()}, {"missing", check.missing}, {"unexpected", check.unexpected},
+                                   {"misshaped", check.misshaped}, {"ignored", check.ignored}}}};
+    if (o.tensors) {
+      j["tensors"] = nlohmann::json::array();
+      for (const auto& name : store.names()) {
+        const auto& t = store.info(name);
+        j["tensors"].push_back({{"name", name}, {"dtype", t.dtype}, {"shape", t.shape}});
+      }
+    }
+    fmt::print("{}\n", j.dump(2));
+  } else {
+    const std::string attn = c.num_key_value_heads == c.num_attention_heads
+                                 ? "MHA"
+                                 : fmt::format("GQA {}:1", c.kv_groups());
+    fmt::print("model        {}\n", m.dir);
+    fmt::print("architecture llama: {} layers, hidden {}, intermediate {}, vocab {}\n", c.num_hidden_layers,
+               c.hidden_size, c.intermediate_size, c.vocab_size);
+    fmt::print("attention    {} heads x {}, {} KV heads ({}), rope theta {} (scaling: {}), max positions {}\n",
+               c.num_attention_heads, c.head_dim, c.num_key_value_heads, attn, c.rope_theta,
+               c.rope_scaling.type == "default" ? "none" : c.rope_scaling.type, c.max_position_embeddings);
+    fmt::print("norm         RMSNorm eps {}; tied embeddings: {}\n", c.rms_norm_eps, c.tie_word_embeddings ? "yes" : "no");
+    fmt::print("parameters   {} ({:.2f} B)\n", thousands(c.parameter_count()), c.parameter_count() / 1e9);
+    fmt::print("weights      {} tensors ({}), {} in {} file(s){}\n", store.names().size(), join(dtypes, ", "),
+               human_bytes(store.total_bytes()), store.files().size(),
+               c.torch_dtype.empty() ? "" : fmt::format("; config dtype {}", c.torch_dtype));
+    if (m.tokenizer_path)
+      fmt::print("tokenizer    {}: {} pieces, bos {}, eos {} (sha256 {})\n", tok["path"].get<std::string>(),
+                 tok["pieces"].get<int>(), tok["bos_id"].get<int>(), tok["eos_id"].get<int>(),
+                 tok["sha256"].get<std::string>().substr(0, 16));
+    else
+      fmt::print("tokenizer    none (no tokenizer.model; pre-tokenized .npy data only)\n");
+    if (o.tensors)
+      for (const auto& name : store.names()) {
+        const auto& t = store.info(name);
+        fmt::print("  {:<56} {:<5} [{}]\n", name, t.dtype, fmt::join(t.shape, ", "));
+      }
+    fmt::print("check        {}\n", check.ok() ? fmt::format("OK: all {} tensors present with the expected shapes{}",
+                                                             expected_tensors(c).size(),
+                                                             check.ignored.empty() ? "" : fmt::format(" ({} ignored)", check.ignored.size()))
+                                               : "FAILED (see the error below)");
+  }
+  if (!check.ok()) throw InputError(check.describe(m.dir));
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+  auto opts = std::make_shared<InfoOptions>();
+  auto* cmd = app.add_subcommand("info", "Describe a Hugging Face Llama checkpoint directory (headers only)");
+  cmd->add_option("model_dir", opts->model_dir, "Checkpoint directory (config.json + safetensors)")->required();
+  cmd->add_option("--tokenizer", opts->tokenizer, "sentencepiece model (default: MODEL_DIR/tokenizer.model)");
+  cmd->add_flag("--json", opts->json, "Print one JSON object");
+  cmd->add_flag("--tensors", opts->tensors, "List every tensor with its dtype and shape");
+  cmd->callback([opts] { run_info(*opts); });
+}
+
+}  // namespace ptq::cli

@@ -1,0 +1,14 @@
+// The `ptqbench` subcommands. Each registers itself on the CLI11 app; errors are thrown (InputError for
+// bad input) and turned into one line + exit code by main.cpp.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace ptq::cli {
+
+void add_info_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+
+}  // namespace ptq::cli

@@ -1,0 +1,39 @@
+// ptqbench: the command-line entry point. Exit codes: 0 success, 2 bad input, 1 internal failure.
+#include "cli/commands.h"
+#include "run/runtime.h"
+#include "util/errors.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <clocale>
+
+namespace {
+
+// c10::Error messages carry a multi-line backtrace; the first line is the message.
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::setlocale(LC_NUMERIC, "C");  // decimals print with a dot whatever the user's locale
+  CLI::App app{"ptqbench: post-training quantization benchmark harness for Llama-family LLMs"};
+  app.set_version_flag("--version", ptq::harness_version());
+  app.require_subcommand(1);
+  ptq::cli::add_info_command(app);
+  ptq::cli::add_eval_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    fmt::print(stderr, "ptqbench: error: {} (see ptqbench --help)\n", e.what());
+    return 2;
+  } catch (const ptq::InputError& e) {
+    fmt::print(stderr, "ptqbench: error: {}\n", first_line(e.what()));
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ptqbench: internal error: {}\n", first_line(e.what()));
+    return 1;
+  }
+  return 0;
+}

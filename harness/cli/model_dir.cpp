@@ -1,0 +1,34 @@
+#include "cli/model_dir.h"
+
+#include "io/files.h"
+#include "io/sha256.h"
+#include "util/errors.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace ptq::cli {
+
+ModelDir inspect_model_dir(const std::string& dir, const std::string& tokenizer_override) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("model directory not found: {}", dir));
+  ModelDir m;
+  m.dir = dir;
+  m.config_path = (fs::path(dir) / "config.json").string();
+  io::require_file(m.config_path, "model config");
+  m.config = LlamaConfig::from_file(m.config_path);
+  m.config_sha256 = io::sha256_file(m.config_path);
+  if (!tokenizer_override.empty()) {
+    io::require_file(tokenizer_override, "tokenizer model");
+    m.tokenizer_path = tokenizer_override;
+  } else {
+    const std::string t = (fs::path(dir) / "tokenizer.model").string();
+    if (io::file_exists(t)) m.tokenizer_path = t;
+  }
+  return m;
+}
+
+}  // namespace ptq::cli

@@ -1,0 +1,121 @@
+#include "io/files.h"
+
+#include "util/errors.h"
+#include "util/text.h"
+
+#include <fmt/format.h>
+#include <zlib.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace ptq::io {
+
+namespace {
+
+std::string read_gzip(const std::string& path) {
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) throw InputError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  gzbuffer(f, 1 << 20);
+  std::string out;
+  char buf[1 << 16];
+  for (;;) {
+    const int n = gzread(f, buf, sizeof buf);
+    if (n < 0) {
+      int code = 0;
+      const std::string msg = gzerror(f, &code);
+      gzclose(f);
+      throw InputError(fmt::format("{}: corrupt gzip data ({}), expected a valid .gz file", path, msg));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  // gzread stops silently at a truncated member; gzclose reports it as Z_BUF_ERROR.
+  const int rc = gzclose(f);
+  if (rc != Z_OK)
+    throw InputError(fmt::format("{}: truncated or corrupt gzip file, expected a complete .gz file", path));
+  return out;
+}
+
+}  // namespace
+
+bool file_exists(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(path, ec);
+}
+
+void require_file(const std::string& path, std::string_view what) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw InputError(fmt::format("{} not found: {}", what, path));
+  if (!fs::is_regular_file(path, ec))
+    throw InputError(fmt::format("{} is not a regular file: {}", what, path));
+}
+
+std::string read_file(const std::string& path) {
+  require_file(path, "file");
+  if (ends_with(path, ".gz")) return read_gzip(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return std::move(ss).str();
+}
+
+AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  tmp_ = fmt::format("{}.tmp.{}", path, ::getpid());
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(fmt::format("cannot create {}: {}", tmp_, std::strerror(errno)));
+}
+
+AtomicFileWriter::~AtomicFileWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(tmp_.c_str());
+  }
+}
+
+void AtomicFileWriter::write(const void* data, size_t n) {
+  const auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t k = ::write(fd_, p, n);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(fmt::format("cannot write {}: {}", tmp_, std::strerror(errno)));
+    }
+    p += k;
+    n -= static_cast<size_t>(k);
+  }
+}
+
+void AtomicFileWriter::commit() {
+  const int fd = fd_;
+  fd_ = -1;
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const int e = errno;
+    ::unlink(tmp_.c_str());
+    throw std::runtime_error(fmt::format("cannot flush {}: {}", tmp_, std::strerror(e)));
+  }
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp_.c_str());
+    throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp_, path_, std::strerror(e)));
+  }
+}
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  AtomicFileWriter out(path);
+  out.write(bytes.data(), bytes.size());
+  out.commit();
+}
+
+}  // namespace ptq::io

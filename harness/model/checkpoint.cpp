@@ -1,0 +1,129 @@
+#include "model/checkpoint.h"
+
+#include "io/files.h"
+#include "util/errors.h"
+#include "util/text.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace ptq {
+
+namespace {
+
+// Buffers some conversions stored with the weights; they are recomputed from the config, never read.
+bool is_ignorable(const std::string& name) {
+  static const std::regex inv_freq(R"(model\.layers\.\d+\.self_attn\.rotary_emb\.inv_freq)");
+  return std::regex_match(name, inv_freq);
+}
+
+std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+// Creates the optional bias slots the config asks for, so that named_tensors() lists them.
+void prepare_bias_slots(LlamaModel& model) {
+  const auto& c = model.config();
+  for (auto& b : model.blocks) {
+    if (c.attention_bias)
+      for (Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj}) l->bias = at::empty({0});
+    if (c.mlp_bias)
+      for (Linear* l : {&b.gate_proj, &b.up_proj, &b.down_proj}) l->bias = at::empty({0});
+  }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const LlamaConfig& c) {
+  const int64_t h = c.hidden_size, ffn = c.intermediate_size;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out = {{"model.embed_tokens.weight", {c.vocab_size, h}}};
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
+    const std::string p = fmt::format("model.layers.{}.", i);
+    out.push_back({p + "input_layernorm.weight", {h}});
+    out.push_back({p + "post_attention_layernorm.weight", {h}});
+    const std::tuple<const char*, int64_t, int64_t, bool> linears[] = {
+        {"self_attn.q_proj", c.q_dim(), h, c.attention_bias},  {"self_attn.k_proj", c.kv_dim(), h, c.attention_bias},
+        {"self_attn.v_proj", c.kv_dim(), h, c.attention_bias}, {"self_attn.o_proj", h, c.q_dim(), c.attention_bias},
+        {"mlp.gate_proj", ffn, h, c.mlp_bias},                 {"mlp.up_proj", ffn, h, c.mlp_bias},
+        {"mlp.down_proj", h, ffn, c.mlp_bias}};
+    for (const auto& [name, out_f, in_f, has_bias] : linears) {
+      out.push_back({p + name + ".weight", {out_f, in_f}});
+      if (has_bias) out.push_back({p + name + ".bias", {out_f}});
+    }
+  }
+  out.push_back({"model.norm.weight", {h}});
+  if (!c.tie_word_embeddings) out.push_back({"lm_head.weight", {c.vocab_size, h}});
+  return out;
+}
+
+CheckpointCheck check_checkpoint(const io::TensorStore& store, const LlamaConfig& config) {
+  CheckpointCheck check;
+  std::set<std::string> wanted;
+  for (const auto& [name, shape] : expected_tensors(config)) {
+    wanted.insert(name);
+    if (!store.contains(name)) {
+      check.missing.push_back(name);
+      continue;
+    }
+    const auto& info = store.info(name);
+    if (info.shape != shape)
+      check.misshaped.push_back(fmt::format("{}: {} in file, expected {}", name, shape_str(info.shape), shape_str(shape)));
+  }
+  for (const auto& name : store.names()) {
+    if (wanted.count(name)) continue;
+    // A tied checkpoint may still carry a copy of lm_head; HF ignores it in favour of the embedding.
+    if (is_ignorable(name) || (config.tie_word_embeddings && name == "lm_head.weight"))
+      check.ignored.push_back(name);
+    else
+      check.unexpected.push_back(name);
+  }
+  return check;
+}
+
+std::string CheckpointCheck::describe(const std::string& dir) const {
+  const auto first = [](const std::vector<std::string>& v) {
+    std::vector<std::string> head(v.begin(), v.begin() + std::min<size_t>(v.size(), 3));
+    return join(head, ", ") + (v.size() > 3 ? fmt::format(" (+{} more)", v.size() - 3) : "");
+  };
+  std::vector<std::string> parts;
+  if (!missing.empty()) parts.push_back(fmt::format("{} missing tensor(s): {}", missing.size(), first(missing)));
+  if (!misshaped.empty()) parts.push_back(fmt::format("{} mis-shaped tensor(s): {}", misshaped.size(), first(misshaped)));
+  if (!unexpected.empty())
+    parts.push_back(fmt::format("{} unexpected tensor(s): {}", unexpected.size(), first(unexpected)));
+  return fmt::format("{}: checkpoint does not match its config.json: {}", dir, join(parts, "; "));
+}
+
+LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("model directory not found: {}", dir));
+  const std::string config_path = (fs::path(dir) / "config.json").string();
+  io::require_file(config_path, "model config");
+  LlamaModel model(LlamaConfig::from_file(config_path));
+  const auto store = io::TensorStore::open_dir(dir);
+  const auto check = check_checkpoint(store, model.config());
+  if (!check.ok()) throw InputError(check.describe(dir));
+
+  prepare_bias_slots(model);
+  for (auto& [name, slot] : model.named_tensors()) *slot = store.load(name).to(options.device, options.dtype);
+  if (model.config().tie_word_embeddings) model.lm_head = model.embed_tokens;
+  return model;
+}
+
+void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storage_dtype,
+                const std::map<std::string, std::string>& metadata) {
+  fs::create_directories(dir);
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (auto& [name, slot] : model.named_tensors()) tensors.emplace_back(name, slot->to(at::kCPU, storage_dtype));
+  auto config = model.config().to_json();
+  config["torch_dtype"] = storage_dtype == at::kHalf ? "float16" : storage_dtype == at::kBFloat16 ? "bfloat16" : "float32";
+  io::write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, metadata);
+  io::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
+}
+
+}  // namespace ptq

@@ -1,0 +1,112 @@
+#include "model/llama_model.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <cmath>
+#include <limits>
+
+namespace ptq {
+
+at::Tensor Linear::operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+
+std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
+  std::vector<std::pair<std::string, at::Tensor*>> out = {
+      {"input_layernorm.weight", &input_layernorm},
+      {"post_attention_layernorm.weight", &post_attention_layernorm},
+  };
+  const std::pair<const char*, Linear*> linears[] = {
+      {"self_attn.q_proj", &q_proj}, {"self_attn.k_proj", &k_proj}, {"self_attn.v_proj", &v_proj},
+      {"self_attn.o_proj", &o_proj}, {"mlp.gate_proj", &gate_proj}, {"mlp.up_proj", &up_proj},
+      {"mlp.down_proj", &down_proj}};
+  for (const auto& [name, lin] : linears) {
+    out.emplace_back(std::string(name) + ".weight", &lin->weight);
+    if (lin->bias.defined()) out.emplace_back(std::string(name) + ".bias", &lin->bias);
+  }
+  return out;
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  // As HF LlamaRMSNorm: statistics in float32, the product with the weight in the input dtype.
+  const at::Tensor x32 = x.to(at::kFloat);
+  const at::Tensor variance = x32.pow(2).mean(-1, /*keepdim=*/true);
+  return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
+}
+
+at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
+                             const RopeTables& rope) {
+  const int64_t batch = x.size(0), t = x.size(1), hd = c.head_dim;
+  const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  // [B, T, heads*hd] -> [B, heads, T, hd]
+  at::Tensor q = b.q_proj(x).view({batch, t, nh, hd}).transpose(1, 2);
+  at::Tensor k = b.k_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
+  at::Tensor v = b.v_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
+  q = apply_rope(q, rope);
+  k = apply_rope(k, rope);
+  if (nkv != nh) {  // GQA: query head h reads key/value head h / (nh / nkv), as HF repeat_kv
+    const int64_t groups = nh / nkv;
+    k = k.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
+    v = v.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
+  }
+  at::Tensor scores = at::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd));
+  const at::Tensor future = at::ones({t, t}, at::TensorOptions().dtype(at::kBool).device(x.device())).triu(1);
+  scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+  const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());  // softmax in fp32, as HF
+  at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({batch, t, nh * hd});
+  return b.o_proj(out);
+}
+
+at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x) {
+  return b.down_proj(at::silu(b.gate_proj(x)) * b.up_proj(x));
+}
+
+at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
+                                 const RopeTables& rope) {
+  at::Tensor h = x + attention_forward(b, c, rms_norm(x, b.input_layernorm, c.rms_norm_eps), rope);
+  return h + mlp_forward(b, rms_norm(h, b.post_attention_layernorm, c.rms_norm_eps));
+}
+
+LlamaModel::LlamaModel(LlamaConfig config) : blocks(config.num_hidden_layers), config_(std::move(config)) {}
+
+at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids); }
+
+at::Tensor LlamaModel::block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const {
+  return decoder_block_forward(blocks.at(i), config_, hidden, rope);
+}
+
+at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
+  return at::linear(rms_norm(hidden, norm, config_.rms_norm_eps), lm_head);
+}
+
+at::Tensor LlamaModel::forward(const at::Tensor& ids) const {
+  const RopeTables r = rope(ids.size(1));
+  at::Tensor h = embed(ids);
+  for (size_t i = 0; i < blocks.size(); ++i) h = block_forward(i, h, r);
+  return logits(h);
+}
+
+RopeTables LlamaModel::rope(int64_t seqlen) const {
+  return rope_tables(config_, seqlen, at::TensorOptions().dtype(dtype()).device(device()));
+}
+
+void LlamaModel::to(at::Device device, at::ScalarType dtype) {
+  const bool tied = lm_head.defined() && lm_head.is_same(embed_tokens);
+  for (auto& [name, t] : named_tensors())
+    if (t->defined()) *t = t->to(device, dtype);
+  if (tied) lm_head = embed_tokens;
+}
+
+at::Device LlamaModel::device() const { return embed_tokens.device(); }
+at::ScalarType LlamaModel::dtype() const { return embed_tokens.scalar_type(); }
+
+std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::named_tensors() {
+  std::vector<std::pair<std::string, at::Tensor*>> out = {{"model.embed_tokens.weight", &embed_tokens}};
+  for (size_t i = 0; i < blocks.size(); ++i)
+    for (auto& [suffix, t] : blocks[i].named_tensors())
+      out.emplace_back(fmt::format("model.layers.{}.{}", i, suffix), t);
+  out.emplace_back("model.norm.weight", &norm);
+  if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", &lm_head);
+  return out;
+}
+
+}  // namespace ptq

@@ -1,0 +1,71 @@
+// A Llama-family decoder in LibTorch, with the numerics of transformers' eager LlamaForCausalLM:
+// RMSNorm in float32, rotate-half RoPE, grouped-query attention written out as matmul-softmax-matmul
+// (so that later Q/K/V and softmax quantization points have somewhere to live), SiLU-gated MLP.
+// Blocks are plain structs of tensors, addressable one at a time for block-wise PTQ methods.
+#pragma once
+
+#include "model/llama_config.h"
+#include "model/rope.h"
+
+#include <ATen/core/Tensor.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ptq {
+
+struct Linear {
+  at::Tensor weight;  // [out_features, in_features], as stored by HF
+  at::Tensor bias;    // undefined when the layer has none
+  at::Tensor operator()(const at::Tensor& x) const;
+};
+
+struct DecoderBlock {
+  at::Tensor input_layernorm;           // [hidden]
+  at::Tensor post_attention_layernorm;  // [hidden]
+  Linear q_proj, k_proj, v_proj, o_proj;
+  Linear gate_proj, up_proj, down_proj;
+
+  // (HF name suffix relative to "model.layers.<i>.", tensor slot) for every tensor of the block.
+  std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
+};
+
+// The parts of one block's forward pass, exposed separately for methods that need to intervene.
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
+                             const RopeTables& rope);
+at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed);
+// x: [B, T, hidden] -> [B, T, hidden].
+at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
+                                 const RopeTables& rope);
+
+class LlamaModel {
+ public:
+  explicit LlamaModel(LlamaConfig config);
+
+  const LlamaConfig& config() const { return config_; }
+  at::Tensor embed_tokens;           // [vocab, hidden]
+  std::vector<DecoderBlock> blocks;  // num_hidden_layers
+  at::Tensor norm;                   // [hidden]
+  at::Tensor lm_head;                // [vocab, hidden]; the same tensor as embed_tokens when tied
+
+  at::Tensor embed(const at::Tensor& ids) const;  // [B, T] int64 -> [B, T, hidden]
+  at::Tensor block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const;
+  at::Tensor logits(const at::Tensor& hidden) const;  // final norm + lm_head
+  at::Tensor forward(const at::Tensor& ids) const;    // [B, T] -> logits [B, T, vocab]
+  RopeTables rope(int64_t seqlen) const;              // on the model's device, in its dtype
+
+  // Moves every tensor (keeps embed/lm_head tied). CPU runs float32; CUDA follows the references (fp16).
+  void to(at::Device device, at::ScalarType dtype);
+  at::Device device() const;
+  at::ScalarType dtype() const;
+
+  // Every tensor under its Hugging Face name (lm_head omitted when tied), in a stable order.
+  std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
+
+ private:
+  LlamaConfig config_;
+};
+
+}  // namespace ptq

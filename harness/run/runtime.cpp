@@ -1,0 +1,79 @@
+#include "run/runtime.h"
+
+#include "run/build_info.h"
+#include "util/errors.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <fmt/format.h>
+#include <torch/version.h>
+
+#ifdef PTQ_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
+#include <unistd.h>
+
+#include <thread>
+
+namespace ptq {
+
+int configure_threads(int requested) {
+  if (requested < 0) throw InputError(fmt::format("--threads {} must be >= 0 (0 = all cores)", requested));
+  const int n = requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+  return at::get_num_threads();
+}
+
+c10::Device parse_device(const std::string& name) {
+  if (name == "cpu") return c10::Device(c10::kCPU);
+  if (name.rfind("cuda", 0) == 0) {
+    if (!at::hasCUDA())
+      throw InputError(fmt::format("--device {}: this LibTorch build has no CUDA or no GPU is visible (expected cpu)", name));
+    try {
+      return c10::Device(name);
+    } catch (const std::exception&) {
+      throw InputError(fmt::format("--device {}: expected cuda or cuda:N", name));
+    }
+  }
+  throw InputError(fmt::format("--device {}: unknown device (expected cpu, cuda or cuda:N)", name));
+}
+
+c10::ScalarType parse_dtype(const std::string& name, const c10::Device& device) {
+  if (name == "auto") return device.is_cuda() ? at::kHalf : at::kFloat;
+  if (name == "fp32" || name == "float32") return at::kFloat;
+  if (name == "fp16" || name == "float16") return at::kHalf;
+  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  throw InputError(fmt::format("--dtype {}: unknown dtype (expected auto, fp32, fp16 or bf16)", name));
+}
+
+std::string dtype_name(c10::ScalarType type) {
+  switch (type) {
+    case at::kFloat: return "fp32";
+    case at::kHalf: return "fp16";
+    case at::kBFloat16: return "bf16";
+    default: return c10::toString(type);
+  }
+}
+
+std::string harness_version() { return fmt::format("{}+g{}", build_info::kVersion, build_info::kGitSha); }
+
+nlohmann::json environment_info(const c10::Device& device) {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  nlohmann::json env = {{"harness_version", harness_version()},
+                        {"git_sha", build_info::kGitSha},
+                        {"libtorch_version", TORCH_VERSION},
+                        {"cuda_available", at::hasCUDA()},
+                        {"device", device.str()},
+                        {"threads", at::get_num_threads()},
+                        {"host", host}};
+  std::string device_name = "cpu";
+#ifdef PTQ_WITH_CUDA
+  if (device.is_cuda()) device_name = at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index())->name;
+#endif
+  env["device_name"] = device_name;
+  return env;
+}
+
+}  // namespace ptq

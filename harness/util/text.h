@@ -1,0 +1,24 @@
+// Small string helpers shared by the CLI and the data loaders.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ptq {
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+bool ends_with(std::string_view s, std::string_view suffix);
+// "1.23 GiB", "512 B": binary units, for sizes shown to people.
+std::string human_bytes(uint64_t bytes);
+// "1h 02m 03s", "4m 05s", "12.3s": durations shown in progress lines.
+std::string human_duration(double seconds);
+// Python's str.isspace() for one Unicode code point (used to reproduce `row.strip()` exactly).
+bool python_isspace(char32_t c);
+// True when the UTF-8 text contains nothing but Python whitespace (Python `s.strip() == ""`).
+bool python_is_blank(std::string_view utf8);
+// The Levenshtein-closest candidates, for "did you mean" hints on unknown names.
+std::string closest_match(std::string_view name, const std::vector<std::string>& candidates);
+
+}  // namespace ptq

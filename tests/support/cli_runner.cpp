@@ -1,0 +1,45 @@
+#include "support/cli_runner.h"
+
+#include "support/test_env.h"
+
+#include <fmt/format.h>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace ptq::test {
+
+namespace {
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+CliResult run_ptqbench(const std::vector<std::string>& args) {
+  TempDir tmp;
+  std::string cmd = "PTQ_PROGRESS=plain " + shell_quote(PTQ_CLI_PATH);
+  for (const auto& a : args) cmd += " " + shell_quote(a);
+  cmd += fmt::format(" >{} 2>{}", shell_quote(tmp.file("out")), shell_quote(tmp.file("err")));
+  const int status = std::system(cmd.c_str());
+  CliResult r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(tmp.file("out"));
+  r.err = slurp(tmp.file("err"));
+  return r;
+}
+
+}  // namespace ptq::test

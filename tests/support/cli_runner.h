@@ -1,0 +1,16 @@
+// Runs the real `ptqbench` executable (as users do) and captures exit code, stdout and stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ptq::test {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+CliResult run_ptqbench(const std::vector<std::string>& args);
+
+}  // namespace ptq::test

@@ -1,0 +1,56 @@
+#include "support/random_model.h"
+
+#include "model/checkpoint.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+namespace ptq::test {
+
+LlamaConfig tiny_config(const TinyShape& s) {
+  LlamaConfig c;
+  c.hidden_size = s.hidden;
+  c.intermediate_size = s.intermediate;
+  c.num_hidden_layers = s.layers;
+  c.num_attention_heads = s.heads;
+  c.num_key_value_heads = s.kv_heads;
+  c.head_dim = s.hidden / s.heads;
+  c.vocab_size = s.vocab;
+  c.max_position_embeddings = s.max_pos;
+  c.rms_norm_eps = 1e-5;
+  c.rope_theta = 10000.0;
+  c.tie_word_embeddings = s.tied;
+  c.validate("tiny_config");
+  return c;
+}
+
+LlamaModel random_model(const LlamaConfig& c, uint64_t seed) {
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto normal = [&](std::vector<int64_t> shape, double std) {
+    return at::normal(0.0, std, shape, gen);
+  };
+  LlamaModel m(c);
+  m.embed_tokens = normal({c.vocab_size, c.hidden_size}, 1.0);
+  for (auto& b : m.blocks) {
+    b.input_layernorm = 1 + normal({c.hidden_size}, 0.1);
+    b.post_attention_layernorm = 1 + normal({c.hidden_size}, 0.1);
+    b.q_proj.weight = normal({c.q_dim(), c.hidden_size}, 0.1);
+    b.k_proj.weight = normal({c.kv_dim(), c.hidden_size}, 0.1);
+    b.v_proj.weight = normal({c.kv_dim(), c.hidden_size}, 0.1);
+    b.o_proj.weight = normal({c.hidden_size, c.q_dim()}, 0.1);
+    b.gate_proj.weight = normal({c.intermediate_size, c.hidden_size}, 0.1);
+    b.up_proj.weight = normal({c.intermediate_size, c.hidden_size}, 0.1);
+    b.down_proj.weight = normal({c.hidden_size, c.intermediate_size}, 0.1);
+  }
+  m.norm = 1 + normal({c.hidden_size}, 0.1);
+  m.lm_head = c.tie_word_embeddings ? m.embed_tokens : normal({c.vocab_size, c.hidden_size}, 0.1);
+  return m;
+}
+
+LlamaModel write_random_checkpoint(const std::string& dir, const LlamaConfig& config, uint64_t seed) {
+  LlamaModel m = random_model(config, seed);
+  save_llama(m, dir, at::kFloat);
+  return m;
+}
+
+}  // namespace ptq::test

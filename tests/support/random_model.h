@@ -1,0 +1,23 @@
+// Small Llama models with random weights, written as real HF checkpoint directories by the tests.
+#pragma once
+
+#include "model/llama_model.h"
+
+#include <cstdint>
+#include <string>
+
+namespace ptq::test {
+
+struct TinyShape {
+  int64_t hidden = 64, intermediate = 96, layers = 2, heads = 4, kv_heads = 2, vocab = 97, max_pos = 128;
+  bool tied = false;
+};
+
+LlamaConfig tiny_config(const TinyShape& shape = {});
+// Weights ~ N(0, 0.1) (embeddings N(0, 1)), norms 1 + N(0, 0.1): large enough that every part of the
+// forward pass changes the logits.
+LlamaModel random_model(const LlamaConfig& config, uint64_t seed);
+// random_model + save_llama(dir, fp32). Returns the model that was written.
+LlamaModel write_random_checkpoint(const std::string& dir, const LlamaConfig& config, uint64_t seed);
+
+}  // namespace ptq::test

@@ -1,0 +1,105 @@
+// Loading and saving HF checkpoint directories, and the by-name report of what does not match.
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "support/random_model.h"
+#include "support/test_env.h"
+#include "util/errors.h"
+
+#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+using Catch::Matchers::Contains;
+using ptq::test::TempDir;
+
+namespace {
+
+// Rewrites model.safetensors of `dir` through `edit`, keeping config.json.
+void edit_tensors(const std::string& dir, const std::function<void(std::vector<std::pair<std::string, at::Tensor>>&)>& edit) {
+  ptq::io::SafetensorsFile f(dir + "/model.safetensors");
+  std::vector<std::pair<std::string, at::Tensor>> tensors;
+  for (const auto& t : f.tensors()) tensors.emplace_back(t.name, f.load(t.name));
+  edit(tensors);
+  ptq::io::write_safetensors(dir + "/model.safetensors.new", tensors);
+  std::rename((dir + "/model.safetensors.new").c_str(), (dir + "/model.safetensors").c_str());
+}
+
+std::string load_error(const std::string& dir) {
+  try {
+    ptq::load_llama(dir);
+  } catch (const ptq::InputError& e) {
+    return e.what();
+  }
+  return "loaded";
+}
+
+}  // namespace
+
+TEST_CASE("save then load reproduces the logits", "[unit][checkpoint]") {
+  for (const bool tied : {false, true}) {
+    TempDir dir;
+    ptq::test::TinyShape s;
+    s.tied = tied;
+    auto written = ptq::test::write_random_checkpoint(dir.path(), ptq::test::tiny_config(s), 11);
+    const auto loaded = ptq::load_llama(dir.path());
+    CHECK(loaded.config().tie_word_embeddings == tied);
+    CHECK(loaded.lm_head.is_same(loaded.embed_tokens) == tied);
+    const at::Tensor ids = at::randint(0, 97, {1, 9}, at::kLong);
+    CHECK(loaded.forward(ids).equal(written.forward(ids)));
+    ptq::io::SafetensorsFile f(dir.file("model.safetensors"));
+    CHECK((f.find("lm_head.weight") != nullptr) == !tied);
+  }
+}
+
+TEST_CASE("fp16 storage loads into fp32 compute", "[unit][checkpoint]") {
+  TempDir dir;
+  auto m = ptq::test::random_model(ptq::test::tiny_config(), 2);
+  ptq::save_llama(m, dir.path(), at::kHalf);
+  ptq::io::SafetensorsFile f(dir.file("model.safetensors"));
+  CHECK(f.find("model.norm.weight")->dtype == "F16");
+  const auto loaded = ptq::load_llama(dir.path());
+  CHECK(loaded.dtype() == at::kFloat);
+  CHECK(loaded.norm.equal(m.norm.to(at::kHalf).to(at::kFloat)));
+}
+
+TEST_CASE("mismatches are reported by tensor name", "[unit][checkpoint]") {
+  TempDir dir;
+  ptq::test::write_random_checkpoint(dir.path(), ptq::test::tiny_config(), 4);
+
+  SECTION("missing tensor") {
+    edit_tensors(dir.path(), [](auto& t) {
+      t.erase(std::remove_if(t.begin(), t.end(), [](auto& p) { return p.first == "model.layers.1.mlp.up_proj.weight"; }), t.end());
+    });
+    CHECK_THAT(load_error(dir.path()), Contains("1 missing tensor(s): model.layers.1.mlp.up_proj.weight"));
+  }
+  SECTION("mis-shaped tensor") {
+    edit_tensors(dir.path(), [](auto& t) {
+      for (auto& [name, v] : t)
+        if (name == "model.layers.0.self_attn.k_proj.weight") v = at::zeros({64, 64});
+    });
+    CHECK_THAT(load_error(dir.path()),
+               Contains("model.layers.0.self_attn.k_proj.weight: [64, 64] in file, expected [32, 64]"));
+  }
+  SECTION("unexpected tensor") {
+    edit_tensors(dir.path(), [](auto& t) { t.emplace_back("model.layers.0.self_attn.q_proj.bias", at::zeros({64})); });
+    CHECK_THAT(load_error(dir.path()), Contains("1 unexpected tensor(s): model.layers.0.self_attn.q_proj.bias"));
+  }
+  SECTION("rotary inv_freq buffers of old conversions are ignored") {
+    edit_tensors(dir.path(), [](auto& t) { t.emplace_back("model.layers.0.self_attn.rotary_emb.inv_freq", at::zeros({8})); });
+    const auto store = ptq::io::TensorStore::open_dir(dir.path());
+    const auto check = ptq::check_checkpoint(store, ptq::LlamaConfig::from_file(dir.file("config.json")));
+    CHECK(check.ok());
+    CHECK(check.ignored == std::vector<std::string>{"model.layers.0.self_attn.rotary_emb.inv_freq"});
+    CHECK_NOTHROW(ptq::load_llama(dir.path()));
+  }
+  SECTION("a config that disagrees with the weights (wrong KV head count)") {
+    auto j = ptq::test::tiny_config().to_json();
+    j["num_key_value_heads"] = 4;
+    ptq::test::write_text(dir.file("config.json"), j.dump());
+    CHECK_THAT(load_error(dir.path()),
+               Contains("model.layers.0.self_attn.k_proj.weight: [32, 64] in file, expected [64, 64]"));
+  }
+}
