@@ -16,12 +16,18 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 int main(int argc, char** argv) {
+  ptq::reexec_with_openmp_env(argv);
+  ptq::tune_malloc();
   std::setlocale(LC_NUMERIC, "C");  // decimals print with a dot whatever the user's locale
   CLI::App app{"ptqbench: post-training quantization benchmark harness for Llama-family LLMs"};
-  app.set_version_flag("--version", ptq::harness_version());
+  app.add_flag_callback("--version", [] {
+    fmt::print("ptqbench {}\n", ptq::harness_version());
+    throw CLI::Success();
+  }, "Print the version and exit");
   app.require_subcommand(1);
   ptq::cli::add_info_command(app);
   ptq::cli::add_eval_command(app);
+  ptq::cli::add_import_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

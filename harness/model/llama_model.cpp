@@ -34,26 +34,42 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
 }
 
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
-                             const RopeTables& rope) {
+                             const RopeTables& rope, int64_t score_chunk_bytes) {
   const int64_t batch = x.size(0), t = x.size(1), hd = c.head_dim;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
   // [B, T, heads*hd] -> [B, heads, T, hd]
   at::Tensor q = b.q_proj(x).view({batch, t, nh, hd}).transpose(1, 2);
   at::Tensor k = b.k_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
   at::Tensor v = b.v_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
-  q = apply_rope(q, rope);
+  q = apply_rope(q, rope).contiguous();
   k = apply_rope(k, rope);
   if (nkv != nh) {  // GQA: query head h reads key/value head h / (nh / nkv), as HF repeat_kv
     const int64_t groups = nh / nkv;
     k = k.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
     v = v.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
   }
-  at::Tensor scores = at::matmul(q, k.transpose(2, 3)) / std::sqrt(static_cast<double>(hd));
-  const at::Tensor future = at::ones({t, t}, at::TensorOptions().dtype(at::kBool).device(x.device())).triu(1);
-  scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
-  const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());  // softmax in fp32, as HF
-  at::Tensor out = at::matmul(probs, v).transpose(1, 2).reshape({batch, t, nh * hd});
-  return b.o_proj(out);
+  k = k.contiguous();
+  v = v.contiguous();
+
+  // softmax(q k^T / sqrt(hd) + causal mask) v, as HF's eager attention (softmax in float32). The
+  // scale and the additive mask are applied inside the GEMM (baddbmm: mask + scale * q k^T), and heads
+  // are processed in chunks whose score matrix stays below 32 MiB: a 7B layer at 2048 tokens would
+  // otherwise allocate and sweep 512 MiB score tensors several times per block.
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const at::Tensor mask = at::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
+  const int64_t score_bytes = batch * t * t * static_cast<int64_t>(sizeof(float));
+  const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(nh, score_chunk_bytes / score_bytes));
+  at::Tensor out = at::empty({batch, t, nh, hd}, q.options());
+  for (int64_t h0 = 0; h0 < nh; h0 += chunk) {
+    const int64_t n = std::min(chunk, nh - h0);
+    const at::Tensor qh = q.narrow(1, h0, n).reshape({batch * n, t, hd});
+    const at::Tensor kh = k.narrow(1, h0, n).reshape({batch * n, t, hd});
+    const at::Tensor vh = v.narrow(1, h0, n).reshape({batch * n, t, hd});
+    const at::Tensor scores = at::baddbmm(mask, qh, kh.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale);
+    const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
+    out.narrow(2, h0, n).copy_(at::bmm(probs, vh).view({batch, n, t, hd}).transpose(1, 2));
+  }
+  return b.o_proj(out.view({batch, t, nh * hd}));
 }
 
 at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x) {

@@ -33,8 +33,10 @@ struct DecoderBlock {
 
 // The parts of one block's forward pass, exposed separately for methods that need to intervene.
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+// Heads are processed in chunks whose float32 score matrices stay under `score_chunk_bytes`.
+constexpr int64_t kScoreChunkBytes = int64_t{32} << 20;
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
-                             const RopeTables& rope);
+                             const RopeTables& rope, int64_t score_chunk_bytes = kScoreChunkBytes);
 at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed);
 // x: [B, T, hidden] -> [B, T, hidden].
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,

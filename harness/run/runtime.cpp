@@ -12,11 +12,24 @@
 #include <ATen/cuda/CUDAContext.h>
 #endif
 
+#include <malloc.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <thread>
 
 namespace ptq {
+
+void tune_malloc() {
+  ::mallopt(M_MMAP_THRESHOLD, 32 << 20);  // glibc's maximum; fixing it also stops the dynamic threshold
+  ::mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+void reexec_with_openmp_env(char** argv) {
+  if (std::getenv("GOMP_SPINCOUNT") || std::getenv("OMP_WAIT_POLICY") || std::getenv("PTQ_NO_REEXEC")) return;
+  ::setenv("GOMP_SPINCOUNT", "0", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: then simply run with the defaults
+}
 
 int configure_threads(int requested) {
   if (requested < 0) throw InputError(fmt::format("--threads {} must be >= 0 (0 = all cores)", requested));

@@ -10,6 +10,17 @@
 
 namespace ptq {
 
+// Process-level tuning measured on the 2-core CI machine (tests/bench/bench_eval.cpp), done first in main():
+//  - glibc malloc: keep activation-sized blocks (< 32 MiB) in the heap instead of mmap/munmap-ing them on
+//    every op (attention of a small model: 24 ms -> 9 ms per block from page faults alone);
+//  - libgomp (LibTorch's OpenMP) spins idle threads for ~300k iterations by default, stealing the cores
+//    OpenBLAS's own threads need between ops. GOMP_SPINCOUNT is read only at library load, so the process
+//    re-executes itself once with GOMP_SPINCOUNT=0 unless the user set it or OMP_WAIT_POLICY
+//    (7B-shaped block forward 334 -> 381 tokens/s; a 4-layer model 2.9k -> 10.7k tokens/s).
+//    PTQ_NO_REEXEC=1 turns the re-exec off (e.g. under a debugger).
+void tune_malloc();
+void reexec_with_openmp_env(char** argv);
+
 // Sets LibTorch's intra-op threads (0 = all cores; LibTorch defaults to 1 here). Returns the count used.
 int configure_threads(int requested);
 // "cpu" or "cuda[:N]"; InputError when CUDA is asked for but this build or machine has none.

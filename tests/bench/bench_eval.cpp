@@ -10,6 +10,8 @@
 #include <benchmark/benchmark.h>
 #include <c10/core/InferenceMode.h>
 
+#include <cstdlib>
+
 namespace {
 
 ptq::LlamaConfig llama7b_block_config() {
@@ -86,7 +88,9 @@ BENCHMARK(BM_TinyModelPerplexity)->Unit(benchmark::kMillisecond)->UseRealTime();
 }  // namespace
 
 int main(int argc, char** argv) {
-  ptq::configure_threads(0);
+  ptq::reexec_with_openmp_env(argv);
+  ptq::tune_malloc();
+  ptq::configure_threads(std::getenv("PTQ_THREADS") ? std::atoi(std::getenv("PTQ_THREADS")) : 0);
   const auto env = ptq::environment_info(c10::Device(c10::kCPU));
   for (const char* key : {"harness_version", "git_sha", "libtorch_version", "device_name"})
     benchmark::AddCustomContext(key, env[key].get<std::string>());

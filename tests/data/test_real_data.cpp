@@ -1,10 +1,12 @@
 // Tests on real data from PTQ_TEST_DATA (default ../shared/data); each skips when its file is absent.
 //  - WikiText-2 raw test split: the HF row/join rules give the published character count and hash.
-//  - stories260K: a real pretrained Llama (GQA, tied embeddings) in llama2.c format, converted here to a
-//    Hugging Face checkpoint; greedy decoding must reproduce llama2.c's own test output token for token.
+//  - stories260K: a real pretrained Llama (GQA, tied embeddings) in llama2.c format, imported into a
+//    Hugging Face checkpoint (q/k rows permuted for rotate-half RoPE); greedy decoding must reproduce
+//    llama2.c's own test output token for token, so the import, RoPE, GQA and the forward pass are right.
 #include "io/files.h"
 #include "io/sha256.h"
 #include "model/checkpoint.h"
+#include "model/llama2c_import.h"
 #include "model/tokenizer.h"
 #include "perplexity/perplexity.h"
 #include "perplexity/text_sources.h"
@@ -16,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
-#include <fstream>
 
 using ptq::test::TempDir;
 
@@ -32,56 +33,9 @@ const char* kStoriesGreedy =
     "it.\"\nLily was sad and didn't know what to do. She said, \"I'm sorry, Lily. I didn't know what to do.\"\nLily "
     "didn't want to help her mom, so she";
 
-// Converts a llama2.c (version 0) checkpoint to an HF directory. llama2.c rotates interleaved pairs
-// (2i, 2i+1); HF rotates (i, i + d/2), so q/k rows are permuted per head exactly as transformers'
-// convert_llama_weights_to_hf.py does: view(heads, d/2, 2, in).transpose(1, 2).
+// The importer under test, then written as an HF directory (as `ptqbench import-llama2c` does).
 void convert_llama2c(const std::string& bin, const std::string& out_dir) {
-  std::ifstream in(bin, std::ios::binary);
-  int32_t h[7];
-  in.read(reinterpret_cast<char*>(h), sizeof h);
-  const int64_t dim = h[0], hidden = h[1], layers = h[2], heads = h[3], kv_heads = h[4], vocab = std::abs(h[5]),
-                seq_len = h[6];
-  REQUIRE(h[5] > 0);  // shared classifier
-  const int64_t head_dim = dim / heads, kv_dim = kv_heads * head_dim;
-  const auto read = [&](std::vector<int64_t> shape) {
-    at::Tensor t = at::empty(shape, at::kFloat);
-    in.read(static_cast<char*>(t.data_ptr()), t.numel() * sizeof(float));
-    REQUIRE(in.good());
-    return t;
-  };
-  const auto permute = [&](const at::Tensor& w, int64_t n_heads) {
-    return w.view({n_heads, w.size(0) / n_heads / 2, 2, w.size(1)}).transpose(1, 2).reshape({w.size(0), w.size(1)});
-  };
-  ptq::LlamaConfig c;
-  c.hidden_size = dim;
-  c.intermediate_size = hidden;
-  c.num_hidden_layers = layers;
-  c.num_attention_heads = heads;
-  c.num_key_value_heads = kv_heads;
-  c.head_dim = head_dim;
-  c.vocab_size = vocab;
-  c.max_position_embeddings = seq_len;
-  c.rms_norm_eps = 1e-5;
-  c.tie_word_embeddings = true;
-  ptq::LlamaModel m(c);
-  m.embed_tokens = read({vocab, dim});
-  const at::Tensor rms_att = read({layers, dim}), wq = read({layers, dim, dim}), wk = read({layers, kv_dim, dim}),
-                   wv = read({layers, kv_dim, dim}), wo = read({layers, dim, dim}), rms_ffn = read({layers, dim}),
-                   w1 = read({layers, hidden, dim}), w2 = read({layers, dim, hidden}), w3 = read({layers, hidden, dim});
-  m.norm = read({dim});
-  for (int64_t l = 0; l < layers; ++l) {
-    auto& b = m.blocks[l];
-    b.input_layernorm = rms_att[l].clone();
-    b.post_attention_layernorm = rms_ffn[l].clone();
-    b.q_proj.weight = permute(wq[l], heads);
-    b.k_proj.weight = permute(wk[l], kv_heads);
-    b.v_proj.weight = wv[l].clone();
-    b.o_proj.weight = wo[l].clone();
-    b.gate_proj.weight = w1[l].clone();
-    b.down_proj.weight = w2[l].clone();
-    b.up_proj.weight = w3[l].clone();
-  }
-  m.lm_head = m.embed_tokens;
+  auto m = ptq::import_llama2c(bin);
   ptq::save_llama(m, out_dir, at::kFloat);
 }
 

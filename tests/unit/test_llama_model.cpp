@@ -91,3 +91,17 @@ TEST_CASE("causality: a token's logits do not depend on later tokens", "[unit][m
   CHECK(at::allclose(before.narrow(1, 0, 11), after.narrow(1, 0, 11), 0, 1e-6));
   CHECK_FALSE(at::allclose(before.narrow(1, 11, 1), after.narrow(1, 11, 1), 0, 1e-6));
 }
+
+TEST_CASE("attention processed head by head equals all heads at once", "[unit][model]") {
+  ptq::test::TinyShape shape;
+  shape.kv_heads = 2;
+  const auto c = ptq::test::tiny_config(shape);
+  const auto m = ptq::test::random_model(c, 12);
+  const auto rope = m.rope(20);
+  const at::Tensor x = at::randn({2, 20, 64});
+  const at::Tensor all = ptq::attention_forward(m.blocks[0], c, x, rope);
+  const at::Tensor one_by_one = ptq::attention_forward(m.blocks[0], c, x, rope, /*score_chunk_bytes=*/1);
+  const at::Tensor pairs = ptq::attention_forward(m.blocks[0], c, x, rope, 2 * 2 * 20 * 20 * 4);
+  CHECK(at::allclose(all, one_by_one, 0, 1e-6));
+  CHECK(at::allclose(all, pairs, 0, 1e-6));
+}
