@@ -6,6 +6,7 @@
 #include "model/tokenizer.h"
 #include "perplexity/perplexity.h"
 #include "perplexity/ppl_tasks.h"
+#include "quant/quantized_checkpoint.h"
 #include "run/runtime.h"
 #include "util/errors.h"
 #include "util/text.h"
@@ -81,7 +82,13 @@ void run_eval(EvalOptions o) {
   for (const auto& n : stream.notices) notice(n);
 
   const auto t1 = std::chrono::steady_clock::now();
-  const LlamaModel model = load_llama(m.dir, {dtype, device});
+  LlamaModel model = load_llama(m.dir, {dtype, device});
+  const auto quantization = quant::read_quantization_info(m.dir);
+  if (quantization) {
+    quant::apply_activation_quant(model, quantization->setting);
+    notice(fmt::format("quantized checkpoint: {} by {}{}", quantization->setting.str(), quantization->method,
+                       model.act_quant.enabled() ? " (activation quantization re-applied)" : ""));
+  }
   const double load_s = seconds_since(t1);
 
   eval::PplOptions popt;
@@ -106,14 +113,20 @@ void run_eval(EvalOptions o) {
         {"data_file", stream.provenance["data_file"]}, {"stream_tokens", stream.ids.numel()},
         {"token_cache_hit", stream.from_cache}, {"dtype", dtype_name(dtype)}, {"batch_size", o.batch_size},
         {"timing", {{"tokenize_s", tokenize_s}, {"load_s", load_s}, {"eval_s", r.seconds}, {"tokens_per_s", tokens_per_s}}},
-        {"environment", environment_info(device)}, {"notices", notices}};
+        {"environment", environment_info(device)}, {"notices", notices},
+        {"quantization", quantization ? nlohmann::json{{"setting", quantization->setting.str()},
+                                                       {"method", quantization->method},
+                                                       {"config", quantization->document.value("config", nlohmann::json())}}
+                                      : nlohmann::json(nullptr)}};
     for (const auto& n : stream.notices) j["notices"].push_back(n);
     fmt::print("{}\n", j.dump(2));
   } else {
-    fmt::print("{} ({}, seqlen {}): PPL = {:.4f} +/- {:.4f}  [{} of {} segments, {} predicted tokens, {:.1f} s, "
+    const std::string quant_tag =
+        quantization ? fmt::format(", {} {}", quantization->setting.str(), quantization->method) : "";
+    fmt::print("{} ({}, seqlen {}{}): PPL = {:.4f} +/- {:.4f}  [{} of {} segments, {} predicted tokens, {:.1f} s, "
                "{:.0f} tokens/s, {} threads]\n",
-               o.task, stream.protocol, r.seqlen, r.ppl, r.stderr_ppl, r.nsamples, r.nsamples_total, r.tokens,
-               r.seconds, tokens_per_s, threads);
+               o.task, stream.protocol, r.seqlen, quant_tag, r.ppl, r.stderr_ppl, r.nsamples, r.nsamples_total,
+               r.tokens, r.seconds, tokens_per_s, threads);
   }
 }
 

@@ -31,7 +31,9 @@ void run_import(const ImportOptions& o) {
     throw InputError(fmt::format("{}: {} pieces, but the checkpoint's vocabulary has {}", o.tokenizer, tok.vocab_size(),
                                  m.config().vocab_size));
   save_llama(m, o.out_dir, at::kFloat, {{"source", fs::path(o.bin).filename().string()}, {"converter", "ptqbench import-llama2c"}});
-  fs::copy_file(o.tokenizer, fs::path(o.out_dir) / "tokenizer.model", fs::copy_options::overwrite_existing);
+  const fs::path tok_out = fs::path(o.out_dir) / "tokenizer.model";
+  fs::copy_file(o.tokenizer, tok_out, fs::copy_options::overwrite_existing);
+  fs::permissions(tok_out, fs::perms::owner_write, fs::perm_options::add);  // the source may be read-only
   fmt::print("wrote {} ({} layers, hidden {}, {} heads / {} KV heads, vocab {})\n", o.out_dir, m.config().num_hidden_layers,
              m.config().hidden_size, m.config().num_attention_heads, m.config().num_key_value_heads, m.config().vocab_size);
 }

@@ -5,6 +5,7 @@
 #include "io/tensor_store.h"
 #include "model/checkpoint.h"
 #include "model/tokenizer.h"
+#include "quant/quantized_checkpoint.h"
 #include "util/errors.h"
 #include "util/text.h"
 
@@ -51,8 +52,11 @@ void run_info(const InfoOptions& o) {
            {"sha256", t.sha256()}};
   }
 
+  const auto quantization = quant::read_quantization_info(m.dir);
+
   if (o.json) {
     nlohmann::json j = {{"model_dir", m.dir},
+                        {"quantization", quantization ? quantization->document : nlohmann::json(nullptr)},
                         {"config", c.to_json()},
                         {"config_sha256", m.config_sha256},
                         {"parameters", c.parameter_count()},
@@ -89,6 +93,9 @@ void run_info(const InfoOptions& o) {
                  tok["sha256"].get<std::string>().substr(0, 16));
     else
       fmt::print("tokenizer    none (no tokenizer.model; pre-tokenized .npy data only)\n");
+    if (quantization)
+      fmt::print("quantized    {} by {} (config {})\n", quantization->setting.str(), quantization->method,
+                 quantization->document.value("config", nlohmann::json::object()).dump());
     if (o.tensors)
       for (const auto& name : store.names()) {
         const auto& t = store.info(name);

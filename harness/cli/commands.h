@@ -11,5 +11,7 @@ namespace ptq::cli {
 void add_info_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_import_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
+void add_ls_command(CLI::App& app);
 
 }  // namespace ptq::cli

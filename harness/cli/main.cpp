@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   ptq::cli::add_info_command(app);
   ptq::cli::add_eval_command(app);
+  ptq::cli::add_quantize_command(app);
+  ptq::cli::add_ls_command(app);
   ptq::cli::add_import_command(app);
   try {
     app.parse(argc, argv);

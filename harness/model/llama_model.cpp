@@ -33,16 +33,18 @@ at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
   return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
 }
 
-at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
-                             const RopeTables& rope, int64_t score_chunk_bytes) {
-  const int64_t batch = x.size(0), t = x.size(1), hd = c.head_dim;
+at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
+                             const RopeTables& rope, const quant::ActivationQuant& aq, int64_t score_chunk_bytes) {
+  const int64_t batch = x_normed.size(0), t = x_normed.size(1), hd = c.head_dim;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input);
   // [B, T, heads*hd] -> [B, heads, T, hd]
   at::Tensor q = b.q_proj(x).view({batch, t, nh, hd}).transpose(1, 2);
   at::Tensor k = b.k_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
   at::Tensor v = b.v_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
-  q = apply_rope(q, rope).contiguous();
-  k = apply_rope(k, rope);
+  q = quant::fake_quant_per_token(apply_rope(q, rope), aq.qkv).contiguous();
+  k = quant::fake_quant_per_token(apply_rope(k, rope), aq.qkv);
+  v = quant::fake_quant_per_token(v, aq.qkv);
   if (nkv != nh) {  // GQA: query head h reads key/value head h / (nh / nkv), as HF repeat_kv
     const int64_t groups = nh / nkv;
     k = k.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
@@ -69,17 +71,18 @@ at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const 
     const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
     out.narrow(2, h0, n).copy_(at::bmm(probs, vh).view({batch, n, t, hd}).transpose(1, 2));
   }
-  return b.o_proj(out.view({batch, t, nh * hd}));
+  return b.o_proj(quant::fake_quant_per_token(out.view({batch, t, nh * hd}), aq.linear_input));
 }
 
-at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x) {
-  return b.down_proj(at::silu(b.gate_proj(x)) * b.up_proj(x));
+at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const quant::ActivationQuant& aq) {
+  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input);
+  return b.down_proj(quant::fake_quant_per_token(at::silu(b.gate_proj(x)) * b.up_proj(x), aq.linear_input));
 }
 
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
-                                 const RopeTables& rope) {
-  at::Tensor h = x + attention_forward(b, c, rms_norm(x, b.input_layernorm, c.rms_norm_eps), rope);
-  return h + mlp_forward(b, rms_norm(h, b.post_attention_layernorm, c.rms_norm_eps));
+                                 const RopeTables& rope, const quant::ActivationQuant& aq) {
+  at::Tensor h = x + attention_forward(b, c, rms_norm(x, b.input_layernorm, c.rms_norm_eps), rope, aq);
+  return h + mlp_forward(b, rms_norm(h, b.post_attention_layernorm, c.rms_norm_eps), aq);
 }
 
 LlamaModel::LlamaModel(LlamaConfig config) : blocks(config.num_hidden_layers), config_(std::move(config)) {}
@@ -87,7 +90,7 @@ LlamaModel::LlamaModel(LlamaConfig config) : blocks(config.num_hidden_layers), c
 at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids); }
 
 at::Tensor LlamaModel::block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const {
-  return decoder_block_forward(blocks.at(i), config_, hidden, rope);
+  return decoder_block_forward(blocks.at(i), config_, hidden, rope, act_quant);
 }
 
 at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {

@@ -6,6 +6,7 @@
 
 #include "model/llama_config.h"
 #include "model/rope.h"
+#include "quant/act_quant.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -35,12 +36,14 @@ struct DecoderBlock {
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
 // Heads are processed in chunks whose float32 score matrices stay under `score_chunk_bytes`.
 constexpr int64_t kScoreChunkBytes = int64_t{32} << 20;
+// `aq` fake-quantizes activations where OmniQuant does (see quant/act_quant.h); default: none.
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
-                             const RopeTables& rope, int64_t score_chunk_bytes = kScoreChunkBytes);
-at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed);
+                             const RopeTables& rope, const quant::ActivationQuant& aq = {},
+                             int64_t score_chunk_bytes = kScoreChunkBytes);
+at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const quant::ActivationQuant& aq = {});
 // x: [B, T, hidden] -> [B, T, hidden].
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
-                                 const RopeTables& rope);
+                                 const RopeTables& rope, const quant::ActivationQuant& aq = {});
 
 class LlamaModel {
  public:
@@ -51,6 +54,7 @@ class LlamaModel {
   std::vector<DecoderBlock> blocks;  // num_hidden_layers
   at::Tensor norm;                   // [hidden]
   at::Tensor lm_head;                // [vocab, hidden]; the same tensor as embed_tokens when tied
+  quant::ActivationQuant act_quant;  // off unless a quantization setting with A/KV bits < 16 was applied
 
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] int64 -> [B, T, hidden]
   at::Tensor block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const;

@@ -92,7 +92,8 @@ size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates) {
   std::string best;
-  size_t best_d = name.size() / 2 + 2;  // beyond this, a suggestion is more confusing than helpful
+  // Beyond about a third of the name's length, a suggestion is more confusing than helpful.
+  size_t best_d = std::max<size_t>(1, (name.size() + 1) / 3) + 1;
   for (const auto& c : candidates) {
     const size_t d = edit_distance(name, c);
     if (d < best_d) {

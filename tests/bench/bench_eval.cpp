@@ -1,16 +1,13 @@
 // Evaluation throughput (Google Benchmark): the forward pass of one LLaMA-7B-shaped decoder block
 // (hidden 4096, intermediate 11008, 32 heads) at seqlen 2048 with random fp32 weights - the unit of work
 // of perplexity evaluation and of block-wise PTQ - and a whole tiny model through evaluate_perplexity.
-// Run: build/bin/ptq_bench --benchmark_out=bench.json --benchmark_out_format=json
 #include "model/llama_model.h"
 #include "perplexity/perplexity.h"
-#include "run/runtime.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
 #include <c10/core/InferenceMode.h>
 
-#include <cstdlib>
 
 namespace {
 
@@ -86,18 +83,3 @@ void BM_TinyModelPerplexity(benchmark::State& state) {
 BENCHMARK(BM_TinyModelPerplexity)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  ptq::reexec_with_openmp_env(argv);
-  ptq::tune_malloc();
-  ptq::configure_threads(std::getenv("PTQ_THREADS") ? std::atoi(std::getenv("PTQ_THREADS")) : 0);
-  const auto env = ptq::environment_info(c10::Device(c10::kCPU));
-  for (const char* key : {"harness_version", "git_sha", "libtorch_version", "device_name"})
-    benchmark::AddCustomContext(key, env[key].get<std::string>());
-  benchmark::AddCustomContext("threads", std::to_string(env["threads"].get<int>()));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

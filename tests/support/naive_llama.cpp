@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -12,13 +13,28 @@ namespace {
 using Vec = std::vector<double>;
 using Mat = std::vector<Vec>;  // row-major [out][in]
 
-Mat to_mat(const at::Tensor& t) {
-  const at::Tensor c = t.to(at::kDouble).contiguous().cpu();
-  const auto* p = c.data_ptr<double>();
-  Mat m(c.size(0), Vec(c.size(1)));
-  for (int64_t i = 0; i < c.size(0); ++i)
-    for (int64_t j = 0; j < c.size(1); ++j) m[i][j] = p[i * c.size(1) + j];
+// A weight matrix, fake-quantized per output row or per group of `group` columns when bits < 16.
+Mat to_mat(const at::Tensor& t, int bits = 16, int64_t group = 0) {
+  const at::Tensor c = t.to(at::kFloat).contiguous().cpu();
+  const auto* p = c.data_ptr<float>();
+  const int64_t rows = c.size(0), cols = c.size(1), g = group > 0 ? group : cols;
+  Mat m(rows, Vec(cols));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t g0 = 0; g0 < cols; g0 += g) {
+      std::vector<float> part(p + i * cols + g0, p + i * cols + g0 + g);
+      if (bits < 16) part = naive_fake_quant_row(part, bits);
+      for (int64_t j = 0; j < g; ++j) m[i][g0 + j] = part[j];
+    }
   return m;
+}
+
+// Per-token activation quantization of v[begin, begin + n): the values are rounded to float first,
+// since the model under test holds activations in float32.
+void quant_span(Vec& v, size_t begin, size_t n, int bits) {
+  if (bits >= 16) return;
+  std::vector<float> part(v.begin() + begin, v.begin() + begin + n);
+  part = naive_fake_quant_row(part, bits);
+  for (size_t i = 0; i < n; ++i) v[begin + i] = part[i];
 }
 
 Vec to_vec(const at::Tensor& t) {
@@ -59,16 +75,37 @@ struct NaiveBlock {
 
 }  // namespace
 
-std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std::vector<int64_t>& ids) {
+std::vector<float> naive_fake_quant_row(const std::vector<float>& row, int bits) {
+  float lo = row[0], hi = row[0];
+  for (float v : row) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  const float qmax = static_cast<float>((1 << bits) - 1);
+  const float scale = std::min(std::max((hi - lo) / qmax, 1e-5f), 1e4f);
+  const float zero = std::nearbyint(std::min(std::max(-lo / scale, -1e4f), 1e4f));  // half to even, as torch.round
+  std::vector<float> out(row.size());
+  for (size_t i = 0; i < row.size(); ++i) {
+    const float q = std::min(std::max(std::nearbyint(row[i] / scale) + zero, 0.0f), qmax);
+    out[i] = (q - zero) * scale;
+  }
+  return out;
+}
+
+std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std::vector<int64_t>& ids,
+                                              const NaiveQuant& quant) {
   const auto& c = model.config();
   if (c.rope_scaling.type != "default" || c.attention_bias || c.mlp_bias)
     throw std::invalid_argument("naive_logits supports default RoPE without biases only");
   const int64_t d = c.head_dim, nh = c.num_attention_heads, nkv = c.num_key_value_heads;
   std::vector<NaiveBlock> blocks;
+  const int wb = quant.wbits;
+  const int64_t g = quant.group;
   for (const auto& b : model.blocks)
-    blocks.push_back({to_vec(b.input_layernorm), to_vec(b.post_attention_layernorm), to_mat(b.q_proj.weight),
-                      to_mat(b.k_proj.weight), to_mat(b.v_proj.weight), to_mat(b.o_proj.weight),
-                      to_mat(b.gate_proj.weight), to_mat(b.up_proj.weight), to_mat(b.down_proj.weight)});
+    blocks.push_back({to_vec(b.input_layernorm), to_vec(b.post_attention_layernorm), to_mat(b.q_proj.weight, wb, g),
+                      to_mat(b.k_proj.weight, wb, g), to_mat(b.v_proj.weight, wb, g), to_mat(b.o_proj.weight, wb, g),
+                      to_mat(b.gate_proj.weight, wb, g), to_mat(b.up_proj.weight, wb, g),
+                      to_mat(b.down_proj.weight, wb, g)});
   const Mat embed = to_mat(model.embed_tokens);
   const Mat head = to_mat(model.lm_head);
   const Vec final_norm = to_vec(model.norm);
@@ -80,10 +117,16 @@ std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std
     Vec x = embed.at(ids[t]);
     for (size_t l = 0; l < blocks.size(); ++l) {
       const auto& B = blocks[l];
-      const Vec xn = rmsnorm(x, B.attn_norm, c.rms_norm_eps);
+      Vec xn = rmsnorm(x, B.attn_norm, c.rms_norm_eps);
+      quant_span(xn, 0, xn.size(), quant.abits);
       Vec q = matvec(B.q, xn), k = matvec(B.k, xn), v = matvec(B.v, xn);
       for (int64_t h = 0; h < nh; ++h) rope(&q[h * d], d, static_cast<int64_t>(t), c.rope_theta);
       for (int64_t h = 0; h < nkv; ++h) rope(&k[h * d], d, static_cast<int64_t>(t), c.rope_theta);
+      for (int64_t h = 0; h < nh; ++h) quant_span(q, h * d, d, quant.kvbits);
+      for (int64_t h = 0; h < nkv; ++h) {
+        quant_span(k, h * d, d, quant.kvbits);
+        quant_span(v, h * d, d, quant.kvbits);
+      }
       keys[l].push_back(k);
       values[l].push_back(v);
       Vec attn(nh * d, 0.0);
@@ -102,12 +145,15 @@ std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std
         for (size_t s = 0; s <= t; ++s)
           for (int64_t i = 0; i < d; ++i) attn[h * d + i] += scores[s] / z * values[l][s][kvh * d + i];
       }
+      quant_span(attn, 0, attn.size(), quant.abits);
       const Vec o = matvec(B.o, attn);
       for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
-      const Vec hn = rmsnorm(x, B.mlp_norm, c.rms_norm_eps);
-      const Vec g = matvec(B.gate, hn), u = matvec(B.up, hn);
-      Vec act(g.size());
-      for (size_t i = 0; i < g.size(); ++i) act[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
+      Vec hn = rmsnorm(x, B.mlp_norm, c.rms_norm_eps);
+      quant_span(hn, 0, hn.size(), quant.abits);
+      const Vec gate = matvec(B.gate, hn), u = matvec(B.up, hn);
+      Vec act(gate.size());
+      for (size_t i = 0; i < gate.size(); ++i) act[i] = gate[i] / (1.0 + std::exp(-gate[i])) * u[i];
+      quant_span(act, 0, act.size(), quant.abits);
       const Vec down = matvec(B.down, act);
       for (size_t i = 0; i < x.size(); ++i) x[i] += down[i];
     }
@@ -117,11 +163,11 @@ std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std
 }
 
 NaivePpl naive_perplexity(const LlamaModel& model, const std::vector<int64_t>& stream, int64_t seqlen,
-                          int64_t segments) {
+                          int64_t segments, const NaiveQuant& quant) {
   double loss_sum = 0;
   for (int64_t s = 0; s < segments; ++s) {
     const std::vector<int64_t> seg(stream.begin() + s * seqlen, stream.begin() + (s + 1) * seqlen);
-    const auto logits = naive_logits(model, seg);
+    const auto logits = naive_logits(model, seg, quant);
     double ce = 0;
     for (int64_t t = 0; t + 1 < seqlen; ++t) {
       double mx = -1e300, z = 0;

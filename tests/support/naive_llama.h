@@ -2,6 +2,10 @@
 // double precision, one token at a time with an explicit KV cache. It shares no code with
 // harness/model (only reads the weights), so agreement is evidence that both are right.
 // Supports default RoPE (no scaling) and biases off, which is what the tests build.
+//
+// With a NaiveQuant it is also the independent fake-quantization reference: weights are quantized here,
+// row by row with scalar float arithmetic (as OmniQuant's formulas, evaluated the way torch does in
+// float32), and activations per token / per (head, token) at the points where OmniQuant quantizes them.
 #pragma once
 
 #include "model/llama_model.h"
@@ -11,8 +15,17 @@
 
 namespace ptq::test {
 
-// logits[t][v] for the token sequence `ids`.
-std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std::vector<int64_t>& ids);
+struct NaiveQuant {
+  int wbits = 16, abits = 16, kvbits = 16;
+  int64_t group = 0;  // 0: per output channel
+};
+
+// One row quantize-dequantized with asymmetric min/max (scale clamped to [1e-5, 1e4]), in float.
+std::vector<float> naive_fake_quant_row(const std::vector<float>& row, int bits);
+
+// logits[t][v] for the token sequence `ids`; `model` holds the full-precision weights.
+std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std::vector<int64_t>& ids,
+                                              const NaiveQuant& quant = {});
 
 // GPTQ-protocol perplexity computed from naive_logits: segments of seqlen, mean CE over seqlen-1
 // predictions each, ppl = exp(mean of segment CEs). Scores the first `segments` segments.
@@ -21,6 +34,6 @@ struct NaivePpl {
   int64_t tokens;
 };
 NaivePpl naive_perplexity(const LlamaModel& model, const std::vector<int64_t>& stream, int64_t seqlen,
-                          int64_t segments);
+                          int64_t segments, const NaiveQuant& quant = {});
 
 }  // namespace ptq::test

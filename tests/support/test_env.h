@@ -28,5 +28,6 @@ std::string require_test_data(const std::string& relative);
 [[noreturn]] void skip_test(const std::string& why);
 
 void write_text(const std::string& path, const std::string& text);
+std::string read_text(const std::string& path);
 
 }  // namespace ptq::test

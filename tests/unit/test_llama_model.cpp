@@ -100,8 +100,8 @@ TEST_CASE("attention processed head by head equals all heads at once", "[unit][m
   const auto rope = m.rope(20);
   const at::Tensor x = at::randn({2, 20, 64});
   const at::Tensor all = ptq::attention_forward(m.blocks[0], c, x, rope);
-  const at::Tensor one_by_one = ptq::attention_forward(m.blocks[0], c, x, rope, /*score_chunk_bytes=*/1);
-  const at::Tensor pairs = ptq::attention_forward(m.blocks[0], c, x, rope, 2 * 2 * 20 * 20 * 4);
+  const at::Tensor one_by_one = ptq::attention_forward(m.blocks[0], c, x, rope, {}, /*score_chunk_bytes=*/1);
+  const at::Tensor pairs = ptq::attention_forward(m.blocks[0], c, x, rope, {}, 2 * 2 * 20 * 20 * 4);
   CHECK(at::allclose(all, one_by_one, 0, 1e-6));
   CHECK(at::allclose(all, pairs, 0, 1e-6));
 }

@@ -1,0 +1,113 @@
+// `ptqbench quantize`: apply a method at a setting to a checkpoint and write the quantized checkpoint
+// (de-quantized weights + scales/zeros + quantization.json) that `ptqbench eval` reads back.
+#include "cli/commands.h"
+#include "cli/model_dir.h"
+#include "io/files.h"
+#include "model/checkpoint.h"
+#include "quant/method.h"
+#include "quant/quantized_checkpoint.h"
+#include "register_all.h"
+#include "run/runtime.h"
+#include "util/errors.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <memory>
+
+namespace ptq::cli {
+
+namespace {
+
+struct QuantizeOptions {
+  std::string model_dir, method, setting, config = "{}", out_dir;
+  std::string device = "cpu", dtype = "auto", save_dtype = "auto";
+  int threads = 0;
+  bool overwrite = false;
+};
+
+// --config takes inline JSON or @path/to/file.json.
+nlohmann::json parse_config_arg(const std::string& arg) {
+  const bool from_file = !arg.empty() && arg[0] == '@';
+  const std::string text = from_file ? io::read_file(arg.substr(1)) : arg;
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw InputError(fmt::format("--config {}: not valid JSON ({})", from_file ? arg.substr(1) : "argument", e.what()));
+  }
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+void run_quantize(const QuantizeOptions& o) {
+  // Everything about the request is checked before the (possibly long) model load.
+  const quant::Method& method = methods::registry().get(o.method);
+  const quant::QuantSetting setting = quant::QuantSetting::parse(o.setting);
+  const nlohmann::json config = method.resolve_config(parse_config_arg(o.config));
+  const ModelDir m = inspect_model_dir(o.model_dir);
+  setting.validate_for(m.config);
+  if (method.needs_calibration(config))
+    throw InputError(fmt::format("method {} needs calibration data, which `ptqbench quantize` cannot provide yet", o.method));
+  configure_threads(o.threads);
+  const c10::Device device = parse_device(o.device);
+  const c10::ScalarType dtype = parse_dtype(o.dtype, device);
+  const c10::ScalarType save_dtype = o.save_dtype == "auto" ? dtype : parse_dtype(o.save_dtype, device);
+
+  LlamaModel model = load_llama(m.dir, {dtype, device});
+  const auto start = std::chrono::steady_clock::now();
+  quant::MethodContext ctx;
+  const quant::MethodReport report = method.apply(model, setting, config, ctx);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const nlohmann::json doc = {
+      {"format_version", quant::kQuantizationFormat},
+      {"setting", setting.str()},
+      {"setting_detail", setting.to_json()},
+      {"method", method.name()},
+      {"config", config},
+      {"calibration", nullptr},
+      {"activation_quantization",
+       {{"linear_input_bits", setting.abits}, {"qkv_bits", setting.kv_bits}, {"symmetric", setting.act_symmetric},
+        {"granularity", "dynamic per token (Q/K/V per head and token)"}}},
+      {"weights", fmt::format("de-quantized values in model.safetensors ({}); scales and zero points in {}",
+                              dtype_name(save_dtype), quant::kQParamsFile)},
+      {"method_summary", report.summary},
+      {"source_model", {{"dir", m.dir}, {"config_sha256", m.config_sha256}}},
+      {"compute_dtype", dtype_name(dtype)},
+      {"seconds", seconds},
+      {"created", utc_now()},
+      {"environment", environment_info(device)}};
+  quant::write_quantized_checkpoint(model, o.out_dir, save_dtype, doc, report, m.tokenizer_path.value_or(""),
+                                    o.overwrite);
+  fmt::print("{}: {} at {} in {:.1f} s -> {}\n", m.dir, method.name(), setting.str(), seconds, o.out_dir);
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+  auto opts = std::make_shared<QuantizeOptions>();
+  auto* cmd = app.add_subcommand("quantize", "Quantize a checkpoint with a method at a setting (ptqbench ls methods|settings)");
+  cmd->add_option("--model", opts->model_dir, "Checkpoint directory")->required();
+  cmd->add_option("--method", opts->method, "Method name (ptqbench ls methods)")->required();
+  cmd->add_option("--setting", opts->setting, "Setting in the papers' notation, e.g. W4A16g128, W4A4")->required();
+  cmd->add_option("--config", opts->config, "Method config overrides: JSON text or @file.json")->capture_default_str();
+  cmd->add_option("--out", opts->out_dir, "Output directory (a loadable HF checkpoint)")->required();
+  cmd->add_flag("--overwrite", opts->overwrite, "Replace an existing output directory");
+  cmd->add_option("--threads", opts->threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", opts->dtype, "compute dtype: auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16")
+      ->capture_default_str();
+  cmd->add_option("--save-dtype", opts->save_dtype, "dtype of the written weights (auto = the compute dtype)")
+      ->capture_default_str();
+  cmd->callback([opts] { run_quantize(*opts); });
+}
+
+}  // namespace ptq::cli

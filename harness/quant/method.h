@@ -1,0 +1,59 @@
+// The interface every PTQ method implements, and the registry that lists them (methods/register_all.cpp
+// registers each one explicitly; no static-initialisation tricks).
+#pragma once
+
+#include "quant/quant_setting.h"
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ptq {
+class LlamaModel;
+}
+
+namespace ptq::quant {
+
+struct MethodContext {
+  const at::Tensor* calibration = nullptr;  // [n, seqlen] token ids, for methods that need them
+  bool progress = true;
+};
+
+struct MethodReport {
+  nlohmann::json summary = nlohmann::json::object();  // method-specific facts, stored with results
+  // Per quantized linear: "<hf name>.weight_scale" and "<hf name>.weight_zero" ([out, in / group]).
+  std::vector<std::pair<std::string, at::Tensor>> qparams;
+};
+
+class Method {
+ public:
+  virtual ~Method() = default;
+  virtual std::string name() const = 0;
+  virtual std::string description() const = 0;
+  // The full default configuration; each default is documented with its source in the method's config.
+  virtual nlohmann::json default_config() const = 0;
+  // Defaults overlaid with `overrides` and validated: InputError naming an unknown key or a bad value.
+  // The result is canonical (all keys present) and goes into run ids.
+  virtual nlohmann::json resolve_config(const nlohmann::json& overrides) const = 0;
+  virtual bool needs_calibration(const nlohmann::json& config) const = 0;
+  // Quantizes the model in place: weights fake-quantized once (stored de-quantized), activation
+  // quantization switched on in model.act_quant.
+  virtual MethodReport apply(LlamaModel& model, const QuantSetting& setting, const nlohmann::json& config,
+                             MethodContext& ctx) const = 0;
+};
+
+class MethodRegistry {
+ public:
+  void add(std::unique_ptr<Method> method);                // a duplicate name is a programming error
+  const Method& get(const std::string& name) const;        // InputError listing the available names
+  std::vector<std::string> names() const;                  // sorted
+ private:
+  std::map<std::string, std::unique_ptr<Method>> methods_;
+};
+
+}  // namespace ptq::quant

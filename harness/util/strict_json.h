@@ -1,0 +1,52 @@
+// Strict reading of JSON objects into config structs: every key must be known, every value of the right
+// type; missing keys keep the struct's default. A misspelled key in an experiment file is an error, never
+// a silent fallback to the default.
+#pragma once
+
+#include "util/errors.h"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace ptq {
+
+class StrictJsonReader {
+ public:
+  // `context` names the object in messages, e.g. "config of method 'rtn'".
+  StrictJsonReader(const nlohmann::json& j, std::string context);
+
+  template <typename T>
+  void read(const char* key, T& field) {
+    known_.push_back(key);
+    if (!j_.contains(key)) return;
+    const auto& v = j_.at(key);
+    if (!type_ok(v, field))
+      throw InputError(fmt::format("{}: \"{}\" is {}, expected {}", context_, key, v.dump(), type_name(field)));
+    field = v.get<T>();
+  }
+  // Like read(), then requires the value to be one of `choices`.
+  void read_choice(const char* key, std::string& field, const std::vector<std::string>& choices);
+  // Throws InputError naming every key that no read() asked for.
+  void finish() const;
+
+ private:
+  static bool type_ok(const nlohmann::json& v, bool) { return v.is_boolean(); }
+  static bool type_ok(const nlohmann::json& v, int) { return v.is_number_integer(); }
+  static bool type_ok(const nlohmann::json& v, int64_t) { return v.is_number_integer(); }
+  static bool type_ok(const nlohmann::json& v, double) { return v.is_number(); }
+  static bool type_ok(const nlohmann::json& v, const std::string&) { return v.is_string(); }
+  static const char* type_name(bool) { return "true or false"; }
+  static const char* type_name(int) { return "an integer"; }
+  static const char* type_name(int64_t) { return "an integer"; }
+  static const char* type_name(double) { return "a number"; }
+  static const char* type_name(const std::string&) { return "a string"; }
+  const nlohmann::json& j_;
+  std::string context_;
+  std::vector<std::string> known_;
+};
+
+}  // namespace ptq

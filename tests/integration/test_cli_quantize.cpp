@@ -1,0 +1,159 @@
+// `ptqbench quantize` + `ptqbench eval` end to end: the written checkpoint reproduces the in-process
+// perplexity exactly, and bad requests fail with one line before anything is written.
+#include "io/npy.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "perplexity/perplexity.h"
+#include "register_all.h"
+#include "support/cli_runner.h"
+#include "support/random_model.h"
+#include "support/test_env.h"
+
+#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+
+using Catch::Matchers::Contains;
+using ptq::test::run_ptqbench;
+using ptq::test::TempDir;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  Fixture() {
+    ptq::test::write_random_checkpoint(dir.file("fp"), ptq::test::tiny_config(), 61);
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 4 * 32; ++i) ids.push_back((i * 17 + 3) % 97);
+    ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+  }
+  double eval_ppl(const std::string& model) const {
+    const auto r = run_ptqbench({"eval", "--model", model, "--task", "tokens", "--data", dir.file("ids.npy"),
+                                 "--seqlen", "32", "--json"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out)["ppl"].get<double>();
+  }
+  ptq::test::CliResult quantize(const std::string& setting, const std::string& out,
+                                std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args = {"quantize", "--model", dir.file("fp"), "--method", "rtn", "--setting", setting,
+                                     "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_ptqbench(args);
+  }
+};
+
+bool one_line_error(const ptq::test::CliResult& r) {
+  return r.exit_code == 2 && r.err.rfind("ptqbench: error: ", 0) == 0 && r.err.find('\n') == r.err.size() - 1;
+}
+
+}  // namespace
+
+TEST_CASE("W16A16 through quantize + eval equals the FP model bit for bit", "[integration][quantize]") {
+  Fixture f;
+  const auto q = f.quantize("W16A16", f.dir.file("w16"));
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  CHECK(f.eval_ppl(f.dir.file("w16")) == f.eval_ppl(f.dir.file("fp")));
+}
+
+TEST_CASE("a quantized checkpoint reproduces the in-process perplexity exactly", "[integration][quantize]") {
+  Fixture f;
+  for (const std::string setting : {"W4A4", "W3A16g16"}) {
+    INFO(setting);
+    const auto q = f.quantize(setting, f.dir.file(setting));
+    INFO(q.err);
+    REQUIRE(q.exit_code == 0);
+
+    auto model = ptq::load_llama(f.dir.file("fp"));
+    const auto& rtn = ptq::methods::registry().get("rtn");
+    ptq::quant::MethodContext ctx;
+    rtn.apply(model, ptq::quant::QuantSetting::parse(setting), rtn.default_config(), ctx);
+    ptq::eval::PplOptions o;
+    o.seqlen = 32;
+    o.progress = false;
+    const double in_process = ptq::eval::evaluate_perplexity(model, ptq::io::read_npy_ids(f.dir.file("ids.npy")), o).ppl;
+    CHECK(f.eval_ppl(f.dir.file(setting)) == in_process);
+    CHECK(in_process != f.eval_ppl(f.dir.file("fp")));
+
+    const auto doc = nlohmann::json::parse(ptq::test::read_text(f.dir.file(setting + "/quantization.json")));
+    CHECK(doc["setting"] == setting);
+    CHECK(doc["method"] == "rtn");
+    CHECK(doc["config"] == rtn.default_config());
+    CHECK(doc["calibration"].is_null());
+    CHECK(doc["format_version"] == 1);
+    ptq::io::SafetensorsFile qparams(f.dir.file(setting + "/quant_params.safetensors"));
+    CHECK(qparams.tensors().size() == 2 * 7 * 2);
+    CHECK(qparams.find("model.layers.1.self_attn.o_proj.weight_zero") != nullptr);
+  }
+  // info and eval name the quantization.
+  const auto info = run_ptqbench({"info", f.dir.file("W4A4")});
+  CHECK_THAT(info.out, Contains("quantized    W4A4 by rtn"));
+  const auto plain = run_ptqbench({"eval", "--model", f.dir.file("W4A4"), "--task", "tokens", "--data",
+                                   f.dir.file("ids.npy"), "--seqlen", "32"});
+  CHECK_THAT(plain.out, Contains("(tokens, seqlen 32, W4A4 rtn): PPL = "));
+  CHECK_THAT(plain.err, Contains("activation quantization re-applied"));
+}
+
+TEST_CASE("quantize refuses bad requests before writing anything", "[integration][quantize]") {
+  Fixture f;
+  const auto out = f.dir.file("out");
+  SECTION("invalid setting") {
+    const auto r = f.quantize("W0A4", out);
+    CHECK(one_line_error(r));
+    CHECK_THAT(r.err, Contains("weight bits 0"));
+  }
+  SECTION("group that does not divide the model") {
+    const auto r = f.quantize("W4A16g100", out);
+    CHECK(one_line_error(r));
+    CHECK_THAT(r.err, Contains("group size 100 does not divide in_features 64"));
+  }
+  SECTION("unknown method") {
+    const auto r = run_ptqbench({"quantize", "--model", f.dir.file("fp"), "--method", "gptq", "--setting", "W4A16",
+                                 "--out", out});
+    CHECK(one_line_error(r));
+    CHECK_THAT(r.err, Contains("unknown method 'gptq' (available: rtn)"));
+  }
+  SECTION("unknown config key") {
+    const auto r = f.quantize("W4A16", out, {"--config", R"({"rnage": "minmax"})"});
+    CHECK(one_line_error(r));
+    CHECK_THAT(r.err, Contains("unknown key \"rnage\", did you mean \"range\"?"));
+  }
+  SECTION("config that is not JSON") {
+    const auto r = f.quantize("W4A16", out, {"--config", "{range: minmax"});
+    CHECK(one_line_error(r));
+    CHECK_THAT(r.err, Contains("--config argument: not valid JSON"));
+  }
+  SECTION("an existing output directory without --overwrite") {
+    REQUIRE(f.quantize("W4A16", out).exit_code == 0);
+    const auto r = f.quantize("W4A4", out);
+    CHECK(one_line_error(r));
+    CHECK_THAT(r.err, Contains("already exists"));
+    CHECK_THAT(ptq::test::read_text(out + "/quantization.json"), Contains("\"W4A16\""));  // untouched
+    REQUIRE(f.quantize("W4A4", out, {"--overwrite"}).exit_code == 0);
+    CHECK_THAT(ptq::test::read_text(out + "/quantization.json"), Contains("\"W4A4\""));
+  }
+  SECTION("no partial directories are left behind") {
+    f.quantize("W4A16g100", out);
+    for (const auto& e : fs::directory_iterator(f.dir.path()))
+      CHECK(e.path().filename().string().find(".partial") == std::string::npos);
+  }
+  CHECK(!fs::exists(out + "/model.safetensors.tmp"));
+}
+
+TEST_CASE("ls lists methods, settings and evaluators", "[integration][cli]") {
+  const auto methods = run_ptqbench({"ls", "methods"});
+  REQUIRE(methods.exit_code == 0);
+  CHECK_THAT(methods.out, Contains("rtn"));
+  CHECK_THAT(methods.out, Contains("default config: {\"range\":\"minmax\"}"));
+  const auto settings = run_ptqbench({"ls", "settings"});
+  CHECK_THAT(settings.out, Contains("W4A16g128"));
+  CHECK_THAT(settings.out, Contains("W4A4"));
+  CHECK_THAT(run_ptqbench({"ls", "evaluators"}).out, Contains("wikitext2"));
+  const auto bad = run_ptqbench({"ls", "models"});
+  CHECK(one_line_error(bad));
+}
