@@ -69,6 +69,7 @@ void run_quantize(const QuantizeOptions& o) {
 
   const nlohmann::json doc = {
       {"format_version", quant::kQuantizationFormat},
+      {"harness_version", harness_version()},
       {"setting", setting.str()},
       {"setting_detail", setting.to_json()},
       {"method", method.name()},
