@@ -2,6 +2,7 @@
 // token-id file), a running ppl with ETA while it works, one final line or one JSON object at the end.
 #include "cli/commands.h"
 #include "cli/model_dir.h"
+#include "cli/runtime_options.h"
 #include "model/checkpoint.h"
 #include "model/tokenizer.h"
 #include "perplexity/perplexity.h"
@@ -32,9 +33,7 @@ struct EvalOptions {
   int64_t seqlen = 2048;
   int64_t limit = 0;
   int64_t batch_size = 1;
-  int threads = 0;
-  std::string device = "cpu";
-  std::string dtype = "auto";
+  RuntimeOptions runtime;
   std::string cache_dir = eval::TokenCache::default_dir();
   bool no_cache = false;
   bool json = false;
@@ -48,9 +47,7 @@ void notice(const std::string& msg) { fmt::print(stderr, "ptqbench: notice: {}\n
 
 void run_eval(EvalOptions o) {
   const auto& task = eval::find_ppl_task(o.task);  // fail on a bad task name before touching any file
-  const int threads = configure_threads(o.threads);
-  const c10::Device device = parse_device(o.device);
-  const c10::ScalarType dtype = parse_dtype(o.dtype, device);
+  const auto [threads, device, dtype] = apply_runtime_options(o.runtime);
   if (o.limit < 0) throw InputError(fmt::format("--limit {} must be >= 0 (0 = all segments)", o.limit));
   const ModelDir m = inspect_model_dir(o.model_dir, o.tokenizer);
 
@@ -144,9 +141,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--seqlen", opts->seqlen, "Segment length (lowered to max_position_embeddings)")->capture_default_str();
   cmd->add_option("--limit", opts->limit, "Score only the first N segments (0 = all)")->capture_default_str();
   cmd->add_option("--batch-size", opts->batch_size, "Segments per forward pass")->capture_default_str();
-  cmd->add_option("--threads", opts->threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", opts->dtype, "auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16")->capture_default_str();
+  add_runtime_options(cmd, opts->runtime);
   cmd->add_option("--cache-dir", opts->cache_dir, "Token stream cache")->capture_default_str();
   cmd->add_flag("--no-cache", opts->no_cache, "Tokenize again, do not read or write the cache");
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of the final line");

@@ -2,6 +2,7 @@
 // (de-quantized weights + scales/zeros + quantization.json) that `ptqbench eval` reads back.
 #include "cli/commands.h"
 #include "cli/model_dir.h"
+#include "cli/runtime_options.h"
 #include "io/files.h"
 #include "model/checkpoint.h"
 #include "quant/method.h"
@@ -24,8 +25,8 @@ namespace {
 
 struct QuantizeOptions {
   std::string model_dir, method, setting, config = "{}", out_dir;
-  std::string device = "cpu", dtype = "auto", save_dtype = "auto";
-  int threads = 0;
+  std::string save_dtype = "auto";
+  RuntimeOptions runtime;
   bool overwrite = false;
 };
 
@@ -56,9 +57,7 @@ void run_quantize(const QuantizeOptions& o) {
   setting.validate_for(m.config);
   if (method.needs_calibration(config))
     throw InputError(fmt::format("method {} needs calibration data, which `ptqbench quantize` cannot provide yet", o.method));
-  configure_threads(o.threads);
-  const c10::Device device = parse_device(o.device);
-  const c10::ScalarType dtype = parse_dtype(o.dtype, device);
+  const auto [threads, device, dtype] = apply_runtime_options(o.runtime);
   const c10::ScalarType save_dtype = o.save_dtype == "auto" ? dtype : parse_dtype(o.save_dtype, device);
 
   LlamaModel model = load_llama(m.dir, {dtype, device});
@@ -102,10 +101,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--config", opts->config, "Method config overrides: JSON text or @file.json")->capture_default_str();
   cmd->add_option("--out", opts->out_dir, "Output directory (a loadable HF checkpoint)")->required();
   cmd->add_flag("--overwrite", opts->overwrite, "Replace an existing output directory");
-  cmd->add_option("--threads", opts->threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N")->capture_default_str();
-  cmd->add_option("--dtype", opts->dtype, "compute dtype: auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16")
-      ->capture_default_str();
+  add_runtime_options(cmd, opts->runtime);
   cmd->add_option("--save-dtype", opts->save_dtype, "dtype of the written weights (auto = the compute dtype)")
       ->capture_default_str();
   cmd->callback([opts] { run_quantize(*opts); });

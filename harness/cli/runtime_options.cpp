@@ -1,0 +1,22 @@
+#include "cli/runtime_options.h"
+
+#include "run/runtime.h"
+
+#include <CLI/CLI.hpp>
+
+namespace ptq::cli {
+
+void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--dtype", o.dtype, "compute dtype: auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16")
+      ->capture_default_str();
+}
+
+Runtime apply_runtime_options(const RuntimeOptions& o) {
+  const int threads = configure_threads(o.threads);
+  const c10::Device device = parse_device(o.device);
+  return {threads, device, parse_dtype(o.dtype, device)};
+}
+
+}  // namespace ptq::cli

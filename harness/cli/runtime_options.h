@@ -1,0 +1,31 @@
+// The --threads / --device / --dtype options every compute command shares, and their application.
+#pragma once
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace ptq::cli {
+
+struct RuntimeOptions {
+  int threads = 0;
+  std::string device = "cpu";
+  std::string dtype = "auto";
+};
+
+struct Runtime {
+  int threads;
+  c10::Device device;
+  c10::ScalarType dtype;
+};
+
+void add_runtime_options(CLI::App* cmd, RuntimeOptions& options);
+// Sets the thread count and parses device and dtype (InputError for bad values).
+Runtime apply_runtime_options(const RuntimeOptions& options);
+
+}  // namespace ptq::cli
