@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <numeric>
 
+#include <locale.h>
+#include <wctype.h>
+#include <cwctype>
+
 namespace ptq {
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
@@ -54,23 +58,99 @@ bool python_isspace(char32_t c) {
   }
 }
 
+namespace {
+
+// Decodes the code point at s[i]; returns its byte length (1 for an invalid byte, decoded as itself).
+size_t decode_utf8(std::string_view s, size_t i, char32_t& c) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  size_t n;
+  if (b0 < 0x80) { c = b0; return 1; }
+  if ((b0 >> 5) == 0x6) { c = b0 & 0x1F; n = 2; }
+  else if ((b0 >> 4) == 0xE) { c = b0 & 0x0F; n = 3; }
+  else if ((b0 >> 3) == 0x1E) { c = b0 & 0x07; n = 4; }
+  else { c = 0xFFFD; return 1; }
+  if (i + n > s.size()) { c = 0xFFFD; return 1; }
+  for (size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  return n;
+}
+
+void append_utf8(std::string& out, char32_t c) {
+  if (c < 0x80) { out += static_cast<char>(c); }
+  else if (c < 0x800) { out += static_cast<char>(0xC0 | (c >> 6)); out += static_cast<char>(0x80 | (c & 0x3F)); }
+  else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+locale_t utf8_locale() {
+  static const locale_t loc = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  return loc;
+}
+
+}  // namespace
+
 bool python_is_blank(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
+  for (size_t i = 0; i < s.size();) {
     char32_t c;
-    size_t n;
-    if (b0 < 0x80) { c = b0; n = 1; }
-    else if ((b0 >> 5) == 0x6) { c = b0 & 0x1F; n = 2; }
-    else if ((b0 >> 4) == 0xE) { c = b0 & 0x0F; n = 3; }
-    else if ((b0 >> 3) == 0x1E) { c = b0 & 0x07; n = 4; }
-    else return false;  // invalid lead byte: not whitespace
-    if (i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    const auto b0 = static_cast<unsigned char>(s[i]);
+    const size_t n = decode_utf8(s, i, c);
+    if (c == 0xFFFD && b0 >= 0x80 && n == 1) return false;  // invalid UTF-8: not whitespace
     if (!python_isspace(c)) return false;
     i += n;
   }
   return true;
+}
+
+std::string python_rstrip(std::string_view s) {
+  size_t end = s.size();
+  while (end > 0) {
+    size_t start = end - 1;
+    while (start > 0 && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    char32_t c;
+    decode_utf8(s, start, c);
+    if (!python_isspace(c)) break;
+    end = start;
+  }
+  return std::string(s.substr(0, end));
+}
+
+std::string python_strip(std::string_view s) {
+  size_t begin = 0;
+  while (begin < s.size()) {
+    char32_t c;
+    const size_t n = decode_utf8(s, begin, c);
+    if (!python_isspace(c)) break;
+    begin += n;
+  }
+  return python_rstrip(s.substr(begin));
+}
+
+std::string python_capitalize(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  const locale_t loc = utf8_locale();
+  bool first = true;
+  for (size_t i = 0; i < s.size();) {
+    char32_t c;
+    const size_t n = decode_utf8(s, i, c);
+    if (c == 0xFFFD && n == 1 && static_cast<unsigned char>(s[i]) >= 0x80) {
+      out += s[i];  // not UTF-8: keep the byte
+    } else {
+      const wint_t w = static_cast<wint_t>(c);
+      append_utf8(out, static_cast<char32_t>(loc ? (first ? ::towupper_l(w, loc) : ::towlower_l(w, loc))
+                                                 : (first ? std::towupper(w) : std::towlower(w))));
+    }
+    first = false;
+    i += n;
+  }
+  return out;
 }
 
 namespace {

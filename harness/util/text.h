@@ -18,6 +18,12 @@ std::string human_duration(double seconds);
 bool python_isspace(char32_t c);
 // True when the UTF-8 text contains nothing but Python whitespace (Python `s.strip() == ""`).
 bool python_is_blank(std::string_view utf8);
+// Python's str.strip() / str.rstrip() (Unicode whitespace at both ends / at the end).
+std::string python_strip(std::string_view utf8);
+std::string python_rstrip(std::string_view utf8);
+// Python's str.capitalize(): first character upper-cased, the rest lower-cased (simple Unicode case
+// mapping through the C.UTF-8 locale; Python's few one-to-many mappings such as 'ß' -> 'SS' are not made).
+std::string python_capitalize(std::string_view utf8);
 // The Levenshtein-closest candidates, for "did you mean" hints on unknown names.
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates);
 

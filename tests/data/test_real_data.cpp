@@ -79,7 +79,7 @@ TEST_CASE("stories260K converted to HF layout reproduces llama2.c's greedy outpu
                                           dir.file("story.txt"), "--seqlen", "64", "--no-cache", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.out);
+  const auto j = nlohmann::json::parse(r.out)["results"]["text"];
   const auto stream = tok.encode_with_bos(kStoriesGreedy);
   ptq::eval::PplOptions opt;
   opt.seqlen = 64;
@@ -101,7 +101,7 @@ TEST_CASE("the real tokenizer and WikiText-2 through eval: a full protocol run",
                                           "--seqlen", "512", "--limit", "4", "--no-cache", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.out);
+  const auto j = nlohmann::json::parse(r.out)["results"]["wikitext2"];
   // Every segment of the joined, once-tokenized stream is counted; 4 are scored.
   CHECK(j["nsamples"] == 4);
   CHECK(j["nsamples_total"].get<int64_t>() == j["stream_tokens"].get<int64_t>() / 512);

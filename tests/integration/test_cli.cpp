@@ -78,7 +78,8 @@ TEST_CASE("eval --task tokens prints the ppl of an independent computation", "[i
                                "--seqlen", "32", "--threads", "1", "--json"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.out);
+  const auto doc = nlohmann::json::parse(r.out);
+  const auto& j = doc["results"]["tokens"];
   CHECK(j["ppl"].get<double>() == Approx(ref.ppl).epsilon(1e-5));
   CHECK(j["nll"].get<double>() == Approx(ref.nll).epsilon(1e-5));
   CHECK(j["tokens"] == 3 * 31);
@@ -87,7 +88,7 @@ TEST_CASE("eval --task tokens prints the ppl of an independent computation", "[i
   CHECK(j["seqlen"] == 32);
   CHECK(j["stderr"].get<double>() > 0);
   CHECK(j["hashes"]["data_sha256"].get<std::string>().size() == 64);
-  CHECK(j["environment"]["threads"] == 1);
+  CHECK(doc["environment"]["threads"] == 1);
 
   // The plain final line carries the same number.
   const auto plain = run_ptqbench({"eval", "--model", dir.file("model"), "--task", "tokens", "--data", dir.file("ids.npy"),
@@ -123,7 +124,7 @@ TEST_CASE("eval --task wikitext2 reproduces the protocol on a tokenizer trained 
   const auto r = run_ptqbench(args);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  const auto j = nlohmann::json::parse(r.out);
+  const auto j = nlohmann::json::parse(r.out)["results"]["wikitext2"];
   CHECK(j["nsamples"] == nsamples);
   CHECK(j["stream_tokens"] == static_cast<int64_t>(ids.size()));
   CHECK(j["protocol"] == "gptq_wikitext2");
@@ -133,7 +134,7 @@ TEST_CASE("eval --task wikitext2 reproduces the protocol on a tokenizer trained 
   // Second run: the token stream comes from the cache, the result is identical.
   const auto again = run_ptqbench(args);
   REQUIRE(again.exit_code == 0);
-  const auto j2 = nlohmann::json::parse(again.out);
+  const auto j2 = nlohmann::json::parse(again.out)["results"]["wikitext2"];
   CHECK(j2["token_cache_hit"] == true);
   CHECK(j2["ppl"] == j["ppl"]);
   CHECK(j2["hashes"]["stream_sha256"] == j["hashes"]["stream_sha256"]);

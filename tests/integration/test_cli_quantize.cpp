@@ -36,7 +36,7 @@ struct Fixture {
                                  "--seqlen", "32", "--json"});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
-    return nlohmann::json::parse(r.out)["ppl"].get<double>();
+    return nlohmann::json::parse(r.out)["results"]["tokens"]["ppl"].get<double>();
   }
   ptq::test::CliResult quantize(const std::string& setting, const std::string& out,
                                 std::vector<std::string> extra = {}) const {

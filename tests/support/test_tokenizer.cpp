@@ -38,7 +38,11 @@ std::string train_test_tokenizer(const std::string& dir) {
   write_text(corpus, synthetic_text(2000, 1));
   Tokenizer::train({"--input=" + corpus, "--model_prefix=" + dir + "/tok", "--vocab_size=400", "--model_type=bpe",
                     "--byte_fallback=true", "--character_coverage=1.0", "--unk_id=0", "--bos_id=1", "--eos_id=2",
-                    "--pad_id=-1", "--hard_vocab_limit=false", "--num_threads=1"});
+                    "--pad_id=-1", "--hard_vocab_limit=false", "--num_threads=1",
+                    // As Llama's tokenizer.model: no whitespace normalisation, so a separately encoded " yes"
+                    // keeps a lone "▁" piece (the v0.3 / v0.4 difference the zero-shot tests look at).
+                    "--normalization_rule_name=identity", "--remove_extra_whitespaces=false", "--split_digits=true",
+                    "--allow_whitespace_only_pieces=true"});
   return dir + "/tok.model";
 }
 

@@ -8,7 +8,8 @@ namespace ptq::test {
 
 // Deterministic English-like text: `n_lines` lines of short sentences from a fixed word list.
 std::string synthetic_text(int n_lines, uint32_t seed);
-// Trains a BPE model (vocab 400, byte fallback, <unk>=0 <s>=1 </s>=2) into dir; returns the .model path.
+// Trains a BPE model like Llama's (vocab 400, byte fallback, identity normalisation, extra whitespace kept,
+// <unk>=0 <s>=1 </s>=2) into dir; returns the .model path.
 std::string train_test_tokenizer(const std::string& dir);
 
 }  // namespace ptq::test

@@ -27,3 +27,14 @@ TEST_CASE("human-readable sizes and durations", "[unit][text]") {
   CHECK(ptq::human_duration(245) == "4m 05s");
   CHECK(ptq::human_duration(3723) == "1h 02m 03s");
 }
+
+TEST_CASE("python_strip and python_capitalize follow Python", "[unit][text]") {
+  CHECK(ptq::python_strip("  a b \n") == "a b");
+  CHECK(ptq::python_strip("\xe3\x80\x80x\xc2\xa0") == "x");
+  CHECK(ptq::python_strip(" \t ") == "");
+  // 'hELLO wORLD'.capitalize() == 'Hello world'; 'éCOLE'.capitalize() == 'École'
+  CHECK(ptq::python_capitalize("hELLO wORLD") == "Hello world");
+  CHECK(ptq::python_capitalize("\xc3\xa9" "COLE") == "\xc3\x89" "cole");
+  CHECK(ptq::python_capitalize("") == "");
+  CHECK(ptq::python_capitalize("1ABC") == "1abc");
+}

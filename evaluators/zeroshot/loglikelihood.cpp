@@ -1,0 +1,133 @@
+#include "zeroshot/loglikelihood.h"
+
+#include "model/llama_model.h"
+#include "model/tokenizer.h"
+#include "run/progress.h"
+#include "util/errors.h"
+#include "util/text.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <numeric>
+
+namespace ptq::eval {
+
+LmEvalMode parse_lm_eval_mode(const std::string& name) {
+  if (name == "v0.3") return LmEvalMode::kV03;
+  if (name == "v0.4") return LmEvalMode::kV04;
+  throw InputError(fmt::format("--lm-eval-mode {}: expected v0.3 or v0.4", name));
+}
+
+const char* lm_eval_mode_name(LmEvalMode mode) { return mode == LmEvalMode::kV03 ? "v0.3" : "v0.4"; }
+
+const std::vector<int32_t>& RequestEncoder::context_ids(const std::string& context) {
+  auto it = contexts_.find(context);
+  if (it == contexts_.end()) it = contexts_.emplace(context, tok_.encode(context)).first;
+  return it->second;
+}
+
+EncodedRequest RequestEncoder::encode(const LoglikRequest& r) {
+  EncodedRequest e;
+  if (r.context.empty()) {  // v0.3: [eot] = [eos]; v0.4: prefix_token_id = [bos]
+    e.context = {mode_ == LmEvalMode::kV03 ? tok_.eos_id() : tok_.bos_id()};
+    e.continuation = tok_.encode(r.continuation);
+    return e;
+  }
+  if (mode_ == LmEvalMode::kV03) {
+    e.context = context_ids(r.context);
+    e.continuation = tok_.encode(r.continuation);
+    return e;
+  }
+  // v0.4 _encode_pair: n_spaces = len(context) - len(context.rstrip()) move to the continuation, then
+  // continuation = encode(context + continuation)[len(encode(context)):].
+  const std::string context = python_rstrip(r.context);
+  const std::string continuation = r.context.substr(context.size()) + r.continuation;
+  const auto whole = tok_.encode(context + continuation);
+  e.context = context_ids(context);
+  const size_t n = std::min(e.context.size(), whole.size());
+  e.continuation.assign(whole.begin() + static_cast<std::ptrdiff_t>(n), whole.end());
+  return e;
+}
+
+EncodedRequest encode_request(const Tokenizer& tok, const LoglikRequest& r, LmEvalMode mode) {
+  return RequestEncoder(tok, mode).encode(r);
+}
+
+std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std::vector<EncodedRequest>& requests,
+                                              const ScoreOptions& opt) {
+  c10::InferenceMode guard;
+  const int64_t max_length = opt.max_length > 0 ? opt.max_length : model.config().max_position_embeddings;
+  if (opt.batch_size < 1) throw InputError(fmt::format("batch size {} must be at least 1", opt.batch_size));
+  const int64_t vocab = model.config().vocab_size;
+
+  // Model inputs: the last max_length + 1 tokens of context + continuation, without the last one.
+  struct Item {
+    std::vector<int64_t> input;
+    const std::vector<int32_t>* continuation;
+  };
+  std::vector<Item> items(requests.size());
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    if (static_cast<int64_t>(r.continuation.size()) > max_length)
+      throw InputError(fmt::format("a continuation of {} tokens exceeds the model's max length {}", r.continuation.size(),
+                                   max_length));
+    std::vector<int64_t> full(r.context.begin(), r.context.end());
+    full.insert(full.end(), r.continuation.begin(), r.continuation.end());
+    for (const auto id : full)
+      if (id < 0 || id >= vocab)
+        throw InputError(fmt::format("token id {} is outside the model's vocabulary of {} (wrong tokenizer?)", id, vocab));
+    const size_t keep = std::min(full.size(), static_cast<size_t>(max_length + 1));
+    items[i].input.assign(full.end() - static_cast<std::ptrdiff_t>(keep), full.end() - 1);
+    items[i].continuation = &r.continuation;
+  }
+  // Longest first (lm-eval's order): batches hold inputs of similar length, the first batch shows the
+  // peak memory at once.
+  std::vector<size_t> order(items.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const size_t la = requests[a].context.size() + requests[a].continuation.size();
+    const size_t lb = requests[b].context.size() + requests[b].continuation.size();
+    return la > lb;
+  });
+
+  std::vector<LoglikResult> results(items.size());
+  Progress progress(opt.label, static_cast<int64_t>(items.size()), 5.0);
+  for (size_t first = 0; first < order.size(); first += static_cast<size_t>(opt.batch_size)) {
+    const size_t b = std::min(static_cast<size_t>(opt.batch_size), order.size() - first);
+    int64_t padded = 1;
+    for (size_t k = 0; k < b; ++k) padded = std::max<int64_t>(padded, items[order[first + k]].input.size());
+    at::Tensor batch = at::zeros({static_cast<int64_t>(b), padded}, at::kLong);  // right padding with token 0
+    for (size_t k = 0; k < b; ++k) {
+      const auto& in = items[order[first + k]].input;
+      if (!in.empty()) batch[k].narrow(0, 0, in.size()).copy_(at::tensor(in, at::kLong));
+    }
+    batch = batch.to(model.device());
+    const RopeTables rope = model.rope(padded);
+    at::Tensor h = model.embed(batch);
+    for (size_t i = 0; i < model.blocks.size(); ++i) h = model.block_forward(i, h, rope);
+    for (size_t k = 0; k < b; ++k) {
+      const Item& item = items[order[first + k]];
+      const auto& cont = *item.continuation;
+      LoglikResult& res = results[order[first + k]];
+      if (cont.empty()) {
+        res = {0.0, true};
+        continue;
+      }
+      const int64_t inplen = static_cast<int64_t>(item.input.size()), contlen = static_cast<int64_t>(cont.size());
+      // Only the positions that predict continuation tokens go through the head.
+      const at::Tensor logp =
+          at::log_softmax(model.logits(h[k].narrow(0, inplen - contlen, contlen)).to(at::kFloat), -1).cpu();
+      const at::Tensor target = at::tensor(std::vector<int64_t>(cont.begin(), cont.end()), at::kLong);
+      res.ll = logp.gather(1, target.unsqueeze(1)).sum().item<double>();
+      res.greedy = logp.argmax(-1).equal(target);
+    }
+    if (opt.progress) progress.update(static_cast<int64_t>(first + b));
+  }
+  if (opt.progress) progress.finish();
+  return results;
+}
+
+}  // namespace ptq::eval

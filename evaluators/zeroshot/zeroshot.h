@@ -1,0 +1,52 @@
+// A zero-shot task evaluated end to end: documents -> requests -> log-likelihoods -> acc / acc_norm with
+// lm-eval's standard errors (sample standard deviation / sqrt(n)).
+#pragma once
+
+#include "zeroshot/loglikelihood.h"
+#include "zeroshot/tasks.h"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ptq::eval {
+
+struct ZeroShotOptions {
+  LmEvalMode mode = LmEvalMode::kV03;
+  // 0 = all documents. v0.3 takes the first `limit` after lm-eval's shuffle with random.Random(42) (so
+  // --limit picks the same documents as lm-eval 0.3's --limit); v0.4 takes the first `limit` in file order.
+  int64_t limit = 0;
+  int64_t batch_size = 1;
+  bool progress = true;
+};
+
+struct Metric {
+  double value = 0, stderr_value = 0;  // stderr NaN when n < 2
+};
+
+struct ZeroShotResult {
+  std::string task;
+  int64_t n = 0, n_total = 0, requests = 0;
+  Metric acc;
+  std::optional<Metric> acc_norm;
+  std::optional<Metric> ppl;  // lambada_openai
+  std::string reported_metric;
+  double reported_value = 0;
+  double seconds = 0;
+  nlohmann::json files;
+  nlohmann::json to_json() const;
+};
+
+// The documents evaluated for `limit` (indices into docs).
+std::vector<size_t> select_docs(size_t n_docs, int64_t limit, LmEvalMode mode);
+
+// Metrics from per-document log-likelihoods (one LoglikResult per request of each document).
+ZeroShotResult compute_metrics(const LoadedTask& task, const std::vector<size_t>& doc_ids,
+                               const std::vector<std::vector<LoglikResult>>& results);
+
+ZeroShotResult evaluate_zeroshot(const LlamaModel& model, const Tokenizer& tokenizer, const LoadedTask& task,
+                                 const ZeroShotOptions& options);
+
+}  // namespace ptq::eval

@@ -1,0 +1,159 @@
+// `ptqbench eval` on zero-shot tasks end to end, checked against naive log-likelihoods computed here.
+#include "model/checkpoint.h"
+#include "model/tokenizer.h"
+#include "support/cli_runner.h"
+#include "support/naive_llama.h"
+#include "support/random_model.h"
+#include "support/test_env.h"
+#include "support/test_tokenizer.h"
+#include "support/zeroshot_fixtures.h"
+#include "zeroshot/loglikelihood.h"
+#include "zeroshot/tasks.h"
+
+#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+
+using Catch::Matchers::Contains;
+using ptq::test::run_ptqbench;
+using ptq::test::TempDir;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A random model with vocabulary 400, the tokenizer trained here, and the fixture files as --data-dir.
+ptq::LlamaModel write_model(const TempDir& dir) {
+  auto shape = ptq::test::TinyShape{};
+  shape.vocab = 400;
+  auto model = ptq::test::write_random_checkpoint(dir.file("model"), ptq::test::tiny_config(shape), 81);
+  fs::copy_file(ptq::test::train_test_tokenizer(dir.path()), dir.file("model/tokenizer.model"));
+  ptq::test::write_zeroshot_fixtures(dir.file("data"));
+  return model;
+}
+
+struct Setup {
+  TempDir dir;
+  ptq::LlamaModel model = write_model(dir);
+};
+
+double naive_ll(const ptq::LlamaModel& m, const ptq::Tokenizer& tok, const ptq::eval::LoglikRequest& r) {
+  const auto e = ptq::eval::encode_request(tok, r, ptq::eval::LmEvalMode::kV03);
+  std::vector<int64_t> input(e.context.begin(), e.context.end());
+  input.insert(input.end(), e.continuation.begin(), e.continuation.end() - 1);
+  const auto logits = ptq::test::naive_logits(m, input);
+  double ll = 0;
+  for (size_t k = 0; k < e.continuation.size(); ++k) {
+    const auto& row = logits[e.context.size() - 1 + k];
+    double mx = -1e300, z = 0;
+    for (const double v : row) mx = std::max(mx, v);
+    for (const double v : row) z += std::exp(v - mx);
+    ll += row[e.continuation[k]] - mx - std::log(z);
+  }
+  return ll;
+}
+
+}  // namespace
+
+TEST_CASE("eval runs every zero-shot task; piqa and boolq match naive log-likelihoods", "[integration][zeroshot]") {
+  Setup s;
+  const auto r = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task",
+                               "piqa,arc_easy,arc_challenge,boolq,hellaswag,winogrande,lambada_openai", "--data-dir",
+                               s.dir.file("data"), "--batch-size", "4", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  const auto& res = j["results"];
+  CHECK(res["piqa"]["n"] == 3);
+  CHECK(res["arc_challenge"]["n"] == 1);
+  CHECK(res["hellaswag"]["requests"] == 12);
+  CHECK(res["piqa"]["lm_eval_mode"] == "v0.3");
+  CHECK(res["lambada_openai"]["ppl"]["value"].get<double>() > 1.0);
+  CHECK(res["piqa"]["files"][1]["path"].get<std::string>().find("valid-labels.lst") != std::string::npos);
+
+  // Independent: naive log-likelihoods, decisions by hand.
+  const auto tok = ptq::Tokenizer::load(s.dir.file("model/tokenizer.model"));
+  const auto piqa = ptq::eval::load_zeroshot_task("piqa", s.dir.file("data"));
+  double acc = 0, acc_norm = 0;
+  for (const auto& doc : piqa.docs) {
+    const double a = naive_ll(s.model, tok, doc.requests[0]), b = naive_ll(s.model, tok, doc.requests[1]);
+    acc += ((a >= b ? 0 : 1) == doc.gold);
+    acc_norm += ((a / doc.choices[0].size() >= b / doc.choices[1].size() ? 0 : 1) == doc.gold);
+  }
+  CHECK(res["piqa"]["acc"]["value"].get<double>() == Approx(acc / 3));
+  CHECK(res["piqa"]["acc_norm"]["value"].get<double>() == Approx(acc_norm / 3));
+  const auto boolq = ptq::eval::load_zeroshot_task("boolq", s.dir.file("data"));
+  double bacc = 0;
+  for (const auto& doc : boolq.docs)
+    bacc += ((naive_ll(s.model, tok, doc.requests[0]) > naive_ll(s.model, tok, doc.requests[1])) == (doc.gold == 0));
+  CHECK(res["boolq"]["acc"]["value"].get<double>() == Approx(bacc / 3));
+
+  // The average is over each task's reported metric.
+  double sum = 0;
+  for (const auto& [name, t] : res.items()) sum += t["reported_value"].get<double>();
+  CHECK(j["average"]["value"].get<double>() == Approx(sum / 7));
+
+  // The plain output is a table with the reported metric marked.
+  const auto table = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task", "piqa,boolq", "--data-dir",
+                                   s.dir.file("data")});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Contains("zero-shot (v0.3 semantics):"));
+  CHECK_THAT(table.out, Contains("| piqa "));
+  CHECK_THAT(table.out, Contains("acc_norm*"));
+  CHECK_THAT(table.out, Contains("| average "));
+}
+
+TEST_CASE("v0.4 mode and --limit change what is scored", "[integration][zeroshot]") {
+  Setup s;
+  const auto run = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"eval", "--model", s.dir.file("model"), "--task", "winogrande",
+                                     "--data-dir", s.dir.file("data"), "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto r = run_ptqbench(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return nlohmann::json::parse(r.out)["results"]["winogrande"];
+  };
+  CHECK(run({"--limit", "2"})["n"] == 2);
+  CHECK(run({"--lm-eval-mode", "v0.4"})["lm_eval_mode"] == "v0.4");
+}
+
+TEST_CASE("perplexity and zero-shot tasks in one run from one data directory", "[integration][zeroshot]") {
+  Setup s;
+  fs::create_directories(s.dir.file("data/wikitext2"));
+  ptq::test::write_text(s.dir.file("data/wikitext2/wiki.test.raw"), " \n = T = \n \n" + ptq::test::synthetic_text(40, 9));
+  const auto r = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task", "wikitext2,piqa", "--data-dir",
+                               s.dir.file("data"), "--seqlen", "64", "--no-cache", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["results"]["wikitext2"]["protocol"] == "gptq_wikitext2");
+  CHECK(j["results"]["piqa"]["n"] == 3);
+}
+
+TEST_CASE("zero-shot input errors exit 2 with one line", "[integration][zeroshot]") {
+  Setup s;
+  const auto one_line = [](const ptq::test::CliResult& r) {
+    return r.exit_code == 2 && r.err.rfind("ptqbench: error: ", 0) == 0 && r.err.find('\n') == r.err.size() - 1;
+  };
+  ptq::test::write_text(s.dir.file("data/hellaswag/hellaswag_val.jsonl"), "{\"ind\": 1}\n{broken\n");
+  const auto bad = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task", "hellaswag", "--data-dir",
+                                 s.dir.file("data")});
+  INFO(bad.err);
+  CHECK(one_line(bad));
+  CHECK_THAT(bad.err, Contains("hellaswag_val.jsonl: line"));
+  const auto mode = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task", "piqa", "--data-dir",
+                                  s.dir.file("data"), "--lm-eval-mode", "v0.5"});
+  CHECK(one_line(mode));
+  CHECK_THAT(mode.err, Contains("expected v0.3 or v0.4"));
+  const auto no_dir = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task", "piqa", "--data", s.dir.file("x")});
+  CHECK(one_line(no_dir));
+  CHECK_THAT(no_dir.err, Contains("give --data-dir DIR"));
+  const auto unknown = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task", "piqa,hellaswog", "--data-dir",
+                                     s.dir.file("data")});
+  CHECK(one_line(unknown));
+  CHECK_THAT(unknown.err, Contains("did you mean 'hellaswag'?"));
+}
