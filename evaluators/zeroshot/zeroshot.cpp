@@ -3,6 +3,9 @@
 #include "model/llama_model.h"
 #include "model/tokenizer.h"
 #include "run/py_random.h"
+#include "util/errors.h"
+
+#include <fmt/format.h>
 
 #include <chrono>
 #include <cmath>
@@ -55,13 +58,16 @@ std::vector<size_t> select_docs(size_t n_docs, int64_t limit, LmEvalMode mode) {
 }
 
 ZeroShotResult compute_metrics(const LoadedTask& task, const std::vector<size_t>& doc_ids,
-                               const std::vector<std::vector<LoglikResult>>& results) {
+                               const std::vector<std::vector<LoglikResult>>& results, const std::string& reported_metric) {
   ZeroShotResult r;
   r.task = task.info->name;
   r.n = static_cast<int64_t>(doc_ids.size());
   r.n_total = static_cast<int64_t>(task.docs.size());
   r.files = task.files;
-  r.reported_metric = task.info->reported_metric;
+  r.reported_metric = reported_metric.empty() ? task.info->reported_metric : reported_metric;
+  if (r.reported_metric != "acc" && !(r.reported_metric == "acc_norm" && task.info->has_acc_norm))
+    throw InputError(fmt::format("task {} has no metric '{}' to report (expected acc{})", r.task, r.reported_metric,
+                                 task.info->has_acc_norm ? " or acc_norm" : ""));
   std::vector<double> acc, acc_norm, lls;
   for (size_t k = 0; k < doc_ids.size(); ++k) {
     const ZeroShotDoc& doc = task.docs[doc_ids[k]];
@@ -119,7 +125,7 @@ ZeroShotResult evaluate_zeroshot(const LlamaModel& model, const Tokenizer& tok, 
     per_doc.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(k), flat.begin() + static_cast<std::ptrdiff_t>(k + n));
     k += n;
   }
-  ZeroShotResult r = compute_metrics(task, ids, per_doc);
+  ZeroShotResult r = compute_metrics(task, ids, per_doc, opt.reported_metric);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
 }

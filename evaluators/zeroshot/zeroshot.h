@@ -20,6 +20,7 @@ struct ZeroShotOptions {
   int64_t limit = 0;
   int64_t batch_size = 1;
   bool progress = true;
+  std::string reported_metric;  // "" = the task's default (ZeroShotTaskInfo::reported_metric)
 };
 
 struct Metric {
@@ -43,8 +44,10 @@ struct ZeroShotResult {
 std::vector<size_t> select_docs(size_t n_docs, int64_t limit, LmEvalMode mode);
 
 // Metrics from per-document log-likelihoods (one LoglikResult per request of each document).
+// `reported_metric` overrides the task's default ("acc" or "acc_norm"; InputError if the task has no such metric).
 ZeroShotResult compute_metrics(const LoadedTask& task, const std::vector<size_t>& doc_ids,
-                               const std::vector<std::vector<LoglikResult>>& results);
+                               const std::vector<std::vector<LoglikResult>>& results,
+                               const std::string& reported_metric = "");
 
 ZeroShotResult evaluate_zeroshot(const LlamaModel& model, const Tokenizer& tokenizer, const LoadedTask& task,
                                  const ZeroShotOptions& options);

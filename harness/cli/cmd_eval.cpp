@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -41,6 +42,7 @@ struct EvalOptions {
   int64_t limit = 0;
   int64_t batch_size = 1;
   std::string lm_eval_mode = "v0.3";
+  std::vector<std::string> metric_overrides;  // TASK=acc|acc_norm
   RuntimeOptions runtime;
   std::string cache_dir = eval::TokenCache::default_dir();
   bool no_cache = false;
@@ -96,6 +98,14 @@ void run_eval(EvalOptions o) {
     if (eval::find_zeroshot_task(t) && o.data_dir.empty())
       throw InputError(fmt::format("task {} reads several files: give --data-dir DIR", t));
   if (o.limit < 0) throw InputError(fmt::format("--limit {} must be >= 0 (0 = all)", o.limit));
+  std::map<std::string, std::string> reported;  // --metric TASK=METRIC
+  for (const auto& m : o.metric_overrides) {
+    const size_t eq = m.find('=');
+    const std::string task = m.substr(0, eq);
+    if (eq == std::string::npos || !eval::find_zeroshot_task(task))
+      throw InputError(fmt::format("--metric {}: expected TASK=acc or TASK=acc_norm for a zero-shot task", m));
+    reported[task] = m.substr(eq + 1);
+  }
   const auto [threads, device, dtype] = apply_runtime_options(o.runtime);
   const ModelDir m = inspect_model_dir(o.model_dir, o.tokenizer);
 
@@ -182,6 +192,7 @@ void run_eval(EvalOptions o) {
       zopt.mode = mode;
       zopt.limit = o.limit;
       zopt.batch_size = o.batch_size;
+      zopt.reported_metric = reported.count(t) ? reported[t] : "";
       zs_results.push_back(eval::evaluate_zeroshot(model, *tok, zeroshot[zs_i++], zopt));
       results[t] = zs_results.back().to_json();
       results[t]["lm_eval_mode"] = eval::lm_eval_mode_name(mode);
@@ -226,7 +237,9 @@ void run_eval(EvalOptions o) {
   for (const auto& r : zs_results) {
     const std::string rate = fmt::format("{:.1f}", r.n / r.seconds);
     row(r.task, std::to_string(r.n), r.reported_metric == "acc" ? "acc*" : "acc", r.acc.value, r.acc.stderr_value, rate);
-    if (r.acc_norm) row("", "", "acc_norm*", r.acc_norm->value, r.acc_norm->stderr_value, "");
+    if (r.acc_norm)
+      row("", "", r.reported_metric == "acc_norm" ? "acc_norm*" : "acc_norm", r.acc_norm->value,
+          r.acc_norm->stderr_value, "");
     if (r.ppl) row("", "", "ppl", r.ppl->value, r.ppl->stderr_value, "");
   }
   fmt::print("| {:<15} | {:>6} | {:<9} | {:>10.4f} | {:>9} | {:>7} |\n", "average", "", "*", average["value"].get<double>(),
@@ -253,6 +266,8 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--batch-size", opts->batch_size, "Segments / requests per forward pass")->capture_default_str();
   cmd->add_option("--lm-eval-mode", opts->lm_eval_mode, "Zero-shot tokenization: v0.3 (papers) or v0.4")
       ->capture_default_str();
+  cmd->add_option("--metric", opts->metric_overrides,
+                  "TASK=acc|acc_norm: the metric reported (and averaged) for a zero-shot task; repeatable");
   add_runtime_options(cmd, opts->runtime);
   cmd->add_option("--cache-dir", opts->cache_dir, "Token stream cache")->capture_default_str();
   cmd->add_flag("--no-cache", opts->no_cache, "Tokenize again, do not read or write the cache");

@@ -130,6 +130,11 @@ TEST_CASE("acc, acc_norm and their stderr from given log-likelihoods", "[unit][z
   CHECK(r.acc.stderr_value == Approx(1.0 / 3));
   CHECK(r.reported_metric == "acc_norm");
   CHECK(r.reported_value == Approx(2.0 / 3));
+  // The reported metric can be overridden where the task has it.
+  const auto as_acc = ptq::eval::compute_metrics(task, {0, 1, 2}, lls({{-5, -6}, {-8, -7}, {-2.0, -2.2}}), "acc");
+  CHECK(as_acc.reported_value == Approx(1.0 / 3));
+  const auto boolq = ptq::eval::load_zeroshot_task("boolq", dir.path());
+  CHECK_THROWS_WITH(ptq::eval::compute_metrics(boolq, {0}, lls({{-1, -2}}), "acc_norm"), Contains("no metric 'acc_norm'"));
 }
 
 TEST_CASE("boolq decides by ll_yes > ll_no (a tie answers no), winogrande by argmax", "[unit][zeroshot]") {
