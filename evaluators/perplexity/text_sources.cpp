@@ -1,6 +1,7 @@
 #include "perplexity/text_sources.h"
 
 #include "io/files.h"
+#include "io/jsonl.h"
 #include "util/errors.h"
 #include "util/text.h"
 
@@ -42,27 +43,13 @@ std::string wikitext_join(std::string_view raw) {
 }
 
 std::vector<std::string> read_c4_texts(const std::string& path, size_t max_docs) {
-  const std::string content = io::read_file(path);
   std::vector<std::string> texts;
-  size_t pos = 0, line_no = 0;
-  while (pos < content.size() && (max_docs == 0 || texts.size() < max_docs)) {
-    size_t end = content.find('\n', pos);
-    if (end == std::string::npos) end = content.size();
-    ++line_no;
-    const std::string_view line(content.data() + pos, end - pos);
-    pos = end + 1;
-    if (python_is_blank(line)) continue;
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(fmt::format("{}: line {} is not valid JSON ({}), expected one C4 document per line", path,
-                                   line_no, e.what()));
-    }
-    if (!doc.is_object() || !doc.contains("text") || !doc["text"].is_string())
-      throw InputError(fmt::format("{}: line {} has no string \"text\" field, expected a C4 document", path, line_no));
+  io::for_each_json_line(path, [&](size_t line, const nlohmann::json& doc) {
+    if (!doc.contains("text") || !doc["text"].is_string())
+      throw InputError(fmt::format("{}: line {} has no string \"text\" field, expected a C4 document", path, line));
     texts.push_back(doc["text"].get<std::string>());
-  }
+    return max_docs == 0 || texts.size() < max_docs;
+  });
   if (texts.empty()) throw InputError(fmt::format("{}: no documents found, expected C4 JSON lines", path));
   return texts;
 }

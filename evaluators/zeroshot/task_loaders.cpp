@@ -1,5 +1,6 @@
 // One loader per task: the original file formats, turned into lm-eval v0.3.0's requests (see tasks.h).
 #include "io/files.h"
+#include "io/jsonl.h"
 #include "util/errors.h"
 #include "util/text.h"
 #include "zeroshot/tasks.h"
@@ -21,23 +22,11 @@ struct JsonLine {
 };
 
 std::vector<JsonLine> read_jsonl(const std::string& path) {
-  const std::string content = io::read_file(path);
   std::vector<JsonLine> out;
-  size_t pos = 0, line = 0;
-  while (pos < content.size()) {
-    size_t end = content.find('\n', pos);
-    if (end == std::string::npos) end = content.size();
-    ++line;
-    const std::string_view text(content.data() + pos, end - pos);
-    pos = end + 1;
-    if (python_is_blank(text)) continue;
-    try {
-      out.push_back({line, json::parse(text)});
-    } catch (const json::parse_error& e) {
-      throw InputError(fmt::format("{}: line {} is not valid JSON ({})", path, line, e.what()));
-    }
-    if (!out.back().doc.is_object()) throw InputError(fmt::format("{}: line {} is not a JSON object", path, line));
-  }
+  io::for_each_json_line(path, [&](size_t line, const json& doc) {
+    out.push_back({line, doc});
+    return true;
+  });
   if (out.empty()) throw InputError(fmt::format("{}: no examples found", path));
   return out;
 }

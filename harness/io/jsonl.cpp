@@ -1,0 +1,34 @@
+#include "io/jsonl.h"
+
+#include "io/files.h"
+#include "util/errors.h"
+#include "util/text.h"
+
+#include <fmt/format.h>
+
+namespace ptq::io {
+
+size_t for_each_json_line(const std::string& path, const std::function<bool(size_t, const nlohmann::json&)>& visit) {
+  const std::string content = read_file(path);
+  size_t pos = 0, line = 0, count = 0;
+  while (pos < content.size()) {
+    size_t end = content.find('\n', pos);
+    if (end == std::string::npos) end = content.size();
+    ++line;
+    const std::string_view text(content.data() + pos, end - pos);
+    pos = end + 1;
+    if (python_is_blank(text)) continue;
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw InputError(fmt::format("{}: line {} is not valid JSON ({})", path, line, e.what()));
+    }
+    if (!doc.is_object()) throw InputError(fmt::format("{}: line {} is not a JSON object", path, line));
+    ++count;
+    if (!visit(line, doc)) break;
+  }
+  return count;
+}
+
+}  // namespace ptq::io
