@@ -13,5 +13,6 @@ void add_eval_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_ls_command(CLI::App& app);
+void add_make_tiny_command(CLI::App& app);
 
 }  // namespace ptq::cli

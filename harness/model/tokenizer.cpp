@@ -120,7 +120,7 @@ Tokenizer Tokenizer::load(const std::string& model_path) {
   return t;
 }
 
-void Tokenizer::train(const std::vector<std::string>& trainer_flags) {
+void Tokenizer::train(const std::vector<std::string>& trainer_flags, const std::string& workdir) {
   const std::string exe = find_helper("PTQ_SPM_TRAIN", "ptq_spm_train", PTQ_SPM_TRAIN_BUILD_PATH);
   char log_template[] = "/tmp/ptq_spm_train_XXXXXX";
   const int log_fd = ::mkstemp(log_template);
@@ -129,6 +129,7 @@ void Tokenizer::train(const std::vector<std::string>& trainer_flags) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
+  if (!workdir.empty()) posix_spawn_file_actions_addchdir_np(&actions, workdir.c_str());
   std::vector<std::string> args = {exe};
   args.insert(args.end(), trainer_flags.begin(), trainer_flags.end());
   std::vector<char*> argv;

@@ -18,8 +18,10 @@ class Tokenizer {
   // Throws InputError when the file is missing or is not a sentencepiece model.
   static Tokenizer load(const std::string& model_path);
   // Trains a model with sentencepiece's trainer in a separate process (flags as for spm_train:
-  // "--input=...", "--model_prefix=...", ...). InputError with the trainer's last log line on failure.
-  static void train(const std::vector<std::string>& trainer_flags);
+  // "--input=...", "--model_prefix=...", ...), run in `workdir` when given (the trainer stores its input
+  // and output paths in the model file: relative paths keep the file identical wherever it is made).
+  // InputError with the trainer's last log line on failure.
+  static void train(const std::vector<std::string>& trainer_flags, const std::string& workdir = "");
 
   std::vector<int32_t> encode(std::string_view text) const;           // sp.encode, no specials
   std::vector<int32_t> encode_with_bos(std::string_view text) const;  // HF slow tokenizer(text)

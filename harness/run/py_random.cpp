@@ -92,6 +92,11 @@ int64_t PyRandom::randbelow(int64_t n) {
   return static_cast<int64_t>(r);
 }
 
+double PyRandom::random() {
+  const uint32_t a = genrand_uint32() >> 5, b = genrand_uint32() >> 6;  // CPython random_random
+  return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0);
+}
+
 int64_t PyRandom::randint(int64_t a, int64_t b) {
   if (b < a) throw std::invalid_argument(fmt::format("empty range for randint({}, {})", a, b));
   return a + randbelow(b - a + 1);

@@ -19,6 +19,11 @@ class PyRandom {
   uint64_t getrandbits(int k);                 // 0 <= k <= 64
   int64_t randbelow(int64_t n);                // n >= 1
   int64_t randint(int64_t a, int64_t b);       // throws std::invalid_argument on an empty range, as Python
+  double random();                             // random.random(): 53-bit float in [0, 1)
+  template <typename T>
+  const T& choice(const std::vector<T>& v) {   // random.choice
+    return v.at(static_cast<size_t>(randbelow(static_cast<int64_t>(v.size()))));
+  }
   template <typename T>
   void shuffle(std::vector<T>& x) {            // random.shuffle
     for (size_t i = x.size(); i-- > 1;) std::swap(x[i], x[static_cast<size_t>(randbelow(static_cast<int64_t>(i) + 1))]);

@@ -27,6 +27,8 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+std::string source_dir() { return PTQ_SOURCE_DIR; }
+
 std::string test_data_dir() {
   if (const char* env = std::getenv("PTQ_TEST_DATA")) return env;
   return (fs::path(PTQ_SOURCE_DIR) / ".." / "shared" / "data").lexically_normal().string();

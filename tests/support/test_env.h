@@ -21,6 +21,8 @@ class TempDir {
   std::string path_;
 };
 
+// The project's source directory (for files committed with it, e.g. experiments/).
+std::string source_dir();
 // $PTQ_TEST_DATA, else <source>/../shared/data.
 std::string test_data_dir();
 // Returns <test data>/<relative>, or skips the test (exit 77) when it is absent.

@@ -65,3 +65,17 @@ TEST_CASE("an empty randint range raises like Python", "[unit][rng]") {
   CHECK_THROWS_AS(r.randint(0, -1), std::invalid_argument);
   CHECK(r.getrandbits(0) == 0);
 }
+
+TEST_CASE("random() and choice() match CPython", "[unit][rng]") {
+  // random.seed(7); [random.random() for _ in range(3)]
+  PyRandom r(7);
+  CHECK(r.random() == 0.32383276483316237);
+  CHECK(r.random() == 0.15084917392450192);
+  CHECK(r.random() == 0.6509344730398537);
+  // random.seed(7); [random.choice('abcde') for _ in range(6)] -> c b d a a e
+  PyRandom c(7);
+  const std::vector<char> letters = {'a', 'b', 'c', 'd', 'e'};
+  std::string got;
+  for (int i = 0; i < 6; ++i) got += c.choice(letters);
+  CHECK(got == "cbdaae");
+}
