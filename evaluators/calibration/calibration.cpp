@@ -22,6 +22,17 @@ const std::vector<std::string>& calibration_datasets() {
   return names;
 }
 
+std::string resolve_calibration_file(const std::string& dataset, const std::string& data_path) {
+  if (dataset == "wikitext2") return resolve_data_file(data_path, {"wiki.train.raw"}, "WikiText-2 train file");
+  if (dataset == "c4")
+    return resolve_data_file(data_path, {"c4-train.00000-of-01024.json.gz", "c4-train.00000-of-01024.json"},
+                             "C4 train shard");
+  const std::string hint = closest_match(dataset, calibration_datasets());
+  throw InputError(fmt::format("unknown calibration dataset '{}'{} (expected one of: {})", dataset,
+                               hint.empty() ? "" : fmt::format(", did you mean '{}'?", hint),
+                               join(calibration_datasets(), ", ")));
+}
+
 std::vector<int64_t> sample_stream_starts(int64_t stream_len, int64_t n, int64_t seqlen, int64_t seed) {
   if (stream_len - seqlen - 1 < 0)
     throw InputError(fmt::format("calibration stream has {} tokens, too few for windows of {}", stream_len, seqlen));
@@ -40,7 +51,7 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
   out.seed = seed;
   out.windows = at::empty({n, seqlen}, at::kLong);
   if (dataset == "wikitext2") {
-    const std::string file = resolve_data_file(data_path, {"wiki.train.raw"}, "WikiText-2 train file");
+    const std::string file = resolve_calibration_file(dataset, data_path);
     const std::string data_sha = io::sha256_file(file);
     const nlohmann::json key = {{"task", "wikitext2_train"}, {"data_sha256", data_sha}, {"tokenizer_sha256", tok.sha256()}};
     const at::Tensor stream = cache.get_or_compute(key, [&] {
@@ -51,8 +62,7 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
     for (int64_t i = 0; i < n; ++i) out.windows[i].copy_(stream.narrow(0, out.starts[i], seqlen));
     out.provenance = {{"data_file", file}, {"data_sha256", data_sha}};
   } else if (dataset == "c4") {
-    const std::string file = resolve_data_file(
-        data_path, {"c4-train.00000-of-01024.json.gz", "c4-train.00000-of-01024.json"}, "C4 train shard");
+    const std::string file = resolve_calibration_file(dataset, data_path);
     const auto docs = read_c4_texts(file);
     const auto windows = sample_doc_windows(docs, [&](const std::string& t) { return tok.encode_with_bos(t); }, n,
                                             seqlen, seed);
@@ -64,10 +74,7 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
     }
     out.provenance = {{"data_file", file}, {"data_sha256", io::sha256_file(file)}};
   } else {
-    const std::string hint = closest_match(dataset, calibration_datasets());
-    throw InputError(fmt::format("unknown calibration dataset '{}'{} (expected one of: {})", dataset,
-                                 hint.empty() ? "" : fmt::format(", did you mean '{}'?", hint),
-                                 join(calibration_datasets(), ", ")));
+    resolve_calibration_file(dataset, data_path);  // throws: unknown dataset
   }
   const at::Tensor w = out.windows.to(at::kInt).contiguous();
   out.provenance["tokenizer_sha256"] = tok.sha256();

@@ -31,6 +31,9 @@ struct CalibrationSet {
 
 const std::vector<std::string>& calibration_datasets();  // {"wikitext2", "c4"}
 
+// The train file `dataset` reads from `data_path` (file or directory); InputError when absent or unknown.
+std::string resolve_calibration_file(const std::string& dataset, const std::string& data_path);
+
 CalibrationSet sample_calibration(const std::string& dataset, const std::string& data_path, const Tokenizer& tokenizer,
                                   int64_t n, int64_t seqlen, int64_t seed, const TokenCache& cache);
 

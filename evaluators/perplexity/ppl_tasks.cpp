@@ -78,14 +78,19 @@ std::vector<int32_t> hf_slow_encode(const Tokenizer& tokenizer, const std::strin
   return tokenizer.encode_with_bos(text);
 }
 
+std::string resolve_ppl_data_file(const std::string& task, const std::string& data_path) {
+  find_ppl_task(task);
+  if (task == "wikitext2") return resolve_data_file(data_path, kWikiTestNames, "WikiText-2 test file");
+  if (task == "c4" || task == "c4_new") return resolve_data_file(data_path, kC4ValNames, "C4 validation shard");
+  io::require_file(data_path, fmt::format("data file for task {}", task));
+  return data_path;
+}
+
 EvalStream load_eval_stream(const std::string& task, const std::string& data_path, const Tokenizer* tokenizer,
                             int64_t seqlen, const TokenCache& cache) {
   find_ppl_task(task);  // validates the name before any file is touched
   EvalStream out;
-  std::string file = data_path;
-  if (task == "wikitext2") file = resolve_data_file(data_path, kWikiTestNames, "WikiText-2 test file");
-  else if (task == "c4" || task == "c4_new") file = resolve_data_file(data_path, kC4ValNames, "C4 validation shard");
-  else io::require_file(data_path, fmt::format("data file for task {}", task));
+  const std::string file = resolve_ppl_data_file(task, data_path);
 
   const std::string data_sha = io::sha256_file(file);
   out.provenance = {{"data_file", file}, {"data_sha256", data_sha}};

@@ -38,6 +38,10 @@ struct EvalStream {
   std::vector<std::string> notices;
 };
 
+// The file `task` reads when given `data_path` (a file, or a directory with the canonical file names).
+// Throws InputError listing what was looked for.
+std::string resolve_ppl_data_file(const std::string& task, const std::string& data_path);
+
 // Builds (or reads from the cache) the token stream of `task`. `tokenizer` may be null for "tokens".
 EvalStream load_eval_stream(const std::string& task, const std::string& data_path, const Tokenizer* tokenizer,
                             int64_t seqlen, const TokenCache& cache);

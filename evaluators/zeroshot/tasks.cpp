@@ -40,14 +40,11 @@ const ZeroShotTaskInfo* find_zeroshot_task(const std::string& name) {
   return nullptr;
 }
 
-LoadedTask load_zeroshot_task(const std::string& name, const std::string& data_dir) {
+std::vector<std::string> resolve_zeroshot_files(const std::string& name, const std::string& data_dir) {
   const ZeroShotTaskInfo* info = find_zeroshot_task(name);
   if (info == nullptr) throw InputError(fmt::format("unknown zero-shot task '{}'", name));
   std::error_code ec;
   if (!fs::is_directory(data_dir, ec)) throw InputError(fmt::format("--data-dir {} is not a directory", data_dir));
-  LoadedTask out;
-  out.info = info;
-  out.files = nlohmann::json::array();
   std::vector<std::string> paths;
   for (const auto& file : info->files) {
     const fs::path nested = fs::path(data_dir) / info->subdir / file, flat = fs::path(data_dir) / file;
@@ -56,8 +53,16 @@ LoadedTask load_zeroshot_task(const std::string& name, const std::string& data_d
       throw InputError(fmt::format("task {}: {} not found (looked for {} and {})", name, file, nested.string(),
                                    flat.string()));
     paths.push_back(path);
-    out.files.push_back({{"path", path}, {"sha256", io::sha256_file(path)}});
   }
+  return paths;
+}
+
+LoadedTask load_zeroshot_task(const std::string& name, const std::string& data_dir) {
+  const std::vector<std::string> paths = resolve_zeroshot_files(name, data_dir);
+  LoadedTask out;
+  out.info = find_zeroshot_task(name);
+  out.files = nlohmann::json::array();
+  for (const auto& path : paths) out.files.push_back({{"path", path}, {"sha256", io::sha256_file(path)}});
   if (name == "piqa") out.docs = load_piqa(paths[0], paths[1]);
   else if (name == "arc_easy" || name == "arc_challenge") out.docs = load_arc(paths[0]);
   else if (name == "boolq") out.docs = load_boolq(paths[0]);

@@ -58,6 +58,10 @@ struct LoadedTask {
   nlohmann::json files;  // [{"path", "sha256"}]: the manifest of what was read
 };
 
+// The files the task reads from data_dir (<data_dir>/<subdir>/<file>, else <data_dir>/<file>), in the
+// order of ZeroShotTaskInfo::files. InputError naming what is missing.
+std::vector<std::string> resolve_zeroshot_files(const std::string& name, const std::string& data_dir);
+
 // Reads the task's files from data_dir. Throws InputError naming the file and line for malformed input.
 LoadedTask load_zeroshot_task(const std::string& name, const std::string& data_dir);
 

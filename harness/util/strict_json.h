@@ -28,6 +28,8 @@ class StrictJsonReader {
       throw InputError(fmt::format("{}: \"{}\" is {}, expected {}", context_, key, v.dump(), type_name(field)));
     field = v.get<T>();
   }
+  // Declares a key the caller reads itself (arrays, nested objects), so that finish() accepts it.
+  void known(const char* key) { known_.push_back(key); }
   // Like read(), then requires the value to be one of `choices`.
   void read_choice(const char* key, std::string& field, const std::vector<std::string>& choices);
   // Throws InputError naming every key that no read() asked for.

@@ -184,4 +184,10 @@ std::string closest_match(std::string_view name, const std::vector<std::string>&
   return best;
 }
 
+size_t utf8_width(std::string_view utf8) {
+  size_t n = 0;
+  for (unsigned char c : utf8) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 }  // namespace ptq

@@ -14,6 +14,8 @@ bool ends_with(std::string_view s, std::string_view suffix);
 std::string human_bytes(uint64_t bytes);
 // "1h 02m 03s", "4m 05s", "12.3s": durations shown in progress lines.
 std::string human_duration(double seconds);
+// Display columns of UTF-8 text, counting each code point as one (enough for "±", "Δ", "†" in tables).
+size_t utf8_width(std::string_view utf8);
 // Python's str.isspace() for one Unicode code point (used to reproduce `row.strip()` exactly).
 bool python_isspace(char32_t c);
 // True when the UTF-8 text contains nothing but Python whitespace (Python `s.strip() == ""`).
