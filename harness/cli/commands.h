@@ -14,5 +14,10 @@ void add_import_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_ls_command(CLI::App& app);
 void add_make_tiny_command(CLI::App& app);
+void add_plan_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+void add_ingest_command(CLI::App& app);
+void add_report_command(CLI::App& app);
+void add_regress_command(CLI::App& app);
 
 }  // namespace ptq::cli

@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
     throw CLI::Success();
   }, "Print the version and exit");
   app.require_subcommand(1);
+  ptq::cli::add_run_command(app);
+  ptq::cli::add_plan_command(app);
+  ptq::cli::add_ingest_command(app);
+  ptq::cli::add_report_command(app);
+  ptq::cli::add_regress_command(app);
   ptq::cli::add_info_command(app);
   ptq::cli::add_eval_command(app);
   ptq::cli::add_quantize_command(app);

@@ -29,6 +29,8 @@ std::string slurp(const std::string& path) {
 
 }  // namespace
 
+std::string ptqbench_path() { return PTQ_CLI_PATH; }
+
 CliResult run_ptqbench(const std::vector<std::string>& args) {
   TempDir tmp;
   // GOMP_SPINCOUNT preset: the CLI does not need to re-execute itself (see run/runtime.h).

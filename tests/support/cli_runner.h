@@ -12,5 +12,7 @@ struct CliResult {
 };
 
 CliResult run_ptqbench(const std::vector<std::string>& args);
+// The freshly built executable (for tests that start it themselves, e.g. in the background).
+std::string ptqbench_path();
 
 }  // namespace ptq::test

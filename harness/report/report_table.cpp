@@ -1,0 +1,232 @@
+#include "report/report_table.h"
+
+#include "quant/quant_setting.h"
+#include "run/cell_runner.h"
+#include "store/results_db.h"
+#include "util/errors.h"
+#include "util/text.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <tuple>
+
+namespace ptq::report {
+
+namespace {
+
+// Paper tables' column order; anything else follows alphabetically.
+const std::vector<std::string>& canonical_metrics() {
+  static const std::vector<std::string> order = {
+      "wikitext2_ppl", "c4_ppl", "c4_new_ppl", "piqa", "arc_easy", "arc_challenge", "boolq", "hellaswag",
+      "winogrande", "zeroshot_avg", "lambada_openai", "lambada_openai_ppl"};
+  return order;
+}
+
+bool is_detail_metric(const std::string& m) {
+  const auto ends = [&](const std::string& suffix) {
+    return m.size() > suffix.size() && m.compare(m.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends("_acc") || ends("_acc_norm");
+}
+
+Stat summarize(const std::vector<double>& xs) {
+  Stat s;
+  std::vector<double> v;
+  for (double x : xs)
+    if (std::isfinite(x)) v.push_back(x);
+  s.n = static_cast<int>(v.size());
+  if (v.empty()) return s;
+  double sum = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / v.size();
+  if (v.size() > 1) {
+    double ss = 0;
+    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    s.std = std::sqrt(ss / (v.size() - 1));
+  }
+  return s;
+}
+
+std::tuple<int, int64_t, int> setting_key(const std::string& s) {
+  try {
+    const auto q = quant::QuantSetting::parse(s);
+    // As the papers' tables: FP first; weight-only settings, then weight-activation ones (more activation
+    // bits first); within those more weight bits first, per-channel before groups, larger groups first.
+    if (q.is_full_precision()) return {-1000, 0, 0};
+    return {-q.abits, -q.wbits, q.group_size == 0 ? -1000000 : -q.group_size};
+  } catch (const InputError&) {
+    return {0, 0, 0};
+  }
+}
+
+// The paper's spelling of our setting: W4A16g128 -> ("W4A16", 128); settings with options the papers'
+// tables do not have (KV bits, symmetric) have no paper counterpart.
+bool paper_setting(const std::string& ours, std::string* base, int64_t* group) {
+  try {
+    const auto q = quant::QuantSetting::parse(ours);
+    *base = fmt::format("W{}A{}", q.wbits, q.abits);
+    *group = q.group_size;
+    return quant::QuantSetting::parse(*base + (q.group_size ? fmt::format("g{}", q.group_size) : "")) == q;
+  } catch (const InputError&) {
+    return false;
+  }
+}
+
+PaperValue lookup_paper(SQLite::Database& db, const std::string& model, const std::string& setting,
+                        const std::string& method, const std::string& metric) {
+  PaperValue p;
+  std::string base;
+  int64_t group = 0;
+  if (model.empty() || !paper_setting(setting, &base, &group)) return p;
+  SQLite::Statement q(db, R"sql(
+SELECT value, verified, paper, COALESCE(tbl, ''), file FROM paper_numbers
+WHERE model = ? AND setting = ? AND method = ? COLLATE NOCASE AND metric = ? AND COALESCE(group_size, 0) = ?
+ORDER BY verified DESC, rowid LIMIT 1)sql");
+  q.bind(1, model);
+  q.bind(2, base);
+  q.bind(3, method);
+  q.bind(4, metric);
+  q.bind(5, group);
+  if (q.executeStep()) {
+    p.value = q.getColumn(0).getDouble();
+    p.verified = q.getColumn(1).getInt() != 0;
+    p.paper = q.getColumn(2).getString();
+    p.table = q.getColumn(3).getString();
+    p.file = q.getColumn(4).getString();
+  }
+  return p;
+}
+
+}  // namespace
+
+bool ReportTable::column_has_paper(const Column& c) const {
+  return std::any_of(rows.begin(), rows.end(), [&](const Row& r) {
+    const auto it = r.paper.find(c);
+    return it != r.paper.end() && it->second.has();
+  });
+}
+
+std::string metric_title(const std::string& metric) {
+  static const std::map<std::string, std::string> titles = {
+      {"wikitext2_ppl", "WikiText2"}, {"c4_ppl", "C4"},           {"c4_new_ppl", "C4-new"},
+      {"piqa", "PIQA"},               {"arc_easy", "ARC-e"},      {"arc_challenge", "ARC-c"},
+      {"boolq", "BoolQ"},             {"hellaswag", "HellaSwag"}, {"winogrande", "WinoGrande"},
+      {"zeroshot_avg", "Avg."},       {"lambada_openai", "LAMBADA"}, {"lambada_openai_ppl", "LAMBADA ppl"}};
+  const auto it = titles.find(metric);
+  return it == titles.end() ? metric : it->second;
+}
+
+bool setting_before(const std::string& a, const std::string& b) {
+  const auto ka = setting_key(a), kb = setting_key(b);
+  return ka != kb ? ka < kb : a < b;
+}
+
+std::vector<std::string> experiments(store::ResultsDb& db) {
+  std::vector<std::string> out;
+  SQLite::Statement q(db.db(), "SELECT DISTINCT experiment FROM runs ORDER BY experiment");
+  while (q.executeStep()) out.push_back(q.getColumn(0).getString());
+  return out;
+}
+
+ReportTable build_report(store::ResultsDb& db, const std::string& experiment, const std::vector<std::string>& metrics) {
+  ReportTable t;
+  t.experiment = experiment;
+  SQLite::Database& sql = db.db();
+  {
+    SQLite::Statement q(sql, "SELECT COUNT(*) FROM runs WHERE experiment = ?");
+    q.bind(1, experiment);
+    q.executeStep();
+    if (q.getColumn(0).getInt() == 0) {
+      const auto known = experiments(db);
+      throw InputError(fmt::format("no runs of experiment '{}' in {} (it has: {})", experiment, db.path(),
+                                   known.empty() ? "none" : join(known, ", ")));
+    }
+  }
+  // Row and model order: first plan index at which each appears.
+  struct RowKey {
+    std::string setting, label;
+    bool operator<(const RowKey& o) const { return std::tie(setting, label) < std::tie(o.setting, o.label); }
+  };
+  std::map<RowKey, std::tuple<int64_t, std::string, std::string>> row_info;  // first index, method, paper method
+  std::map<std::string, int64_t> model_first;
+  std::map<std::pair<RowKey, Column>, std::vector<double>> values;
+  std::map<std::pair<RowKey, std::string>, std::array<std::vector<double>, 4>> costs;
+  std::set<std::string> metric_set;
+  SQLite::Statement runs(sql, R"sql(
+SELECT run_id, cell_index, model_id, paper_model, setting, method, label, paper_method, status, COALESCE(error, ''),
+       quantize_s, total_s, peak_rss_gb, peak_gpu_gb
+FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
+  runs.bind(1, experiment);
+  SQLite::Statement mq(sql, "SELECT metric, value FROM metrics WHERE run_id = ? ORDER BY metric");
+  while (runs.executeStep()) {
+    const std::string run_id = runs.getColumn(0).getString();
+    const int64_t index = runs.getColumn(1).getInt64();
+    const std::string model = runs.getColumn(2).getString(), setting = runs.getColumn(4).getString(),
+                      label = runs.getColumn(6).getString();
+    if (runs.getColumn(8).getString() != "ok") {
+      t.failures.push_back(fmt::format("{} {} {}: {}", label, setting, model, runs.getColumn(9).getString()));
+      continue;
+    }
+    const RowKey key{setting, label};
+    if (!row_info.count(key)) row_info[key] = {index, runs.getColumn(5).getString(), runs.getColumn(7).getString()};
+    if (!model_first.count(model)) {
+      model_first[model] = index;
+      t.paper_model[model] = runs.getColumn(3).getString();
+    }
+    auto& c = costs[{key, model}];
+    for (int k = 0; k < 4; ++k) c[k].push_back(runs.getColumn(10 + k).isNull() ? NAN : runs.getColumn(10 + k).getDouble());
+    mq.bind(1, run_id);
+    while (mq.executeStep()) {
+      const std::string m = mq.getColumn(0).getString();
+      if (is_detail_metric(m)) continue;
+      metric_set.insert(m);
+      values[{key, {model, m}}].push_back(mq.getColumn(1).isNull() ? NAN : mq.getColumn(1).getDouble());
+    }
+    mq.reset();
+  }
+
+  for (const auto& [m, i] : model_first) t.models.push_back(m);
+  std::sort(t.models.begin(), t.models.end(), [&](const std::string& a, const std::string& b) { return model_first[a] < model_first[b]; });
+  if (!metrics.empty()) {
+    t.metrics = metrics;
+  } else {
+    for (const auto& m : canonical_metrics())
+      if (metric_set.count(m)) t.metrics.push_back(m);
+    for (const auto& m : metric_set)
+      if (std::find(t.metrics.begin(), t.metrics.end(), m) == t.metrics.end()) t.metrics.push_back(m);
+  }
+
+  std::vector<RowKey> keys;
+  for (const auto& [k, info] : row_info) keys.push_back(k);
+  std::sort(keys.begin(), keys.end(), [&](const RowKey& a, const RowKey& b) {
+    if (a.setting != b.setting) return setting_before(a.setting, b.setting);
+    return std::get<0>(row_info[a]) < std::get<0>(row_info[b]);
+  });
+  for (const auto& k : keys) {
+    Row row;
+    row.setting = k.setting;
+    row.label = k.label;
+    row.method = std::get<1>(row_info[k]);
+    row.paper_method = std::get<2>(row_info[k]);
+    for (const auto& model : t.models)
+      for (const auto& m : t.metrics) {
+        const auto it = values.find({k, {model, m}});
+        if (it != values.end()) row.ours[{model, m}] = summarize(it->second);
+        const PaperValue p = lookup_paper(sql, t.paper_model[model], k.setting, row.paper_method, m);
+        if (p.has()) row.paper[{model, m}] = p;
+      }
+    for (const auto& model : t.models) {
+      const auto it = costs.find({k, model});
+      if (it == costs.end()) continue;
+      t.costs.push_back({k.setting, k.label, row.title(), model, summarize(it->second[0]), summarize(it->second[1]),
+                         summarize(it->second[2]), summarize(it->second[3])});
+    }
+    t.rows.push_back(std::move(row));
+  }
+  return t;
+}
+
+}  // namespace ptq::report

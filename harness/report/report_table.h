@@ -1,0 +1,68 @@
+// The data of a paper-style report, read from the results database: rows = (setting, method label),
+// columns = (model, metric); each cell holds our mean +- std over calibration seeds and, where a paper
+// reports the same (model, setting, method, metric), the paper's number. Rendering is in render.h.
+#pragma once
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ptq::store {
+class ResultsDb;
+}
+
+namespace ptq::report {
+
+struct Stat {
+  double mean = NAN, std = NAN;  // std: sample standard deviation over seeds (NaN for one seed)
+  int n = 0;                     // runs (calibration seeds) averaged
+  bool has() const { return n > 0 && std::isfinite(mean); }
+};
+
+struct PaperValue {
+  double value = NAN;
+  bool verified = true;
+  std::string paper, table, file;
+  bool has() const { return std::isfinite(value); }
+};
+
+using Column = std::pair<std::string, std::string>;  // (model id, metric)
+
+struct Row {
+  std::string setting, label, method, paper_method;
+  std::map<Column, Stat> ours;
+  std::map<Column, PaperValue> paper;
+  bool is_fp() const { return method == "fp"; }
+  // "FP", the paper's name when the label is the method's own (rtn -> RTN), else the label (ablations).
+  std::string title() const { return is_fp() ? "FP" : label == method ? paper_method : label; }
+};
+
+struct CostRow {
+  std::string setting, label, title, model;
+  Stat quantize_s, total_s, peak_rss_gb, peak_gpu_gb;
+};
+
+struct ReportTable {
+  std::string experiment;
+  std::vector<std::string> models;      // in plan order
+  std::map<std::string, std::string> paper_model;
+  std::vector<std::string> metrics;     // canonical order
+  std::vector<Row> rows;                // grouped by setting (FP first), methods in plan order
+  std::vector<CostRow> costs;
+  std::vector<std::string> failures;    // "label setting model: error" of failed runs
+  bool column_has_paper(const Column& c) const;
+};
+
+std::vector<std::string> experiments(store::ResultsDb& db);
+// `metrics` empty: every reported metric present (details such as piqa_acc are left out).
+ReportTable build_report(store::ResultsDb& db, const std::string& experiment, const std::vector<std::string>& metrics = {});
+
+// Display names used by papers: "WikiText2", "C4", "PIQA", "ARC-e", ... (the metric itself otherwise).
+std::string metric_title(const std::string& metric);
+// The order of settings in tables: FP first, weight-only before weight-activation settings, then fewer
+// weight bits later, per-channel before groups.
+bool setting_before(const std::string& a, const std::string& b);
+
+}  // namespace ptq::report

@@ -1,0 +1,40 @@
+// Runs one cell of a plan and writes its outcome under <results>/runs/<run_id>/:
+//   cell.json     the plan line (what was asked)
+//   started.json  host, pid and time of the latest attempt
+//   result.json   status "ok" with metrics, or "failed" with the error; written atomically
+//   DONE          written last, only after an "ok" result: a cell with DONE is never run again
+// Workers write nothing else, so any number of them can share one results directory (local processes,
+// Slurm array tasks); only `ptqbench ingest` writes the database.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace ptq::run {
+
+enum class CellState { kMissing, kFailed, kDone };
+
+std::string runs_dir(const std::string& results_dir);
+std::string cell_dir(const std::string& results_dir, const std::string& run_id);
+CellState cell_state(const std::string& results_dir, const std::string& run_id);
+
+struct CellRunOptions {
+  std::string results_dir = "results";
+  std::string cache_dir;  // token cache ("" = no cache)
+  bool force = false;     // run even when DONE exists
+  bool progress = true;
+};
+
+enum class CellOutcome { kSkipped, kOk, kFailed };
+
+// Never throws for a failure inside the cell (bad data, NaN, method error): the error goes into
+// result.json (status "failed") and kFailed is returned. Throws only when the results directory
+// itself cannot be written.
+CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options);
+
+// Metric names: "<task>_ppl" for perplexity tasks; zero-shot "<task>" (the metric papers report, in
+// percent), "<task>_acc", "<task>_acc_norm", "lambada_openai_ppl"; "zeroshot_avg" (percent).
+bool lower_is_better(const std::string& metric);
+
+}  // namespace ptq::run

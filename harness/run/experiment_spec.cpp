@@ -1,0 +1,352 @@
+#include "run/experiment_spec.h"
+
+#include "calibration/calibration.h"
+#include "io/json_file.h"
+#include "model/llama_config.h"
+#include "perplexity/ppl_tasks.h"
+#include "quant/quant_setting.h"
+#include "register_all.h"
+#include "util/errors.h"
+#include "util/strict_json.h"
+#include "util/text.h"
+#include "zeroshot/tasks.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace ptq::run {
+
+namespace {
+
+// Messages read "<file>: <key path>: <problem>".
+class Ctx {
+ public:
+  Ctx(std::string file, std::string path) : file_(std::move(file)), path_(std::move(path)) {}
+  Ctx key(const std::string& k) const { return {file_, path_.empty() ? k : path_ + "." + k}; }
+  Ctx index(size_t i) const { return {file_, fmt::format("{}[{}]", path_, i)}; }
+  std::string where() const { return path_.empty() ? file_ : file_ + ": " + path_; }
+  [[noreturn]] void fail(const std::string& what) const { throw InputError(where() + ": " + what); }
+
+ private:
+  std::string file_, path_;
+};
+
+const nlohmann::json& require_key(const nlohmann::json& obj, const char* key, const Ctx& ctx) {
+  if (!obj.contains(key)) ctx.fail(fmt::format("missing required key \"{}\"", key));
+  return obj.at(key);
+}
+
+std::string require_string(const nlohmann::json& v, const Ctx& ctx) {
+  if (!v.is_string() || v.get<std::string>().empty()) ctx.fail(fmt::format("is {}, expected a non-empty string", v.dump()));
+  return v.get<std::string>();
+}
+
+const nlohmann::json& require_array(const nlohmann::json& v, const Ctx& ctx, bool non_empty = true) {
+  if (!v.is_array()) ctx.fail(fmt::format("is {}, expected a JSON array", v.dump()));
+  if (non_empty && v.empty()) ctx.fail("is empty, expected at least one entry");
+  return v;
+}
+
+std::string resolve_path(const std::string& base_dir, const std::string& p) {
+  if (p.empty() || fs::path(p).is_absolute()) return p;
+  return (fs::path(base_dir) / p).lexically_normal().string();
+}
+
+std::vector<std::string> string_list(const nlohmann::json& v, const Ctx& ctx) {
+  std::vector<std::string> out;
+  require_array(v, ctx);
+  for (size_t i = 0; i < v.size(); ++i) out.push_back(require_string(v[i], ctx.index(i)));
+  return out;
+}
+
+std::string canonical_setting(const std::string& s, const Ctx& ctx) {
+  try {
+    return quant::QuantSetting::parse(s).str();
+  } catch (const InputError& e) {
+    ctx.fail(e.what());
+  }
+}
+
+std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, const std::string& base_dir) {
+  std::vector<ModelSpec> out;
+  std::set<std::string> ids;
+  require_array(v, ctx);
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Ctx c = ctx.index(i);
+    ModelSpec m;
+    StrictJsonReader r(v[i], c.where());
+    r.read("id", m.id);
+    r.read("path", m.path);
+    r.read("paper_model", m.paper_model);
+    r.finish();
+    if (m.path.empty()) c.fail("missing required key \"path\" (a checkpoint directory)");
+    if (m.id.empty()) m.id = fs::path(m.path).lexically_normal().filename().string();
+    if (!ids.insert(m.id).second) c.key("id").fail(fmt::format("model id \"{}\" appears twice", m.id));
+    m.path = resolve_path(base_dir, m.path);
+    std::error_code ec;
+    if (!fs::is_directory(m.path, ec)) c.key("path").fail(fmt::format("model directory not found: {}", m.path));
+    const std::string config = (fs::path(m.path) / "config.json").string();
+    if (!fs::is_regular_file(config, ec)) c.key("path").fail(fmt::format("{} has no config.json", m.path));
+    out.push_back(m);
+  }
+  return out;
+}
+
+std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, const std::vector<std::string>& settings) {
+  std::vector<MethodSpec> out;
+  std::set<std::string> labels;
+  require_array(v, ctx, false);
+  const auto& registry = methods::registry();
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Ctx c = ctx.index(i);
+    MethodSpec m;
+    if (v[i].is_string()) {
+      m.name = v[i].get<std::string>();
+    } else {
+      StrictJsonReader r(v[i], c.where());
+      r.read("name", m.name);
+      r.read("label", m.label);
+      r.read("paper_method", m.paper_method);
+      r.known("config");
+      r.known("settings");
+      r.finish();
+      if (m.name.empty()) c.fail("missing required key \"name\" (ptqbench ls methods)");
+    }
+    const quant::Method* method = nullptr;
+    try {
+      method = &registry.get(m.name);
+    } catch (const InputError& e) {
+      c.key("name").fail(e.what());
+    }
+    const nlohmann::json overrides = v[i].is_object() ? v[i].value("config", nlohmann::json::object()) : nlohmann::json::object();
+    try {
+      m.config = method->resolve_config(overrides);
+    } catch (const InputError& e) {
+      c.key("config").fail(e.what());
+    }
+    m.needs_calibration = method->needs_calibration(m.config);
+    if (v[i].is_object() && v[i].contains("settings")) {
+      const Ctx sc = c.key("settings");
+      const auto list = string_list(v[i]["settings"], sc);
+      for (size_t k = 0; k < list.size(); ++k) m.settings.push_back(canonical_setting(list[k], sc.index(k)));
+    } else {
+      m.settings = settings;
+    }
+    if (m.settings.empty()) c.fail("no settings: give the spec's \"settings\" or this method's own");
+    if (m.label.empty()) m.label = m.name;
+    if (m.paper_method.empty()) m.paper_method = default_paper_method(m.name);
+    if (!labels.insert(m.label).second)
+      c.fail(fmt::format("label \"{}\" appears twice: give each configuration of a method its own \"label\"", m.label));
+    out.push_back(m);
+  }
+  return out;
+}
+
+CalibrationSpec parse_calibration(const nlohmann::json& v, const Ctx& ctx, const std::string& base_dir) {
+  CalibrationSpec c;
+  StrictJsonReader r(v, ctx.where());
+  r.read_choice("dataset", c.dataset, eval::calibration_datasets());
+  r.read("data", c.data);
+  r.read("n", c.n);
+  r.read("seqlen", c.seqlen);
+  r.known("seeds");
+  r.finish();
+  if (v.contains("seeds")) {
+    const Ctx sc = ctx.key("seeds");
+    require_array(v["seeds"], sc);
+    c.seeds.clear();
+    for (size_t i = 0; i < v["seeds"].size(); ++i) {
+      if (!v["seeds"][i].is_number_integer()) sc.index(i).fail(fmt::format("is {}, expected an integer", v["seeds"][i].dump()));
+      c.seeds.push_back(v["seeds"][i].get<int64_t>());
+    }
+    std::set<int64_t> unique(c.seeds.begin(), c.seeds.end());
+    if (unique.size() != c.seeds.size()) sc.fail("lists a seed twice");
+  }
+  if (c.n < 1) ctx.key("n").fail(fmt::format("is {}, expected >= 1", c.n));
+  if (c.seqlen < 2) ctx.key("seqlen").fail(fmt::format("is {}, expected >= 2", c.seqlen));
+  c.data = resolve_path(base_dir, c.data);
+  return c;
+}
+
+std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& ctx, const std::string& base_dir,
+                                            std::vector<std::string>* average) {
+  EvaluatorSpec defaults;
+  std::string data_dir;
+  StrictJsonReader r(v, ctx.where());
+  r.read("data_dir", data_dir);
+  r.read("seqlen", defaults.seqlen);
+  r.read("limit", defaults.limit);
+  r.read("batch_size", defaults.batch_size);
+  r.read_choice("lm_eval_mode", defaults.lm_eval_mode, {"v0.3", "v0.4"});
+  r.known("tasks");
+  r.known("average");
+  r.finish();
+  data_dir = resolve_path(base_dir, data_dir);
+  std::vector<std::string> known;
+  for (const auto& t : eval::ppl_tasks()) known.push_back(t.name);
+  for (const auto& t : eval::zeroshot_tasks()) known.push_back(t.name);
+
+  const Ctx tc = ctx.key("tasks");
+  const nlohmann::json& tasks = require_array(require_key(v, "tasks", ctx), tc);
+  std::vector<EvaluatorSpec> out;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Ctx c = tc.index(i);
+    EvaluatorSpec e = defaults;
+    if (tasks[i].is_string()) {
+      e.task = tasks[i].get<std::string>();
+    } else {
+      StrictJsonReader t(tasks[i], c.where());
+      t.read("task", e.task);
+      t.read("data", e.data);
+      t.read("seqlen", e.seqlen);
+      t.read("limit", e.limit);
+      t.read("batch_size", e.batch_size);
+      t.read_choice("lm_eval_mode", e.lm_eval_mode, {"v0.3", "v0.4"});
+      t.read_choice("metric", e.metric, {"", "acc", "acc_norm"});
+      t.finish();
+    }
+    if (std::find(known.begin(), known.end(), e.task) == known.end()) {
+      const std::string hint = closest_match(e.task, known);
+      c.fail(fmt::format("unknown evaluator \"{}\"{} (expected one of: {})", e.task,
+                         hint.empty() ? "" : fmt::format(", did you mean \"{}\"?", hint), join(known, ", ")));
+    }
+    if (!seen.insert(e.task).second) c.fail(fmt::format("evaluator \"{}\" appears twice", e.task));
+    if (e.seqlen < 2) c.key("seqlen").fail(fmt::format("is {}, expected >= 2", e.seqlen));
+    if (e.limit < 0) c.key("limit").fail(fmt::format("is {}, expected >= 0 (0 = all)", e.limit));
+    if (e.batch_size < 1) c.key("batch_size").fail(fmt::format("is {}, expected >= 1", e.batch_size));
+    e.is_zeroshot = eval::find_zeroshot_task(e.task) != nullptr;
+    if (!e.metric.empty() && (!e.is_zeroshot || (e.metric == "acc_norm" && !eval::find_zeroshot_task(e.task)->has_acc_norm)))
+      c.key("metric").fail(fmt::format("task {} has no metric \"{}\"", e.task, e.metric));
+    // Data: the task's own "data", else the shared data_dir (<data_dir>/<task>/ when it exists).
+    if (!e.data.empty()) {
+      e.data = resolve_path(base_dir, e.data);
+    } else if (!data_dir.empty()) {
+      const fs::path nested = fs::path(data_dir) / e.task;
+      std::error_code ec;
+      e.data = !e.is_zeroshot && fs::is_directory(nested, ec) ? nested.string() : data_dir;
+    } else {
+      c.fail("no data: give \"data\" here or \"data_dir\" in evaluators");
+    }
+    try {  // the exact files must exist now, not when the cell runs
+      if (e.is_zeroshot) eval::resolve_zeroshot_files(e.task, e.data);
+      else eval::resolve_ppl_data_file(e.task, e.data);
+    } catch (const InputError& err) {
+      c.fail(err.what());
+    }
+    out.push_back(e);
+  }
+  if (v.contains("average")) {
+    *average = string_list(v["average"], ctx.key("average"));
+    for (size_t i = 0; i < average->size(); ++i) {
+      const auto& name = (*average)[i];
+      const bool ok = std::any_of(out.begin(), out.end(), [&](const EvaluatorSpec& e) { return e.task == name && e.is_zeroshot; });
+      if (!ok) ctx.key("average").index(i).fail(fmt::format("\"{}\" is not a zero-shot task of this spec", name));
+    }
+  } else {
+    // The papers' "Avg." is over the multiple-choice tasks; LAMBADA is reported on its own.
+    for (const auto& e : out)
+      if (e.is_zeroshot && e.task != "lambada_openai") average->push_back(e.task);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string default_paper_method(const std::string& method) {
+  static const std::map<std::string, std::string> names = {{"fp", "FP16"},          {"rtn", "RTN"},
+                                                           {"omniquant", "OmniQuant"}, {"lrquant", "LRQuant"},
+                                                           {"cbq", "CBQ"},          {"mppq", "MPPQ"}};
+  const auto it = names.find(method);
+  return it == names.end() ? method : it->second;
+}
+
+ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::string& file, const std::string& base_dir) {
+  const Ctx root(file, "");
+  ExperimentSpec s;
+  s.file = file;
+  StrictJsonReader r(doc, file);
+  r.read("name", s.name);
+  r.read("description", s.description);
+  r.read("fp_baseline", s.fp_baseline);
+  for (const char* k : {"models", "settings", "methods", "calibration", "evaluators", "runtime", "papers"})
+    r.known(k);
+  r.finish();
+  if (s.name.empty()) root.fail("missing required key \"name\" (names the experiment in the database and reports)");
+  for (char ch : s.name)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
+      root.key("name").fail(fmt::format("\"{}\" may use only letters, digits, '-', '_' and '.'", s.name));
+
+  s.models = parse_models(require_key(doc, "models", root), root.key("models"), base_dir);
+  if (doc.contains("settings")) {
+    const Ctx sc = root.key("settings");
+    const auto list = string_list(doc["settings"], sc);
+    for (size_t i = 0; i < list.size(); ++i) s.settings.push_back(canonical_setting(list[i], sc.index(i)));
+  }
+  if (doc.contains("methods")) s.methods = parse_methods(doc["methods"], root.key("methods"), s.settings);
+  if (s.methods.empty() && !s.fp_baseline) root.fail("no cells: no \"methods\" and fp_baseline is false");
+  if (doc.contains("calibration")) s.calibration = parse_calibration(doc["calibration"], root.key("calibration"), base_dir);
+  const bool needs_calibration =
+      std::any_of(s.methods.begin(), s.methods.end(), [](const MethodSpec& m) { return m.needs_calibration; });
+  if (needs_calibration) {
+    if (s.calibration.data.empty()) root.key("calibration").fail("a method needs calibration: give \"data\"");
+    try {
+      eval::resolve_calibration_file(s.calibration.dataset, s.calibration.data);
+    } catch (const InputError& e) {
+      root.key("calibration.data").fail(e.what());
+    }
+  }
+  s.evaluators = parse_evaluators(require_key(doc, "evaluators", root), root.key("evaluators"), base_dir, &s.zeroshot_average);
+  bool needs_tokenizer = false;
+  for (const auto& e : s.evaluators) needs_tokenizer |= e.is_zeroshot || eval::find_ppl_task(e.task).needs_tokenizer;
+  needs_tokenizer |= needs_calibration;
+
+  // Every setting must fit every model (group sizes divide the linears' widths); tokenizers must exist.
+  for (size_t i = 0; i < s.models.size(); ++i) {
+    const Ctx mc = root.key("models").index(i);
+    const LlamaConfig config = LlamaConfig::from_file((fs::path(s.models[i].path) / "config.json").string());
+    if (needs_tokenizer && !fs::exists(fs::path(s.models[i].path) / "tokenizer.model"))
+      mc.key("path").fail(fmt::format("{} has no tokenizer.model, which the evaluators need", s.models[i].path));
+    for (size_t k = 0; k < s.methods.size(); ++k)
+      for (const auto& setting : s.methods[k].settings) {
+        try {
+          quant::QuantSetting::parse(setting).validate_for(config);
+        } catch (const InputError& e) {
+          root.key("methods").index(k).fail(fmt::format("setting {} does not fit model {}: {}", setting, s.models[i].id, e.what()));
+        }
+      }
+  }
+
+  if (doc.contains("runtime")) {
+    StrictJsonReader rt(doc["runtime"], root.key("runtime").where());
+    rt.read("device", s.runtime.device);
+    rt.read_choice("dtype", s.runtime.dtype, {"auto", "fp32", "fp16", "bf16"});
+    rt.read("threads", s.runtime.threads);
+    rt.finish();
+    if (s.runtime.device != "cpu" && s.runtime.device.rfind("cuda", 0) != 0)
+      root.key("runtime.device").fail(fmt::format("\"{}\", expected cpu or cuda[:N]", s.runtime.device));
+  }
+  if (doc.contains("papers")) {
+    const Ctx pc = root.key("papers");
+    const auto list = string_list(doc["papers"], pc);
+    for (size_t i = 0; i < list.size(); ++i) {
+      s.papers.push_back(resolve_path(base_dir, list[i]));
+      std::error_code ec;
+      if (!fs::is_regular_file(s.papers.back(), ec)) pc.index(i).fail(fmt::format("file not found: {}", s.papers.back()));
+    }
+  }
+  return s;
+}
+
+ExperimentSpec load_experiment_spec(const std::string& path) {
+  const nlohmann::json doc = io::read_json_file(path);
+  return parse_experiment_spec(doc, path, fs::path(path).parent_path().string());
+}
+
+}  // namespace ptq::run

@@ -1,0 +1,79 @@
+// The experiment file: one declarative JSON document for a whole matrix (models x settings x methods x
+// calibration seeds, all evaluated the same way). Parsing is strict: an unknown key, method, setting,
+// evaluator or a missing model/data path is an InputError naming the file and the key path
+// ("experiments/x.json: methods[1].config: unknown key ..."), raised before any cell runs.
+// The schema is documented in README.md ("Experiment files"); experiments/quickstart.json is an example.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ptq::run {
+
+struct ModelSpec {
+  std::string id;           // the name in tables and run records
+  std::string path;         // resolved (relative paths are relative to the spec file)
+  std::string paper_model;  // the model's name in paper tables ("LLaMA-2-7B"); "" = no comparison
+};
+
+struct MethodSpec {
+  std::string name;          // registry name, or "fp" for the unquantized baseline
+  std::string label;         // row label (default: name); lets one file hold ablations of one method
+  std::string paper_method;  // the method's name in paper tables (default: see default_paper_method)
+  nlohmann::json config;     // the resolved config (defaults + overrides), canonical
+  std::vector<std::string> settings;  // the settings this method runs at (default: the spec's settings)
+  bool needs_calibration = false;
+};
+
+struct CalibrationSpec {
+  std::string dataset = "wikitext2";  // evaluators/calibration: wikitext2 | c4
+  std::string data;                   // file or directory with the dataset's train split
+  int64_t n = 128;                    // windows (OmniQuant/LRQuant: 128)
+  int64_t seqlen = 2048;
+  std::vector<int64_t> seeds = {2};   // OmniQuant's seed; several seeds give mean +- std in reports
+};
+
+struct EvaluatorSpec {
+  std::string task;
+  std::string data;              // resolved file or directory the task reads
+  int64_t seqlen = 2048;         // perplexity segment length (lowered to max_position_embeddings)
+  int64_t limit = 0;             // 0 = all
+  int64_t batch_size = 8;
+  std::string lm_eval_mode = "v0.3";
+  std::string metric;            // zero-shot: acc | acc_norm ("" = the papers' choice for the task)
+  bool is_zeroshot = false;
+};
+
+struct RuntimeSpec {
+  std::string device = "cpu";
+  std::string dtype = "auto";  // auto = fp32 on CPU, fp16 on CUDA (the reference codes)
+  int threads = 0;             // 0 = all cores; not part of run ids
+};
+
+struct ExperimentSpec {
+  std::string file;  // where it was read from
+  std::string name;
+  std::string description;
+  std::vector<ModelSpec> models;
+  std::vector<std::string> settings;  // canonical QuantSetting strings
+  bool fp_baseline = true;            // one unquantized cell per model
+  std::vector<MethodSpec> methods;
+  CalibrationSpec calibration;
+  std::vector<EvaluatorSpec> evaluators;
+  std::vector<std::string> zeroshot_average;  // tasks averaged into zeroshot_avg
+  RuntimeSpec runtime;
+  std::vector<std::string> papers;            // resolved paths of reported-number files
+};
+
+// Reads and validates `path`. Throws InputError naming the file and key path.
+ExperimentSpec load_experiment_spec(const std::string& path);
+// Same, from an already parsed document (`file` names it in messages, `base_dir` resolves relative paths).
+ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::string& file, const std::string& base_dir);
+
+// The name a method has in paper tables: fp -> FP16, rtn -> RTN, omniquant -> OmniQuant, ...
+std::string default_paper_method(const std::string& method);
+
+}  // namespace ptq::run

@@ -1,0 +1,36 @@
+// Runs many cells of a plan, each in its own `ptqbench run --plan P --index I` child process: a crash or
+// an out-of-memory kill in one cell cannot take the matrix down, every cell's peak memory is its own,
+// and the local path is the same code a Slurm array task runs. Cells already DONE are skipped; a failed
+// cell is reported and the matrix goes on.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ptq::run {
+
+struct MatrixOptions {
+  std::string plan_path;
+  std::string results_dir = "results";
+  std::vector<std::string> child_args;  // extra arguments for each child (cache, --force)
+  bool force = false;
+};
+
+struct MatrixSummary {
+  int ok = 0, skipped = 0, failed = 0;
+  std::vector<std::string> failed_run_ids;
+};
+
+MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::vector<int64_t>& indices,
+                         const MatrixOptions& options);
+
+// "0,2,5-7" -> {0, 2, 5, 6, 7}; "all" -> 0..n-1. InputError for malformed lists or indices >= n.
+std::vector<int64_t> parse_index_list(const std::string& text, int64_t n);
+
+// A cell as people read it: "rtn W4A4 tiny-llama seed 2".
+std::string describe_cell(const nlohmann::json& cell);
+
+}  // namespace ptq::run

@@ -1,0 +1,31 @@
+// A plan: the experiment matrix expanded into cells, one JSON object per line (plan.jsonl). A cell holds
+// everything a worker needs to run it without the spec: resolved paths, the method's full config, data
+// hashes. Its run id is a hash of the cell's identity (see cell_identity), so the same cell planned
+// again, by any machine, gets the same id and finds its finished result.
+#pragma once
+
+#include "run/experiment_spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace ptq::run {
+
+// Order: per model, the FP cell, then methods in spec order x their settings x calibration seeds
+// (methods that need no calibration get one cell with seed null).
+std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec);
+
+// What defines a cell's result: experiment, model id + content fingerprint, setting, method, label,
+// config, calibration (dataset, n, seqlen, seed, data hash), evaluators (task, protocol options, data
+// hashes), device type, dtype and the harness version (major.minor.patch). Paths, thread counts and the
+// paper-name mappings are left out.
+nlohmann::json cell_identity(const nlohmann::json& cell);
+std::string run_id_of(const nlohmann::json& cell);  // 16 hex digits of sha256(canonical identity)
+
+void write_plan(const std::string& path, const std::vector<nlohmann::json>& cells);  // atomic
+// Reads plan.jsonl; InputError naming the file and line for malformed lines or ids that do not match.
+std::vector<nlohmann::json> read_plan(const std::string& path);
+
+}  // namespace ptq::run

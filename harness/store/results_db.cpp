@@ -1,0 +1,300 @@
+#include "store/results_db.h"
+
+#include "io/files.h"
+#include "io/json_file.h"
+#include "util/errors.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace ptq::store {
+
+namespace {
+
+// migrations[k] takes the schema from version k to k + 1. Never edit a shipped step: append a new one.
+const std::vector<const char*>& migrations() {
+  static const std::vector<const char*> steps = {
+      R"sql(
+CREATE TABLE runs (
+  run_id TEXT PRIMARY KEY,
+  experiment TEXT NOT NULL,
+  cell_index INTEGER,
+  model_id TEXT NOT NULL,
+  paper_model TEXT NOT NULL,
+  setting TEXT NOT NULL,
+  method TEXT NOT NULL,
+  label TEXT NOT NULL,
+  paper_method TEXT NOT NULL,
+  config_json TEXT NOT NULL,
+  calib_seed INTEGER,
+  status TEXT NOT NULL CHECK (status IN ('ok', 'failed')),
+  error TEXT,
+  device TEXT,
+  dtype TEXT,
+  harness_version TEXT,
+  git_sha TEXT,
+  host TEXT,
+  data_s REAL, load_s REAL, quantize_s REAL, eval_s REAL, total_s REAL,
+  peak_rss_gb REAL, peak_gpu_gb REAL,
+  started TEXT, finished TEXT,
+  result_json TEXT NOT NULL
+);
+CREATE INDEX runs_by_experiment ON runs(experiment, model_id, setting, label);
+CREATE TABLE metrics (
+  run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  metric TEXT NOT NULL,
+  value REAL,
+  stderr REAL,
+  n INTEGER,
+  PRIMARY KEY (run_id, metric)
+);
+CREATE TABLE paper_numbers (
+  file TEXT NOT NULL,
+  paper TEXT NOT NULL,
+  tbl TEXT,
+  model TEXT NOT NULL,
+  setting TEXT NOT NULL,
+  group_size INTEGER,
+  method TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  value REAL NOT NULL,
+  source TEXT,
+  verified INTEGER NOT NULL,
+  note TEXT
+);
+CREATE INDEX paper_numbers_by_key ON paper_numbers(model, setting, method, metric);
+)sql",
+  };
+  return steps;
+}
+
+template <typename T>
+void bind_opt(SQLite::Statement& q, int i, const nlohmann::json& v) {
+  if (v.is_null()) q.bind(i);
+  else q.bind(i, v.get<T>());
+}
+
+const nlohmann::json& at_or_null(const nlohmann::json& j, std::initializer_list<const char*> path) {
+  static const nlohmann::json null;
+  const nlohmann::json* cur = &j;
+  for (const char* k : path) {
+    if (!cur->is_object() || !cur->contains(k)) return null;
+    cur = &(*cur)[k];
+  }
+  return *cur;
+}
+
+int insert_run(SQLite::Database& db, const nlohmann::json& r, const std::string& file) {
+  const auto& cell = r.at("cell");
+  SQLite::Statement q(db, R"sql(
+INSERT OR REPLACE INTO runs (run_id, experiment, cell_index, model_id, paper_model, setting, method, label, paper_method,
+  config_json, calib_seed, status, error, device, dtype, harness_version, git_sha, host, data_s, load_s, quantize_s,
+  eval_s, total_s, peak_rss_gb, peak_gpu_gb, started, finished, result_json)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
+  const std::string run_id = r.at("run_id").get<std::string>();
+  if (cell.at("run_id") != run_id) throw InputError(fmt::format("{}: run_id does not match its cell", file));
+  double eval_s = 0;
+  for (const auto& [task, s] : at_or_null(r, {"timing", "eval_s"}).items()) eval_s += s.get<double>();
+  int i = 1;
+  q.bind(i++, run_id);
+  q.bind(i++, r.at("experiment").get<std::string>());
+  q.bind(i++, cell.at("index").get<int64_t>());
+  q.bind(i++, cell.at("model").at("id").get<std::string>());
+  q.bind(i++, cell.at("model").at("paper_model").get<std::string>());
+  q.bind(i++, cell.at("setting").get<std::string>());
+  q.bind(i++, cell.at("method").get<std::string>());
+  q.bind(i++, cell.at("label").get<std::string>());
+  q.bind(i++, cell.at("paper_method").get<std::string>());
+  q.bind(i++, cell.at("config").dump());
+  bind_opt<int64_t>(q, i++, at_or_null(cell, {"calibration", "seed"}));
+  q.bind(i++, r.at("status").get<std::string>());
+  bind_opt<std::string>(q, i++, r.at("error"));
+  q.bind(i++, cell.at("runtime").at("device").get<std::string>());
+  bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "dtype"}));
+  bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "harness_version"}));
+  bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "environment", "git_sha"}));
+  bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "host"}));
+  bind_opt<double>(q, i++, at_or_null(r, {"timing", "data_s"}));
+  bind_opt<double>(q, i++, at_or_null(r, {"timing", "load_s"}));
+  bind_opt<double>(q, i++, at_or_null(r, {"timing", "quantize_s"}));
+  if (r.contains("timing")) q.bind(i++, eval_s);
+  else q.bind(i++);
+  bind_opt<double>(q, i++, at_or_null(r, {"timing", "total_s"}));
+  bind_opt<double>(q, i++, at_or_null(r, {"memory", "peak_rss_gb"}));
+  bind_opt<double>(q, i++, at_or_null(r, {"memory", "peak_gpu_gb"}));
+  bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "started"}));
+  bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "finished"}));
+  q.bind(i++, r.dump());
+  q.exec();
+
+  SQLite::Statement del(db, "DELETE FROM metrics WHERE run_id = ?");
+  del.bind(1, run_id);
+  del.exec();
+  int n = 0;
+  if (r.contains("metrics")) {
+    SQLite::Statement m(db, "INSERT INTO metrics (run_id, metric, value, stderr, n) VALUES (?,?,?,?,?)");
+    for (const auto& x : r.at("metrics")) {
+      m.bind(1, run_id);
+      m.bind(2, x.at("name").get<std::string>());
+      bind_opt<double>(m, 3, x.at("value"));
+      bind_opt<double>(m, 4, x.at("stderr"));
+      bind_opt<int64_t>(m, 5, x.at("n"));
+      m.exec();
+      m.reset();
+      ++n;
+    }
+  }
+  return n;
+}
+
+int import_papers_in_transaction(SQLite::Database& db, const std::vector<std::string>& files) {
+  int rows = 0;
+  for (const auto& file : files) {
+    const nlohmann::json doc = io::read_json_file(file);
+    if (!doc.is_array()) throw InputError(fmt::format("{}: expected a JSON array of reported numbers", file));
+    const std::string key = fs::path(file).filename().string();
+    SQLite::Statement del(db, "DELETE FROM paper_numbers WHERE file = ?");
+    del.bind(1, key);
+    del.exec();
+    SQLite::Statement q(db, R"sql(
+INSERT INTO paper_numbers (file, paper, tbl, model, setting, group_size, method, metric, value, source, verified, note)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?))sql");
+    for (size_t i = 0; i < doc.size(); ++i) {
+      const auto& r = doc[i];
+      const auto need = [&](const char* k) -> const nlohmann::json& {
+        if (!r.is_object() || !r.contains(k) || r[k].is_null())
+          throw InputError(fmt::format("{}: [{}] has no \"{}\" (expected paper, model, setting, method, metric, value, verified)",
+                                       file, i, k));
+        return r[k];
+      };
+      // Records without a model, setting or value (a number from an abstract, a cell the source could
+      // not read) cannot be compared: skipped.
+      if (!r.is_object()) throw InputError(fmt::format("{}: [{}] is {}, expected an object", file, i, r.dump()));
+      if (r.value("model", nlohmann::json()).is_null() || r.value("setting", nlohmann::json()).is_null() ||
+          r.value("value", nlohmann::json()).is_null())
+        continue;
+      try {
+        q.bind(1, key);
+        q.bind(2, need("paper").get<std::string>());
+        bind_opt<std::string>(q, 3, r.value("table", nlohmann::json()));
+        q.bind(4, need("model").get<std::string>());
+        q.bind(5, need("setting").get<std::string>());
+        bind_opt<int64_t>(q, 6, r.value("group_size", nlohmann::json()));
+        q.bind(7, need("method").get<std::string>());
+        q.bind(8, need("metric").get<std::string>());
+        q.bind(9, need("value").get<double>());
+        bind_opt<std::string>(q, 10, r.value("source", nlohmann::json()));
+        q.bind(11, need("verified").get<bool>() ? 1 : 0);
+        bind_opt<std::string>(q, 12, r.value("note", nlohmann::json()));
+      } catch (const nlohmann::json::type_error& e) {
+        throw InputError(fmt::format("{}: [{}]: wrong type ({})", file, i, e.what()));
+      }
+      q.exec();
+      q.reset();
+      ++rows;
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+ResultsDb::ResultsDb(const std::string& path, bool read_only) : path_(path) {
+  std::error_code ec;
+  if (read_only) {
+    if (!fs::is_regular_file(path, ec))
+      throw InputError(fmt::format("results database not found: {} (run `ptqbench ingest` first)", path));
+    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY);
+  } else {
+    const fs::path parent = fs::path(path).parent_path();
+    if (!parent.empty()) fs::create_directories(parent, ec);
+    try {
+      db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    } catch (const SQLite::Exception& e) {
+      throw InputError(fmt::format("cannot open results database {}: {}", path, e.what()));
+    }
+    db_->setBusyTimeout(30000);
+    db_->exec("PRAGMA foreign_keys = ON");
+  }
+  const int version = schema_version();
+  if (version > kSchemaVersion)
+    throw InputError(fmt::format("{}: schema version {} was written by a newer ptqbench (this one knows {})", path,
+                                 version, kSchemaVersion));
+  if (version < kSchemaVersion) {
+    if (read_only)
+      throw InputError(fmt::format("{}: schema version {} is older than {}: run `ptqbench ingest` to migrate it", path,
+                                   version, kSchemaVersion));
+    migrate();
+  }
+}
+
+ResultsDb::~ResultsDb() = default;
+
+int ResultsDb::schema_version() const {
+  try {
+    if (!db_->tableExists("schema_version")) return 0;
+    return db_->execAndGet("SELECT version FROM schema_version").getInt();
+  } catch (const SQLite::Exception& e) {
+    throw InputError(fmt::format("{}: not a ptqbench results database ({})", path_, e.what()));
+  }
+}
+
+void ResultsDb::migrate() {
+  SQLite::Transaction tx(*db_);
+  if (!db_->tableExists("schema_version")) {
+    db_->exec("CREATE TABLE schema_version (version INTEGER NOT NULL)");
+    db_->exec("INSERT INTO schema_version (version) VALUES (0)");
+  }
+  const int from = db_->execAndGet("SELECT version FROM schema_version").getInt();
+  for (int v = from; v < kSchemaVersion; ++v) db_->exec(migrations().at(static_cast<size_t>(v)));
+  db_->exec(fmt::format("UPDATE schema_version SET version = {}", kSchemaVersion));
+  tx.commit();
+}
+
+IngestStats ResultsDb::ingest(const std::string& results_dir) {
+  IngestStats stats;
+  const fs::path runs = fs::path(results_dir) / "runs";
+  std::vector<fs::path> files;
+  std::error_code ec;
+  if (fs::is_directory(runs, ec))
+    for (const auto& entry : fs::directory_iterator(runs)) {
+      const fs::path f = entry.path() / "result.json";
+      if (entry.is_directory() && fs::is_regular_file(f, ec)) files.push_back(f);
+    }
+  std::sort(files.begin(), files.end());  // a deterministic database whatever the directory order
+  std::set<std::string> papers;
+  SQLite::Transaction tx(*db_);
+  for (const auto& f : files) {
+    const nlohmann::json r = io::read_json_file(f.string());
+    try {
+      stats.metrics += insert_run(*db_, r, f.string());
+      if (r.at("cell").contains("papers"))
+        for (const auto& p : r.at("cell").at("papers")) papers.insert(p.get<std::string>());
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(fmt::format("{}: not a ptqbench result ({})", f.string(), e.what()));
+    }
+    ++stats.runs;
+    (r.at("status") == "ok" ? stats.ok : stats.failed)++;
+  }
+  for (const auto& p : papers)
+    if (io::file_exists(p)) stats.paper_files.push_back(p);
+  import_papers_in_transaction(*db_, stats.paper_files);
+  tx.commit();
+  return stats;
+}
+
+int ResultsDb::import_papers(const std::vector<std::string>& files) {
+  SQLite::Transaction tx(*db_);
+  const int rows = import_papers_in_transaction(*db_, files);
+  tx.commit();
+  return rows;
+}
+
+}  // namespace ptq::store

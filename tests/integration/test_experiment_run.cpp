@@ -1,0 +1,232 @@
+// `ptqbench run` end to end on a small random model: resuming after a kill, failed cells retried alone,
+// parallel workers giving the same database as one run, NaN detection, and bad specs refused before any
+// cell runs. Faults come from the test-only method "test_fault" (PTQBENCH_TEST_METHODS=1).
+#include "io/npy.h"
+#include "io/json_file.h"
+#include "store/results_db.h"
+#include "support/cli_runner.h"
+#include "support/random_model.h"
+#include "support/test_env.h"
+
+#include <ATen/ATen.h>
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+using Catch::Matchers::Contains;
+using ptq::test::run_ptqbench;
+using ptq::test::TempDir;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Fixture {
+  TempDir dir;
+  Fixture() {
+    ::setenv("PTQBENCH_TEST_METHODS", "1", 1);
+    ptq::test::write_random_checkpoint(dir.file("model"), ptq::test::tiny_config(), 7);
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 8 * 32; ++i) ids.push_back((i * 31 + 5) % 97);
+    ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+  }
+  // FP, then test_fault (W16A16), then RTN at W4A16 and W8A8.
+  std::string write_spec(const nlohmann::json& fault_config) const {
+    const nlohmann::json spec = {
+        {"name", "faults"},
+        {"models", {{{"id", "rand"}, {"path", dir.file("model")}}}},
+        {"methods", {{{"name", "test_fault"}, {"config", fault_config}, {"settings", {"W16A16"}}},
+                     {{"name", "rtn"}, {"settings", {"W4A16", "W8A8"}}}}},
+        {"evaluators", {{"seqlen", 32}, {"tasks", {{{"task", "tokens"}, {"data", dir.file("ids.npy")}}}}}},
+        {"runtime", {{"threads", 1}}}};
+    ptq::test::write_text(dir.file("spec.json"), spec.dump(2));
+    return dir.file("spec.json");
+  }
+  std::vector<std::string> run_ids() const {
+    std::vector<std::string> ids;
+    const std::string text = ptq::test::read_text(dir.file("results/plans/faults.jsonl"));
+    size_t pos = 0;
+    while ((pos = text.find("\"run_id\":\"", pos)) != std::string::npos) {
+      ids.push_back(text.substr(pos + 10, 16));
+      pos += 10;
+    }
+    return ids;
+  }
+  std::string run_dir(const std::string& id) const { return dir.file("results/runs/" + id); }
+};
+
+// Starts `ptqbench args...` in its own process group (the matrix and its cell children).
+pid_t spawn_ptqbench(const std::vector<std::string>& args, const std::string& log) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    std::vector<std::string> full = {ptq::test::ptqbench_path()};
+    full.insert(full.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    FILE* f = std::fopen(log.c_str(), "w");
+    ::dup2(fileno(f), 1);
+    ::dup2(fileno(f), 2);
+    ::setenv("GOMP_SPINCOUNT", "0", 1);
+    ::setenv("PTQ_PROGRESS", "plain", 1);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  ::setpgid(pid, pid);
+  return pid;
+}
+
+bool wait_for(const std::function<bool()>& cond, double seconds) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return cond();
+}
+
+std::vector<std::string> table_rows(const std::string& db_path, const std::string& sql) {
+  ptq::store::ResultsDb db(db_path, true);
+  SQLite::Statement q(db.db(), sql);
+  std::vector<std::string> rows;
+  while (q.executeStep()) {
+    std::string row;
+    for (int i = 0; i < q.getColumnCount(); ++i) row += q.getColumn(i).getString() + "|";
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("a killed matrix resumes with only the missing cells", "[integration][runner]") {
+  Fixture f;
+  ptq::test::write_text(f.dir.file("block"), "");
+  const std::string spec = f.write_spec({{"block_while_exists", f.dir.file("block")}});
+  const pid_t pid = spawn_ptqbench({"run", spec, "--results", f.dir.file("results"), "--no-cache"}, f.dir.file("log1"));
+  // Wait until the FP cell is DONE and the blocking cell has started, then kill everything.
+  REQUIRE(wait_for([&] { return fs::exists(f.dir.file("results/plans/faults.jsonl")); }, 60));
+  const auto ids = f.run_ids();
+  REQUIRE(ids.size() == 4);
+  REQUIRE(wait_for([&] { return fs::exists(f.run_dir(ids[0]) + "/DONE") && fs::exists(f.run_dir(ids[1]) + "/started.json"); }, 120));
+  ::kill(-pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  CHECK(WIFSIGNALED(status));
+  CHECK_FALSE(fs::exists(f.run_dir(ids[1]) + "/result.json"));  // the killed cell left no result
+  CHECK_FALSE(fs::exists(f.run_dir(ids[2])));
+  const std::string first_result = ptq::test::read_text(f.run_dir(ids[0]) + "/result.json");
+
+  fs::remove(f.dir.file("block"));
+  const auto r = run_ptqbench({"run", spec, "--results", f.dir.file("results"), "--no-cache"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.err, Contains("4 cells: 1 already done, 3 to run"));
+  CHECK(ptq::test::read_text(f.run_dir(ids[0]) + "/result.json") == first_result);  // not run again
+  for (const auto& id : ids) CHECK(fs::exists(f.run_dir(id) + "/DONE"));
+  CHECK_THAT(r.out, Contains("| W16A16 ") && Contains("| W4A16  ") && Contains("| W8A8   "));
+
+  // Everything is DONE now: a third run only reports.
+  const auto again = run_ptqbench({"run", spec, "--results", f.dir.file("results"), "--no-cache"});
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.err, Contains("4 cells: 4 already done, 0 to run"));
+}
+
+TEST_CASE("a failed cell is recorded, the matrix goes on, a re-run retries only it", "[integration][runner]") {
+  Fixture f;
+  ptq::test::write_text(f.dir.file("fail"), "");
+  const std::string spec = f.write_spec({{"fail_while_exists", f.dir.file("fail")}});
+  const auto r = run_ptqbench({"run", spec, "--results", f.dir.file("results"), "--no-cache"});
+  INFO(r.err);
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.err, Contains("ptqbench: error: 1 of 4 cells failed"));
+  const auto ids = f.run_ids();
+  const auto failed = ptq::io::read_json_file(f.run_dir(ids[1]) + "/result.json");
+  CHECK(failed["status"] == "failed");
+  CHECK_THAT(failed["error"].get<std::string>(), Contains("failing on purpose"));
+  CHECK_FALSE(fs::exists(f.run_dir(ids[1]) + "/DONE"));
+  for (size_t i : {0, 2, 3}) CHECK(fs::exists(f.run_dir(ids[i]) + "/DONE"));
+  CHECK_THAT(r.out, Contains("1 failed run(s)") && Contains("failing on purpose"));
+
+  fs::remove(f.dir.file("fail"));
+  const auto retry = run_ptqbench({"run", spec, "--results", f.dir.file("results"), "--no-cache"});
+  INFO(retry.err);
+  CHECK(retry.exit_code == 0);
+  CHECK_THAT(retry.err, Contains("4 cells: 3 already done, 1 to run"));
+  CHECK(ptq::io::read_json_file(f.run_dir(ids[1]) + "/result.json")["status"] == "ok");
+  CHECK(retry.out.find("failed run") == std::string::npos);  // the ingest replaced the failure
+}
+
+TEST_CASE("two workers on disjoint --index sets + one ingest = one single run", "[integration][runner]") {
+  Fixture f;
+  const std::string spec = f.write_spec(nlohmann::json::object());
+  const auto p = run_ptqbench({"plan", spec, "-o", f.dir.file("plan.jsonl")});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  const pid_t a = spawn_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "0,2", "--results",
+                                  f.dir.file("par"), "--no-cache"}, f.dir.file("log-a"));
+  const pid_t b = spawn_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "1,3", "--results",
+                                  f.dir.file("par"), "--no-cache"}, f.dir.file("log-b"));
+  int sa = 0, sb = 0;
+  ::waitpid(a, &sa, 0);
+  ::waitpid(b, &sb, 0);
+  INFO(ptq::test::read_text(f.dir.file("log-a")) << ptq::test::read_text(f.dir.file("log-b")));
+  REQUIRE((WIFEXITED(sa) && WEXITSTATUS(sa) == 0));
+  REQUIRE((WIFEXITED(sb) && WEXITSTATUS(sb) == 0));
+  REQUIRE(run_ptqbench({"ingest", "--results", f.dir.file("par")}).exit_code == 0);
+
+  const auto single = run_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "all", "--results",
+                                    f.dir.file("one"), "--no-cache"});
+  INFO(single.err);
+  REQUIRE(single.exit_code == 0);
+  REQUIRE(run_ptqbench({"ingest", "--results", f.dir.file("one")}).exit_code == 0);
+
+  const std::string runs_sql =
+      "SELECT run_id, experiment, cell_index, model_id, setting, method, label, config_json, status FROM runs ORDER BY run_id";
+  const std::string metrics_sql = "SELECT run_id, metric, value, stderr, n FROM metrics ORDER BY run_id, metric";
+  const auto par_runs = table_rows(f.dir.file("par/ptqbench.db"), runs_sql);
+  CHECK(par_runs.size() == 4);
+  CHECK(par_runs == table_rows(f.dir.file("one/ptqbench.db"), runs_sql));
+  const auto par_metrics = table_rows(f.dir.file("par/ptqbench.db"), metrics_sql);
+  CHECK(par_metrics.size() == 4);
+  CHECK(par_metrics == table_rows(f.dir.file("one/ptqbench.db"), metrics_sql));
+}
+
+TEST_CASE("NaN weights fail the cell with a clear error", "[integration][runner]") {
+  Fixture f;
+  const std::string spec = f.write_spec({{"nan", true}});
+  const auto p = run_ptqbench({"plan", spec, "-o", f.dir.file("plan.jsonl")});
+  REQUIRE(p.exit_code == 0);
+  const auto r = run_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "1", "--results",
+                               f.dir.file("results"), "--no-cache"});
+  CHECK(r.exit_code == 3);
+  CHECK_THAT(r.err, Contains("ptqbench: error: cell 1 (test_fault W16A16 rand) failed: segment 0: loss is nan"));
+}
+
+TEST_CASE("a malformed experiment file is refused before any cell runs", "[integration][runner]") {
+  Fixture f;
+  nlohmann::json spec = ptq::io::read_json_file(f.write_spec(nlohmann::json::object()));
+  spec["methods"][1]["name"] = "rnt";
+  ptq::test::write_text(f.dir.file("bad.json"), spec.dump());
+  const auto r = run_ptqbench({"run", f.dir.file("bad.json"), "--results", f.dir.file("results")});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Contains("bad.json: methods[1].name: unknown method"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK_FALSE(fs::exists(f.dir.file("results")));
+
+  spec = ptq::io::read_json_file(f.write_spec(nlohmann::json::object()));
+  spec["models"][0]["path"] = f.dir.file("missing-model");
+  ptq::test::write_text(f.dir.file("bad2.json"), spec.dump());
+  const auto r2 = run_ptqbench({"run", f.dir.file("bad2.json"), "--results", f.dir.file("results")});
+  CHECK(r2.exit_code == 2);
+  CHECK_THAT(r2.err, Contains("models[0].path: model directory not found"));
+  CHECK_FALSE(fs::exists(f.dir.file("results")));
+}

@@ -1,0 +1,30 @@
+// Hand-made result files (the shape `ptqbench run` writes) for store, report and regression tests that
+// must not depend on running a model.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace ptq::test {
+
+struct FakeRun {
+  std::string experiment = "golden", model = "llama-2-7b", paper_model = "LLaMA-2-7B";
+  std::string setting, method, label, paper_method;
+  std::optional<int64_t> seed;
+  int64_t index = 0;
+  std::string status = "ok", error;
+  std::map<std::string, double> metrics;  // name -> value (stderr 0.1, n 100)
+  double quantize_s = 1, total_s = 10, peak_rss_gb = 2;
+};
+
+// Writes <results>/runs/<run_id>/result.json (+ DONE when ok); returns the run id.
+std::string write_fake_run(const std::string& results_dir, const FakeRun& run);
+
+// The fixed small database of the report golden tests: 6 runs (FP, RTN W4A16, OmniQuant W4A16 with two
+// seeds, RTN W4A4, one failed cell) and a papers file with one unverified number. Returns the papers path.
+std::string write_golden_fixture(const std::string& results_dir);
+
+}  // namespace ptq::test
