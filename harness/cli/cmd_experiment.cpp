@@ -29,6 +29,7 @@ namespace ptq::cli {
 namespace {
 
 constexpr int kExitCellsFailed = 3;
+constexpr int kExitCellBusy = run::kCellBusyExit;
 
 struct CommonOptions {
   std::string results_dir = "results";
@@ -94,6 +95,10 @@ int run_cells_of_plan(const RunOptions& o) {
     const run::CellOutcome r = run::run_cell(cell, opt);
     const std::string dir = run::cell_dir(o.common.results_dir, cell.at("run_id").get<std::string>());
     if (r == run::CellOutcome::kSkipped) fmt::print(stderr, "ptqbench: {}: already done ({})\n", run::describe_cell(cell), dir);
+    if (r == run::CellOutcome::kBusy) {
+      fmt::print(stderr, "ptqbench: {}: another worker is running it ({}/lock); skipped\n", run::describe_cell(cell), dir);
+      return kExitCellBusy;
+    }
     if (r == run::CellOutcome::kFailed) {
       const nlohmann::json result = nlohmann::json::parse(std::ifstream(dir + "/result.json"));
       fmt::print(stderr, "ptqbench: error: cell {} ({}) failed: {}\n", indices[0], run::describe_cell(cell),
@@ -108,6 +113,8 @@ int run_cells_of_plan(const RunOptions& o) {
   mo.child_args = o.common.child_args();
   mo.force = o.force;
   const auto summary = run::run_matrix(cells, indices, mo);
+  if (summary.busy > 0)
+    fmt::print(stderr, "ptqbench: notice: {} cells were being run by another worker and were left to it\n", summary.busy);
   if (summary.failed > 0) {
     fmt::print(stderr, "ptqbench: error: {} of {} cells failed (runs {}); re-run to retry only those\n", summary.failed,
                indices.size(), fmt::join(summary.failed_run_ids, ", "));
@@ -137,6 +144,9 @@ int run_experiment(const RunOptions& o) {
   const auto stats = db.ingest(o.common.results_dir);
   if (!spec.papers.empty()) db.import_papers(spec.papers);
   print_ingest(stats, db.path());
+  if (summary.busy > 0)
+    fmt::print(stderr, "ptqbench: notice: {} cells were being run by another worker; the report lacks them until it "
+               "finishes (then `ptqbench ingest` or run again)\n", summary.busy);
   if (!o.no_report) {
     const auto table = report::build_report(db, spec.name);
     fmt::print("{}", report::render({table}, report::parse_format(o.format)));

@@ -41,7 +41,7 @@ std::string svg_ppl_vs_bits(const ReportTable& t, const std::string& model, cons
     } catch (const InputError&) {
       continue;
     }
-    std::string name = fmt::format("{} A{}", r.label, q.abits);
+    std::string name = fmt::format("{} A{}", r.title(), q.abits);
     if (q.group_size) name += fmt::format(" g{}", q.group_size);
     series[name].push_back({q.wbits, it->second.mean, r.setting});
   }

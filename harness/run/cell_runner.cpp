@@ -17,7 +17,9 @@
 #include "zeroshot/zeroshot.h"
 
 #include <ATen/ATen.h>
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -75,7 +77,10 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, nlo
   const eval::TokenCache cache(options.cache_dir);
   std::optional<Tokenizer> tokenizer;
   const std::string tokenizer_path = (fs::path(model_dir) / "tokenizer.model").string();
-  if (io::file_exists(tokenizer_path)) tokenizer = Tokenizer::load(tokenizer_path);
+  if (io::file_exists(tokenizer_path)) {
+    tokenizer = Tokenizer::load(tokenizer_path);
+    result["provenance"]["tokenizer_sha256"] = tokenizer->sha256();
+  }
   const auto need_tokenizer = [&]() -> const Tokenizer& {
     if (!tokenizer) throw InputError(fmt::format("{}: no tokenizer.model", model_dir));
     return *tokenizer;
@@ -204,6 +209,15 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create {}: {}", dir.string(), ec.message()));
+  // One worker per cell: the lock lives as long as this process holds the descriptor.
+  const int lock_fd = ::open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd < 0) throw std::runtime_error(fmt::format("cannot create {}/lock", dir.string()));
+  struct LockGuard {
+    int fd;
+    ~LockGuard() { ::close(fd); }
+  } lock_guard{lock_fd};
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) return CellOutcome::kBusy;
+  if (!options.force && cell_state(options.results_dir, run_id) == CellState::kDone) return CellOutcome::kSkipped;
   fs::remove(dir / "DONE", ec);  // --force: the old result stops counting as finished
   io::write_file_atomic((dir / "cell.json").string(), cell.dump(2) + "\n");
   const std::string started = utc_timestamp();

@@ -3,6 +3,8 @@
 //   started.json  host, pid and time of the latest attempt
 //   result.json   status "ok" with metrics, or "failed" with the error; written atomically
 //   DONE          written last, only after an "ok" result: a cell with DONE is never run again
+//   lock          flock()ed while the cell runs: a second worker given the same cell skips it (the
+//                 kernel drops the lock when the process dies, so a killed cell can be run again)
 // Workers write nothing else, so any number of them can share one results directory (local processes,
 // Slurm array tasks); only `ptqbench ingest` writes the database.
 #pragma once
@@ -26,7 +28,7 @@ struct CellRunOptions {
   bool progress = true;
 };
 
-enum class CellOutcome { kSkipped, kOk, kFailed };
+enum class CellOutcome { kSkipped, kBusy, kOk, kFailed };
 
 // Never throws for a failure inside the cell (bad data, NaN, method error): the error goes into
 // result.json (status "failed") and kFailed is returned. Throws only when the results directory

@@ -53,9 +53,11 @@ const nlohmann::json& require_array(const nlohmann::json& v, const Ctx& ctx, boo
   return v;
 }
 
+// Absolute paths in plans: workers (Slurm tasks, `ingest`) may start in another directory.
 std::string resolve_path(const std::string& base_dir, const std::string& p) {
-  if (p.empty() || fs::path(p).is_absolute()) return p;
-  return (fs::path(base_dir) / p).lexically_normal().string();
+  if (p.empty()) return p;
+  const fs::path joined = fs::path(p).is_absolute() ? fs::path(p) : fs::path(base_dir) / p;
+  return fs::absolute(joined).lexically_normal().string();
 }
 
 std::vector<std::string> string_list(const nlohmann::json& v, const Ctx& ctx) {

@@ -115,14 +115,17 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     const double eta = elapsed / static_cast<double>(k + 1) * static_cast<double>(todo.size() - k - 1);
     const bool ok = cell_state(options.results_dir, run_id) == CellState::kDone;
+    const bool busy = !ok && rc == kCellBusyExit;
     if (ok) {
       ++summary.ok;
+    } else if (busy) {
+      ++summary.busy;
     } else {
       ++summary.failed;
       summary.failed_run_ids.push_back(run_id);
     }
     fmt::print(stderr, "[cell {}/{}] {}: {} in {} | elapsed {}, ETA {}\n", k + 1, todo.size(), describe_cell(cell),
-               ok ? "ok" : fmt::format("FAILED (exit {}; see {}/result.json)", rc, cell_dir(options.results_dir, run_id)),
+               ok ? "ok" : busy ? "skipped, another worker is running it" : fmt::format("FAILED (exit {}; see {}/result.json)", rc, cell_dir(options.results_dir, run_id)),
                human_duration(cell_s), human_duration(elapsed), human_duration(eta));
   }
   return summary;

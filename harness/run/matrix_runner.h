@@ -20,12 +20,15 @@ struct MatrixOptions {
 };
 
 struct MatrixSummary {
-  int ok = 0, skipped = 0, failed = 0;
+  int ok = 0, skipped = 0, failed = 0, busy = 0;  // busy: another worker held the cell
   std::vector<std::string> failed_run_ids;
 };
 
 MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::vector<int64_t>& indices,
                          const MatrixOptions& options);
+
+// Exit status of `ptqbench run --plan P --index I` when another worker holds the cell's lock.
+constexpr int kCellBusyExit = 4;
 
 // "0,2,5-7" -> {0, 2, 5, 6, 7}; "all" -> 0..n-1. InputError for malformed lists or indices >= n.
 std::vector<int64_t> parse_index_list(const std::string& text, int64_t n);

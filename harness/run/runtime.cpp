@@ -83,6 +83,7 @@ nlohmann::json environment_info(const c10::Device& device) {
                         {"host", host}};
   std::string device_name = "cpu";
 #ifdef PTQ_WITH_CUDA
+  env["cuda_runtime_version"] = CUDART_VERSION;  // e.g. 12040 = CUDA 12.4
   if (device.is_cuda()) device_name = at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index())->name;
 #endif
   env["device_name"] = device_name;

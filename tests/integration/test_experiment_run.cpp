@@ -3,6 +3,7 @@
 // cell runs. Faults come from the test-only method "test_fault" (PTQBENCH_TEST_METHODS=1).
 #include "io/npy.h"
 #include "io/json_file.h"
+#include "run/plan.h"
 #include "store/results_db.h"
 #include "support/cli_runner.h"
 #include "support/random_model.h"
@@ -138,6 +139,27 @@ TEST_CASE("a killed matrix resumes with only the missing cells", "[integration][
   const auto again = run_ptqbench({"run", spec, "--results", f.dir.file("results"), "--no-cache"});
   CHECK(again.exit_code == 0);
   CHECK_THAT(again.err, Contains("4 cells: 4 already done, 0 to run"));
+}
+
+TEST_CASE("a cell another worker is running is skipped, not run twice", "[integration][runner]") {
+  Fixture f;
+  ptq::test::write_text(f.dir.file("block"), "");
+  const std::string spec = f.write_spec({{"block_while_exists", f.dir.file("block")}});
+  REQUIRE(run_ptqbench({"plan", spec, "-o", f.dir.file("plan.jsonl")}).exit_code == 0);
+  const pid_t a = spawn_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "1", "--results",
+                                  f.dir.file("results"), "--no-cache"}, f.dir.file("log-a"));
+  const auto ids = ptq::run::read_plan(f.dir.file("plan.jsonl"));
+  const std::string dir = f.run_dir(ids[1]["run_id"].get<std::string>());
+  REQUIRE(wait_for([&] { return fs::exists(dir + "/started.json"); }, 60));
+  const auto b = run_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "1", "--results",
+                               f.dir.file("results"), "--no-cache"});
+  CHECK(b.exit_code == 4);
+  CHECK_THAT(b.err, Contains("another worker is running it"));
+  fs::remove(f.dir.file("block"));
+  int status = 0;
+  ::waitpid(a, &status, 0);
+  CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  CHECK(fs::exists(dir + "/DONE"));
 }
 
 TEST_CASE("a failed cell is recorded, the matrix goes on, a re-run retries only it", "[integration][runner]") {
