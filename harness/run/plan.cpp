@@ -2,6 +2,7 @@
 
 #include "calibration/calibration.h"
 #include "io/files.h"
+#include "io/jsonl.h"
 #include "io/sha256.h"
 #include "perplexity/ppl_tasks.h"
 #include "run/build_info.h"
@@ -140,27 +141,18 @@ void write_plan(const std::string& path, const std::vector<nlohmann::json>& cell
 }
 
 std::vector<nlohmann::json> read_plan(const std::string& path) {
-  const std::string text = io::read_file(path);
   std::vector<nlohmann::json> cells;
-  size_t pos = 0, line = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    ++line;
-    const std::string_view row(text.data() + pos, end - pos);
-    pos = end + 1;
-    if (row.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    nlohmann::json cell;
+  io::for_each_json_line(path, [&](size_t line, const nlohmann::json& cell) {
     try {
-      cell = nlohmann::json::parse(row);
       if (run_id_of(cell) != cell.at("run_id").get<std::string>())
         throw InputError(fmt::format("{}:{}: run_id {} does not match the cell's contents (edited by hand?)", path, line,
                                      cell.at("run_id").get<std::string>()));
     } catch (const nlohmann::json::exception& e) {
       throw InputError(fmt::format("{}:{}: not a plan cell ({})", path, line, e.what()));
     }
-    cells.push_back(std::move(cell));
-  }
+    cells.push_back(cell);
+    return true;
+  });
   if (cells.empty()) throw InputError(fmt::format("{}: the plan has no cells", path));
   return cells;
 }
