@@ -19,8 +19,10 @@ namespace {
 struct TestFaultConfig {
   std::string block_while_exists, fail_while_exists;
   bool nan = false;
+  bool calibrate = false;
   nlohmann::json to_json() const {
-    return {{"block_while_exists", block_while_exists}, {"fail_while_exists", fail_while_exists}, {"nan", nan}};
+    return {{"block_while_exists", block_while_exists}, {"fail_while_exists", fail_while_exists}, {"nan", nan},
+            {"calibrate", calibrate}};
   }
   static TestFaultConfig from_json(const nlohmann::json& j) {
     TestFaultConfig c;
@@ -28,6 +30,7 @@ struct TestFaultConfig {
     r.read("block_while_exists", c.block_while_exists);
     r.read("fail_while_exists", c.fail_while_exists);
     r.read("nan", c.nan);
+    r.read("calibrate", c.calibrate);
     r.finish();
     return c;
   }
@@ -41,9 +44,9 @@ class TestFault final : public quant::Method {
   nlohmann::json resolve_config(const nlohmann::json& overrides) const override {
     return TestFaultConfig::from_json(overrides).to_json();
   }
-  bool needs_calibration(const nlohmann::json&) const override { return false; }
+  bool needs_calibration(const nlohmann::json& config) const override { return TestFaultConfig::from_json(config).calibrate; }
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting&, const nlohmann::json& config,
-                            quant::MethodContext&) const override {
+                            quant::MethodContext& ctx) const override {
     const TestFaultConfig c = TestFaultConfig::from_json(config);
     std::error_code ec;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
@@ -56,7 +59,13 @@ class TestFault final : public quant::Method {
       c10::InferenceMode guard;
       model.blocks.at(0).named_tensors().front().second->fill_(NAN);
     }
-    return {};
+    quant::MethodReport report;
+    if (c.calibrate) {  // what the method was given, so that tests can check the runner's windows
+      if (ctx.calibration == nullptr) throw std::runtime_error("test_fault: calibrate=true but no calibration windows");
+      const at::Tensor w = *ctx.calibration;
+      report.summary = {{"calibration_shape", w.sizes().vec()}, {"calibration_sum", w.sum().item<int64_t>()}};
+    }
+    return report;
   }
 };
 

@@ -4,6 +4,8 @@
 #include "io/npy.h"
 #include "io/json_file.h"
 #include "run/plan.h"
+#include "calibration/calibration.h"
+#include "model/tokenizer.h"
 #include "store/results_db.h"
 #include "support/cli_runner.h"
 #include "support/random_model.h"
@@ -251,4 +253,41 @@ TEST_CASE("a malformed experiment file is refused before any cell runs", "[integ
   CHECK(r2.exit_code == 2);
   CHECK_THAT(r2.err, Contains("models[0].path: model directory not found"));
   CHECK_FALSE(fs::exists(f.dir.file("results")));
+}
+
+TEST_CASE("methods that calibrate get one cell per seed with the windows of that seed", "[integration][runner]") {
+  Fixture f;
+  const std::string src = ptq::test::source_dir();
+  const nlohmann::json spec = {
+      {"name", "calib"},
+      {"models", {{{"id", "tiny"}, {"path", src + "/experiments/models/tiny-llama"}}}},
+      {"fp_baseline", false},
+      {"methods", {{{"name", "test_fault"}, {"config", {{"calibrate", true}}}, {"settings", {"W16A16"}}}}},
+      {"calibration", {{"dataset", "wikitext2"}, {"data", src + "/experiments/data/tiny/wikitext2"}, {"n", 4},
+                       {"seqlen", 64}, {"seeds", {0, 5}}}},
+      {"evaluators", {{"seqlen", 32}, {"tasks", {{{"task", "tokens"}, {"data", f.dir.file("ids.npy")}}}}}},
+      {"runtime", {{"threads", 1}}}};
+  ptq::test::write_text(f.dir.file("calib.json"), spec.dump());
+  const auto r = run_ptqbench({"run", f.dir.file("calib.json"), "--results", f.dir.file("results"), "--no-cache"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto cells = ptq::run::read_plan(f.dir.file("results/plans/calib.jsonl"));
+  REQUIRE(cells.size() == 2);
+  const ptq::Tokenizer tok = ptq::Tokenizer::load(src + "/experiments/models/tiny-llama/tokenizer.model");
+  std::vector<std::string> hashes;
+  for (size_t i = 0; i < 2; ++i) {
+    const int64_t seed = cells[i]["calibration"]["seed"].get<int64_t>();
+    CHECK(seed == (i == 0 ? 0 : 5));
+    const auto result = ptq::io::read_json_file(f.run_dir(cells[i]["run_id"].get<std::string>()) + "/result.json");
+    // The same windows, drawn independently here.
+    const auto expected = ptq::eval::sample_calibration("wikitext2", src + "/experiments/data/tiny/wikitext2", tok, 4, 64,
+                                                        seed, ptq::eval::TokenCache::disabled());
+    CHECK(result["method_summary"]["calibration_shape"] == nlohmann::json({4, 64}));
+    CHECK(result["method_summary"]["calibration_sum"].get<int64_t>() == expected.windows.sum().item<int64_t>());
+    CHECK(result["calibration"]["windows_sha256"] == expected.provenance["windows_sha256"]);
+    hashes.push_back(result["calibration"]["windows_sha256"].get<std::string>());
+  }
+  CHECK(hashes[0] != hashes[1]);
+  // Two seeds of one row: the report prints mean +- std (the method changes nothing, so std is 0).
+  CHECK_THAT(r.out, Contains(" ± 0.0"));
 }
