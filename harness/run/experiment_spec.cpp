@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -53,9 +54,30 @@ const nlohmann::json& require_array(const nlohmann::json& v, const Ctx& ctx, boo
   return v;
 }
 
+// "${NAME}" in a path is the environment variable NAME, so that one experiment file serves every
+// cluster (PTQ_MODELS=/scratch/models on one, /data/hf on another). Unset variables are an error.
+std::string expand_env(const std::string& p, const Ctx& ctx) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < p.size()) {
+    const size_t start = p.find("${", pos);
+    if (start == std::string::npos) break;
+    const size_t end = p.find('}', start);
+    if (end == std::string::npos) ctx.fail(fmt::format("\"{}\": unterminated ${{...}}", p));
+    const std::string name = p.substr(start + 2, end - start - 2);
+    const char* value = std::getenv(name.c_str());
+    if (name.empty() || value == nullptr)
+      ctx.fail(fmt::format("\"{}\": environment variable {} is not set", p, name.empty() ? "(empty name)" : name));
+    out += p.substr(pos, start - pos) + value;
+    pos = end + 1;
+  }
+  return out + p.substr(std::min(pos, p.size()));
+}
+
 // Absolute paths in plans: workers (Slurm tasks, `ingest`) may start in another directory.
-std::string resolve_path(const std::string& base_dir, const std::string& p) {
-  if (p.empty()) return p;
+std::string resolve_path(const std::string& base_dir, const std::string& raw, const Ctx& ctx) {
+  if (raw.empty()) return raw;
+  const std::string p = expand_env(raw, ctx);
   const fs::path joined = fs::path(p).is_absolute() ? fs::path(p) : fs::path(base_dir) / p;
   return fs::absolute(joined).lexically_normal().string();
 }
@@ -90,7 +112,7 @@ std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, con
     if (m.path.empty()) c.fail("missing required key \"path\" (a checkpoint directory)");
     if (m.id.empty()) m.id = fs::path(m.path).lexically_normal().filename().string();
     if (!ids.insert(m.id).second) c.key("id").fail(fmt::format("model id \"{}\" appears twice", m.id));
-    m.path = resolve_path(base_dir, m.path);
+    m.path = resolve_path(base_dir, m.path, c.key("path"));
     std::error_code ec;
     if (!fs::is_directory(m.path, ec)) c.key("path").fail(fmt::format("model directory not found: {}", m.path));
     const std::string config = (fs::path(m.path) / "config.json").string();
@@ -172,7 +194,7 @@ CalibrationSpec parse_calibration(const nlohmann::json& v, const Ctx& ctx, const
   }
   if (c.n < 1) ctx.key("n").fail(fmt::format("is {}, expected >= 1", c.n));
   if (c.seqlen < 2) ctx.key("seqlen").fail(fmt::format("is {}, expected >= 2", c.seqlen));
-  c.data = resolve_path(base_dir, c.data);
+  c.data = resolve_path(base_dir, c.data, ctx.key("data"));
   return c;
 }
 
@@ -189,7 +211,7 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
   r.known("tasks");
   r.known("average");
   r.finish();
-  data_dir = resolve_path(base_dir, data_dir);
+  data_dir = resolve_path(base_dir, data_dir, ctx.key("data_dir"));
   std::vector<std::string> known;
   for (const auto& t : eval::ppl_tasks()) known.push_back(t.name);
   for (const auto& t : eval::zeroshot_tasks()) known.push_back(t.name);
@@ -228,7 +250,7 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
       c.key("metric").fail(fmt::format("task {} has no metric \"{}\"", e.task, e.metric));
     // Data: the task's own "data", else the shared data_dir (<data_dir>/<task>/ when it exists).
     if (!e.data.empty()) {
-      e.data = resolve_path(base_dir, e.data);
+      e.data = resolve_path(base_dir, e.data, c.key("data"));
     } else if (!data_dir.empty()) {
       const fs::path nested = fs::path(data_dir) / e.task;
       std::error_code ec;
@@ -338,7 +360,7 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     const Ctx pc = root.key("papers");
     const auto list = string_list(doc["papers"], pc);
     for (size_t i = 0; i < list.size(); ++i) {
-      s.papers.push_back(resolve_path(base_dir, list[i]));
+      s.papers.push_back(resolve_path(base_dir, list[i], pc.index(i)));
       std::error_code ec;
       if (!fs::is_regular_file(s.papers.back(), ec)) pc.index(i).fail(fmt::format("file not found: {}", s.papers.back()));
     }

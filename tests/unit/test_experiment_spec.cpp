@@ -1,4 +1,5 @@
 // Experiment files: strict validation naming the key path, before any cell runs; plans and run ids.
+#include "io/json_file.h"
 #include "run/experiment_spec.h"
 #include "run/matrix_runner.h"
 #include "run/plan.h"
@@ -8,7 +9,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
+#include <cstdlib>
 #include <filesystem>
+#include <set>
 
 using Catch::Matchers::Contains;
 using ptq::test::TempDir;
@@ -161,4 +166,59 @@ TEST_CASE("index lists for --index", "[unit][plan]") {
   CHECK_THROWS_WITH(parse_index_list("a", 5), Contains("not a number"));
   CHECK_THROWS_WITH(parse_index_list("3-1", 5), Contains("out of range"));
   CHECK_THROWS_AS(parse_index_list("", 5), ptq::InputError);
+}
+
+TEST_CASE("${VAR} in paths comes from the environment; unset is an error naming the key", "[unit][spec]") {
+  ::setenv("PTQ_TEST_MODELS_DIR", (ptq::test::source_dir() + "/experiments/models").c_str(), 1);
+  auto j = valid_spec();
+  j["models"][0]["path"] = "${PTQ_TEST_MODELS_DIR}/tiny-llama";
+  CHECK(parse(j).models[0].path == tiny_model());
+  j["models"][0]["path"] = "${PTQ_TEST_UNSET_VARIABLE}/tiny-llama";
+  ::unsetenv("PTQ_TEST_UNSET_VARIABLE");
+  expect_error(j, "models[0].path: \"${PTQ_TEST_UNSET_VARIABLE}/tiny-llama\": environment variable PTQ_TEST_UNSET_VARIABLE is not set");
+}
+
+// The paper matrices shipped in experiments/ must stay valid: validate and plan them against a fake tree
+// of checkpoints (config.json with the real shapes) and data files, and check that every cell finds the
+// paper's numbers to compare with.
+TEST_CASE("experiments/omniquant_table1.json validates, plans, and meets the paper's rows", "[unit][spec]") {
+  TempDir dir;
+  struct Shape { const char* name; int hidden, inter, layers, heads, kv, pos; };
+  const Shape shapes[] = {{"llama-7b", 4096, 11008, 32, 32, 32, 2048},       {"llama-13b", 5120, 13824, 40, 40, 40, 2048},
+                          {"llama-30b", 6656, 17920, 60, 52, 52, 2048},      {"llama-65b", 8192, 22016, 80, 64, 64, 2048},
+                          {"Llama-2-7b-hf", 4096, 11008, 32, 32, 32, 4096},  {"Llama-2-13b-hf", 5120, 13824, 40, 40, 40, 4096},
+                          {"Llama-2-70b-hf", 8192, 28672, 80, 64, 8, 4096}};
+  for (const auto& s : shapes) {
+    fs::create_directories(dir.file(std::string("models/") + s.name));
+    const nlohmann::json config = {{"architectures", {"LlamaForCausalLM"}}, {"model_type", "llama"}, {"hidden_size", s.hidden},
+                                   {"intermediate_size", s.inter}, {"num_hidden_layers", s.layers},
+                                   {"num_attention_heads", s.heads}, {"num_key_value_heads", s.kv}, {"vocab_size", 32000},
+                                   {"max_position_embeddings", s.pos}, {"rms_norm_eps", 1e-5}};
+    ptq::test::write_text(dir.file(std::string("models/") + s.name + "/config.json"), config.dump());
+    ptq::test::write_text(dir.file(std::string("models/") + s.name + "/tokenizer.model"), "placeholder");
+  }
+  fs::create_directories(dir.file("data/wikitext2"));
+  fs::create_directories(dir.file("data/c4"));
+  for (const char* f : {"wikitext2/wiki.test.raw", "wikitext2/wiki.train.raw", "c4/c4-validation.00000-of-00008.json.gz"})
+    ptq::test::write_text(dir.file(std::string("data/") + f), "");
+  ::setenv("PTQ_MODELS", dir.file("models").c_str(), 1);
+  ::setenv("PTQ_DATA", dir.file("data").c_str(), 1);
+  const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/omniquant_table1.json");
+  const auto cells = ptq::run::plan_cells(spec);
+  CHECK(cells.size() == 7 * (1 + 7));
+
+  // The paper's numbers, keyed as the report looks them up.
+  std::set<std::string> reported;
+  for (const auto& r : ptq::io::read_json_file(ptq::test::source_dir() + "/experiments/papers/omniquant.json"))
+    if (!r["value"].is_null() && !r["model"].is_null())
+      reported.insert(fmt::format("{}|{}{}|{}|{}", r["model"].get<std::string>(), r["setting"].get<std::string>(),
+                                  r["group_size"].is_null() ? "" : fmt::format("g{}", r["group_size"].get<int>()),
+                                  r["method"].get<std::string>(), r["metric"].get<std::string>()));
+  for (const auto& c : cells)
+    for (const char* metric : {"wikitext2_ppl", "c4_ppl"}) {
+      const std::string key = fmt::format("{}|{}|{}|{}", c["model"]["paper_model"].get<std::string>(),
+                                          c["setting"].get<std::string>(), c["paper_method"].get<std::string>(), metric);
+      INFO(key);
+      CHECK(reported.count(key) == 1);
+    }
 }
