@@ -77,10 +77,27 @@ void run_plan(const PlanOptions& o) {
 // ---- run --------------------------------------------------------------------------------------------
 struct RunOptions {
   std::string spec, plan, index;
+  int jobs = 1;
+  std::string gpus;
   CommonOptions common;
   bool force = false, no_report = false;
   std::string format = "md";
 };
+
+void set_parallelism(const RunOptions& o, run::MatrixOptions& mo) {
+  if (o.jobs < 1) throw InputError(fmt::format("--jobs {}: expected >= 1", o.jobs));
+  mo.jobs = o.jobs;
+  for (size_t pos = 0; pos < o.gpus.size();) {
+    size_t end = o.gpus.find(',', pos);
+    if (end == std::string::npos) end = o.gpus.size();
+    const std::string gpu = o.gpus.substr(pos, end - pos);
+    if (gpu.empty() || gpu.find_first_not_of("0123456789") != std::string::npos)
+      throw InputError(fmt::format("--gpus {}: expected GPU indices such as 0,1,2,3", o.gpus));
+    mo.gpus.push_back(gpu);
+    pos = end + 1;
+  }
+  if (!mo.gpus.empty() && o.jobs == 1) mo.jobs = static_cast<int>(mo.gpus.size());  // one cell per GPU
+}
 
 int run_cells_of_plan(const RunOptions& o) {
   if (o.index.empty()) throw InputError("--plan needs --index (e.g. --index 3, --index 0-7, --index all)");
@@ -112,6 +129,7 @@ int run_cells_of_plan(const RunOptions& o) {
   mo.results_dir = o.common.results_dir;
   mo.child_args = o.common.child_args();
   mo.force = o.force;
+  set_parallelism(o, mo);
   const auto summary = run::run_matrix(cells, indices, mo);
   if (summary.busy > 0)
     fmt::print(stderr, "ptqbench: notice: {} cells were being run by another worker and were left to it\n", summary.busy);
@@ -136,6 +154,7 @@ int run_experiment(const RunOptions& o) {
   mo.results_dir = o.common.results_dir;
   mo.child_args = o.common.child_args();
   mo.force = o.force;
+  set_parallelism(o, mo);
   std::vector<int64_t> all;
   for (size_t i = 0; i < cells.size(); ++i) all.push_back(static_cast<int64_t>(i));
   const auto summary = run::run_matrix(cells, all, mo);
@@ -185,6 +204,8 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--index", o->index, "Cells of --plan: 3, 0,2,5-7 or all (one index runs in this process)");
   add_common(cmd, o->common, true);
   cmd->add_flag("--force", o->force, "Run cells again even when they are DONE");
+  cmd->add_option("-j,--jobs", o->jobs, "Cells at a time, each in its own process (default 1)")->capture_default_str();
+  cmd->add_option("--gpus", o->gpus, "GPU indices, e.g. 0,1,2,3: one cell per GPU at a time (sets --jobs)");
   cmd->add_flag("--no-report", o->no_report, "Do not print the report after an experiment file");
   cmd->add_option("--format", o->format, "Report format: md, latex, csv, html")->capture_default_str();
   cmd->callback([o] {

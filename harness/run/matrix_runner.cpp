@@ -9,8 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 #include <set>
+#include <string_view>
 
 extern char** environ;
 
@@ -25,20 +28,33 @@ std::string self_executable() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-// Runs argv, waits, returns the exit status (128 + signal when killed).
-int spawn_and_wait(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
+// Starts argv with the parent's environment plus `extra_env` ("NAME=value").
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+  std::vector<char*> argv, envp;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view entry(*e);
+    bool overridden = false;
+    for (const auto& x : extra_env) overridden |= entry.substr(0, entry.find('=') + 1) == x.substr(0, x.find('=') + 1);
+    if (!overridden) envp.push_back(*e);
+  }
+  for (const auto& x : extra_env) envp.push_back(const_cast<char*>(x.c_str()));
+  envp.push_back(nullptr);
   pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  const int rc = ::posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
   if (rc != 0) throw std::runtime_error(fmt::format("cannot start {}: error {}", args[0], rc));
+  return pid;
+}
+
+// Waits for any child; returns its pid and exit status (128 + signal when killed).
+std::pair<pid_t, int> wait_any() {
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
+  pid_t pid;
+  while ((pid = ::waitpid(-1, &status, 0)) < 0) {
     if (errno != EINTR) throw std::runtime_error("waitpid failed");
   }
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return {pid, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0)};
 }
 
 }  // namespace
@@ -99,21 +115,51 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
       todo.push_back(i);
     }
   }
-  fmt::print(stderr, "ptqbench: {} cells: {} already done, {} to run\n", indices.size(), summary.skipped, todo.size());
+  const int jobs = std::max(1, options.jobs);
+  fmt::print(stderr, "ptqbench: {} cells: {} already done, {} to run{}\n", indices.size(), summary.skipped, todo.size(),
+             jobs > 1 ? fmt::format(" ({} at a time)", jobs) : "");
+  struct Running {
+    size_t k;  // position in todo
+    int slot;
+    Clock::time_point start;
+  };
+  std::map<pid_t, Running> running;
+  std::vector<bool> slot_busy(static_cast<size_t>(jobs), false);
   const auto start = Clock::now();
-  for (size_t k = 0; k < todo.size(); ++k) {
-    const auto& cell = cells.at(static_cast<size_t>(todo[k]));
+  size_t next = 0, finished = 0;
+  while (finished < todo.size()) {
+    while (next < todo.size() && static_cast<int>(running.size()) < jobs) {
+      const auto& cell = cells.at(static_cast<size_t>(todo[next]));
+      const int slot = static_cast<int>(std::find(slot_busy.begin(), slot_busy.end(), false) - slot_busy.begin());
+      std::vector<std::string> env;
+      std::string where;
+      if (!options.gpus.empty()) {
+        const std::string& gpu = options.gpus[static_cast<size_t>(slot) % options.gpus.size()];
+        env.push_back("CUDA_VISIBLE_DEVICES=" + gpu);
+        where = ", GPU " + gpu;
+      }
+      fmt::print(stderr, "[cell {}/{}] {} (index {}, run {}{})\n", next + 1, todo.size(), describe_cell(cell), todo[next],
+                 cell.at("run_id").get<std::string>(), where);
+      std::vector<std::string> args = {exe, "run", "--plan", options.plan_path, "--index", std::to_string(todo[next]),
+                                       "--results", options.results_dir};
+      args.insert(args.end(), options.child_args.begin(), options.child_args.end());
+      if (options.force) args.push_back("--force");
+      running[spawn(args, env)] = {next, slot, Clock::now()};
+      slot_busy[static_cast<size_t>(slot)] = true;
+      ++next;
+    }
+    const auto [pid, rc] = wait_any();
+    const auto it = running.find(pid);
+    if (it == running.end()) continue;  // not one of ours
+    const Running r = it->second;
+    running.erase(it);
+    slot_busy[static_cast<size_t>(r.slot)] = false;
+    ++finished;
+    const auto& cell = cells.at(static_cast<size_t>(todo[r.k]));
     const std::string run_id = cell.at("run_id").get<std::string>();
-    fmt::print(stderr, "[cell {}/{}] {} (index {}, run {})\n", k + 1, todo.size(), describe_cell(cell), todo[k], run_id);
-    const auto t0 = Clock::now();
-    std::vector<std::string> args = {exe, "run", "--plan", options.plan_path, "--index", std::to_string(todo[k]),
-                                     "--results", options.results_dir};
-    args.insert(args.end(), options.child_args.begin(), options.child_args.end());
-    if (options.force) args.push_back("--force");
-    const int rc = spawn_and_wait(args);
-    const double cell_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    const double cell_s = std::chrono::duration<double>(Clock::now() - r.start).count();
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    const double eta = elapsed / static_cast<double>(k + 1) * static_cast<double>(todo.size() - k - 1);
+    const double eta = elapsed / static_cast<double>(finished) * static_cast<double>(todo.size() - finished);
     const bool ok = cell_state(options.results_dir, run_id) == CellState::kDone;
     const bool busy = !ok && rc == kCellBusyExit;
     if (ok) {
@@ -124,9 +170,12 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
       ++summary.failed;
       summary.failed_run_ids.push_back(run_id);
     }
-    fmt::print(stderr, "[cell {}/{}] {}: {} in {} | elapsed {}, ETA {}\n", k + 1, todo.size(), describe_cell(cell),
-               ok ? "ok" : busy ? "skipped, another worker is running it" : fmt::format("FAILED (exit {}; see {}/result.json)", rc, cell_dir(options.results_dir, run_id)),
-               human_duration(cell_s), human_duration(elapsed), human_duration(eta));
+    fmt::print(stderr, "[cell {}/{}] {}: {} in {} | {}/{} finished, elapsed {}, ETA {}\n", r.k + 1, todo.size(),
+               describe_cell(cell),
+               ok     ? "ok"
+               : busy ? "skipped, another worker is running it"
+                      : fmt::format("FAILED (exit {}; see {}/result.json)", rc, cell_dir(options.results_dir, run_id)),
+               human_duration(cell_s), finished, todo.size(), human_duration(elapsed), human_duration(eta));
   }
   return summary;
 }

@@ -1,4 +1,5 @@
-// Runs many cells of a plan, each in its own `ptqbench run --plan P --index I` child process: a crash or
+// Runs many cells of a plan, each in its own `ptqbench run --plan P --index I` child process (`jobs` at a
+// time, e.g. one per GPU of a node): a crash or
 // an out-of-memory kill in one cell cannot take the matrix down, every cell's peak memory is its own,
 // and the local path is the same code a Slurm array task runs. Cells already DONE are skipped; a failed
 // cell is reported and the matrix goes on.
@@ -17,6 +18,8 @@ struct MatrixOptions {
   std::string results_dir = "results";
   std::vector<std::string> child_args;  // extra arguments for each child (cache, --force)
   bool force = false;
+  int jobs = 1;                   // cells at a time (each a child process)
+  std::vector<std::string> gpus;  // child in job slot k sees CUDA_VISIBLE_DEVICES=gpus[k % size]
 };
 
 struct MatrixSummary {

@@ -13,7 +13,7 @@ namespace ptq::run {
 
 nlohmann::json scheduler_info() {
   nlohmann::json j = nlohmann::json::object();
-  for (const char* name : {"SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_JOB_NODELIST",
+  for (const char* name : {"CUDA_VISIBLE_DEVICES", "SLURM_JOB_ID", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_JOB_NODELIST",
                            "SLURM_CLUSTER_NAME", "PBS_JOBID", "LSB_JOBID", "JOB_ID"})
     if (const char* v = std::getenv(name)) j[name] = v;
   return j;

@@ -7,7 +7,8 @@
 
 namespace ptq::run {
 
-// Job ids of Slurm / PBS / LSF / SGE when set ({} otherwise): SLURM_JOB_ID, SLURM_ARRAY_JOB_ID,
+// Job ids of Slurm / PBS / LSF / SGE and the GPU assignment, when set ({} otherwise): CUDA_VISIBLE_DEVICES,
+// SLURM_JOB_ID, SLURM_ARRAY_JOB_ID,
 // SLURM_ARRAY_TASK_ID, SLURM_JOB_NODELIST, SLURM_CLUSTER_NAME, PBS_JOBID, LSB_JOBID, JOB_ID.
 nlohmann::json scheduler_info();
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 #include <filesystem>
 #include <thread>
 
@@ -189,7 +190,7 @@ TEST_CASE("a failed cell is recorded, the matrix goes on, a re-run retries only 
   CHECK(retry.out.find("failed run") == std::string::npos);  // the ingest replaced the failure
 }
 
-TEST_CASE("two workers on disjoint --index sets + one ingest = one single run", "[integration][runner]") {
+TEST_CASE("two workers on disjoint --index sets + one ingest = one single run = --jobs 2", "[integration][runner]") {
   Fixture f;
   const std::string spec = f.write_spec(nlohmann::json::object());
   const auto p = run_ptqbench({"plan", spec, "-o", f.dir.file("plan.jsonl")});
@@ -213,6 +214,20 @@ TEST_CASE("two workers on disjoint --index sets + one ingest = one single run", 
   REQUIRE(single.exit_code == 0);
   REQUIRE(run_ptqbench({"ingest", "--results", f.dir.file("one")}).exit_code == 0);
 
+  // The same plan, two cells at a time, each pinned to a "GPU" slot (CPU cells ignore it, the
+  // provenance records it).
+  const auto jobs = run_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "all", "--jobs", "2", "--gpus",
+                                  "3,5", "--results", f.dir.file("jobs"), "--no-cache"});
+  INFO(jobs.err);
+  REQUIRE(jobs.exit_code == 0);
+  CHECK_THAT(jobs.err, Contains("(2 at a time)") && Contains(", GPU 3)") && Contains(", GPU 5)"));
+  REQUIRE(run_ptqbench({"ingest", "--results", f.dir.file("jobs")}).exit_code == 0);
+  std::set<std::string> gpus_seen;
+  for (const auto& c : ptq::run::read_plan(f.dir.file("plan.jsonl")))
+    gpus_seen.insert(ptq::io::read_json_file(f.dir.file("jobs/runs/" + c["run_id"].get<std::string>() + "/result.json"))
+                         ["provenance"]["scheduler"]["CUDA_VISIBLE_DEVICES"].get<std::string>());
+  CHECK(gpus_seen == std::set<std::string>{"3", "5"});
+
   const std::string runs_sql =
       "SELECT run_id, experiment, cell_index, model_id, setting, method, label, config_json, status FROM runs ORDER BY run_id";
   const std::string metrics_sql = "SELECT run_id, metric, value, stderr, n FROM metrics ORDER BY run_id, metric";
@@ -222,6 +237,8 @@ TEST_CASE("two workers on disjoint --index sets + one ingest = one single run", 
   const auto par_metrics = table_rows(f.dir.file("par/ptqbench.db"), metrics_sql);
   CHECK(par_metrics.size() == 4);
   CHECK(par_metrics == table_rows(f.dir.file("one/ptqbench.db"), metrics_sql));
+  CHECK(par_runs == table_rows(f.dir.file("jobs/ptqbench.db"), runs_sql));
+  CHECK(par_metrics == table_rows(f.dir.file("jobs/ptqbench.db"), metrics_sql));
 }
 
 TEST_CASE("NaN weights fail the cell with a clear error", "[integration][runner]") {
