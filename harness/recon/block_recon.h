@@ -1,0 +1,76 @@
+// The block-wise reconstruction engine shared by OmniQuant, LRQuant, CBQ and MPPQ
+// (research/omniquant_lrquant.md §1.4; OmniQuant quantize/omniquant.py):
+//
+//   X_fp = X_q = embed(calibration windows)                  # the input of block 0
+//   for each block i:
+//     target   = B_i(X_fp)               (FP block, no quantization)
+//     target_2 = B_i(X_q)                (only with aug_loss: the FP block on the quantized-path input)
+//     learnable parts P (LWC now; LET, rounding later) -> AdamW, fixed sample order, batch size, epochs:
+//       loss = MSE(Bq_i(X_q[j]; P), target[j]) (+ MSE(., target_2[j]))
+//     fold P into the block, fake-quantize its weights once
+//     X_q  = Bq_i(X_q)  (quantized weights AND activations: the next block learns on what it will see)
+//     X_fp = target
+//
+// CPU runs fp32 throughout; the CUDA precision policy (fp16 storage + autocast, loss scaling) is part
+// of the GPU issue. A NaN/Inf loss stops the run naming block, epoch and step.
+#pragma once
+
+#include "model/llama_model.h"
+#include "quant/quant_setting.h"
+#include "train/adamw.h"
+
+#include <ATen/core/Tensor.h>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace ptq::recon {
+
+// The learnable parts of one block.
+class BlockParts {
+ public:
+  virtual ~BlockParts() = default;
+  virtual std::vector<train::ParamGroup> param_groups() = 0;
+  // The block as the current parameters make it: differentiable w.r.t. param_groups().
+  virtual DecoderBlock temporary_block(const DecoderBlock& fp) const = 0;
+  // Writes the learned transformation into `block` for good (weights fake-quantized, stored
+  // de-quantized) and appends "<prefix><linear>.weight_scale/_zero" to `qparams`.
+  virtual void fold(DecoderBlock& block, const std::string& prefix,
+                    std::vector<std::pair<std::string, at::Tensor>>& qparams) = 0;
+};
+
+using PartsFactory = std::function<std::unique_ptr<BlockParts>(const DecoderBlock& block, size_t index)>;
+
+struct ReconOptions {
+  int epochs = 20;
+  int64_t batch_size = 1;
+  bool aug_loss = false;
+  bool progress = true;
+};
+
+struct BlockLog {
+  double first_epoch_loss = 0, last_epoch_loss = 0;  // mean training loss of the first / last epoch
+  double seconds = 0;
+};
+
+struct ReconReport {
+  std::vector<BlockLog> blocks;
+  std::vector<std::pair<std::string, at::Tensor>> qparams;
+  nlohmann::json to_json() const;
+};
+
+// Runs the procedure above over every block of `model` (in place). `calibration`: [n, seqlen] int64.
+// model.act_quant must already hold the setting's activation quantizers (used on the quantized path).
+ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,
+                        const ReconOptions& options);
+
+// LWC (learnable weight clipping) on the seven linears of a block: one (up, low) logit pair per output
+// channel or group, initialised to `init` (OmniQuant: 4.0, sigmoid = 0.982), trained with lr `lr`.
+std::unique_ptr<BlockParts> make_lwc_parts(const DecoderBlock& block, const quant::QuantizerSpec& weight_spec,
+                                           double lr, double init = 4.0);
+
+}  // namespace ptq::recon
