@@ -16,10 +16,12 @@ namespace {
 // Decimals per column: 2 unless two different values would print alike (tiny models: ppl 1.3275 vs 1.3293).
 int column_digits(const ReportTable& t, const Column& c, const RenderOptions& o) {
   if (o.digits >= 0) return o.digits;
-  std::set<double> vals;
+  std::set<std::string> distinct;  // values equal to 1e-6 count as one (averages of the same counts)
+  std::vector<double> vals;
   for (const auto& r : t.rows) {
     const auto it = r.ours.find(c);
-    if (it != r.ours.end() && it->second.has()) vals.insert(it->second.mean);
+    if (it != r.ours.end() && it->second.has() && distinct.insert(fmt::format("{:.6f}", it->second.mean)).second)
+      vals.push_back(it->second.mean);
   }
   for (int d = 2; d < 4; ++d) {
     std::set<std::string> printed;
