@@ -2,9 +2,12 @@
 // (de-quantized weights + scales/zeros + quantization.json) that `ptqbench eval` reads back.
 #include "cli/commands.h"
 #include "cli/model_dir.h"
+#include "calibration/calibration.h"
 #include "cli/runtime_options.h"
 #include "io/files.h"
 #include "model/checkpoint.h"
+#include "model/tokenizer.h"
+#include "perplexity/token_cache.h"
 #include "quant/method.h"
 #include "quant/quantized_checkpoint.h"
 #include "register_all.h"
@@ -18,6 +21,7 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <optional>
 
 namespace ptq::cli {
 
@@ -25,6 +29,11 @@ namespace {
 
 struct QuantizeOptions {
   std::string model_dir, method, setting, config = "{}", out_dir;
+  // Calibration, for methods that need it: the reference codes' get_loaders(name, nsamples, seed, seqlen).
+  std::string calib = "wikitext2", calib_data;
+  int64_t nsamples = 128, seqlen = 2048, seed = 2;  // OmniQuant/LRQuant defaults (GPTQ: seed 0)
+  std::string cache_dir = eval::TokenCache::default_dir();
+  bool no_cache = false;
   std::string save_dtype = "auto";
   RuntimeOptions runtime;
   bool overwrite = false;
@@ -55,14 +64,30 @@ void run_quantize(const QuantizeOptions& o) {
   const nlohmann::json config = method.resolve_config(parse_config_arg(o.config));
   const ModelDir m = inspect_model_dir(o.model_dir);
   setting.validate_for(m.config);
-  if (method.needs_calibration(config))
-    throw InputError(fmt::format("method {} needs calibration data, which `ptqbench quantize` cannot provide yet", o.method));
+  const bool calibrated = method.needs_calibration(config);
+  std::optional<Tokenizer> tokenizer;
+  if (calibrated) {
+    if (o.calib_data.empty())
+      throw InputError(fmt::format("method {} needs calibration data: give --calib-data (the {} train split)", o.method, o.calib));
+    eval::resolve_calibration_file(o.calib, o.calib_data);  // fail before loading anything
+    if (!m.tokenizer_path) throw InputError(fmt::format("{}: calibration needs the model's tokenizer.model", m.dir));
+    tokenizer = Tokenizer::load(*m.tokenizer_path);
+  }
   const auto [threads, device, dtype] = apply_runtime_options(o.runtime);
   const c10::ScalarType save_dtype = o.save_dtype == "auto" ? dtype : parse_dtype(o.save_dtype, device);
 
+  std::optional<eval::CalibrationSet> calibration;
+  nlohmann::json calibration_doc = nullptr;
+  if (calibrated) {
+    calibration = eval::sample_calibration(o.calib, o.calib_data, *tokenizer, o.nsamples, o.seqlen, o.seed,
+                                           eval::TokenCache(o.no_cache ? "" : o.cache_dir));
+    calibration_doc = {{"dataset", o.calib}, {"n", o.nsamples}, {"seqlen", o.seqlen}, {"seed", o.seed},
+                       {"provenance", calibration->provenance}};
+  }
   LlamaModel model = load_llama(m.dir, {dtype, device});
   const auto start = std::chrono::steady_clock::now();
   quant::MethodContext ctx;
+  if (calibration) ctx.calibration = &calibration->windows;
   const quant::MethodReport report = method.apply(model, setting, config, ctx);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
@@ -73,7 +98,7 @@ void run_quantize(const QuantizeOptions& o) {
       {"setting_detail", setting.to_json()},
       {"method", method.name()},
       {"config", config},
-      {"calibration", nullptr},
+      {"calibration", calibration_doc},
       {"activation_quantization",
        {{"linear_input_bits", setting.abits}, {"qkv_bits", setting.kv_bits}, {"symmetric", setting.act_symmetric},
         {"granularity", "dynamic per token (Q/K/V per head and token)"}}},
@@ -102,6 +127,13 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--out", opts->out_dir, "Output directory (a loadable HF checkpoint)")->required();
   cmd->add_flag("--overwrite", opts->overwrite, "Replace an existing output directory");
   add_runtime_options(cmd, opts->runtime);
+  cmd->add_option("--calib", opts->calib, "Calibration dataset: wikitext2 or c4 (methods that calibrate)")->capture_default_str();
+  cmd->add_option("--calib-data", opts->calib_data, "Its train split: wiki.train.raw / c4-train shard, or their directory");
+  cmd->add_option("--nsamples", opts->nsamples, "Calibration windows")->capture_default_str();
+  cmd->add_option("--seqlen", opts->seqlen, "Calibration window length in tokens")->capture_default_str();
+  cmd->add_option("--seed", opts->seed, "random.seed of the window draw (OmniQuant 2, GPTQ 0)")->capture_default_str();
+  cmd->add_option("--cache-dir", opts->cache_dir, "Token stream cache")->capture_default_str();
+  cmd->add_flag("--no-cache", opts->no_cache, "Tokenize again, do not read or write the cache");
   cmd->add_option("--save-dtype", opts->save_dtype, "dtype of the written weights (auto = the compute dtype)")
       ->capture_default_str();
   cmd->callback([opts] { run_quantize(*opts); });
