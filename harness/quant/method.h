@@ -22,6 +22,7 @@ namespace ptq::quant {
 struct MethodContext {
   const at::Tensor* calibration = nullptr;  // [n, seqlen] token ids, for methods that need them
   bool progress = true;
+  std::string work_dir;  // where a method may keep checkpoints to resume from ("" = none)
 };
 
 struct MethodReport {

@@ -1,5 +1,7 @@
 #include "recon/block_recon.h"
 
+#include "io/files.h"
+#include "io/safetensors.h"
 #include "run/progress.h"
 #include "util/errors.h"
 
@@ -8,6 +10,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <cmath>
 
 namespace ptq::recon {
@@ -43,6 +47,21 @@ class LwcParts final : public BlockParts {
     for (size_t k = 0; k < ls.size(); ++k) ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k], low_[k]);
     return t;
   }
+  std::vector<std::pair<std::string, at::Tensor>> state() const override {
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    for (size_t k = 0; k < up_.size(); ++k) {
+      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_up", up_[k].detach());
+      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_low", low_[k].detach());
+    }
+    return out;
+  }
+  void load_state(const std::map<std::string, at::Tensor>& state) override {
+    at::NoGradGuard no_grad;
+    for (size_t k = 0; k < up_.size(); ++k) {
+      up_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_up"));
+      low_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_low"));
+    }
+  }
   void fold(DecoderBlock& block, const std::string& prefix,
             std::vector<std::pair<std::string, at::Tensor>>& qparams) override {
     at::NoGradGuard no_grad;
@@ -68,6 +87,42 @@ at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<a
   return at::cat(out, 0);
 }
 
+std::string checkpoint_path(const ReconOptions& o, size_t block) {
+  return (std::filesystem::path(o.checkpoint_dir) / fmt::format("block_{}.safetensors", block)).string();
+}
+
+// Restores a block's parameters from its checkpoint; false when there is none.
+bool load_checkpoint(const ReconOptions& o, size_t block, BlockParts& parts, BlockLog& log) {
+  if (o.checkpoint_dir.empty()) return false;
+  const std::string path = checkpoint_path(o, block);
+  if (!io::file_exists(path)) return false;
+  const io::SafetensorsFile f(path);
+  const auto key = f.metadata().find("checkpoint_key");
+  if (key == f.metadata().end() || key->second != o.checkpoint_key)
+    throw InputError(fmt::format("{}: a checkpoint of another run (key {}, expected {}); remove {} to start over", path,
+                                 key == f.metadata().end() ? "none" : key->second, o.checkpoint_key, o.checkpoint_dir));
+  std::map<std::string, at::Tensor> state;
+  for (const auto& t : f.tensors()) state[t.name] = f.load(t.name);
+  try {
+    parts.load_state(state);
+  } catch (const std::out_of_range&) {
+    throw InputError(fmt::format("{}: does not hold this method's parameters", path));
+  }
+  log.first_epoch_loss = std::stod(f.metadata().at("first_epoch_loss"));
+  log.last_epoch_loss = std::stod(f.metadata().at("last_epoch_loss"));
+  log.resumed = true;
+  return true;
+}
+
+void save_checkpoint(const ReconOptions& o, size_t block, const BlockParts& parts, const BlockLog& log) {
+  if (o.checkpoint_dir.empty()) return;
+  std::filesystem::create_directories(o.checkpoint_dir);
+  io::write_safetensors(checkpoint_path(o, block), parts.state(),
+                        {{"checkpoint_key", o.checkpoint_key},
+                         {"first_epoch_loss", fmt::format("{:.17g}", log.first_epoch_loss)},
+                         {"last_epoch_loss", fmt::format("{:.17g}", log.last_epoch_loss)}});
+}
+
 }  // namespace
 
 std::unique_ptr<BlockParts> make_lwc_parts(const DecoderBlock& block, const quant::QuantizerSpec& weight_spec, double lr,
@@ -78,7 +133,8 @@ std::unique_ptr<BlockParts> make_lwc_parts(const DecoderBlock& block, const quan
 nlohmann::json ReconReport::to_json() const {
   nlohmann::json b = nlohmann::json::array();
   for (const auto& l : blocks)
-    b.push_back({{"first_epoch_loss", l.first_epoch_loss}, {"last_epoch_loss", l.last_epoch_loss}, {"seconds", l.seconds}});
+    b.push_back({{"first_epoch_loss", l.first_epoch_loss}, {"last_epoch_loss", l.last_epoch_loss}, {"seconds", l.seconds},
+                 {"resumed", l.resumed}});
   return {{"blocks", b}};
 }
 
@@ -122,7 +178,9 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
     }
     std::unique_ptr<BlockParts> parts = make_parts(block, i);
     BlockLog log;
-    {
+    if (load_checkpoint(o, i, *parts, log)) {
+      done += o.epochs * steps_per_epoch;
+    } else {
       train::AdamW opt(parts->param_groups());
       for (int epoch = 0; epoch < o.epochs; ++epoch) {
         double sum = 0;
@@ -148,6 +206,7 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
         if (epoch == 0) log.first_epoch_loss = mean;
         log.last_epoch_loss = mean;
       }
+      save_checkpoint(o, i, *parts, log);
     }
     parts->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
     {

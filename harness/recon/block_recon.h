@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -41,6 +42,9 @@ class BlockParts {
   // de-quantized) and appends "<prefix><linear>.weight_scale/_zero" to `qparams`.
   virtual void fold(DecoderBlock& block, const std::string& prefix,
                     std::vector<std::pair<std::string, at::Tensor>>& qparams) = 0;
+  // The learned parameters by name, for per-block checkpoints, and their restoration.
+  virtual std::vector<std::pair<std::string, at::Tensor>> state() const = 0;
+  virtual void load_state(const std::map<std::string, at::Tensor>& state) = 0;
 };
 
 using PartsFactory = std::function<std::unique_ptr<BlockParts>(const DecoderBlock& block, size_t index)>;
@@ -50,11 +54,18 @@ struct ReconOptions {
   int64_t batch_size = 1;
   bool aug_loss = false;
   bool progress = true;
+  // Per-block checkpoints: after block i trains, its learned parameters go to
+  // <checkpoint_dir>/block_<i>.safetensors (atomically); a later run with the same `checkpoint_key`
+  // loads them instead of training, so an interrupted method resumes at its first unfinished block
+  // with the same result. A file written under another key is an error. "" = no checkpoints.
+  std::string checkpoint_dir;
+  std::string checkpoint_key;
 };
 
 struct BlockLog {
   double first_epoch_loss = 0, last_epoch_loss = 0;  // mean training loss of the first / last epoch
   double seconds = 0;
+  bool resumed = false;  // loaded from a checkpoint instead of trained
 };
 
 struct ReconReport {

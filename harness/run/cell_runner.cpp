@@ -49,7 +49,8 @@ std::string host_name() {
 }
 
 // The work of one cell; throws on any failure. Fills `result`.
-void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, nlohmann::json& result) {
+void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, const std::string& work_dir,
+                  nlohmann::json& result) {
   const auto t_start = Clock::now();
   nlohmann::json timing = nlohmann::json::object();
   const auto& rt = cell.at("runtime");
@@ -108,6 +109,7 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, nlo
   std::optional<eval::CalibrationSet> calibration;
   quant::MethodContext ctx;
   ctx.progress = options.progress;
+  ctx.work_dir = work_dir;  // per-block checkpoints: a killed cell resumes inside its method
   if (method && method->needs_calibration(cell.at("config"))) {
     const auto& c = cell.at("calibration");
     calibration = eval::sample_calibration(c.at("dataset").get<std::string>(), c.at("data").get<std::string>(),
@@ -235,7 +237,7 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
                              {"harness_version", harness_version()}}}};
   CellOutcome outcome = CellOutcome::kOk;
   try {
-    compute_cell(cell, options, result);
+    compute_cell(cell, options, (dir / "work").string(), result);
   } catch (const std::exception& e) {
     const std::string what = e.what();
     result["status"] = "failed";
@@ -245,7 +247,10 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
   }
   result["provenance"]["finished"] = utc_timestamp();
   io::write_file_atomic((dir / "result.json").string(), result.dump(2) + "\n");
-  if (outcome == CellOutcome::kOk) io::write_file_atomic((dir / "DONE").string(), run_id + "\n");
+  if (outcome == CellOutcome::kOk) {
+    io::write_file_atomic((dir / "DONE").string(), run_id + "\n");
+    fs::remove_all(dir / "work", ec);  // method checkpoints are only needed until the cell is done
+  }
   return outcome;
 }
 

@@ -3,6 +3,8 @@
 //   started.json  host, pid and time of the latest attempt
 //   result.json   status "ok" with metrics, or "failed" with the error; written atomically
 //   DONE          written last, only after an "ok" result: a cell with DONE is never run again
+//   work/         the method's per-block checkpoints while it runs (a killed cell resumes from them);
+//                 removed once the cell is DONE
 //   lock          flock()ed while the cell runs: a second worker given the same cell skips it (the
 //                 kernel drops the lock when the process dies, so a killed cell can be run again)
 // Workers write nothing else, so any number of them can share one results directory (local processes,

@@ -1,5 +1,6 @@
 #include "omniquant/omniquant.h"
 
+#include "io/sha256.h"
 #include "model/llama_model.h"
 #include "recon/block_recon.h"
 #include "util/errors.h"
@@ -84,6 +85,14 @@ class OmniQuant final : public quant::Method {
     ro.batch_size = c.batch_size;
     ro.aug_loss = aug;
     ro.progress = ctx.progress;
+    if (!ctx.work_dir.empty() && epochs > 0) {
+      // Checkpoints belong to exactly this run: setting, resolved config and calibration windows.
+      const at::Tensor w = calibration.to(at::kLong).contiguous();
+      const std::string windows =
+          io::sha256_hex(std::string_view(static_cast<const char*>(w.data_ptr()), w.numel() * sizeof(int64_t)));
+      ro.checkpoint_dir = ctx.work_dir + "/omniquant";
+      ro.checkpoint_key = io::sha256_hex(setting.str() + "|" + config.dump() + "|" + windows).substr(0, 16);
+    }
     const recon::ReconReport rr = recon::reconstruct(
         model, epochs > 0 ? calibration : at::empty({0, 0}, at::kLong),
         [&](const DecoderBlock& b, size_t) { return recon::make_lwc_parts(b, wspec, lr, init); }, ro);

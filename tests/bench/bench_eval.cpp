@@ -1,6 +1,7 @@
 // Evaluation throughput (Google Benchmark): the forward pass of one LLaMA-7B-shaped decoder block
 // (hidden 4096, intermediate 11008, 32 heads) at seqlen 2048 with random fp32 weights - the unit of work
 // of perplexity evaluation and of block-wise PTQ - and a whole tiny model through evaluate_perplexity.
+#include "bench/bench_blocks.h"
 #include "model/llama_model.h"
 #include "perplexity/perplexity.h"
 
@@ -10,34 +11,6 @@
 
 
 namespace {
-
-ptq::LlamaConfig llama7b_block_config() {
-  ptq::LlamaConfig c;
-  c.hidden_size = 4096;
-  c.intermediate_size = 11008;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 32;
-  c.num_key_value_heads = 32;
-  c.head_dim = 128;
-  c.vocab_size = 32000;
-  c.max_position_embeddings = 4096;
-  c.rms_norm_eps = 1e-5;
-  return c;
-}
-
-ptq::DecoderBlock random_block(const ptq::LlamaConfig& c) {
-  ptq::DecoderBlock b;
-  b.input_layernorm = at::ones({c.hidden_size});
-  b.post_attention_layernorm = at::ones({c.hidden_size});
-  b.q_proj.weight = at::randn({c.q_dim(), c.hidden_size}) * 0.02;
-  b.k_proj.weight = at::randn({c.kv_dim(), c.hidden_size}) * 0.02;
-  b.v_proj.weight = at::randn({c.kv_dim(), c.hidden_size}) * 0.02;
-  b.o_proj.weight = at::randn({c.hidden_size, c.q_dim()}) * 0.02;
-  b.gate_proj.weight = at::randn({c.intermediate_size, c.hidden_size}) * 0.02;
-  b.up_proj.weight = at::randn({c.intermediate_size, c.hidden_size}) * 0.02;
-  b.down_proj.weight = at::randn({c.hidden_size, c.intermediate_size}) * 0.02;
-  return b;
-}
 
 // FLOPs of one block forward: 2*T*(params of the 7 linears) + attention (QK^T and PV: 2 * 2*T^2*hidden).
 double block_flops(const ptq::LlamaConfig& c, int64_t t) {
@@ -49,8 +22,8 @@ double block_flops(const ptq::LlamaConfig& c, int64_t t) {
 void BM_Llama7BBlockForward(benchmark::State& state) {
   c10::InferenceMode guard;
   const int64_t seqlen = state.range(0);
-  const auto c = llama7b_block_config();
-  const auto block = random_block(c);
+  const auto c = ptq::bench::llama7b_block_config();
+  const auto block = ptq::bench::random_block(c);
   const auto rope = ptq::rope_tables(c, seqlen, at::TensorOptions().dtype(at::kFloat));
   const at::Tensor x = at::randn({1, seqlen, c.hidden_size});
   for (auto _ : state) benchmark::DoNotOptimize(ptq::decoder_block_forward(block, c, x, rope));
@@ -60,7 +33,7 @@ void BM_Llama7BBlockForward(benchmark::State& state) {
 BENCHMARK(BM_Llama7BBlockForward)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 void BM_TinyModelPerplexity(benchmark::State& state) {
-  ptq::LlamaConfig c = llama7b_block_config();
+  ptq::LlamaConfig c = ptq::bench::llama7b_block_config();
   c.hidden_size = 256;
   c.intermediate_size = 688;
   c.num_attention_heads = 4;
@@ -70,7 +43,7 @@ void BM_TinyModelPerplexity(benchmark::State& state) {
   c.vocab_size = 1000;
   ptq::LlamaModel m(c);
   m.embed_tokens = at::randn({c.vocab_size, c.hidden_size});
-  for (auto& b : m.blocks) b = random_block(c);
+  for (auto& b : m.blocks) b = ptq::bench::random_block(c);
   m.norm = at::ones({c.hidden_size});
   m.lm_head = at::randn({c.vocab_size, c.hidden_size}) * 0.02;
   const at::Tensor ids = at::randint(0, c.vocab_size, {8 * 512}, at::kLong);

@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 using Catch::Matchers::Contains;
 using ptq::test::run_ptqbench;
 using ptq::test::TempDir;
@@ -18,6 +20,8 @@ TEST_CASE("quickstart on the embedded default matches its stored baseline", "[in
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("## quickstart — tiny-llama"));
+  for (const auto& run : std::filesystem::directory_iterator(dir.file("results/runs")))
+    CHECK_FALSE(std::filesystem::exists(run.path() / "work"));  // method checkpoints go once a cell is DONE
   const std::string db = dir.file("results/ptqbench.db");
   const std::string baseline = src + "/results/baselines/quickstart.json";
   const auto g = run_ptqbench({"regress", "--baseline", baseline, "--db", db});

@@ -6,12 +6,14 @@
 #include "recon/block_recon.h"
 #include "register_all.h"
 #include "support/random_model.h"
+#include "support/test_env.h"
 #include "util/errors.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <filesystem>
 
 using Catch::Matchers::Contains;
 using ptq::quant::QuantSetting;
@@ -123,4 +125,42 @@ TEST_CASE("omniquant refuses what it cannot do yet and stops on a NaN loss", "[u
   bad.blocks[1].up_proj.weight.fill_(NAN);
   CHECK_THROWS_WITH(quantized(bad, "omniquant", "W4A16", {{"epochs", 1}}, calib), Contains("block 1 epoch 0 step 0: loss is nan"));
   CHECK_THROWS_WITH(ptq::methods::registry().get("omniquant").resolve_config({{"epoch", 3}}), Contains("did you mean \"epochs\""));
+}
+
+TEST_CASE("per-block checkpoints: a resumed run equals the uninterrupted one; another run's files are refused",
+          "[unit][omniquant]") {
+  at::manual_seed(9);
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 15);
+  const at::Tensor calib = calibration_ids(2, 16, 97);
+  ptq::test::TempDir dir;
+  const auto run = [&](const std::string& setting, nlohmann::json* summary) {
+    ptq::LlamaModel m = copy_model(fp);
+    const auto& meth = ptq::methods::registry().get("omniquant");
+    ptq::quant::MethodContext ctx;
+    ctx.progress = false;
+    ctx.calibration = &calib;
+    ctx.work_dir = dir.path();
+    const auto r = meth.apply(m, QuantSetting::parse(setting), meth.resolve_config({{"epochs", 3}}), ctx);
+    if (summary) *summary = r.summary;
+    return m;
+  };
+  nlohmann::json s1, s2, s3;
+  const auto full = run("W3A16", &s1);
+  CHECK(std::filesystem::exists(dir.file("omniquant/block_0.safetensors")));
+  CHECK(std::filesystem::exists(dir.file("omniquant/block_1.safetensors")));
+  CHECK(s1["recon"]["blocks"][1]["resumed"] == false);
+  // "Killed" after block 0: block 1's checkpoint never written. The resumed run loads block 0, trains block 1.
+  std::filesystem::remove(dir.file("omniquant/block_1.safetensors"));
+  const auto resumed = run("W3A16", &s2);
+  CHECK(s2["recon"]["blocks"][0]["resumed"] == true);
+  CHECK(s2["recon"]["blocks"][1]["resumed"] == false);
+  for (size_t i = 0; i < fp.blocks.size(); ++i) {
+    CHECK(at::equal(full.blocks[i].q_proj.weight, resumed.blocks[i].q_proj.weight));
+    CHECK(at::equal(full.blocks[i].down_proj.weight, resumed.blocks[i].down_proj.weight));
+  }
+  const auto all_loaded = run("W3A16", &s3);
+  CHECK(s3["recon"]["blocks"][1]["resumed"] == true);
+  CHECK(s3["recon"]["blocks"][1]["last_epoch_loss"] == s1["recon"]["blocks"][1]["last_epoch_loss"]);
+  CHECK(at::equal(full.blocks[1].up_proj.weight, all_loaded.blocks[1].up_proj.weight));
+  CHECK_THROWS_WITH(run("W2A16", nullptr), Contains("a checkpoint of another run"));
 }

@@ -1,0 +1,40 @@
+// One OmniQuant (LWC) optimisation step on a LLaMA-7B-shaped block: fake-quantize the seven weights with
+// the clipping logits, forward 2048 tokens (batch 1), MSE against the FP target, backward, AdamW.
+// The reference needs ~1.6 h for LLaMA-7B W4A4 (20 epochs x 128 steps x 32 blocks) on an A100, about
+// 70 ms per step (research/omniquant_lrquant.md §1.8).
+#include "bench/bench_blocks.h"
+#include "quant/quant_setting.h"
+#include "recon/block_recon.h"
+
+#include <ATen/ATen.h>
+#include <benchmark/benchmark.h>
+
+namespace {
+
+void BM_Llama7BBlockLwcStep(benchmark::State& state) {
+  const int64_t seqlen = state.range(0);
+  const auto c = ptq::bench::llama7b_block_config();
+  const auto block = ptq::bench::random_block(c);
+  const auto rope = ptq::rope_tables(c, seqlen, at::TensorOptions().dtype(at::kFloat));
+  const at::Tensor x = at::randn({1, seqlen, c.hidden_size});
+  at::Tensor target;
+  {
+    at::NoGradGuard g;
+    target = ptq::decoder_block_forward(block, c, x, rope);
+  }
+  const auto setting = ptq::quant::QuantSetting::parse("W4A16");
+  auto parts = ptq::recon::make_lwc_parts(block, setting.weight_spec(), 1e-2);
+  ptq::train::AdamW opt(parts->param_groups());
+  for (auto _ : state) {
+    const ptq::DecoderBlock t = parts->temporary_block(block);
+    at::Tensor loss = at::mse_loss(ptq::decoder_block_forward(t, c, x, rope), target);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    benchmark::DoNotOptimize(loss.item<double>());
+  }
+  state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(seqlen), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Llama7BBlockLwcStep)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
+
+}  // namespace
