@@ -35,6 +35,7 @@ void prepare_bias_slots(LlamaModel& model) {
       for (Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj}) l->bias = at::empty({0});
     if (c.mlp_bias)
       for (Linear* l : {&b.gate_proj, &b.up_proj, &b.down_proj}) l->bias = at::empty({0});
+    if (c.norm_bias) b.input_layernorm_bias = b.post_attention_layernorm_bias = at::empty({0});
   }
 }
 
@@ -47,6 +48,10 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
     const std::string p = fmt::format("model.layers.{}.", i);
     out.push_back({p + "input_layernorm.weight", {h}});
     out.push_back({p + "post_attention_layernorm.weight", {h}});
+    if (c.norm_bias) {
+      out.push_back({p + "input_layernorm.bias", {h}});
+      out.push_back({p + "post_attention_layernorm.bias", {h}});
+    }
     const std::tuple<const char*, int64_t, int64_t, bool> linears[] = {
         {"self_attn.q_proj", c.q_dim(), h, c.attention_bias},  {"self_attn.k_proj", c.kv_dim(), h, c.attention_bias},
         {"self_attn.v_proj", c.kv_dim(), h, c.attention_bias}, {"self_attn.o_proj", h, c.q_dim(), c.attention_bias},

@@ -36,6 +36,10 @@ struct LlamaConfig {
   bool tie_word_embeddings = false;
   bool attention_bias = false;
   bool mlp_bias = false;
+  // RMSNorms with an additive bias: not a Hugging Face field. OmniQuant's LET with a non-zero shift folds
+  // -shift/scale into the norms (research/omniquant_lrquant.md §1.3); checkpoints the harness writes
+  // then say "ptqbench_norm_bias": true and carry input_layernorm.bias / post_attention_layernorm.bias.
+  bool norm_bias = false;
   int64_t bos_token_id = 1;
   std::vector<int64_t> eos_token_ids{2};
   std::string torch_dtype;  // as declared ("float16", "bfloat16"), informational

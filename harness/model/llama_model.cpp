@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 
 namespace ptq {
@@ -15,6 +16,8 @@ std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
       {"input_layernorm.weight", &input_layernorm},
       {"post_attention_layernorm.weight", &post_attention_layernorm},
   };
+  if (input_layernorm_bias.defined()) out.emplace_back("input_layernorm.bias", &input_layernorm_bias);
+  if (post_attention_layernorm_bias.defined()) out.emplace_back("post_attention_layernorm.bias", &post_attention_layernorm_bias);
   const std::pair<const char*, Linear*> linears[] = {
       {"self_attn.q_proj", &q_proj}, {"self_attn.k_proj", &k_proj}, {"self_attn.v_proj", &v_proj},
       {"self_attn.o_proj", &o_proj}, {"mlp.gate_proj", &gate_proj}, {"mlp.up_proj", &up_proj},
@@ -26,14 +29,29 @@ std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
   return out;
 }
 
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, const at::Tensor& bias) {
   // As HF LlamaRMSNorm: statistics in float32, the product with the weight in the input dtype.
   const at::Tensor x32 = x.to(at::kFloat);
   const at::Tensor variance = x32.pow(2).mean(-1, /*keepdim=*/true);
-  return weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
+  const at::Tensor y = weight * (x32 * at::rsqrt(variance + eps)).to(x.scalar_type());
+  return bias.defined() ? y + bias : y;
+}
+
+at::Tensor input_norm(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x) {
+  return rms_norm(x, b.input_layernorm, c.rms_norm_eps, b.input_layernorm_bias);
+}
+
+at::Tensor post_attention_norm(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& h) {
+  return rms_norm(h, b.post_attention_layernorm, c.rms_norm_eps, b.post_attention_layernorm_bias);
 }
 
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
+                             const RopeTables& rope, const quant::ActivationQuant& aq, int64_t score_chunk_bytes) {
+  const at::Tensor context = attention_context(b, c, x_normed, rope, aq, score_chunk_bytes);
+  return b.o_proj(quant::fake_quant_per_token(context, aq.linear_input));
+}
+
+at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
                              const RopeTables& rope, const quant::ActivationQuant& aq, int64_t score_chunk_bytes) {
   const int64_t batch = x_normed.size(0), t = x_normed.size(1), hd = c.head_dim;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
@@ -71,7 +89,7 @@ at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const 
     const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
     out.narrow(2, h0, n).copy_(at::bmm(probs, vh).view({batch, n, t, hd}).transpose(1, 2));
   }
-  return b.o_proj(quant::fake_quant_per_token(out.view({batch, t, nh * hd}), aq.linear_input));
+  return out.view({batch, t, nh * hd});
 }
 
 at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const quant::ActivationQuant& aq) {
@@ -81,8 +99,8 @@ at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const 
 
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
                                  const RopeTables& rope, const quant::ActivationQuant& aq) {
-  at::Tensor h = x + attention_forward(b, c, rms_norm(x, b.input_layernorm, c.rms_norm_eps), rope, aq);
-  return h + mlp_forward(b, rms_norm(h, b.post_attention_layernorm, c.rms_norm_eps), aq);
+  at::Tensor h = x + attention_forward(b, c, input_norm(b, c, x), rope, aq);
+  return h + mlp_forward(b, post_attention_norm(b, c, h), aq);
 }
 
 LlamaModel::LlamaModel(LlamaConfig config) : blocks(config.num_hidden_layers), config_(std::move(config)) {}
@@ -113,6 +131,30 @@ void LlamaModel::to(at::Device device, at::ScalarType dtype) {
   for (auto& [name, t] : named_tensors())
     if (t->defined()) *t = t->to(device, dtype);
   if (tied) lm_head = embed_tokens;
+}
+
+void LlamaModel::sync_bias_layout() {
+  const auto complete = [this](const std::function<std::vector<std::pair<at::Tensor*, int64_t>>(DecoderBlock&)>& slots) {
+    bool any = false;
+    for (auto& b : blocks)
+      for (auto& [t, n] : slots(b)) any = any || t->defined();
+    if (any)
+      for (auto& b : blocks)
+        for (auto& [t, n] : slots(b))
+          if (!t->defined()) *t = at::zeros({n}, embed_tokens.options());
+    return any;
+  };
+  const int64_t h = config_.hidden_size, ffn = config_.intermediate_size;
+  config_.attention_bias = complete([&](DecoderBlock& b) {
+    return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.q_proj.bias, config_.q_dim()}, {&b.k_proj.bias, config_.kv_dim()},
+                                                        {&b.v_proj.bias, config_.kv_dim()}, {&b.o_proj.bias, h}};
+  });
+  config_.mlp_bias = complete([&](DecoderBlock& b) {
+    return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.gate_proj.bias, ffn}, {&b.up_proj.bias, ffn}, {&b.down_proj.bias, h}};
+  });
+  config_.norm_bias = complete([&](DecoderBlock& b) {
+    return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.input_layernorm_bias, h}, {&b.post_attention_layernorm_bias, h}};
+  });
 }
 
 at::Device LlamaModel::device() const { return embed_tokens.device(); }

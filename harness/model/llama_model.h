@@ -25,6 +25,8 @@ struct Linear {
 struct DecoderBlock {
   at::Tensor input_layernorm;           // [hidden]
   at::Tensor post_attention_layernorm;  // [hidden]
+  // Additive norm biases, undefined unless OmniQuant's LET folded a non-zero shift (config.norm_bias).
+  at::Tensor input_layernorm_bias, post_attention_layernorm_bias;
   Linear q_proj, k_proj, v_proj, o_proj;
   Linear gate_proj, up_proj, down_proj;
 
@@ -33,11 +35,19 @@ struct DecoderBlock {
 };
 
 // The parts of one block's forward pass, exposed separately for methods that need to intervene.
-at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps);
+// `bias` (optional) is added after the gain: the form LET's shift folds into (research §1.3).
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, const at::Tensor& bias = {});
+// RMSNorm of a block's attention / MLP input with that norm's optional bias.
+at::Tensor input_norm(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x);
+at::Tensor post_attention_norm(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& h);
 // Heads are processed in chunks whose float32 score matrices stay under `score_chunk_bytes`.
 constexpr int64_t kScoreChunkBytes = int64_t{32} << 20;
 // `aq` fake-quantizes activations where OmniQuant does (see quant/act_quant.h); default: none.
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
+                             const RopeTables& rope, const quant::ActivationQuant& aq = {},
+                             int64_t score_chunk_bytes = kScoreChunkBytes);
+// The attention output before o_proj (and before o_proj's input quantizer): [B, T, heads*head_dim].
+at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
                              const RopeTables& rope, const quant::ActivationQuant& aq = {},
                              int64_t score_chunk_bytes = kScoreChunkBytes);
 at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const quant::ActivationQuant& aq = {});
@@ -66,6 +76,11 @@ class LlamaModel {
   void to(at::Device device, at::ScalarType dtype);
   at::Device device() const;
   at::ScalarType dtype() const;
+
+  // After a method added biases to some blocks (OmniQuant's LET folds shifts into biases only where
+  // they are non-zero): gives every block the same bias layout (zeros where missing) and sets the
+  // config's attention_bias / mlp_bias / norm_bias so that the saved checkpoint loads back.
+  void sync_bias_layout();
 
   // Every tensor under its Hugging Face name (lm_head omitted when tied), in a stable order.
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();

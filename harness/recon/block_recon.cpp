@@ -18,68 +18,6 @@ namespace ptq::recon {
 
 namespace {
 
-constexpr const char* kLinearNames[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                                        "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
-
-std::vector<Linear*> linears(DecoderBlock& b) {
-  return {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj, &b.up_proj, &b.down_proj};
-}
-
-class LwcParts final : public BlockParts {
- public:
-  LwcParts(const DecoderBlock& block, const quant::QuantizerSpec& spec, double lr, double init) : spec_(spec), lr_(lr) {
-    DecoderBlock copy = block;
-    for (Linear* l : linears(copy)) {
-      up_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
-      low_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
-    }
-  }
-  std::vector<train::ParamGroup> param_groups() override {
-    train::ParamGroup g;
-    g.params.insert(g.params.end(), up_.begin(), up_.end());
-    g.params.insert(g.params.end(), low_.begin(), low_.end());
-    g.lr = lr_;
-    return {g};
-  }
-  DecoderBlock temporary_block(const DecoderBlock& fp) const override {
-    DecoderBlock t = fp;
-    auto ls = linears(t);
-    for (size_t k = 0; k < ls.size(); ++k) ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k], low_[k]);
-    return t;
-  }
-  std::vector<std::pair<std::string, at::Tensor>> state() const override {
-    std::vector<std::pair<std::string, at::Tensor>> out;
-    for (size_t k = 0; k < up_.size(); ++k) {
-      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_up", up_[k].detach());
-      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_low", low_[k].detach());
-    }
-    return out;
-  }
-  void load_state(const std::map<std::string, at::Tensor>& state) override {
-    at::NoGradGuard no_grad;
-    for (size_t k = 0; k < up_.size(); ++k) {
-      up_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_up"));
-      low_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_low"));
-    }
-  }
-  void fold(DecoderBlock& block, const std::string& prefix,
-            std::vector<std::pair<std::string, at::Tensor>>& qparams) override {
-    at::NoGradGuard no_grad;
-    auto ls = linears(block);
-    for (size_t k = 0; k < ls.size(); ++k) {
-      quant::QParams qp;
-      ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k].detach(), low_[k].detach(), &qp);
-      qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", qp.scale);
-      qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", qp.zero);
-    }
-  }
-
- private:
-  quant::QuantizerSpec spec_;
-  double lr_;
-  std::vector<at::Tensor> up_, low_;
-};
-
 // Applies `f` to each batch of rows of `x` ([n, T, H]) and stacks the results.
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f) {
   std::vector<at::Tensor> out;
@@ -125,11 +63,6 @@ void save_checkpoint(const ReconOptions& o, size_t block, const BlockParts& part
 
 }  // namespace
 
-std::unique_ptr<BlockParts> make_lwc_parts(const DecoderBlock& block, const quant::QuantizerSpec& weight_spec, double lr,
-                                           double init) {
-  return std::make_unique<LwcParts>(block, weight_spec, lr, init);
-}
-
 nlohmann::json ReconReport::to_json() const {
   nlohmann::json b = nlohmann::json::array();
   for (const auto& l : blocks)
@@ -141,9 +74,13 @@ nlohmann::json ReconReport::to_json() const {
 ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,
                         const ReconOptions& o) {
   ReconReport report;
-  if (o.epochs == 0) {  // nothing to learn: the parts at their initial values, folded block by block
+  if (calibration.numel() == 0) {  // nothing to learn from: the parts at their initial values
+    if (o.epochs > 0) throw InputError("block reconstruction needs calibration windows");
+    const RopeTables rope = model.rope(1);
+    const at::Tensor none;
     for (size_t i = 0; i < model.blocks.size(); ++i) {
-      make_parts(model.blocks[i], i)->fold(model.blocks[i], fmt::format("model.layers.{}.", i), report.qparams);
+      const BlockInputs in{model.blocks[i], i, model.config(), none, rope, o.batch_size};
+      make_parts(in)->fold(model.blocks[i], fmt::format("model.layers.{}.", i), report.qparams);
       report.blocks.push_back({});
     }
     return report;
@@ -173,12 +110,14 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
     {
       at::NoGradGuard no_grad;
       target = map_batches(x_fp, o.batch_size, [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope); });
-      if (o.aug_loss)
+      if (o.aug_loss && o.epochs > 0)
         target_2 = map_batches(x_q, o.batch_size, [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope); });
     }
-    std::unique_ptr<BlockParts> parts = make_parts(block, i);
+    std::unique_ptr<BlockParts> parts = make_parts(BlockInputs{block, i, cfg, x_fp, rope, o.batch_size});
     BlockLog log;
-    if (load_checkpoint(o, i, *parts, log)) {
+    if (o.epochs == 0) {
+      // no training: the parts' initial values (e.g. LET's SmoothQuant scales from x_fp)
+    } else if (load_checkpoint(o, i, *parts, log)) {
       done += o.epochs * steps_per_epoch;
     } else {
       train::AdamW opt(parts->param_groups());
@@ -186,6 +125,7 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
         double sum = 0;
         for (int64_t j = 0; j < n; j += o.batch_size) {
           at::AutoGradMode grad(true);
+          parts->before_step();
           const DecoderBlock t = parts->temporary_block(block);
           const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, o.batch_size), rope, model.act_quant);
           at::Tensor loss = at::mse_loss(out, target.narrow(0, j, o.batch_size));
@@ -209,12 +149,12 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
       save_checkpoint(o, i, *parts, log);
     }
     parts->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
-    {
+    if (o.epochs > 0) {  // the next block trains on the quantized path; without training nobody reads it
       at::NoGradGuard no_grad;
       x_q = map_batches(x_q, o.batch_size,
                         [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope, model.act_quant); });
-      x_fp = target;
     }
+    x_fp = target;
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report.blocks.push_back(log);
   }

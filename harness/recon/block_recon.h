@@ -5,7 +5,7 @@
 //   for each block i:
 //     target   = B_i(X_fp)               (FP block, no quantization)
 //     target_2 = B_i(X_q)                (only with aug_loss: the FP block on the quantized-path input)
-//     learnable parts P (LWC now; LET, rounding later) -> AdamW, fixed sample order, batch size, epochs:
+//     learnable parts P (LWC, LET; rounding later) -> AdamW, fixed sample order, batch size, epochs:
 //       loss = MSE(Bq_i(X_q[j]; P), target[j]) (+ MSE(., target_2[j]))
 //     fold P into the block, fake-quantize its weights once
 //     X_q  = Bq_i(X_q)  (quantized weights AND activations: the next block learns on what it will see)
@@ -36,6 +36,8 @@ class BlockParts {
  public:
   virtual ~BlockParts() = default;
   virtual std::vector<train::ParamGroup> param_groups() = 0;
+  // Called before every step's temporary_block (OmniQuant truncates its LET scales here).
+  virtual void before_step() {}
   // The block as the current parameters make it: differentiable w.r.t. param_groups().
   virtual DecoderBlock temporary_block(const DecoderBlock& fp) const = 0;
   // Writes the learned transformation into `block` for good (weights fake-quantized, stored
@@ -47,7 +49,18 @@ class BlockParts {
   virtual void load_state(const std::map<std::string, at::Tensor>& state) = 0;
 };
 
-using PartsFactory = std::function<std::unique_ptr<BlockParts>(const DecoderBlock& block, size_t index)>;
+// What a factory may look at to initialise a block's parts.
+struct BlockInputs {
+  const DecoderBlock& block;  // the FP block
+  size_t index;
+  const LlamaConfig& config;
+  const at::Tensor& x_fp;     // [n, T, hidden]: the FP model's input of this block on the calibration
+                              // windows; undefined when the method runs without calibration
+  const RopeTables& rope;
+  int64_t batch_size;
+};
+
+using PartsFactory = std::function<std::unique_ptr<BlockParts>(const BlockInputs& in)>;
 
 struct ReconOptions {
   int epochs = 20;
@@ -74,14 +87,11 @@ struct ReconReport {
   nlohmann::json to_json() const;
 };
 
-// Runs the procedure above over every block of `model` (in place). `calibration`: [n, seqlen] int64.
-// model.act_quant must already hold the setting's activation quantizers (used on the quantized path).
+// Runs the procedure above over every block of `model` (in place). `calibration`: [n, seqlen] int64;
+// with epochs 0 the parts are folded at their initial values (computed from the calibration windows
+// when given: `calibration` may then be [0, 0]). model.act_quant must already hold the setting's
+// activation quantizers (used on the quantized path).
 ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,
                         const ReconOptions& options);
-
-// LWC (learnable weight clipping) on the seven linears of a block: one (up, low) logit pair per output
-// channel or group, initialised to `init` (OmniQuant: 4.0, sigmoid = 0.982), trained with lr `lr`.
-std::unique_ptr<BlockParts> make_lwc_parts(const DecoderBlock& block, const quant::QuantizerSpec& weight_spec,
-                                           double lr, double init = 4.0);
 
 }  // namespace ptq::recon

@@ -122,7 +122,63 @@ std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, con
   return out;
 }
 
-std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, const std::vector<std::string>& settings) {
+// Resolves "config_overrides" for every (model, setting) cell of `m` that one of them matches.
+void resolve_overrides(const nlohmann::json& v, const Ctx& ctx, const quant::Method& method, const nlohmann::json& base,
+                       const std::vector<ModelSpec>& models, MethodSpec& m) {
+  require_array(v, ctx, false);
+  struct Rule {
+    std::vector<std::string> models, settings;
+    nlohmann::json config;
+  };
+  std::vector<Rule> rules;
+  for (size_t k = 0; k < v.size(); ++k) {
+    const Ctx rc = ctx.index(k);
+    if (!v[k].is_object()) rc.fail("expected {\"models\": [...], \"settings\": [...], \"config\": {...}}");
+    StrictJsonReader r(v[k], rc.where());
+    r.known("models");
+    r.known("settings");
+    r.known("config");
+    r.finish();
+    Rule rule;
+    if (v[k].contains("models")) {
+      rule.models = string_list(v[k]["models"], rc.key("models"));
+      for (const auto& id : rule.models)
+        if (std::none_of(models.begin(), models.end(), [&](const ModelSpec& ms) { return ms.id == id; }))
+          rc.key("models").fail(fmt::format("unknown model id \"{}\" (not in the spec's \"models\")", id));
+    }
+    if (v[k].contains("settings")) {
+      const auto list = string_list(v[k]["settings"], rc.key("settings"));
+      for (size_t j = 0; j < list.size(); ++j) rule.settings.push_back(canonical_setting(list[j], rc.key("settings").index(j)));
+    }
+    rule.config = v[k].value("config", nlohmann::json::object());
+    if (!rule.config.is_object()) rc.key("config").fail("expected an object of config overrides");
+    rules.push_back(rule);
+  }
+  const auto matches = [](const std::vector<std::string>& list, const std::string& x) {
+    return list.empty() || std::find(list.begin(), list.end(), x) != list.end();
+  };
+  for (const auto& model : models)
+    for (const auto& setting : m.settings) {
+      nlohmann::json merged = base;
+      bool any = false;
+      for (const auto& rule : rules)
+        if (matches(rule.models, model.id) && matches(rule.settings, setting)) {
+          for (const auto& [key, val] : rule.config.items()) merged[key] = val;
+          any = true;
+        }
+      if (!any) continue;
+      try {
+        const auto key = std::make_pair(model.id, setting);
+        m.cell_config[key] = method.resolve_config(merged);
+        m.cell_needs_calibration[key] = method.needs_calibration(m.cell_config[key]);
+      } catch (const InputError& e) {
+        ctx.fail(fmt::format("model {} setting {}: {}", model.id, setting, e.what()));
+      }
+    }
+}
+
+std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, const std::vector<std::string>& settings,
+                                      const std::vector<ModelSpec>& models) {
   std::vector<MethodSpec> out;
   std::set<std::string> labels;
   require_array(v, ctx, false);
@@ -138,6 +194,7 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
       r.read("label", m.label);
       r.read("paper_method", m.paper_method);
       r.known("config");
+      r.known("config_overrides");
       r.known("settings");
       r.finish();
       if (m.name.empty()) c.fail("missing required key \"name\" (ptqbench ls methods)");
@@ -163,6 +220,8 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
       m.settings = settings;
     }
     if (m.settings.empty()) c.fail("no settings: give the spec's \"settings\" or this method's own");
+    if (v[i].is_object() && v[i].contains("config_overrides"))
+      resolve_overrides(v[i]["config_overrides"], c.key("config_overrides"), *method, overrides, models, m);
     if (m.label.empty()) m.label = m.name;
     if (m.paper_method.empty()) m.paper_method = default_paper_method(m.name);
     if (!labels.insert(m.label).second)
@@ -283,6 +342,21 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
 
 }  // namespace
 
+const nlohmann::json& MethodSpec::config_for(const std::string& model_id, const std::string& setting) const {
+  const auto it = cell_config.find({model_id, setting});
+  return it == cell_config.end() ? config : it->second;
+}
+
+bool MethodSpec::needs_calibration_for(const std::string& model_id, const std::string& setting) const {
+  const auto it = cell_needs_calibration.find({model_id, setting});
+  return it == cell_needs_calibration.end() ? needs_calibration : it->second;
+}
+
+bool MethodSpec::any_needs_calibration() const {
+  return needs_calibration || std::any_of(cell_needs_calibration.begin(), cell_needs_calibration.end(),
+                                          [](const auto& kv) { return kv.second; });
+}
+
 std::string default_paper_method(const std::string& method) {
   static const std::map<std::string, std::string> names = {{"fp", "FP16"},          {"rtn", "RTN"},
                                                            {"omniquant", "OmniQuant"}, {"lrquant", "LRQuant"},
@@ -313,11 +387,11 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     const auto list = string_list(doc["settings"], sc);
     for (size_t i = 0; i < list.size(); ++i) s.settings.push_back(canonical_setting(list[i], sc.index(i)));
   }
-  if (doc.contains("methods")) s.methods = parse_methods(doc["methods"], root.key("methods"), s.settings);
+  if (doc.contains("methods")) s.methods = parse_methods(doc["methods"], root.key("methods"), s.settings, s.models);
   if (s.methods.empty() && !s.fp_baseline) root.fail("no cells: no \"methods\" and fp_baseline is false");
   if (doc.contains("calibration")) s.calibration = parse_calibration(doc["calibration"], root.key("calibration"), base_dir);
   const bool needs_calibration =
-      std::any_of(s.methods.begin(), s.methods.end(), [](const MethodSpec& m) { return m.needs_calibration; });
+      std::any_of(s.methods.begin(), s.methods.end(), [](const MethodSpec& m) { return m.any_needs_calibration(); });
   if (needs_calibration) {
     if (s.calibration.data.empty()) root.key("calibration").fail("a method needs calibration: give \"data\"");
     try {

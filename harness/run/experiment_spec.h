@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,6 +27,16 @@ struct MethodSpec {
   nlohmann::json config;     // the resolved config (defaults + overrides), canonical
   std::vector<std::string> settings;  // the settings this method runs at (default: the spec's settings)
   bool needs_calibration = false;
+  // "config_overrides": [{"models": [ids], "settings": [...], "config": {...}}, ...]: overrides applied,
+  // in order, on top of "config" for the cells whose model and setting match (a missing list matches
+  // all); e.g. the released scripts' Llama-2 W4A4 learning rate in a table that also holds LLaMA-1.
+  // Resolved per (model id, setting) where one applies:
+  std::map<std::pair<std::string, std::string>, nlohmann::json> cell_config;
+  std::map<std::pair<std::string, std::string>, bool> cell_needs_calibration;
+
+  const nlohmann::json& config_for(const std::string& model_id, const std::string& setting) const;
+  bool needs_calibration_for(const std::string& model_id, const std::string& setting) const;
+  bool any_needs_calibration() const;
 };
 
 struct CalibrationSpec {

@@ -75,7 +75,7 @@ std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec) {
   for (const auto& e : spec.evaluators) evaluators.push_back(evaluator_json(e));
   nlohmann::json calibration_base = nullptr;
   if (!spec.calibration.data.empty() || std::any_of(spec.methods.begin(), spec.methods.end(),
-                                                    [](const MethodSpec& m) { return m.needs_calibration; })) {
+                                                    [](const MethodSpec& m) { return m.any_needs_calibration(); })) {
     const std::string file = eval::resolve_calibration_file(spec.calibration.dataset, spec.calibration.data);
     calibration_base = {{"dataset", spec.calibration.dataset}, {"data", spec.calibration.data},
                         {"n", spec.calibration.n}, {"seqlen", spec.calibration.seqlen},
@@ -113,14 +113,15 @@ std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec) {
       add(model, fingerprint, "W16A16", "fp", "fp", default_paper_method("fp"), nlohmann::json::object(), nullptr);
     for (const auto& m : spec.methods)
       for (const auto& setting : m.settings) {
-        if (!m.needs_calibration) {
-          add(model, fingerprint, setting, m.name, m.label, m.paper_method, m.config, nullptr);
+        const nlohmann::json& config = m.config_for(model.id, setting);
+        if (!m.needs_calibration_for(model.id, setting)) {
+          add(model, fingerprint, setting, m.name, m.label, m.paper_method, config, nullptr);
           continue;
         }
         for (int64_t seed : spec.calibration.seeds) {
           nlohmann::json calibration = calibration_base;
           calibration["seed"] = seed;
-          add(model, fingerprint, setting, m.name, m.label, m.paper_method, m.config, calibration);
+          add(model, fingerprint, setting, m.name, m.label, m.paper_method, config, calibration);
         }
       }
   }

@@ -3,6 +3,7 @@
 #include "io/sha256.h"
 #include "model/llama_model.h"
 #include "recon/block_recon.h"
+#include "recon/omni_parts.h"
 #include "util/errors.h"
 #include "util/strict_json.h"
 
@@ -12,8 +13,9 @@
 namespace ptq::methods {
 
 nlohmann::json OmniQuantConfig::to_json() const {
-  return {{"epochs", epochs}, {"lwc", lwc},   {"lwc_lr", lwc_lr},         {"mode", mode},
-          {"aug_loss", aug_loss}, {"let", let}, {"batch_size", batch_size}};
+  return {{"epochs", epochs}, {"lwc", lwc},         {"lwc_lr", lwc_lr}, {"mode", mode},
+          {"aug_loss", aug_loss}, {"let", let},   {"let_lr", let_lr}, {"alpha", alpha},
+          {"shift", shift},   {"let_init", let_init}, {"smooth_init", smooth_init}, {"qk_scale", qk_scale}, {"batch_size", batch_size}};
 }
 
 OmniQuantConfig OmniQuantConfig::from_json(const nlohmann::json& j) {
@@ -25,10 +27,18 @@ OmniQuantConfig OmniQuantConfig::from_json(const nlohmann::json& j) {
   r.read_choice("mode", c.mode, {"released", "paper"});
   r.read_choice("aug_loss", c.aug_loss, {"auto", "on", "off"});
   r.read_choice("let", c.let, {"auto", "on", "off"});
+  r.read("let_lr", c.let_lr);
+  r.read("alpha", c.alpha);
+  r.read_choice("shift", c.shift, {"auto", "on", "off"});
+  r.read_choice("let_init", c.let_init, {"smoothquant", "identity"});
+  r.read_choice("smooth_init", c.smooth_init, {"auto", "abs_max", "signed_max"});
+  r.read_choice("qk_scale", c.qk_scale, {"released", "rope_paired", "off"});
   r.read("batch_size", c.batch_size);
   r.finish();
   if (c.epochs < -1) throw InputError(fmt::format("config of method 'omniquant': epochs {} (expected >= 0, or -1 = auto)", c.epochs));
   if (c.lwc_lr < 0) throw InputError("config of method 'omniquant': lwc_lr must be >= 0 (0 = by mode)");
+  if (c.let_lr < 0) throw InputError("config of method 'omniquant': let_lr must be >= 0 (0 = by mode)");
+  if (!(c.alpha >= 0 && c.alpha <= 1)) throw InputError(fmt::format("config of method 'omniquant': alpha {} (expected 0..1)", c.alpha));
   if (c.batch_size < 1) throw InputError("config of method 'omniquant': batch_size must be >= 1");
   return c;
 }
@@ -39,15 +49,17 @@ class OmniQuant final : public quant::Method {
  public:
   std::string name() const override { return "omniquant"; }
   std::string description() const override {
-    return "block-wise reconstruction with learnable weight clipping (LWC); LET pending (weight-activation: let=off)";
+    return "block-wise reconstruction with learnable weight clipping (LWC) and equivalent transformation (LET)";
   }
   nlohmann::json default_config() const override { return OmniQuantConfig{}.to_json(); }
   nlohmann::json resolve_config(const nlohmann::json& overrides) const override {
     return OmniQuantConfig::from_json(overrides).to_json();
   }
   bool needs_calibration(const nlohmann::json& config) const override {
+    // LET's initial scales come from calibration activations even without training; "auto" LET may be
+    // off for the setting, but the config alone cannot tell, so it asks for calibration too.
     const auto c = OmniQuantConfig::from_json(config);
-    return c.epochs != 0;
+    return c.epochs != 0 || c.let != "off";
   }
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
@@ -56,28 +68,35 @@ class OmniQuant final : public quant::Method {
     setting.validate_for(model.config());
     const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
     const bool let = c.let == "on" || (c.let == "auto" && !weight_only);
-    if (let)
-      throw InputError(fmt::format(
-          "omniquant: LET is not implemented yet; setting {} uses it in the released scripts. Set \"let\": \"off\" for "
-          "the LWC-only ablation",
-          setting.str()));
     const int epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
     const bool aug = c.aug_loss == "on" || (c.aug_loss == "auto" && setting.wbits == 2 && weight_only);
-    const double lwc_lr = c.lwc_lr > 0 ? c.lwc_lr : (c.mode == "paper" ? 5e-3 : 1e-2);
-    at::Tensor calibration;
-    if (epochs > 0) {
+    const bool paper = c.mode == "paper";
+    recon::LwcOptions lwc;
+    lwc.enabled = c.lwc;
+    lwc.lr = c.lwc_lr > 0 ? c.lwc_lr : (paper ? 5e-3 : 1e-2);
+    recon::LetOptions lo;
+    lo.enabled = let;
+    lo.lr = c.let_lr > 0 ? c.let_lr : (paper ? 1e-2 : 5e-3);
+    lo.alpha = c.alpha;
+    lo.smoothquant_init = c.let_init == "smoothquant";
+    lo.shift = c.shift == "on" || (c.shift == "auto" && paper);
+    lo.train_shift = lo.shift;
+    lo.signed_weight_max = c.smooth_init == "signed_max" || (c.smooth_init == "auto" && paper);
+    lo.qk_scale = c.qk_scale;
+    lo.fold_in_fp32 = paper;
+    at::Tensor calibration = at::empty({0, 0}, at::kLong);
+    if (epochs > 0 || let) {
       if (ctx.calibration == nullptr || !ctx.calibration->defined())
-        throw InputError("omniquant needs calibration windows (experiment spec \"calibration\")");
+        throw InputError(fmt::format("omniquant needs calibration windows (experiment spec \"calibration\", quantize "
+                                     "--calib){}",
+                                     epochs == 0 ? " for LET's initial scales" : ""));
       calibration = *ctx.calibration;
     }
     model.act_quant = {setting.act_spec(), setting.kv_spec()};
     quant::MethodReport report;
     const quant::QuantizerSpec wspec = setting.weight_spec();
-    // LWC off: the logits never train (lr 0) and sit at +inf-like 30 (sigmoid = 1): plain min/max.
-    const double init = c.lwc ? 4.0 : 30.0;
-    const double lr = c.lwc ? lwc_lr : 0.0;
-    if (!wspec.enabled()) {
-      report.summary = {{"note", "16-bit weights: nothing to reconstruct"}};
+    if (!wspec.enabled() && !let) {
+      report.summary = {{"note", "16-bit weights and no LET: nothing to reconstruct"}};
       return report;
     }
     recon::ReconOptions ro;
@@ -94,11 +113,21 @@ class OmniQuant final : public quant::Method {
       ro.checkpoint_key = io::sha256_hex(setting.str() + "|" + config.dump() + "|" + windows).substr(0, 16);
     }
     const recon::ReconReport rr = recon::reconstruct(
-        model, epochs > 0 ? calibration : at::empty({0, 0}, at::kLong),
-        [&](const DecoderBlock& b, size_t) { return recon::make_lwc_parts(b, wspec, lr, init); }, ro);
+        model, calibration, [&](const recon::BlockInputs& in) { return recon::make_omni_parts(in, wspec, lwc, lo); }, ro);
+    model.sync_bias_layout();  // biases from non-zero LET shifts, so the saved checkpoint loads back
     report.qparams = rr.qparams;
-    report.summary = {{"epochs", epochs}, {"lwc", c.lwc}, {"lwc_lr", lr}, {"aug_loss", aug}, {"let", false},
-                      {"calibration_windows", epochs > 0 ? calibration.size(0) : 0}, {"recon", rr.to_json()}};
+    report.summary = {{"epochs", epochs},
+                      {"lwc", c.lwc},
+                      {"lwc_lr", c.lwc ? lwc.lr : 0.0},
+                      {"aug_loss", aug},
+                      {"let", let},
+                      {"calibration_windows", calibration.size(0)},
+                      {"recon", rr.to_json()}};
+    if (let)
+      report.summary["let_options"] = {{"let_lr", lo.lr},       {"alpha", lo.alpha}, {"let_init", c.let_init},   {"shift", lo.shift},
+                                       {"smooth_init", lo.signed_weight_max ? "signed_max" : "abs_max"},
+                                       {"qk_scale", lo.qk_scale}, {"fold_in_fp32", lo.fold_in_fp32},
+                                       {"gqa_shared_scales", model.config().kv_groups() > 1}};
     return report;
   }
 };

@@ -1,7 +1,7 @@
 // OmniQuant (Shao et al., ICLR 2024): block-wise reconstruction (harness/recon) with learnable weight
-// clipping (LWC) and learnable equivalent transformation (LET). This version has LWC; LET is the next
-// step of its issue, so weight-activation settings (which the released scripts run with LET) are refused
-// unless the config says "let": "off" (the LWC-only ablation).
+// clipping (LWC) and learnable equivalent transformation (LET, recon/let.h). Every default is the
+// released code's (OpenGVLab/OmniQuant main.py + scripts/) unless `mode` is "paper"; sources below and
+// in research/omniquant_lrquant.md §1.6.
 #pragma once
 
 #include "quant/method.h"
@@ -20,16 +20,34 @@ struct OmniQuantConfig {
   // LWC learning rate. "released": 1e-2 (main.py --lwc_lr default, used by every script); the paper
   // (§4.1) says 5e-3 - and issue #102 shows it failing on W2A16 - see `mode`.
   double lwc_lr = 0;  // 0 = by mode
-  // "released" (main.py + scripts, reproduces the published numbers) | "paper" (the hyper-parameters
-  // the paper states, where they differ: lwc_lr 5e-3).
+  // "released" (main.py + scripts at HEAD, reproduces the published numbers) | "paper" (what the paper
+  // states and the paper-era code did, where they differ): learning rates (lwc 5e-3 / let 1e-2 instead
+  // of 1e-2 / 5e-3), LLaMA shifts (trained from 0 until commit 7984672; off since), SmoothQuant init
+  // (signed W.max until ae39458; |W|.max since), folding (in fp32 then cast, before PR #36; cast then
+  // fold since - identical on CPU).
   std::string mode = "released";
   // aug_loss (second MSE target: the FP block on the quantized-path input; not in the paper). "auto" =
   // as the scripts: on for 2-bit weight-only settings, off otherwise.
   std::string aug_loss = "auto";
   // LET: "auto" = on for weight-activation settings (as the scripts), off for weight-only LLaMA
-  // (paper Table A3, scripts). Not implemented yet: "auto" with activation bits < 16 is an error;
-  // "off" runs the LWC-only ablation.
+  // (paper Table A3, scripts); "off" with activation quantization = the LWC-only ablation.
   std::string let = "auto";
+  // LET learning rate; 0 = by mode (released: 5e-3, main.py --let_lr; paper: 1e-2). The Llama-2-7B/13B
+  // W4A4 scripts use 1e-3 with alpha 0.75 (experiments/omniquant_table2.json sets them per model).
+  double let_lr = 0;
+  // SmoothQuant migration strength of LET's initial scales: 0.5 (main.py --alpha); 0.75 in the scripts
+  // for LLaMA-30B, Llama-2-7B/13B W4A4.
+  double alpha = 0.5;
+  // LET shifts: "auto" = released: none for LLaMA (use_shift = False since 7984672); paper: trained
+  // from 0. "on" trains them; "off" has none. A non-zero shift gives the norms and linears biases.
+  std::string shift = "auto";
+  // LET's initial scales: "smoothquant" (the reference) | "identity" (all 1: an ablation).
+  std::string let_init = "smoothquant";
+  // SmoothQuant weight statistic: "auto" = released |W|.max; paper W.max (signed) | "abs_max" | "signed_max".
+  std::string smooth_init = "auto";
+  // q/k scale (before RoPE, as the reference): "released" free per channel (an identity only up to
+  // RoPE's channel pairing) | "rope_paired" (tied on RoPE pairs: exact) | "off".
+  std::string qk_scale = "released";
   int64_t batch_size = 1;  // samples per step, fixed order, no shuffling (omniquant.py)
 
   nlohmann::json to_json() const;

@@ -1,17 +1,18 @@
-// One OmniQuant (LWC) optimisation step on a LLaMA-7B-shaped block: fake-quantize the seven weights with
-// the clipping logits, forward 2048 tokens (batch 1), MSE against the FP target, backward, AdamW.
+// One OmniQuant optimisation step on a LLaMA-7B-shaped block at 2048 tokens (batch 1): LET (W4A4 only)
+// applied to the FP block, the seven weights fake-quantized with the LWC logits, forward with the
+// setting's activation quantizers, MSE against the FP target, backward, AdamW.
 // The reference needs ~1.6 h for LLaMA-7B W4A4 (20 epochs x 128 steps x 32 blocks) on an A100, about
 // 70 ms per step (research/omniquant_lrquant.md §1.8).
 #include "bench/bench_blocks.h"
 #include "quant/quant_setting.h"
-#include "recon/block_recon.h"
+#include "recon/omni_parts.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
 
 namespace {
 
-void BM_Llama7BBlockLwcStep(benchmark::State& state) {
+void omniquant_step(benchmark::State& state, const char* setting_name, bool let) {
   const int64_t seqlen = state.range(0);
   const auto c = ptq::bench::llama7b_block_config();
   const auto block = ptq::bench::random_block(c);
@@ -22,12 +23,16 @@ void BM_Llama7BBlockLwcStep(benchmark::State& state) {
     at::NoGradGuard g;
     target = ptq::decoder_block_forward(block, c, x, rope);
   }
-  const auto setting = ptq::quant::QuantSetting::parse("W4A16");
-  auto parts = ptq::recon::make_lwc_parts(block, setting.weight_spec(), 1e-2);
+  const auto setting = ptq::quant::QuantSetting::parse(setting_name);
+  const ptq::quant::ActivationQuant aq{setting.act_spec(), setting.kv_spec()};
+  ptq::recon::LetOptions lo;
+  lo.enabled = let;
+  auto parts = ptq::recon::make_omni_parts(ptq::recon::BlockInputs{block, 0, c, x, rope, 1}, setting.weight_spec(), {}, lo);
   ptq::train::AdamW opt(parts->param_groups());
   for (auto _ : state) {
+    parts->before_step();
     const ptq::DecoderBlock t = parts->temporary_block(block);
-    at::Tensor loss = at::mse_loss(ptq::decoder_block_forward(t, c, x, rope), target);
+    at::Tensor loss = at::mse_loss(ptq::decoder_block_forward(t, c, x, rope, aq), target);
     opt.zero_grad();
     loss.backward();
     opt.step();
@@ -35,6 +40,10 @@ void BM_Llama7BBlockLwcStep(benchmark::State& state) {
   }
   state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(seqlen), benchmark::Counter::kIsIterationInvariantRate);
 }
+
+void BM_Llama7BBlockLwcStep(benchmark::State& state) { omniquant_step(state, "W4A16", false); }
+void BM_Llama7BBlockLetLwcStepW4A4(benchmark::State& state) { omniquant_step(state, "W4A4", true); }
 BENCHMARK(BM_Llama7BBlockLwcStep)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
+BENCHMARK(BM_Llama7BBlockLetLwcStepW4A4)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 
 }  // namespace

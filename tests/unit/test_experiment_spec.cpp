@@ -181,8 +181,9 @@ TEST_CASE("${VAR} in paths comes from the environment; unset is an error naming 
 // The paper matrices shipped in experiments/ must stay valid: validate and plan them against a fake tree
 // of checkpoints (config.json with the real shapes) and data files, and check that every cell finds the
 // paper's numbers to compare with.
-TEST_CASE("experiments/omniquant_table1.json validates, plans, and meets the paper's rows", "[unit][spec]") {
-  TempDir dir;
+// A fake tree of the paper models' checkpoints (config.json with the real shapes) and data files under
+// `dir`, with PTQ_MODELS and PTQ_DATA pointing at it.
+void fake_paper_tree(TempDir& dir) {
   struct Shape { const char* name; int hidden, inter, layers, heads, kv, pos; };
   const Shape shapes[] = {{"llama-7b", 4096, 11008, 32, 32, 32, 2048},       {"llama-13b", 5120, 13824, 40, 40, 40, 2048},
                           {"llama-30b", 6656, 17920, 60, 52, 52, 2048},      {"llama-65b", 8192, 22016, 80, 64, 64, 2048},
@@ -199,26 +200,78 @@ TEST_CASE("experiments/omniquant_table1.json validates, plans, and meets the pap
   }
   fs::create_directories(dir.file("data/wikitext2"));
   fs::create_directories(dir.file("data/c4"));
-  for (const char* f : {"wikitext2/wiki.test.raw", "wikitext2/wiki.train.raw", "c4/c4-validation.00000-of-00008.json.gz"})
+  for (const char* d : {"piqa", "arc", "boolq", "hellaswag", "winogrande"}) fs::create_directories(dir.file(std::string("data/") + d));
+  for (const char* f : {"wikitext2/wiki.test.raw", "wikitext2/wiki.train.raw", "c4/c4-validation.00000-of-00008.json.gz",
+                        "piqa/valid.jsonl", "piqa/valid-labels.lst", "arc/ARC-Easy-Test.jsonl", "arc/ARC-Challenge-Test.jsonl",
+                        "boolq/dev.jsonl", "hellaswag/hellaswag_val.jsonl", "winogrande/dev.jsonl"})
     ptq::test::write_text(dir.file(std::string("data/") + f), "");
   ::setenv("PTQ_MODELS", dir.file("models").c_str(), 1);
   ::setenv("PTQ_DATA", dir.file("data").c_str(), 1);
-  const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/omniquant_table1.json");
-  const auto cells = ptq::run::plan_cells(spec);
-  CHECK(cells.size() == 7 * (1 + 7));
+}
 
-  // The paper's numbers, keyed as the report looks them up.
+// The paper's numbers, keyed as the report looks them up: model|setting|method|metric.
+std::set<std::string> reported_numbers() {
   std::set<std::string> reported;
   for (const auto& r : ptq::io::read_json_file(ptq::test::source_dir() + "/experiments/papers/omniquant.json"))
     if (!r["value"].is_null() && !r["model"].is_null())
       reported.insert(fmt::format("{}|{}{}|{}|{}", r["model"].get<std::string>(), r["setting"].get<std::string>(),
                                   r["group_size"].is_null() ? "" : fmt::format("g{}", r["group_size"].get<int>()),
                                   r["method"].get<std::string>(), r["metric"].get<std::string>()));
+  return reported;
+}
+
+std::string paper_key(const nlohmann::json& cell, const std::string& metric) {
+  return fmt::format("{}|{}|{}|{}", cell["model"]["paper_model"].get<std::string>(), cell["setting"].get<std::string>(),
+                     cell["paper_method"].get<std::string>(), metric);
+}
+
+TEST_CASE("experiments/omniquant_table1.json validates, plans, and meets the paper's rows", "[unit][spec]") {
+  TempDir dir;
+  fake_paper_tree(dir);
+  const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/omniquant_table1.json");
+  const auto cells = ptq::run::plan_cells(spec);
+  CHECK(cells.size() == 7 * (1 + 7 + 7));
+  const auto reported = reported_numbers();
   for (const auto& c : cells)
     for (const char* metric : {"wikitext2_ppl", "c4_ppl"}) {
-      const std::string key = fmt::format("{}|{}|{}|{}", c["model"]["paper_model"].get<std::string>(),
-                                          c["setting"].get<std::string>(), c["paper_method"].get<std::string>(), metric);
-      INFO(key);
-      CHECK(reported.count(key) == 1);
+      INFO(paper_key(c, metric));
+      CHECK(reported.count(paper_key(c, metric)) == 1);
     }
+}
+
+TEST_CASE("experiments/omniquant_table2.json: per-model script settings through config_overrides", "[unit][spec]") {
+  TempDir dir;
+  fake_paper_tree(dir);
+  const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/omniquant_table2.json");
+  const auto cells = ptq::run::plan_cells(spec);
+  CHECK(cells.size() == 6 * (1 + 2 + 2));
+  const auto reported = reported_numbers();
+  int omniquant_cells = 0;
+  for (const auto& c : cells) {
+    if (c["method"] != "omniquant") continue;
+    ++omniquant_cells;
+    const std::string model = c["model"]["id"], setting = c["setting"];
+    const auto& config = c["config"];
+    INFO(model << " " << setting << " " << config.dump());
+    const bool llama1 = model.rfind("llama-2", 0) != 0;
+    CHECK(config["aug_loss"] == (llama1 && setting == "W4A4" ? "on" : "auto"));
+    CHECK(config["alpha"].get<double>() == ((setting == "W4A4" && (model == "llama-30b" || !llama1)) ? 0.75 : 0.5));
+    CHECK(config["let_lr"].get<double>() == (setting == "W4A4" && !llama1 ? 1e-3 : 0.0));
+    CHECK(reported.count(paper_key(c, "wikitext2_ppl")) == 1);
+    if (llama1) CHECK(reported.count(paper_key(c, "zeroshot_avg")) == 1);
+  }
+  CHECK(omniquant_cells == 12);
+}
+
+TEST_CASE("config_overrides are checked: unknown model ids and bad configs name the key path", "[unit][spec]") {
+  nlohmann::json doc = valid_spec();
+  doc["methods"] = {{{"name", "rtn"}, {"config_overrides", {{{"models", {"nope"}}, {"config", {{"range", "minmax"}}}}}}}};
+  CHECK_THROWS_WITH(parse(doc), Contains("methods[0].config_overrides[0].models") && Contains("unknown model id \"nope\""));
+  doc["methods"] = {{{"name", "rtn"}, {"config_overrides", {{{"settings", {"W4A16"}}, {"config", {{"rnage", 1}}}}}}}};
+  CHECK_THROWS_WITH(parse(doc), Contains("methods[0].config_overrides") && Contains("W4A16") && Contains("rnage"));
+  // A valid override reaches exactly the cells it names.
+  doc["methods"] = {{{"name", "rtn"}, {"config_overrides", {{{"settings", {"W4A4"}}, {"config", {{"range", "gptq_nearest"}}}}}}}};
+  const auto spec = parse(doc);
+  CHECK(spec.methods[0].config_for("tiny", "W4A4")["range"] == "gptq_nearest");
+  CHECK(spec.methods[0].config_for("tiny", "W4A16")["range"] == "minmax");
 }

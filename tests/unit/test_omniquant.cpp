@@ -1,6 +1,7 @@
 // OmniQuant's LWC on the reconstruction engine: plumbing checked against RTN bit for bit, LWC at its
 // initial value against a naive per-row loop, training against its own goal (block-output MSE on the
 // calibration set below RTN's), and NaN detection.
+#include "model/checkpoint.h"
 #include "model/llama_model.h"
 #include "quant/quant_setting.h"
 #include "recon/block_recon.h"
@@ -116,11 +117,13 @@ TEST_CASE("LWC training lowers the block loss and ends below RTN's output error 
   CHECK(err_omni < 0.9 * err_rtn);
 }
 
-TEST_CASE("omniquant refuses what it cannot do yet and stops on a NaN loss", "[unit][omniquant]") {
+TEST_CASE("omniquant refuses bad configs and stops on a NaN loss", "[unit][omniquant]") {
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 14);
   const at::Tensor calib = calibration_ids(2, 16, 97);
-  CHECK_THROWS_WITH(quantized(fp, "omniquant", "W4A4", nlohmann::json::object(), calib),
-                    Contains("LET is not implemented yet") && Contains("\"let\": \"off\""));
+  CHECK_THROWS_WITH(ptq::methods::registry().get("omniquant").resolve_config({{"alpha", 1.5}}), Contains("alpha 1.5"));
+  CHECK_THROWS_WITH(ptq::methods::registry().get("omniquant").resolve_config({{"qk_scale", "after_rope"}}),
+                    Contains("qk_scale"));
+  CHECK_THROWS_WITH(quantized(fp, "omniquant", "W4A4", {{"epochs", 0}}, at::Tensor()), Contains("for LET's initial scales"));
   ptq::LlamaModel bad = copy_model(fp);
   bad.blocks[1].up_proj.weight.fill_(NAN);
   CHECK_THROWS_WITH(quantized(bad, "omniquant", "W4A16", {{"epochs", 1}}, calib), Contains("block 1 epoch 0 step 0: loss is nan"));
@@ -140,27 +143,87 @@ TEST_CASE("per-block checkpoints: a resumed run equals the uninterrupted one; an
     ctx.progress = false;
     ctx.calibration = &calib;
     ctx.work_dir = dir.path();
-    const auto r = meth.apply(m, QuantSetting::parse(setting), meth.resolve_config({{"epochs", 3}}), ctx);
+    const auto r = meth.apply(m, QuantSetting::parse(setting), meth.resolve_config({{"epochs", 3}, {"shift", "on"}}), ctx);
     if (summary) *summary = r.summary;
     return m;
   };
   nlohmann::json s1, s2, s3;
-  const auto full = run("W3A16", &s1);
+  const auto full = run("W4A4", &s1);  // LWC + LET with trained shifts: every kind of learned state
   CHECK(std::filesystem::exists(dir.file("omniquant/block_0.safetensors")));
   CHECK(std::filesystem::exists(dir.file("omniquant/block_1.safetensors")));
   CHECK(s1["recon"]["blocks"][1]["resumed"] == false);
   // "Killed" after block 0: block 1's checkpoint never written. The resumed run loads block 0, trains block 1.
   std::filesystem::remove(dir.file("omniquant/block_1.safetensors"));
-  const auto resumed = run("W3A16", &s2);
+  const auto resumed = run("W4A4", &s2);
   CHECK(s2["recon"]["blocks"][0]["resumed"] == true);
   CHECK(s2["recon"]["blocks"][1]["resumed"] == false);
   for (size_t i = 0; i < fp.blocks.size(); ++i) {
     CHECK(at::equal(full.blocks[i].q_proj.weight, resumed.blocks[i].q_proj.weight));
     CHECK(at::equal(full.blocks[i].down_proj.weight, resumed.blocks[i].down_proj.weight));
+    CHECK(at::equal(full.blocks[i].input_layernorm_bias, resumed.blocks[i].input_layernorm_bias));
+    CHECK(at::equal(full.blocks[i].o_proj.bias, resumed.blocks[i].o_proj.bias));
   }
-  const auto all_loaded = run("W3A16", &s3);
+  CHECK(full.config().norm_bias);  // trained shifts became norm biases, declared for the checkpoint
+  const auto all_loaded = run("W4A4", &s3);
   CHECK(s3["recon"]["blocks"][1]["resumed"] == true);
   CHECK(s3["recon"]["blocks"][1]["last_epoch_loss"] == s1["recon"]["blocks"][1]["last_epoch_loss"]);
   CHECK(at::equal(full.blocks[1].up_proj.weight, all_loaded.blocks[1].up_proj.weight));
   CHECK_THROWS_WITH(run("W2A16", nullptr), Contains("a checkpoint of another run"));
+}
+
+// A block whose FP function is unchanged but whose norm outputs carry planted outlier channels
+// (norm gain x f, the following columns / f): per-token 4-bit activation quantization suffers. The
+// known optimum of LET's first and fourth pairs is s = f. From identity scales, training must recover
+// most of the gap between the planted block and the original one under the same W4A4 quantization;
+// the SmoothQuant initialisation alone must already close most of it.
+TEST_CASE("LET recovers a planted channel scaling under W4A4", "[unit][omniquant][let]") {
+  at::manual_seed(12);
+  ptq::test::TinyShape shape;
+  shape.layers = 1;
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 16);
+  const at::Tensor calib = calibration_ids(8, 32, 97);
+  at::Tensor f = at::ones({fp.config().hidden_size});
+  for (int64_t ch : {3, 17, 40, 58}) f[ch] = 6.0;
+  ptq::LlamaModel planted = copy_model(fp);
+  auto& b = planted.blocks[0];
+  b.input_layernorm = b.input_layernorm * f;
+  b.post_attention_layernorm = b.post_attention_layernorm * f;
+  for (ptq::Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.gate_proj, &b.up_proj}) l->weight = l->weight / f.unsqueeze(0);
+  const at::Tensor ref = last_hidden(fp, calib);
+  REQUIRE(at::allclose(last_hidden(planted, calib), ref, 1e-4, 1e-4));  // the same FP function
+
+  const auto error = [&](const ptq::LlamaModel& m) { return at::mse_loss(last_hidden(m, calib), ref).item<double>(); };
+  const nlohmann::json rtn_like = {{"epochs", 0}, {"lwc", false}, {"let", "off"}};
+  const double original = error(quantized(fp, "omniquant", "W4A4", rtn_like, calib));
+  const double planted_rtn = error(quantized(planted, "omniquant", "W4A4", rtn_like, calib));
+  const double planted_smooth = error(quantized(planted, "omniquant", "W4A4", {{"epochs", 0}, {"lwc", false}}, calib));
+  const nlohmann::json trained = {{"epochs", 20}, {"lwc", false}, {"let_init", "identity"}, {"let_lr", 5e-2}};
+  const double planted_let = error(quantized(planted, "omniquant", "W4A4", trained, calib));
+  INFO("W4A4 block-output MSE: original block " << original << ", planted block RTN " << planted_rtn
+                                                << ", SmoothQuant init " << planted_smooth << ", LET trained from 1 "
+                                                << planted_let);
+  REQUIRE(planted_rtn > 3 * original);                                    // the planted outliers hurt
+  CHECK(planted_rtn - planted_smooth > 0.8 * (planted_rtn - original));  // the initialisation sees them
+  CHECK(planted_rtn - planted_let > 0.8 * (planted_rtn - original));     // training finds them
+}
+
+TEST_CASE("LET shifts become biases that a saved checkpoint declares and loads back", "[unit][omniquant][let]") {
+  at::manual_seed(13);
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 17);
+  const at::Tensor calib = calibration_ids(2, 16, 97);
+  ptq::LlamaModel q = quantized(fp, "omniquant", "W6A6", {{"epochs", 2}, {"shift", "on"}}, calib);
+  CHECK(q.config().norm_bias);
+  CHECK(q.config().attention_bias);
+  CHECK(q.config().mlp_bias);
+  CHECK(at::equal(q.blocks[0].down_proj.bias, at::zeros({fp.config().hidden_size})));  // zeros, for HF's mlp_bias layout
+  ptq::test::TempDir dir;
+  ptq::save_llama(q, dir.path(), at::kFloat);
+  ptq::LlamaModel back = ptq::load_llama(dir.path());
+  back.act_quant = q.act_quant;
+  CHECK(at::equal(last_hidden(back, calib), last_hidden(q, calib)));
+  // Without shifts (the released default for LLaMA) nothing gains a bias.
+  const ptq::LlamaModel plain = quantized(fp, "omniquant", "W6A6", {{"epochs", 1}}, calib);
+  CHECK_FALSE(plain.config().norm_bias);
+  CHECK_FALSE(plain.config().attention_bias);
+  CHECK_FALSE(plain.blocks[1].q_proj.bias.defined());
 }

@@ -1,0 +1,167 @@
+#include "recon/omni_parts.h"
+
+#include "recon/let.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+namespace ptq::recon {
+
+namespace {
+
+constexpr const char* kLinearNames[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                        "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+
+std::vector<Linear*> linears(DecoderBlock& b) {
+  return {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj, &b.up_proj, &b.down_proj};
+}
+
+// s[|s| < t] = sign(s) * t, in place and outside autograd (the reference's TruncateFunction; sign(0) = 0
+// keeps exact zeros).
+void truncate_small(at::Tensor& s, double t) {
+  at::NoGradGuard no_grad;
+  const at::Tensor small = s.abs() < t;
+  s.copy_(at::where(small, s.sign() * t, s));
+}
+
+class OmniParts final : public BlockParts {
+ public:
+  OmniParts(const BlockInputs& in, const quant::QuantizerSpec& spec, const LwcOptions& lwc, const LetOptions& let)
+      : spec_(spec), lwc_(lwc), let_(let), config_(in.config) {
+    const double init = lwc.enabled ? lwc.init : 30.0;
+    DecoderBlock copy = in.block;
+    if (spec.enabled())  // 16-bit weights (e.g. W16A4): LET only
+      for (Linear* l : linears(copy)) {
+      up_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
+      low_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
+    }
+    if (!let.enabled) return;
+    const LinearInputAbsMax act =
+        in.x_fp.defined() ? linear_input_absmax(in.block, in.config, in.x_fp, in.rope, in.batch_size) : LinearInputAbsMax{};
+    LetParams p = smoothquant_init(in.block, in.config, act, let.alpha, let.signed_weight_max, let.shift, let.qk_scale != "off");
+    if (!let.smoothquant_init)
+      for (at::Tensor* s : {&p.qkv_scale, &p.out_scale, &p.fc1_scale}) *s = at::ones_like(*s);
+    const int64_t half = in.config.head_dim / 2;
+    if (let.qk_scale == "rope_paired")  // one entry per RoPE pair: [kv heads, head_dim / 2]
+      p.qkt_scale = p.qkt_scale.view({in.config.num_key_value_heads, in.config.head_dim}).narrow(1, 0, half).contiguous();
+    raw_ = {p.qkv_scale, p.qkv_shift, p.out_scale, p.out_shift, p.qkt_scale, p.fc1_scale, p.fc1_shift};
+    for (auto& t : raw_)
+      if (t.defined()) t = t.to(at::kFloat).clone().requires_grad_(true);
+  }
+
+  std::vector<train::ParamGroup> param_groups() override {
+    std::vector<train::ParamGroup> groups;
+    if (let_.enabled) {
+      train::ParamGroup g;
+      g.lr = let_.lr;
+      for (size_t k = 0; k < raw_.size(); ++k)
+        if (raw_[k].defined() && (!is_shift(k) || let_.train_shift)) g.params.push_back(raw_[k]);
+      groups.push_back(g);
+    }
+    train::ParamGroup g;
+    g.lr = lwc_.enabled ? lwc_.lr : 0.0;
+    g.params.insert(g.params.end(), up_.begin(), up_.end());
+    g.params.insert(g.params.end(), low_.begin(), low_.end());
+    if (!g.params.empty()) groups.push_back(g);
+    return groups;
+  }
+
+  void before_step() override {
+    for (size_t k = 0; k < raw_.size(); ++k)
+      if (raw_[k].defined() && !is_shift(k)) truncate_small(raw_[k], let_.truncate);
+  }
+
+  DecoderBlock temporary_block(const DecoderBlock& fp) const override {
+    DecoderBlock t = let_.enabled ? let_transform(fp, config_, let_params(/*for_fold=*/false)) : fp;
+    auto ls = linears(t);
+    for (size_t k = 0; k < up_.size(); ++k) ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k], low_[k]);
+    return t;
+  }
+
+  void fold(DecoderBlock& block, const std::string& prefix,
+            std::vector<std::pair<std::string, at::Tensor>>& qparams) override {
+    at::NoGradGuard no_grad;
+    before_step();
+    if (let_.enabled) {
+      const at::ScalarType dtype = block.input_layernorm.scalar_type();
+      if (let_.fold_in_fp32) {
+        for (auto& [name, t] : block.named_tensors()) *t = t->to(at::kFloat);
+        block = let_transform(block, config_, let_params(/*for_fold=*/true));
+        for (auto& [name, t] : block.named_tensors()) *t = t->to(dtype);
+      } else {
+        LetParams p = let_params(/*for_fold=*/true);
+        for (at::Tensor* t : {&p.qkv_scale, &p.qkv_shift, &p.out_scale, &p.out_shift, &p.qkt_scale, &p.fc1_scale, &p.fc1_shift})
+          if (t->defined()) *t = t->to(dtype);
+        block = let_transform(block, config_, p);
+      }
+    }
+    auto ls = linears(block);
+    for (size_t k = 0; k < up_.size(); ++k) {
+      quant::QParams qp;
+      ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k].detach(), low_[k].detach(), &qp);
+      qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", qp.scale);
+      qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", qp.zero);
+    }
+  }
+
+  std::vector<std::pair<std::string, at::Tensor>> state() const override {
+    std::vector<std::pair<std::string, at::Tensor>> out;
+    for (size_t k = 0; k < up_.size(); ++k) {
+      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_up", up_[k].detach());
+      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_low", low_[k].detach());
+    }
+    for (size_t k = 0; k < raw_.size(); ++k)
+      if (raw_[k].defined()) out.emplace_back(kLetNames[k], raw_[k].detach());
+    return out;
+  }
+
+  void load_state(const std::map<std::string, at::Tensor>& state) override {
+    at::NoGradGuard no_grad;
+    for (size_t k = 0; k < up_.size(); ++k) {
+      up_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_up"));
+      low_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_low"));
+    }
+    for (size_t k = 0; k < raw_.size(); ++k)
+      if (raw_[k].defined()) raw_[k].copy_(state.at(kLetNames[k]));
+  }
+
+ private:
+  static constexpr const char* kLetNames[] = {"let.qkv_scale", "let.qkv_shift", "let.out_scale", "let.out_shift",
+                                              "let.qkt_scale", "let.fc1_scale", "let.fc1_shift"};
+  static bool is_shift(size_t k) { return k == 1 || k == 3 || k == 6; }
+
+  // The full-size parameters; at folding time a shift that stayed all zero is dropped, so that a
+  // norm or linear gains a bias only when the shift is non-zero.
+  LetParams let_params(bool for_fold) const {
+    const auto shift = [&](const at::Tensor& d) {
+      if (!d.defined() || (for_fold && !d.detach().ne(0).any().item<bool>())) return at::Tensor();
+      return for_fold ? d.detach() : d;
+    };
+    const auto scale = [&](const at::Tensor& s) { return for_fold ? s.detach() : s; };
+    LetParams p;
+    p.qkv_scale = scale(raw_[0]);
+    p.qkv_shift = shift(raw_[1]);
+    p.out_scale = scale(raw_[2]);
+    p.out_shift = shift(raw_[3]);
+    if (raw_[4].defined()) p.qkt_scale = let_.qk_scale == "rope_paired" ? at::cat({scale(raw_[4]), scale(raw_[4])}, 1).reshape({-1}) : scale(raw_[4]);
+    p.fc1_scale = scale(raw_[5]);
+    p.fc1_shift = shift(raw_[6]);
+    return p;
+  }
+
+  quant::QuantizerSpec spec_;
+  LwcOptions lwc_;
+  LetOptions let_;
+  LlamaConfig config_;
+  std::vector<at::Tensor> up_, low_;
+  std::vector<at::Tensor> raw_ = std::vector<at::Tensor>(7);  // LET, in kLetNames order
+};
+
+}  // namespace
+
+std::unique_ptr<BlockParts> make_omni_parts(const BlockInputs& in, const quant::QuantizerSpec& weight_spec,
+                                            const LwcOptions& lwc, const LetOptions& let) {
+  return std::make_unique<OmniParts>(in, weight_spec, lwc, let);
+}
+
+}  // namespace ptq::recon

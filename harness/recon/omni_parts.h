@@ -1,0 +1,40 @@
+// OmniQuant's learnable parts of one block: LWC on the seven linears and, optionally, LET
+// (recon/let.h). Each training step: truncate the LET scales (|s| < 1e-2 -> sign(s) * 1e-2), apply
+// LET to the FP block, fake-quantize the seven weights with LWC. Folding does the same once, without
+// gradients, and stores the fake-quantized weights (quantize/omniquant.py: smooth_and_quant_*).
+#pragma once
+
+#include "quant/uniform_quantizer.h"
+#include "recon/block_recon.h"
+
+#include <memory>
+#include <string>
+
+namespace ptq::recon {
+
+struct LwcOptions {
+  bool enabled = true;  // false: logits frozen at +30 (sigmoid = 1 in fp32): plain min/max
+  double lr = 1e-2;
+  double init = 4.0;  // sigmoid(4) = 0.982 of min and max (the reference)
+};
+
+struct LetOptions {
+  bool enabled = false;
+  double lr = 5e-3;
+  bool smoothquant_init = true;    // false: scales start at 1 (an ablation; the reference always uses SmoothQuant)
+  double alpha = 0.5;              // SmoothQuant migration strength of the initialisation
+  bool shift = false;              // channel shifts d1, d2, d4 (init 0 for LLaMA)
+  bool train_shift = false;        // shifts in the optimizer (the paper-era code) or frozen
+  bool signed_weight_max = false;  // paper-era SmoothQuant init (W.max instead of |W|.max)
+  std::string qk_scale = "released";  // "released" | "rope_paired" | "off" (recon/let.h)
+  double truncate = 1e-2;
+  // Fold in float32 and cast the result to the model's dtype (paper-era code, LRQuant) rather than
+  // casting the parameters first and folding in the model's dtype (the reference since PR #36).
+  // Identical on CPU, where everything is float32.
+  bool fold_in_fp32 = false;
+};
+
+std::unique_ptr<BlockParts> make_omni_parts(const BlockInputs& in, const quant::QuantizerSpec& weight_spec,
+                                            const LwcOptions& lwc, const LetOptions& let);
+
+}  // namespace ptq::recon
