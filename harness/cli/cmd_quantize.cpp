@@ -31,6 +31,7 @@ struct QuantizeOptions {
   std::string model_dir, method, setting, config = "{}", out_dir;
   // Calibration, for methods that need it: the reference codes' get_loaders(name, nsamples, seed, seqlen).
   std::string calib = "wikitext2", calib_data;
+  std::string nan_policy;  // "" = the method's config
   int64_t nsamples = 128, seqlen = 2048, seed = 2;  // OmniQuant/LRQuant defaults (GPTQ: seed 0)
   std::string cache_dir = eval::TokenCache::default_dir();
   bool no_cache = false;
@@ -61,7 +62,9 @@ void run_quantize(const QuantizeOptions& o) {
   // Everything about the request is checked before the (possibly long) model load.
   const quant::Method& method = methods::registry().get(o.method);
   const quant::QuantSetting setting = quant::QuantSetting::parse(o.setting);
-  const nlohmann::json config = method.resolve_config(parse_config_arg(o.config));
+  nlohmann::json overrides = parse_config_arg(o.config);
+  if (!o.nan_policy.empty()) overrides["nan_policy"] = o.nan_policy;
+  const nlohmann::json config = method.resolve_config(overrides);
   const ModelDir m = inspect_model_dir(o.model_dir);
   setting.validate_for(m.config);
   const bool calibrated = method.needs_calibration(config);
@@ -127,6 +130,9 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--out", opts->out_dir, "Output directory (a loadable HF checkpoint)")->required();
   cmd->add_flag("--overwrite", opts->overwrite, "Replace an existing output directory");
   add_runtime_options(cmd, opts->runtime);
+  cmd->add_option("--nan-policy", opts->nan_policy,
+                  "NaN/Inf training loss: stop (default) or skip-block (that block keeps RTN); sets the config key nan_policy")
+      ->check(CLI::IsMember({"stop", "skip-block"}));
   cmd->add_option("--calib", opts->calib, "Calibration dataset: wikitext2 or c4 (methods that calibrate)")->capture_default_str();
   cmd->add_option("--calib-data", opts->calib_data, "Its train split: wiki.train.raw / c4-train shard, or their directory");
   cmd->add_option("--nsamples", opts->nsamples, "Calibration windows")->capture_default_str();

@@ -67,7 +67,7 @@ nlohmann::json ReconReport::to_json() const {
   nlohmann::json b = nlohmann::json::array();
   for (const auto& l : blocks)
     b.push_back({{"first_epoch_loss", l.first_epoch_loss}, {"last_epoch_loss", l.last_epoch_loss}, {"seconds", l.seconds},
-                 {"resumed", l.resumed}});
+                 {"resumed", l.resumed}, {"skipped", l.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.skipped)}});
   return {{"blocks", b}};
 }
 
@@ -121,7 +121,7 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
       done += o.epochs * steps_per_epoch;
     } else {
       train::AdamW opt(parts->param_groups());
-      for (int epoch = 0; epoch < o.epochs; ++epoch) {
+      for (int epoch = 0; epoch < o.epochs && log.skipped.empty(); ++epoch) {
         double sum = 0;
         for (int64_t j = 0; j < n; j += o.batch_size) {
           at::AutoGradMode grad(true);
@@ -131,8 +131,15 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
           at::Tensor loss = at::mse_loss(out, target.narrow(0, j, o.batch_size));
           if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, o.batch_size));
           const double l = loss.item<double>();
-          if (!std::isfinite(l))
-            throw std::runtime_error(fmt::format("block {} epoch {} step {}: loss is {} (NaN/Inf)", i, epoch, j / o.batch_size, l));
+          if (!std::isfinite(l)) {
+            const std::string what = fmt::format("block {} epoch {} step {}: loss is {} (NaN/Inf)", i, epoch, j / o.batch_size, l);
+            if (o.nan_policy != "skip-block" || !o.fallback_fold)
+              throw std::runtime_error(what + "; nan_policy \"skip-block\" keeps the fallback (RTN) for such blocks");
+            log.skipped = what;
+            progress.note(fmt::format("warning: {}: block {} keeps the fallback (nan_policy skip-block)", what, i));
+            done += (o.epochs - epoch) * steps_per_epoch - j / o.batch_size;
+            break;
+          }
           opt.zero_grad();
           loss.backward();
           opt.step();
@@ -142,13 +149,17 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
             progress.update(done, fmt::format("block {}/{} epoch {}/{} loss {:.3g}", i + 1, model.blocks.size(), epoch + 1,
                                               o.epochs, l));
         }
+        if (!log.skipped.empty()) break;
         const double mean = sum / static_cast<double>(steps_per_epoch);
         if (epoch == 0) log.first_epoch_loss = mean;
         log.last_epoch_loss = mean;
       }
-      save_checkpoint(o, i, *parts, log);
+      if (log.skipped.empty()) save_checkpoint(o, i, *parts, log);
     }
-    parts->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
+    if (log.skipped.empty())
+      parts->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
+    else
+      o.fallback_fold(block, fmt::format("model.layers.{}.", i), report.qparams);
     if (o.epochs > 0) {  // the next block trains on the quantized path; without training nobody reads it
       at::NoGradGuard no_grad;
       x_q = map_batches(x_q, o.batch_size,

@@ -73,12 +73,18 @@ struct ReconOptions {
   // with the same result. A file written under another key is an error. "" = no checkpoints.
   std::string checkpoint_dir;
   std::string checkpoint_key;
+  // A NaN/Inf loss: "stop" (an error naming block, epoch and step) or "skip-block": the block keeps the
+  // method's fallback (`fallback_fold`, e.g. RTN) and the run goes on; the report lists such blocks.
+  std::string nan_policy = "stop";
+  std::function<void(DecoderBlock&, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qparams)>
+      fallback_fold;
 };
 
 struct BlockLog {
   double first_epoch_loss = 0, last_epoch_loss = 0;  // mean training loss of the first / last epoch
   double seconds = 0;
   bool resumed = false;  // loaded from a checkpoint instead of trained
+  std::string skipped;   // non-empty: why training was abandoned and the fallback folded (nan_policy)
 };
 
 struct ReconReport {

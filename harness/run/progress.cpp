@@ -51,6 +51,12 @@ void Progress::update(int64_t done, const std::string& detail) {
   std::fflush(out_);
 }
 
+void Progress::note(const std::string& message) {
+  if (mode_ == Mode::kTty) fmt::print(out_, "\r\033[K{}\n", message);
+  else fmt::print(out_, "{}\n", message);
+  std::fflush(out_);
+}
+
 void Progress::finish(const std::string& detail) {
   finished_ = true;
   if (mode_ == Mode::kOff) return;

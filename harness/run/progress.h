@@ -16,6 +16,8 @@ class Progress {
   ~Progress();
   void update(int64_t done, const std::string& detail = "");
   void finish(const std::string& detail = "");  // final line, always printed (unless off)
+  // A message of its own line (a warning), printed above the progress line even when progress is off.
+  void note(const std::string& message);
   double elapsed_s() const;
 
  private:

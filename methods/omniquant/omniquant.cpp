@@ -15,7 +15,7 @@ namespace ptq::methods {
 nlohmann::json OmniQuantConfig::to_json() const {
   return {{"epochs", epochs}, {"lwc", lwc},         {"lwc_lr", lwc_lr}, {"mode", mode},
           {"aug_loss", aug_loss}, {"let", let},   {"let_lr", let_lr}, {"alpha", alpha},
-          {"shift", shift},   {"let_init", let_init}, {"smooth_init", smooth_init}, {"qk_scale", qk_scale}, {"batch_size", batch_size}};
+          {"shift", shift},   {"let_init", let_init}, {"smooth_init", smooth_init}, {"qk_scale", qk_scale}, {"nan_policy", nan_policy}, {"batch_size", batch_size}};
 }
 
 OmniQuantConfig OmniQuantConfig::from_json(const nlohmann::json& j) {
@@ -33,6 +33,7 @@ OmniQuantConfig OmniQuantConfig::from_json(const nlohmann::json& j) {
   r.read_choice("let_init", c.let_init, {"smoothquant", "identity"});
   r.read_choice("smooth_init", c.smooth_init, {"auto", "abs_max", "signed_max"});
   r.read_choice("qk_scale", c.qk_scale, {"released", "rope_paired", "off"});
+  r.read_choice("nan_policy", c.nan_policy, {"stop", "skip-block"});
   r.read("batch_size", c.batch_size);
   r.finish();
   if (c.epochs < -1) throw InputError(fmt::format("config of method 'omniquant': epochs {} (expected >= 0, or -1 = auto)", c.epochs));
@@ -104,6 +105,19 @@ class OmniQuant final : public quant::Method {
     ro.batch_size = c.batch_size;
     ro.aug_loss = aug;
     ro.progress = ctx.progress;
+    ro.nan_policy = c.nan_policy;
+    ro.fallback_fold = [&](DecoderBlock& b, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qp) {
+      for (auto& [name, w] : std::vector<std::pair<const char*, Linear*>>{
+               {"self_attn.q_proj", &b.q_proj}, {"self_attn.k_proj", &b.k_proj}, {"self_attn.v_proj", &b.v_proj},
+               {"self_attn.o_proj", &b.o_proj}, {"mlp.gate_proj", &b.gate_proj}, {"mlp.up_proj", &b.up_proj},
+               {"mlp.down_proj", &b.down_proj}}) {
+        if (!wspec.enabled()) continue;
+        quant::QParams q;
+        w->weight = quant::fake_quant_weight(w->weight, wspec, {}, {}, &q);
+        qp.emplace_back(prefix + name + ".weight_scale", q.scale);
+        qp.emplace_back(prefix + name + ".weight_zero", q.zero);
+      }
+    };
     if (!ctx.work_dir.empty() && epochs > 0) {
       // Checkpoints belong to exactly this run: setting, resolved config and calibration windows.
       const at::Tensor w = calibration.to(at::kLong).contiguous();
@@ -123,6 +137,10 @@ class OmniQuant final : public quant::Method {
                       {"let", let},
                       {"calibration_windows", calibration.size(0)},
                       {"recon", rr.to_json()}};
+    nlohmann::json skipped = nlohmann::json::array();
+    for (size_t i = 0; i < rr.blocks.size(); ++i)
+      if (!rr.blocks[i].skipped.empty()) skipped.push_back(i);
+    if (!skipped.empty()) report.summary["blocks_kept_rtn_after_nan"] = skipped;
     if (let)
       report.summary["let_options"] = {{"let_lr", lo.lr},       {"alpha", lo.alpha}, {"let_init", c.let_init},   {"shift", lo.shift},
                                        {"smooth_init", lo.signed_weight_max ? "signed_max" : "abs_max"},

@@ -48,6 +48,9 @@ struct OmniQuantConfig {
   // q/k scale (before RoPE, as the reference): "released" free per channel (an identity only up to
   // RoPE's channel pairing) | "rope_paired" (tied on RoPE pairs: exact) | "off".
   std::string qk_scale = "released";
+  // A NaN/Inf training loss: "stop" (error naming block, epoch, step) | "skip-block" (that block
+  // keeps plain RTN, the run goes on and the report lists it). Not in the reference, which stops.
+  std::string nan_policy = "stop";
   int64_t batch_size = 1;  // samples per step, fixed order, no shuffling (omniquant.py)
 
   nlohmann::json to_json() const;

@@ -127,6 +127,19 @@ TEST_CASE("omniquant refuses bad configs and stops on a NaN loss", "[unit][omniq
   ptq::LlamaModel bad = copy_model(fp);
   bad.blocks[1].up_proj.weight.fill_(NAN);
   CHECK_THROWS_WITH(quantized(bad, "omniquant", "W4A16", {{"epochs", 1}}, calib), Contains("block 1 epoch 0 step 0: loss is nan"));
+  // nan_policy skip-block: block 1 keeps RTN, block 0 is trained as without the NaN, the report says so.
+  ptq::LlamaModel skipped = copy_model(bad);
+  const auto& meth = ptq::methods::registry().get("omniquant");
+  ptq::quant::MethodContext ctx;
+  ctx.progress = false;
+  ctx.calibration = &calib;
+  const auto report = meth.apply(skipped, QuantSetting::parse("W4A16"), meth.resolve_config({{"epochs", 1}, {"nan_policy", "skip-block"}}), ctx);
+  CHECK(report.summary["blocks_kept_rtn_after_nan"] == nlohmann::json::array({1}));
+  CHECK(report.summary["recon"]["blocks"][1]["skipped"].get<std::string>().find("block 1 epoch 0 step 0") == 0);
+  const auto clean = quantized(fp, "omniquant", "W4A16", {{"epochs", 1}}, calib);
+  CHECK(at::equal(skipped.blocks[0].q_proj.weight, clean.blocks[0].q_proj.weight));
+  const auto rtn = quantized(fp, "rtn", "W4A16", nlohmann::json::object(), calib);
+  CHECK(at::equal(skipped.blocks[1].q_proj.weight, rtn.blocks[1].q_proj.weight));  // untouched by the NaN: RTN
   CHECK_THROWS_WITH(ptq::methods::registry().get("omniquant").resolve_config({{"epoch", 3}}), Contains("did you mean \"epochs\""));
 }
 
