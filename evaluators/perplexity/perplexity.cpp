@@ -13,6 +13,16 @@
 
 namespace ptq::eval {
 
+at::Tensor scored_windows(const at::Tensor& ids, const PplOptions& opt) {
+  if (ids.dim() != 1 || opt.seqlen < 2) throw InputError("scored_windows: 1-D ids and seqlen >= 2 expected");
+  const int64_t total = ids.numel() / opt.seqlen;
+  const int64_t n = opt.limit > 0 ? std::min(opt.limit, total) : total;
+  if (n == 0)
+    throw InputError(fmt::format("the evaluation stream has {} tokens, fewer than one segment of seqlen {}", ids.numel(),
+                                 opt.seqlen));
+  return ids.narrow(0, 0, n * opt.seqlen).view({n, opt.seqlen});
+}
+
 PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, const PplOptions& opt) {
   c10::InferenceMode inference;
   if (ids.dim() != 1) throw std::invalid_argument("evaluate_perplexity: ids must be 1-D");
@@ -34,8 +44,7 @@ PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, co
                                  ids.numel(), opt.seqlen));
 
   const auto start = std::chrono::steady_clock::now();
-  const at::Tensor segments =
-      ids.narrow(0, 0, r.nsamples * opt.seqlen).view({r.nsamples, opt.seqlen}).to(model.device());
+  const at::Tensor segments = scored_windows(ids, opt).to(model.device());
   const RopeTables rope = model.rope(opt.seqlen);
   Progress progress(opt.label, r.nsamples, 5.0);
   double loss_sum = 0;

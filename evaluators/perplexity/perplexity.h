@@ -36,6 +36,10 @@ struct PplResult {
   std::vector<double> segment_loss;  // mean CE of each scored segment
 };
 
+// The [n, seqlen] windows evaluate_perplexity scores for these options (n = numel // seqlen, or limit):
+// what an evaluation-time adaptation may see. InputError as evaluate_perplexity for a too-short stream.
+at::Tensor scored_windows(const at::Tensor& ids, const PplOptions& opt);
+
 // `ids` is 1-D int64 on any device. Every id must be < the model's vocab size (InputError otherwise).
 PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, const PplOptions& options);
 

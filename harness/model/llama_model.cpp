@@ -108,7 +108,8 @@ LlamaModel::LlamaModel(LlamaConfig config) : blocks(config.num_hidden_layers), c
 at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids); }
 
 at::Tensor LlamaModel::block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const {
-  return decoder_block_forward(blocks.at(i), config_, hidden, rope, act_quant);
+  return decoder_block_forward(blocks.at(i), config_, hidden, rope,
+                               blocks_without_act_quant.count(i) ? quant::ActivationQuant{} : act_quant);
 }
 
 at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {

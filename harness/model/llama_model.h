@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,9 @@ class LlamaModel {
   at::Tensor norm;                   // [hidden]
   at::Tensor lm_head;                // [vocab, hidden]; the same tensor as embed_tokens when tied
   quant::ActivationQuant act_quant;  // off unless a quantization setting with A/KV bits < 16 was applied
+  // Blocks that run without activation quantization although act_quant is on (LRQuant's released
+  // test-time adaptation leaves its adapted last block so).
+  std::set<size_t> blocks_without_act_quant;
 
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] int64 -> [B, T, hidden]
   at::Tensor block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const;

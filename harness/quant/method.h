@@ -7,6 +7,7 @@
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,10 +26,25 @@ struct MethodContext {
   std::string work_dir;  // where a method may keep checkpoints to resume from ("" = none)
 };
 
+// What an evaluation-time adaptation (LRQuant's test-time adaptation) is told about the data to come.
+struct EvalAdaptationRequest {
+  std::string task;                         // the perplexity task ("wikitext2", "c4", ...)
+  std::string calibration_dataset;          // the dataset the method calibrated on ("" = none)
+  const at::Tensor* segments = nullptr;     // [n, seqlen] token ids: exactly the windows to be scored
+  bool progress = true;
+};
+// Returns the model to score the segments with - a copy: the quantized model, and anything the method
+// wrote to disk, stay as they are - or nullptr to score the quantized model as is. `details` receives
+// what was done (stored with the task's results).
+using EvalAdapter = std::function<std::shared_ptr<LlamaModel>(const LlamaModel& quantized, const EvalAdaptationRequest& request,
+                                                              nlohmann::json& details)>;
+
 struct MethodReport {
   nlohmann::json summary = nlohmann::json::object();  // method-specific facts, stored with results
   // Per quantized linear: "<hf name>.weight_scale" and "<hf name>.weight_zero" ([out, in / group]).
   std::vector<std::pair<std::string, at::Tensor>> qparams;
+  // Set by methods that adapt at evaluation time (the experiment runner calls it per perplexity task).
+  EvalAdapter evaluation_adapter;
 };
 
 class Method {

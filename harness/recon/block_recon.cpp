@@ -71,6 +71,50 @@ nlohmann::json ReconReport::to_json() const {
   return {{"blocks", b}};
 }
 
+BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, size_t num_blocks, const LlamaConfig& cfg,
+                     const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
+                     const quant::ActivationQuant& aq, const ReconOptions& o, Progress& progress, int64_t& done) {
+  BlockLog log;
+  const int64_t n = x_q.size(0);
+  if (o.batch_size < 1 || n % o.batch_size != 0)
+    throw InputError(fmt::format("batch_size {} must divide the {} training samples", o.batch_size, n));
+  const int64_t steps_per_epoch = n / o.batch_size;
+  train::AdamW opt(parts.param_groups());
+  for (int epoch = 0; epoch < o.epochs; ++epoch) {
+    double sum = 0;
+    for (int64_t j = 0; j < n; j += o.batch_size) {
+      at::AutoGradMode grad(true);
+      parts.before_step();
+      const DecoderBlock t = parts.temporary_block(block);
+      const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, o.batch_size), rope, aq);
+      const at::Tensor y = target.narrow(0, j, o.batch_size);
+      at::Tensor loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
+      if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, o.batch_size));
+      const double l = loss.item<double>();
+      if (!std::isfinite(l)) {
+        const std::string what = fmt::format("block {} epoch {} step {}: loss is {} (NaN/Inf)", i, epoch, j / o.batch_size, l);
+        if (o.nan_policy != "skip-block" || !o.fallback_fold)
+          throw std::runtime_error(what + "; nan_policy \"skip-block\" keeps the fallback (RTN) for such blocks");
+        log.skipped = what;
+        progress.note(fmt::format("warning: {}: block {} keeps the fallback (nan_policy skip-block)", what, i));
+        done += (o.epochs - epoch) * steps_per_epoch - j / o.batch_size;
+        return log;
+      }
+      opt.zero_grad();
+      loss.backward();
+      opt.step();
+      sum += l;
+      ++done;
+      if (o.progress)
+        progress.update(done, fmt::format("block {}/{} epoch {}/{} loss {:.3g}", i + 1, num_blocks, epoch + 1, o.epochs, l));
+    }
+    const double mean = sum / static_cast<double>(steps_per_epoch);
+    if (epoch == 0) log.first_epoch_loss = mean;
+    log.last_epoch_loss = mean;
+  }
+  return log;
+}
+
 ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,
                         const ReconOptions& o) {
   ReconReport report;
@@ -120,40 +164,8 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
     } else if (load_checkpoint(o, i, *parts, log)) {
       done += o.epochs * steps_per_epoch;
     } else {
-      train::AdamW opt(parts->param_groups());
-      for (int epoch = 0; epoch < o.epochs && log.skipped.empty(); ++epoch) {
-        double sum = 0;
-        for (int64_t j = 0; j < n; j += o.batch_size) {
-          at::AutoGradMode grad(true);
-          parts->before_step();
-          const DecoderBlock t = parts->temporary_block(block);
-          const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, o.batch_size), rope, model.act_quant);
-          at::Tensor loss = at::mse_loss(out, target.narrow(0, j, o.batch_size));
-          if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, o.batch_size));
-          const double l = loss.item<double>();
-          if (!std::isfinite(l)) {
-            const std::string what = fmt::format("block {} epoch {} step {}: loss is {} (NaN/Inf)", i, epoch, j / o.batch_size, l);
-            if (o.nan_policy != "skip-block" || !o.fallback_fold)
-              throw std::runtime_error(what + "; nan_policy \"skip-block\" keeps the fallback (RTN) for such blocks");
-            log.skipped = what;
-            progress.note(fmt::format("warning: {}: block {} keeps the fallback (nan_policy skip-block)", what, i));
-            done += (o.epochs - epoch) * steps_per_epoch - j / o.batch_size;
-            break;
-          }
-          opt.zero_grad();
-          loss.backward();
-          opt.step();
-          sum += l;
-          ++done;
-          if (o.progress)
-            progress.update(done, fmt::format("block {}/{} epoch {}/{} loss {:.3g}", i + 1, model.blocks.size(), epoch + 1,
-                                              o.epochs, l));
-        }
-        if (!log.skipped.empty()) break;
-        const double mean = sum / static_cast<double>(steps_per_epoch);
-        if (epoch == 0) log.first_epoch_loss = mean;
-        log.last_epoch_loss = mean;
-      }
+      log = train_block(*parts, block, i, model.blocks.size(), cfg, x_q, target, target_2, rope, model.act_quant, o, progress,
+                        done);
       if (log.skipped.empty()) save_checkpoint(o, i, *parts, log);
     }
     if (log.skipped.empty())

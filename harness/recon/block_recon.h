@@ -29,6 +29,10 @@
 #include <utility>
 #include <vector>
 
+namespace ptq {
+class Progress;
+}
+
 namespace ptq::recon {
 
 // The learnable parts of one block.
@@ -62,10 +66,14 @@ struct BlockInputs {
 
 using PartsFactory = std::function<std::unique_ptr<BlockParts>(const BlockInputs& in)>;
 
+// The training loss of one step: (quantized block output, FP target) -> scalar. Empty = MSE (OmniQuant).
+using BlockLoss = std::function<at::Tensor(const at::Tensor& out, const at::Tensor& target)>;
+
 struct ReconOptions {
   int epochs = 20;
   int64_t batch_size = 1;
-  bool aug_loss = false;
+  bool aug_loss = false;  // + MSE(out, target_2), whatever `loss` is (the reference's --aug_loss term)
+  BlockLoss loss;
   bool progress = true;
   // Per-block checkpoints: after block i trains, its learned parameters go to
   // <checkpoint_dir>/block_<i>.safetensors (atomically); a later run with the same `checkpoint_key`
@@ -92,6 +100,14 @@ struct ReconReport {
   std::vector<std::pair<std::string, at::Tensor>> qparams;
   nlohmann::json to_json() const;
 };
+
+// Trains `parts` of `block` (block number `index`) on inputs `x_q` against `target` (and `target_2` when
+// o.aug_loss) for o.epochs epochs in fixed order, with activation quantizers `aq`; `progress`/`done`
+// count steps. Applies o.nan_policy: a skipped block comes back with log.skipped set. Used by
+// reconstruct() and by evaluation-time adaptation (LRQuant's TTA).
+BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t index, size_t num_blocks, const LlamaConfig& config,
+                     const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
+                     const quant::ActivationQuant& aq, const ReconOptions& o, Progress& progress, int64_t& done);
 
 // Runs the procedure above over every block of `model` (in place). `calibration`: [n, seqlen] int64;
 // with epochs 0 the parts are folded at their initial values (computed from the calibration windows

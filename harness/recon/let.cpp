@@ -26,6 +26,11 @@ void smooth_norm_linears(at::Tensor& norm, at::Tensor& norm_bias, std::initializ
   norm = norm / s;
 }
 
+// o_proj's input channels grouped by the K/V channel they read (GQA); max over each group.
+at::Tensor max_per_kv_channel(const at::Tensor& v, const LlamaConfig& c) {
+  return v.view({c.num_key_value_heads, c.kv_groups(), c.head_dim}).amax(1).reshape({c.kv_dim()});
+}
+
 }  // namespace
 
 at::Tensor repeat_over_query_heads(const at::Tensor& v, const LlamaConfig& c) {
@@ -93,10 +98,7 @@ LetParams smoothquant_init(const DecoderBlock& b, const LlamaConfig& c, const Li
   const auto smooth = [&](const at::Tensor& a, const at::Tensor& w) {
     return (a.clamp_min(1e-5).pow(alpha) / w.clamp_min(1e-5).pow(1.0 - alpha)).clamp_min(1e-5);
   };
-  // o_proj's input channels grouped by the K/V channel they read (GQA); max over each group.
-  const auto per_kv_channel = [&](const at::Tensor& v) {
-    return v.view({c.num_key_value_heads, c.kv_groups(), c.head_dim}).amax(1).reshape({c.kv_dim()});
-  };
+  const auto per_kv_channel = [&](const at::Tensor& v) { return max_per_kv_channel(v, c); };
   const auto opts = b.input_layernorm.options().dtype(at::kFloat);
   LetParams p;
   p.qkv_scale = smooth(act.qkv, wmax(b.q_proj.weight));
@@ -108,6 +110,19 @@ LetParams smoothquant_init(const DecoderBlock& b, const LlamaConfig& c, const Li
     p.fc1_shift = at::zeros({c.hidden_size}, opts);
   }
   if (with_qk) p.qkt_scale = at::ones({c.kv_dim()}, opts);
+  return p;
+}
+
+LetParams lae_init(const DecoderBlock& b, const LlamaConfig& c, const LinearInputAbsMax& act, bool with_shift, bool with_qk) {
+  LetParams p = smoothquant_init(b, c, act, 0.5, false, with_shift, with_qk);  // shapes, shifts, s3
+  at::NoGradGuard no_grad;
+  const auto lae = [](const at::Tensor& a) {
+    const at::Tensor x = a.clamp_min(1e-5);
+    return (x / at::log2(x + 2.0)).clamp_min(1e-5);
+  };
+  p.qkv_scale = lae(act.qkv);
+  p.out_scale = lae(max_per_kv_channel(act.out, c));
+  p.fc1_scale = lae(act.fc1);
   return p;
 }
 

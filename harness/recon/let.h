@@ -56,6 +56,12 @@ LinearInputAbsMax linear_input_absmax(const DecoderBlock& block, const LlamaConf
 LetParams smoothquant_init(const DecoderBlock& block, const LlamaConfig& config, const LinearInputAbsMax& act,
                            double alpha, bool signed_weight_max, bool with_shift, bool with_qk);
 
+// LRQuant's logarithmic activation equivalent (LAE): s = clamp(act / log2(2 + act), 1e-5), act clamped
+// to >= 1e-5, no weight term (quantize/RLQuant.py). GQA: s2 from the max of act over each K/V channel's
+// query heads. Shifts start at 0, s3 at 1.
+LetParams lae_init(const DecoderBlock& block, const LlamaConfig& config, const LinearInputAbsMax& act, bool with_shift,
+                   bool with_qk);
+
 // [kv_dim] -> [q_dim]: entry (kv head j, channel d) repeated for the query heads j*g .. j*g+g-1.
 at::Tensor repeat_over_query_heads(const at::Tensor& per_kv_channel, const LlamaConfig& config);
 

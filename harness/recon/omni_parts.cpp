@@ -38,8 +38,10 @@ class OmniParts final : public BlockParts {
     if (!let.enabled) return;
     const LinearInputAbsMax act =
         in.x_fp.defined() ? linear_input_absmax(in.block, in.config, in.x_fp, in.rope, in.batch_size) : LinearInputAbsMax{};
-    LetParams p = smoothquant_init(in.block, in.config, act, let.alpha, let.signed_weight_max, let.shift, let.qk_scale != "off");
-    if (!let.smoothquant_init)
+    const bool qk = let.qk_scale != "off";
+    LetParams p = let.init == "lae" ? lae_init(in.block, in.config, act, let.shift, qk)
+                                    : smoothquant_init(in.block, in.config, act, let.alpha, let.signed_weight_max, let.shift, qk);
+    if (let.init == "identity")
       for (at::Tensor* s : {&p.qkv_scale, &p.out_scale, &p.fc1_scale}) *s = at::ones_like(*s);
     const int64_t half = in.config.head_dim / 2;
     if (let.qk_scale == "rope_paired")  // one entry per RoPE pair: [kv heads, head_dim / 2]

@@ -21,7 +21,8 @@ struct LwcOptions {
 struct LetOptions {
   bool enabled = false;
   double lr = 5e-3;
-  bool smoothquant_init = true;    // false: scales start at 1 (an ablation; the reference always uses SmoothQuant)
+  // Initial scales: "smoothquant" (OmniQuant) | "lae" (LRQuant) | "identity" (all 1: an ablation).
+  std::string init = "smoothquant";
   double alpha = 0.5;              // SmoothQuant migration strength of the initialisation
   bool shift = false;              // channel shifts d1, d2, d4 (init 0 for LLaMA)
   bool train_shift = false;        // shifts in the optimizer (the paper-era code) or frozen

@@ -124,11 +124,13 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   LlamaModel model = load_llama(model_dir, {dtype, device});
   timing["load_s"] = seconds_since(t);
 
+  quant::EvalAdapter adapter;
   if (method) {
     t = Clock::now();
     const quant::MethodReport report = method->apply(model, setting, cell.at("config"), ctx);
     timing["quantize_s"] = seconds_since(t);
     result["method_summary"] = report.summary;
+    adapter = report.evaluation_adapter;
   } else {
     timing["quantize_s"] = 0.0;
   }
@@ -146,12 +148,28 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
       popt.batch_size = l.spec.at("batch_size").get<int64_t>();
       popt.label = task;
       popt.progress = options.progress;
-      const eval::PplResult r = eval::evaluate_perplexity(model, l.stream->ids, popt);
+      // Evaluation-time adaptation (LRQuant's TTA) on exactly the windows that will be scored.
+      std::shared_ptr<LlamaModel> adapted;
+      nlohmann::json adaptation = nullptr;
+      if (adapter) {
+        const auto ta = Clock::now();
+        const at::Tensor segments = eval::scored_windows(l.stream->ids, popt);
+        quant::EvalAdaptationRequest req;
+        req.task = task;
+        req.calibration_dataset = cell.at("calibration").is_object() ? cell.at("calibration").at("dataset").get<std::string>() : "";
+        req.segments = &segments;
+        req.progress = options.progress;
+        adaptation = nlohmann::json::object();
+        adapted = adapter(model, req, adaptation);
+        adaptation["seconds"] = seconds_since(ta);
+      }
+      const eval::PplResult r = eval::evaluate_perplexity(adapted ? *adapted : model, l.stream->ids, popt);
       if (!std::isfinite(r.ppl)) throw std::runtime_error(fmt::format("{} perplexity is {} (NaN/inf logits)", task, r.ppl));
       metrics.push_back(metric(task + "_ppl", r.ppl, r.stderr_ppl, r.nsamples));
       details[task] = {{"protocol", l.stream->protocol}, {"seqlen", r.seqlen}, {"ppl", r.ppl}, {"nll", r.nll},
                        {"tokens", r.tokens}, {"nsamples", r.nsamples}, {"nsamples_total", r.nsamples_total},
                        {"provenance", l.stream->provenance}, {"notices", l.stream->notices}};
+      if (!adaptation.is_null()) details[task]["evaluation_adaptation"] = adaptation;
       eval_s[task] = r.seconds;
     } else {
       eval::ZeroShotOptions zopt;

@@ -1,9 +1,7 @@
 #include "omniquant/omniquant.h"
 
-#include "io/sha256.h"
 #include "model/llama_model.h"
-#include "recon/block_recon.h"
-#include "recon/omni_parts.h"
+#include "common/omni_pipeline.h"
 #include "util/errors.h"
 #include "util/strict_json.h"
 
@@ -68,85 +66,25 @@ class OmniQuant final : public quant::Method {
     const OmniQuantConfig c = OmniQuantConfig::from_json(config);
     setting.validate_for(model.config());
     const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
-    const bool let = c.let == "on" || (c.let == "auto" && !weight_only);
-    const int epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
-    const bool aug = c.aug_loss == "on" || (c.aug_loss == "auto" && setting.wbits == 2 && weight_only);
     const bool paper = c.mode == "paper";
-    recon::LwcOptions lwc;
-    lwc.enabled = c.lwc;
-    lwc.lr = c.lwc_lr > 0 ? c.lwc_lr : (paper ? 5e-3 : 1e-2);
-    recon::LetOptions lo;
-    lo.enabled = let;
-    lo.lr = c.let_lr > 0 ? c.let_lr : (paper ? 1e-2 : 5e-3);
-    lo.alpha = c.alpha;
-    lo.smoothquant_init = c.let_init == "smoothquant";
-    lo.shift = c.shift == "on" || (c.shift == "auto" && paper);
-    lo.train_shift = lo.shift;
-    lo.signed_weight_max = c.smooth_init == "signed_max" || (c.smooth_init == "auto" && paper);
-    lo.qk_scale = c.qk_scale;
-    lo.fold_in_fp32 = paper;
-    at::Tensor calibration = at::empty({0, 0}, at::kLong);
-    if (epochs > 0 || let) {
-      if (ctx.calibration == nullptr || !ctx.calibration->defined())
-        throw InputError(fmt::format("omniquant needs calibration windows (experiment spec \"calibration\", quantize "
-                                     "--calib){}",
-                                     epochs == 0 ? " for LET's initial scales" : ""));
-      calibration = *ctx.calibration;
-    }
-    model.act_quant = {setting.act_spec(), setting.kv_spec()};
-    quant::MethodReport report;
-    const quant::QuantizerSpec wspec = setting.weight_spec();
-    if (!wspec.enabled() && !let) {
-      report.summary = {{"note", "16-bit weights and no LET: nothing to reconstruct"}};
-      return report;
-    }
-    recon::ReconOptions ro;
-    ro.epochs = epochs;
-    ro.batch_size = c.batch_size;
-    ro.aug_loss = aug;
-    ro.progress = ctx.progress;
-    ro.nan_policy = c.nan_policy;
-    ro.fallback_fold = [&](DecoderBlock& b, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qp) {
-      for (auto& [name, w] : std::vector<std::pair<const char*, Linear*>>{
-               {"self_attn.q_proj", &b.q_proj}, {"self_attn.k_proj", &b.k_proj}, {"self_attn.v_proj", &b.v_proj},
-               {"self_attn.o_proj", &b.o_proj}, {"mlp.gate_proj", &b.gate_proj}, {"mlp.up_proj", &b.up_proj},
-               {"mlp.down_proj", &b.down_proj}}) {
-        if (!wspec.enabled()) continue;
-        quant::QParams q;
-        w->weight = quant::fake_quant_weight(w->weight, wspec, {}, {}, &q);
-        qp.emplace_back(prefix + name + ".weight_scale", q.scale);
-        qp.emplace_back(prefix + name + ".weight_zero", q.zero);
-      }
-    };
-    if (!ctx.work_dir.empty() && epochs > 0) {
-      // Checkpoints belong to exactly this run: setting, resolved config and calibration windows.
-      const at::Tensor w = calibration.to(at::kLong).contiguous();
-      const std::string windows =
-          io::sha256_hex(std::string_view(static_cast<const char*>(w.data_ptr()), w.numel() * sizeof(int64_t)));
-      ro.checkpoint_dir = ctx.work_dir + "/omniquant";
-      ro.checkpoint_key = io::sha256_hex(setting.str() + "|" + config.dump() + "|" + windows).substr(0, 16);
-    }
-    const recon::ReconReport rr = recon::reconstruct(
-        model, calibration, [&](const recon::BlockInputs& in) { return recon::make_omni_parts(in, wspec, lwc, lo); }, ro);
-    model.sync_bias_layout();  // biases from non-zero LET shifts, so the saved checkpoint loads back
-    report.qparams = rr.qparams;
-    report.summary = {{"epochs", epochs},
-                      {"lwc", c.lwc},
-                      {"lwc_lr", c.lwc ? lwc.lr : 0.0},
-                      {"aug_loss", aug},
-                      {"let", let},
-                      {"calibration_windows", calibration.size(0)},
-                      {"recon", rr.to_json()}};
-    nlohmann::json skipped = nlohmann::json::array();
-    for (size_t i = 0; i < rr.blocks.size(); ++i)
-      if (!rr.blocks[i].skipped.empty()) skipped.push_back(i);
-    if (!skipped.empty()) report.summary["blocks_kept_rtn_after_nan"] = skipped;
-    if (let)
-      report.summary["let_options"] = {{"let_lr", lo.lr},       {"alpha", lo.alpha}, {"let_init", c.let_init},   {"shift", lo.shift},
-                                       {"smooth_init", lo.signed_weight_max ? "signed_max" : "abs_max"},
-                                       {"qk_scale", lo.qk_scale}, {"fold_in_fp32", lo.fold_in_fp32},
-                                       {"gqa_shared_scales", model.config().kv_groups() > 1}};
-    return report;
+    OmniPipeline p;
+    p.method = "omniquant";
+    p.epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
+    p.lwc.enabled = c.lwc;
+    p.lwc.lr = c.lwc_lr > 0 ? c.lwc_lr : (paper ? 5e-3 : 1e-2);
+    p.let.enabled = c.let == "on" || (c.let == "auto" && !weight_only);
+    p.let.lr = c.let_lr > 0 ? c.let_lr : (paper ? 1e-2 : 5e-3);
+    p.let.init = c.let_init;
+    p.let.alpha = c.alpha;
+    p.let.shift = c.shift == "on" || (c.shift == "auto" && paper);
+    p.let.train_shift = p.let.shift;
+    p.let.signed_weight_max = c.smooth_init == "signed_max" || (c.smooth_init == "auto" && paper);
+    p.let.qk_scale = c.qk_scale;
+    p.let.fold_in_fp32 = paper;
+    p.recon.batch_size = c.batch_size;
+    p.recon.aug_loss = c.aug_loss == "on" || (c.aug_loss == "auto" && setting.wbits == 2 && weight_only);
+    p.recon.nan_policy = c.nan_policy;
+    return run_omni_pipeline(model, setting, config, ctx, p);
   }
 };
 

@@ -1,0 +1,84 @@
+#include "common/omni_pipeline.h"
+
+#include "io/sha256.h"
+#include "model/llama_model.h"
+#include "util/errors.h"
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+namespace ptq::methods {
+
+void fold_rtn(DecoderBlock& b, const quant::QuantizerSpec& spec, const std::string& prefix,
+              std::vector<std::pair<std::string, at::Tensor>>& qparams) {
+  if (!spec.enabled()) return;
+  const std::pair<const char*, Linear*> linears[] = {
+      {"self_attn.q_proj", &b.q_proj}, {"self_attn.k_proj", &b.k_proj}, {"self_attn.v_proj", &b.v_proj},
+      {"self_attn.o_proj", &b.o_proj}, {"mlp.gate_proj", &b.gate_proj}, {"mlp.up_proj", &b.up_proj},
+      {"mlp.down_proj", &b.down_proj}};
+  for (const auto& [name, l] : linears) {
+    quant::QParams q;
+    l->weight = quant::fake_quant_weight(l->weight, spec, {}, {}, &q);
+    qparams.emplace_back(prefix + name + ".weight_scale", q.scale);
+    qparams.emplace_back(prefix + name + ".weight_zero", q.zero);
+  }
+}
+
+quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
+                                      quant::MethodContext& ctx, OmniPipeline p) {
+  at::Tensor calibration = at::empty({0, 0}, at::kLong);
+  if (p.epochs > 0 || p.let.enabled) {
+    if (ctx.calibration == nullptr || !ctx.calibration->defined())
+      throw InputError(fmt::format("{} needs calibration windows (experiment spec \"calibration\", quantize --calib){}",
+                                   p.method, p.epochs == 0 ? " for LET's initial scales" : ""));
+    calibration = *ctx.calibration;
+  }
+  model.act_quant = {setting.act_spec(), setting.kv_spec()};
+  quant::MethodReport report;
+  const quant::QuantizerSpec wspec = setting.weight_spec();
+  if (!wspec.enabled() && !p.let.enabled) {
+    report.summary = {{"note", "16-bit weights and no LET: nothing to reconstruct"}};
+    return report;
+  }
+  recon::ReconOptions& ro = p.recon;
+  ro.epochs = p.epochs;
+  ro.progress = ctx.progress;
+  ro.fallback_fold = [&](DecoderBlock& b, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qp) {
+    fold_rtn(b, wspec, prefix, qp);
+  };
+  if (!ctx.work_dir.empty() && p.epochs > 0) {
+    // Checkpoints belong to exactly this run: setting, resolved config and calibration windows.
+    const at::Tensor w = calibration.to(at::kLong).contiguous();
+    const std::string windows =
+        io::sha256_hex(std::string_view(static_cast<const char*>(w.data_ptr()), w.numel() * sizeof(int64_t)));
+    ro.checkpoint_dir = ctx.work_dir + "/" + p.method;
+    ro.checkpoint_key = io::sha256_hex(setting.str() + "|" + config.dump() + "|" + windows).substr(0, 16);
+  }
+  const recon::ReconReport rr = recon::reconstruct(
+      model, calibration, [&](const recon::BlockInputs& in) { return recon::make_omni_parts(in, wspec, p.lwc, p.let); }, ro);
+  model.sync_bias_layout();  // biases from non-zero LET shifts, so the saved checkpoint loads back
+  report.qparams = rr.qparams;
+  report.summary = {{"epochs", p.epochs},
+                    {"lwc", p.lwc.enabled},
+                    {"lwc_lr", p.lwc.enabled ? p.lwc.lr : 0.0},
+                    {"aug_loss", ro.aug_loss},
+                    {"let", p.let.enabled},
+                    {"calibration_windows", calibration.size(0)},
+                    {"recon", rr.to_json()}};
+  if (p.let.enabled)
+    report.summary["let_options"] = {{"let_lr", p.let.lr},
+                                     {"init", p.let.init},
+                                     {"alpha", p.let.alpha},
+                                     {"shift", p.let.shift},
+                                     {"smooth_init", p.let.signed_weight_max ? "signed_max" : "abs_max"},
+                                     {"qk_scale", p.let.qk_scale},
+                                     {"fold_in_fp32", p.let.fold_in_fp32},
+                                     {"gqa_shared_scales", model.config().kv_groups() > 1}};
+  nlohmann::json skipped = nlohmann::json::array();
+  for (size_t i = 0; i < rr.blocks.size(); ++i)
+    if (!rr.blocks[i].skipped.empty()) skipped.push_back(i);
+  if (!skipped.empty()) report.summary["blocks_kept_rtn_after_nan"] = skipped;
+  return report;
+}
+
+}  // namespace ptq::methods

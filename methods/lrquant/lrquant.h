@@ -1,0 +1,52 @@
+// LRQuant (Zhao et al., ACL 2024; code zjq0455/RLQ, "RLQuant"): OmniQuant's pipeline with
+// logarithmic activation equivalent (LAE) scale initialisation, trainable shifts, the MSE + NLC loss,
+// and optional test-time adaptation (TTA) of the last block at evaluation
+// (research/omniquant_lrquant.md §2). Every default is the released code's unless noted.
+#pragma once
+
+#include "quant/method.h"
+
+#include <memory>
+#include <string>
+
+namespace ptq::methods {
+
+struct LRQuantConfig {
+  // Epochs per block: 20 (the README's commands; main.py's default is 10).
+  int epochs = 20;
+  bool lwc = true;
+  double lwc_lr = 1e-2;  // main.py --lwc_lr
+  double let_lr = 1e-3;  // main.py --let_lr (OmniQuant: 5e-3)
+  // LET: "auto" = on for weight-activation settings (the README's W4A4/W6A6 commands use --let), off for
+  // weight-only ones [assumption: no released weight-only command; as OmniQuant's LLaMA scripts].
+  std::string let = "auto";
+  // The NLC term added to the MSE: "released" = -log|mean_tokens cos| (RLQuant.py: the mean first),
+  // "per_token" = mean_tokens -log|cos|, "off" = MSE only (an ablation).
+  std::string nlc = "released";
+  // The second MSE target (the FP block on the quantized input); main.py has --aug_loss, the README's
+  // commands do not use it.
+  std::string aug_loss = "off";
+  std::string qk_scale = "released";  // as OmniQuant's (recon/let.h)
+  // Test-time adaptation of the last block on the evaluation windows (transductive: it sees the windows
+  // it is then scored on, without labels). Only in experiment cells (it needs the FP last block).
+  bool tta = false;
+  // "paper": the last block is adapted on its true inputs (the quantized model's hidden states entering
+  // it) with activation quantization on; "released" (TTA.py): on the embeddings of the windows (the
+  // loop skips the earlier blocks without propagating), activation quantization off in that block, during
+  // adaptation and evaluation.
+  std::string tta_mode = "paper";
+  int tta_epochs = 5;       // TTA.py: hard-coded 5
+  double tta_let_lr = 0;    // 0 = let_lr (TTA.py uses --let_lr)
+  double tta_lwc_lr = 1e-2; // TTA.py: hard-coded 1e-2
+  // "auto": perplexity tasks other than the calibration dataset (main.py: dataset != calib_dataset) | "all".
+  std::string tta_datasets = "auto";
+  std::string nan_policy = "stop";  // as omniquant's
+  int64_t batch_size = 1;
+
+  nlohmann::json to_json() const;
+  static LRQuantConfig from_json(const nlohmann::json& j);  // strict
+};
+
+std::unique_ptr<quant::Method> make_lrquant();
+
+}  // namespace ptq::methods

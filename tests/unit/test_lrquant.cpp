@@ -1,0 +1,182 @@
+// LRQuant: the NLC loss and its gradient against naive double-precision computations, the LAE
+// initialisation against its formula, the method end to end (shifts trained, the loss it reports
+// includes the NLC term), and test-time adaptation: it works on a copy (the quantized model and the
+// per-block checkpoints on disk stay byte-identical), skips the calibration dataset as the released
+// code does, and in "released" mode leaves the adapted block without activation quantization.
+#include "io/files.h"
+#include "model/llama_model.h"
+#include "quant/quant_setting.h"
+#include "recon/let.h"
+#include "recon/losses.h"
+#include "register_all.h"
+#include "support/random_model.h"
+#include "support/test_env.h"
+
+#include <ATen/ATen.h>
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+
+using Catch::Matchers::Contains;
+using ptq::quant::QuantSetting;
+
+namespace {
+
+// -log|mean over (b, t) of cos(out[b,t,:], target[b,t,:])| in double, written out.
+double naive_nlc(const at::Tensor& out, const at::Tensor& target, bool per_token) {
+  const at::Tensor a = out.to(at::kDouble), b = target.to(at::kDouble);
+  double sum = 0;
+  int64_t n = 0;
+  for (int64_t i = 0; i < a.size(0); ++i)
+    for (int64_t t = 0; t < a.size(1); ++t) {
+      double dot = 0, na = 0, nb = 0;
+      for (int64_t k = 0; k < a.size(2); ++k) {
+        const double x = a[i][t][k].item<double>(), y = b[i][t][k].item<double>();
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+      }
+      const double cos = dot / std::max(std::sqrt(na * nb), 1e-8);
+      sum += per_token ? -std::log(std::abs(cos)) : cos;
+      ++n;
+    }
+  return per_token ? sum / static_cast<double>(n) : -std::log(std::abs(sum / static_cast<double>(n)));
+}
+
+ptq::LlamaModel copy_model(const ptq::LlamaModel& fp) {
+  ptq::LlamaModel m = fp;
+  for (auto& [name, t] : m.named_tensors()) *t = t->clone();
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("NLC loss and its gradient against naive double-precision computations", "[unit][lrquant]") {
+  at::manual_seed(1);
+  const at::Tensor target = at::randn({2, 5, 8}, at::kDouble);
+  const at::Tensor out0 = target + 0.7 * at::randn({2, 5, 8}, at::kDouble);
+  for (const bool per_token : {false, true}) {
+    const std::string form = per_token ? "per_token" : "released";
+    INFO(form);
+    at::Tensor out = out0.clone().requires_grad_(true);
+    const at::Tensor loss = ptq::recon::nlc_loss(out, target, form);
+    CHECK(loss.item<double>() == Approx(naive_nlc(out0, target, per_token)).epsilon(1e-10));
+    loss.backward();
+    // Central differences of the naive loss, element by element.
+    const double h = 1e-6;
+    double max_err = 0;
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t t = 0; t < 5; ++t)
+        for (int64_t k = 0; k < 8; k += 3) {
+          at::Tensor plus = out0.clone(), minus = out0.clone();
+          plus[i][t][k] += h;
+          minus[i][t][k] -= h;
+          const double fd = (naive_nlc(plus, target, per_token) - naive_nlc(minus, target, per_token)) / (2 * h);
+          max_err = std::max(max_err, std::abs(fd - out.grad()[i][t][k].item<double>()));
+        }
+    CHECK(max_err < 1e-6);
+  }
+  // The two forms differ: the released code takes the log of the mean, not the mean of the logs.
+  CHECK(ptq::recon::nlc_loss(out0, target, "released").item<double>() <
+        ptq::recon::nlc_loss(out0, target, "per_token").item<double>());
+  CHECK_THROWS_WITH(ptq::recon::nlc_loss(out0, target, "mean"), Contains("released or per_token"));
+}
+
+TEST_CASE("LAE initial scales are act / log2(2 + act), clamped, per K/V channel for GQA", "[unit][lrquant]") {
+  at::manual_seed(2);
+  const auto c = ptq::test::tiny_config();
+  const auto m = ptq::test::random_model(c, 41);
+  const at::Tensor x = at::randn({2, 12, c.hidden_size}) * 3;
+  const auto act = ptq::recon::linear_input_absmax(m.blocks[0], c, x, m.rope(12), 1);
+  const auto p = ptq::recon::lae_init(m.blocks[0], c, act, true, true);
+  for (int64_t ch = 0; ch < c.hidden_size; ch += 9) {
+    const double a = std::max(act.fc1[ch].item<double>(), 1e-5);
+    CHECK(p.fc1_scale[ch].item<double>() == Approx(a / std::log2(2 + a)).epsilon(1e-5));
+  }
+  for (int64_t kv = 0; kv < c.kv_dim(); kv += 5) {
+    const int64_t j = kv / c.head_dim, d = kv % c.head_dim;
+    const double a = std::max({act.out[(2 * j) * c.head_dim + d].item<double>(), act.out[(2 * j + 1) * c.head_dim + d].item<double>(), 1e-5});
+    CHECK(p.out_scale[kv].item<double>() == Approx(a / std::log2(2 + a)).epsilon(1e-5));
+  }
+  CHECK(at::equal(p.qkv_shift, at::zeros({c.hidden_size})));
+}
+
+TEST_CASE("LRQuant end to end: trained shifts, MSE + NLC, and test-time adaptation on a copy", "[unit][lrquant]") {
+  at::manual_seed(3);
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 42);
+  const at::Tensor calib = at::randint(97, {4, 16}, at::TensorOptions().dtype(at::kLong));
+  const auto& meth = ptq::methods::registry().get("lrquant");
+  ptq::test::TempDir dir, other_dir;
+  const auto run = [&](const nlohmann::json& config, ptq::quant::MethodReport* report, const std::string& work_dir) {
+    ptq::LlamaModel m = copy_model(fp);
+    ptq::quant::MethodContext ctx;
+    ctx.progress = false;
+    ctx.calibration = &calib;
+    ctx.work_dir = work_dir;
+    *report = meth.apply(m, QuantSetting::parse("W4A4"), meth.resolve_config(config), ctx);
+    return m;
+  };
+  ptq::quant::MethodReport with_nlc, without_nlc;
+  const auto q = run({{"epochs", 2}, {"tta", true}, {"tta_epochs", 6}, {"tta_let_lr", 1e-2}, {"tta_lwc_lr", 5e-2}}, &with_nlc, dir.path());
+  run({{"epochs", 2}, {"nlc", "off"}}, &without_nlc, other_dir.path());
+  CHECK(q.config().norm_bias);  // shifts are trained (use_shift = True)
+  CHECK(with_nlc.summary["let_options"]["init"] == "lae");
+  const double l_nlc = with_nlc.summary["recon"]["blocks"][0]["first_epoch_loss"];
+  const double l_mse = without_nlc.summary["recon"]["blocks"][0]["first_epoch_loss"];
+  CHECK(l_nlc > l_mse);  // the same first steps plus a positive NLC term
+  REQUIRE(with_nlc.evaluation_adapter);
+  CHECK_FALSE(without_nlc.evaluation_adapter);
+
+  // The checkpoints and the quantized model, before adaptation.
+  const std::string ckpt = dir.file("lrquant/block_1.safetensors");
+  const std::string before = ptq::io::read_file(ckpt);
+  const at::Tensor w_before = q.blocks[1].q_proj.weight.clone();
+  const at::Tensor windows = at::randint(97, {3, 16}, at::TensorOptions().dtype(at::kLong));
+  ptq::quant::EvalAdaptationRequest req;
+  req.task = "wikitext2";
+  req.calibration_dataset = "wikitext2";
+  req.segments = &windows;
+  req.progress = false;
+  nlohmann::json details;
+  CHECK(with_nlc.evaluation_adapter(q, req, details) == nullptr);  // the calibration dataset: not adapted
+  CHECK(details["applied"] == false);
+  req.task = "c4";
+  const auto adapted = with_nlc.evaluation_adapter(q, req, details);
+  REQUIRE(adapted);
+  CHECK(details["applied"] == true);
+  CHECK(details["transductive"] == true);
+  CHECK(details["mode"] == "paper");
+  CHECK(details["activation_quantization_in_block"] == true);
+  CHECK(details["last_epoch_loss"].get<double>() < details["first_epoch_loss"].get<double>());
+  CHECK_FALSE(at::equal(adapted->blocks[1].q_proj.weight, q.blocks[1].q_proj.weight));
+  CHECK(at::equal(adapted->blocks[0].q_proj.weight, q.blocks[0].q_proj.weight));  // earlier blocks shared
+  CHECK(at::equal(q.blocks[1].q_proj.weight, w_before));                          // the quantized model unchanged
+  CHECK(ptq::io::read_file(ckpt) == before);                                      // and its checkpoint on disk
+  CHECK(adapted->blocks_without_act_quant.empty());
+}
+
+TEST_CASE("LRQuant's released TTA adapts on embeddings and leaves the block without activation quantization", "[unit][lrquant]") {
+  at::manual_seed(4);
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 43);
+  const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
+  const auto& meth = ptq::methods::registry().get("lrquant");
+  ptq::LlamaModel q = copy_model(fp);
+  ptq::quant::MethodContext ctx;
+  ctx.progress = false;
+  ctx.calibration = &calib;
+  const auto report = meth.apply(q, QuantSetting::parse("W4A4"),
+                                 meth.resolve_config({{"epochs", 1}, {"tta", true}, {"tta_mode", "released"}, {"tta_epochs", 1}}), ctx);
+  const at::Tensor windows = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
+  ptq::quant::EvalAdaptationRequest req;
+  req.task = "c4";
+  req.calibration_dataset = "wikitext2";
+  req.segments = &windows;
+  req.progress = false;
+  nlohmann::json details;
+  const auto adapted = report.evaluation_adapter(q, req, details);
+  REQUIRE(adapted);
+  CHECK(adapted->blocks_without_act_quant == std::set<size_t>{1});
+  CHECK(details["activation_quantization_in_block"] == false);
+  CHECK(q.blocks_without_act_quant.empty());
+}
