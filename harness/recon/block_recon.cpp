@@ -3,6 +3,7 @@
 #include "io/files.h"
 #include "io/safetensors.h"
 #include "run/progress.h"
+#include "train/loss_scaler.h"
 #include "util/errors.h"
 
 #include <ATen/ATen.h>
@@ -80,16 +81,23 @@ BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, siz
     throw InputError(fmt::format("batch_size {} must divide the {} training samples", o.batch_size, n));
   const int64_t steps_per_epoch = n / o.batch_size;
   train::AdamW opt(parts.param_groups());
+  std::vector<at::Tensor> params;
+  for (const auto& g : opt.groups()) params.insert(params.end(), g.params.begin(), g.params.end());
+  train::DynamicLossScaler scaler;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     double sum = 0;
     for (int64_t j = 0; j < n; j += o.batch_size) {
       at::AutoGradMode grad(true);
       parts.before_step();
-      const DecoderBlock t = parts.temporary_block(block);
-      const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, o.batch_size), rope, aq);
-      const at::Tensor y = target.narrow(0, j, o.batch_size);
-      at::Tensor loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
-      if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, o.batch_size));
+      at::Tensor loss;
+      {
+        const AutocastGuard autocast(o.precision.autocast);
+        const DecoderBlock t = parts.temporary_block(block);
+        const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, o.batch_size), rope, aq);
+        const at::Tensor y = target.narrow(0, j, o.batch_size);
+        loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
+        if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, o.batch_size));
+      }
       const double l = loss.item<double>();
       if (!std::isfinite(l)) {
         const std::string what = fmt::format("block {} epoch {} step {}: loss is {} (NaN/Inf)", i, epoch, j / o.batch_size, l);
@@ -101,8 +109,15 @@ BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, siz
         return log;
       }
       opt.zero_grad();
-      loss.backward();
-      opt.step();
+      if (o.precision.loss_scaling) {  // GradScaler: scaled backward, unscale, skip the step on overflow
+        scaler.scale(loss).backward();
+        const bool finite = scaler.unscale(params);
+        if (finite) opt.step();
+        scaler.update(!finite);
+      } else {
+        loss.backward();
+        opt.step();
+      }
       sum += l;
       ++done;
       if (o.progress)
@@ -142,14 +157,20 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
   {
     at::NoGradGuard no_grad;
     x_fp = model.embed(calibration.to(model.device()));
+    if (o.precision.fp32_block) x_fp = x_fp.to(at::kFloat);
     x_q = x_fp.clone();
   }
+  const auto cast_block = [](DecoderBlock& b, at::ScalarType t) {
+    for (auto& [name, x] : b.named_tensors()) *x = x->to(t);
+  };
+  const at::ScalarType model_dtype = model.dtype();
   const int64_t steps_per_epoch = n / o.batch_size;
   Progress progress("reconstruct", static_cast<int64_t>(model.blocks.size()) * o.epochs * steps_per_epoch, 10.0);
   int64_t done = 0;
   for (size_t i = 0; i < model.blocks.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     DecoderBlock& block = model.blocks[i];
+    if (o.precision.fp32_block) cast_block(block, at::kFloat);
     at::Tensor target, target_2;
     {
       at::NoGradGuard no_grad;
@@ -177,6 +198,7 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
       x_q = map_batches(x_q, o.batch_size,
                         [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope, model.act_quant); });
     }
+    if (o.precision.fp32_block) cast_block(block, model_dtype);
     x_fp = target;
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report.blocks.push_back(log);

@@ -11,12 +11,13 @@
 //     X_q  = Bq_i(X_q)  (quantized weights AND activations: the next block learns on what it will see)
 //     X_fp = target
 //
-// CPU runs fp32 throughout; the CUDA precision policy (fp16 storage + autocast, loss scaling) is part
-// of the GPU issue. A NaN/Inf loss stops the run naming block, epoch and step.
+// CPU runs fp32 throughout; CUDA follows the reference's precision policy (recon/precision.h). A NaN/Inf
+// loss stops the run naming block, epoch and step (or, with nan_policy skip-block, keeps a fallback).
 #pragma once
 
 #include "model/llama_model.h"
 #include "quant/quant_setting.h"
+#include "recon/precision.h"
 #include "train/adamw.h"
 
 #include <ATen/core/Tensor.h>
@@ -74,6 +75,7 @@ struct ReconOptions {
   int64_t batch_size = 1;
   bool aug_loss = false;  // + MSE(out, target_2), whatever `loss` is (the reference's --aug_loss term)
   BlockLoss loss;
+  PrecisionPolicy precision;  // recon/precision.h; the default (fp32) is the CPU policy
   bool progress = true;
   // Per-block checkpoints: after block i trains, its learned parameters go to
   // <checkpoint_dir>/block_<i>.safetensors (atomically); a later run with the same `checkpoint_key`

@@ -80,30 +80,32 @@ class OmniParts final : public BlockParts {
     return t;
   }
 
+  // The reference since PR #36 casts the whole block (learned parameters included) to the model's dtype
+  // and folds there; the paper-era code and LRQuant fold in fp32 and cast afterwards (fold_in_fp32).
   void fold(DecoderBlock& block, const std::string& prefix,
             std::vector<std::pair<std::string, at::Tensor>>& qparams) override {
     at::NoGradGuard no_grad;
     before_step();
+    const at::ScalarType dtype = block.input_layernorm.scalar_type();
+    const at::ScalarType work = let_.fold_in_fp32 ? at::kFloat : dtype;
+    const auto cast_block = [](DecoderBlock& b, at::ScalarType t) {
+      for (auto& [name, x] : b.named_tensors()) *x = x->to(t);
+    };
+    if (work != dtype) cast_block(block, work);
     if (let_.enabled) {
-      const at::ScalarType dtype = block.input_layernorm.scalar_type();
-      if (let_.fold_in_fp32) {
-        for (auto& [name, t] : block.named_tensors()) *t = t->to(at::kFloat);
-        block = let_transform(block, config_, let_params(/*for_fold=*/true));
-        for (auto& [name, t] : block.named_tensors()) *t = t->to(dtype);
-      } else {
-        LetParams p = let_params(/*for_fold=*/true);
-        for (at::Tensor* t : {&p.qkv_scale, &p.qkv_shift, &p.out_scale, &p.out_shift, &p.qkt_scale, &p.fc1_scale, &p.fc1_shift})
-          if (t->defined()) *t = t->to(dtype);
-        block = let_transform(block, config_, p);
-      }
+      LetParams p = let_params(/*for_fold=*/true);
+      for (at::Tensor* t : {&p.qkv_scale, &p.qkv_shift, &p.out_scale, &p.out_shift, &p.qkt_scale, &p.fc1_scale, &p.fc1_shift})
+        if (t->defined()) *t = t->to(work);
+      block = let_transform(block, config_, p);
     }
     auto ls = linears(block);
     for (size_t k = 0; k < up_.size(); ++k) {
       quant::QParams qp;
-      ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k].detach(), low_[k].detach(), &qp);
+      ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k].detach().to(work), low_[k].detach().to(work), &qp);
       qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", qp.scale);
       qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", qp.zero);
     }
+    if (work != dtype) cast_block(block, dtype);
   }
 
   std::vector<std::pair<std::string, at::Tensor>> state() const override {

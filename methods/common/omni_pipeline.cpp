@@ -43,6 +43,7 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
   recon::ReconOptions& ro = p.recon;
   ro.epochs = p.epochs;
   ro.progress = ctx.progress;
+  ro.precision = recon::precision_policy(setting, model.device(), model.dtype());
   ro.fallback_fold = [&](DecoderBlock& b, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qp) {
     fold_rtn(b, wspec, prefix, qp);
   };
@@ -64,6 +65,7 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
                     {"aug_loss", ro.aug_loss},
                     {"let", p.let.enabled},
                     {"calibration_windows", calibration.size(0)},
+                    {"precision", ro.precision.describe()},
                     {"recon", rr.to_json()}};
   if (p.let.enabled)
     report.summary["let_options"] = {{"let_lr", p.let.lr},
