@@ -1,0 +1,69 @@
+#include "cbq/lora_rounding.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <cmath>
+#include <tuple>
+
+namespace ptq::methods::cbq {
+
+LoraRounding::LoraRounding(const at::Tensor& weight, const quant::QParams& qp, const quant::QuantizerSpec& spec,
+                           const LoraRoundingOptions& options)
+    : weight_(weight.detach().to(at::kFloat)), zero_(qp.zero.detach().to(at::kFloat).reshape({-1, 1})), spec_(spec), o_(options) {
+  at::NoGradGuard no_grad;
+  const at::Tensor s = qp.scale.detach().to(at::kFloat).reshape({-1, 1});
+  const at::Tensor x = rows(weight_) / s;
+  const at::Tensor frac = (x - at::floor(x)).view_as(weight_);
+  // AdaRound's init: h(V0) = frac, i.e. sigmoid(V0) = (frac - gamma) / (zeta - gamma).
+  const at::Tensor v0 = -at::log((o_.zeta - o_.gamma) / (frac - o_.gamma) - 1.0);
+  if (o_.rank <= 0 || o_.rank >= std::min(weight_.size(0), weight_.size(1))) {
+    v_ = v0.clone().requires_grad_(true);
+    return;
+  }
+  at::Tensor u, sv, vh;
+  std::tie(u, sv, vh) = at::linalg_svd(v0, /*full_matrices=*/false);
+  const at::Tensor root = sv.narrow(0, 0, o_.rank).sqrt();
+  a1_ = (u.narrow(1, 0, o_.rank) * root.unsqueeze(0)).contiguous().requires_grad_(true);
+  a2_ = (root.unsqueeze(1) * vh.narrow(0, 0, o_.rank)).contiguous().requires_grad_(true);
+}
+
+at::Tensor LoraRounding::rows(const at::Tensor& x) const {
+  return spec_.group_size > 0 ? x.reshape({-1, spec_.group_size}) : x.reshape({x.size(0), -1});
+}
+
+std::vector<at::Tensor> LoraRounding::parameters() const {
+  return v_.defined() ? std::vector<at::Tensor>{v_} : std::vector<at::Tensor>{a1_, a2_};
+}
+
+int64_t LoraRounding::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+at::Tensor LoraRounding::soft_offsets() const {
+  const at::Tensor v = v_.defined() ? v_ : at::matmul(a1_, a2_);
+  return at::clamp(at::sigmoid(v) * (o_.zeta - o_.gamma) + o_.gamma, 0.0, 1.0);
+}
+
+at::Tensor LoraRounding::quantized(const at::Tensor& scale, bool hard) const {
+  at::Tensor h = soft_offsets();
+  if (hard) h = (h >= 0.5).to(at::kFloat);
+  const at::Tensor s = scale.reshape({-1, 1});
+  const at::Tensor base = at::floor(rows(weight_) / s.detach());  // no gradient through the floor
+  const at::Tensor q = at::clamp(base + rows(h) + zero_, 0.0, static_cast<double>(spec_.qmax()));
+  return ((q - zero_) * s).view_as(weight_);
+}
+
+at::Tensor LoraRounding::regularizer(double beta) const {
+  return (1.0 - (2.0 * soft_offsets() - 1.0).abs().pow(beta)).sum();
+}
+
+double rounding_beta(double t, double warmup, double start, double end) {
+  if (t < warmup) return -1.0;
+  const double u = (t - warmup) / (1.0 - warmup);
+  return start + (end - start) * std::min(1.0, std::max(0.0, u));
+}
+
+}  // namespace ptq::methods::cbq
