@@ -188,3 +188,27 @@ TEST_CASE("quantize with a calibrated method: windows drawn from --calib-data, r
   CHECK(ppl > 1.0);
   CHECK(ppl < 2.0);  // FP is 1.33 on this split: a working 3-bit model stays close
 }
+
+TEST_CASE("quantize with LRQuant W4A4: trained shifts become declared biases, the checkpoint evaluates back",
+          "[integration][quantize]") {
+  TempDir dir;
+  const std::string src = ptq::test::source_dir();
+  const std::string model = src + "/experiments/models/tiny-llama", data = src + "/experiments/data/tiny/wikitext2";
+  const auto q = run_ptqbench({"quantize", "--model", model, "--method", "lrquant", "--setting", "W4A4", "--calib-data", data,
+                               "--nsamples", "4", "--seqlen", "64", "--config", "{\"epochs\": 1}", "--nan-policy",
+                               "skip-block", "--out", dir.file("q"), "--no-cache"});
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  const auto config = nlohmann::json::parse(ptq::test::read_text(dir.file("q/config.json")));
+  CHECK(config["attention_bias"] == true);
+  CHECK(config["ptqbench_norm_bias"] == true);
+  const auto doc = nlohmann::json::parse(ptq::test::read_text(dir.file("q/quantization.json")));
+  CHECK(doc["config"]["nan_policy"] == "skip-block");
+  CHECK(doc["method_summary"]["let_options"]["init"] == "lae");
+  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "256",
+                               "--limit", "4", "--json", "--no-cache"});
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  const double ppl = nlohmann::json::parse(e.out)["results"]["wikitext2"]["ppl"].get<double>();
+  CHECK(ppl < 2.0);  // RTN W4A4 is above 1000 on this model
+}

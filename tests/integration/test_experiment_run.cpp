@@ -308,3 +308,31 @@ TEST_CASE("methods that calibrate get one cell per seed with the windows of that
   // Two seeds of one row: the report prints mean +- std (the method changes nothing, so std is 0).
   CHECK_THAT(r.out, Contains(" ± 0.0"));
 }
+
+TEST_CASE("LRQuant's test-time adaptation runs per perplexity task in a cell and is recorded", "[integration][runner]") {
+  Fixture f;
+  const std::string src = ptq::test::source_dir();
+  const nlohmann::json spec = {
+      {"name", "tta"},
+      {"models", {{{"id", "tiny"}, {"path", src + "/experiments/models/tiny-llama"}}}},
+      {"fp_baseline", false},
+      {"methods", {{{"name", "lrquant"}, {"config", {{"epochs", 1}, {"tta", true}, {"tta_epochs", 1}}}, {"settings", {"W4A4"}}}}},
+      {"calibration", {{"dataset", "wikitext2"}, {"data", src + "/experiments/data/tiny/wikitext2"}, {"n", 2}, {"seqlen", 64}}},
+      {"evaluators", {{"data_dir", src + "/experiments/data/tiny"}, {"seqlen", 512}, {"limit", 3}, {"tasks", {"wikitext2", "c4"}}}},
+      {"runtime", {{"threads", 1}}}};
+  ptq::test::write_text(f.dir.file("tta.json"), spec.dump());
+  const auto r = run_ptqbench({"run", f.dir.file("tta.json"), "--results", f.dir.file("results"), "--no-cache"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const auto cells = ptq::run::read_plan(f.dir.file("results/plans/tta.jsonl"));
+  REQUIRE(cells.size() == 1);
+  const auto result = ptq::io::read_json_file(f.run_dir(cells[0]["run_id"].get<std::string>()) + "/result.json");
+  // Calibrated on WikiText-2: adapted on C4 only (the released code's rule), on exactly the 3 scored windows.
+  CHECK(result["details"]["wikitext2"]["evaluation_adaptation"]["applied"] == false);
+  const auto& c4 = result["details"]["c4"]["evaluation_adaptation"];
+  CHECK(c4["applied"] == true);
+  CHECK(c4["transductive"] == true);
+  CHECK(c4["mode"] == "paper");
+  CHECK(c4["windows"] == 3);
+  CHECK(result["method_summary"]["tta"]["transductive"] == true);
+}
