@@ -1,5 +1,6 @@
 #include "register_all.h"
 
+#include "cbq/cbq.h"
 #include "lrquant/lrquant.h"
 #include "omniquant/omniquant.h"
 #include "rtn/rtn.h"
@@ -19,6 +20,7 @@ const quant::MethodRegistry& registry() {
     r.add(make_rtn());
     r.add(make_omniquant());
     r.add(make_lrquant());
+    r.add(make_cbq());
     // The harness's own fault-injection method, for its tests only (see testing/test_fault.h).
     const char* test_methods = std::getenv("PTQBENCH_TEST_METHODS");
     if (test_methods != nullptr && std::strcmp(test_methods, "1") == 0) r.add(make_test_fault());

@@ -263,6 +263,19 @@ TEST_CASE("experiments/omniquant_table2.json: per-model script settings through 
   CHECK(omniquant_cells == 12);
 }
 
+TEST_CASE("experiments/cbq_ablation.json validates and plans every ablation row", "[unit][spec]") {
+  TempDir dir;
+  fake_paper_tree(dir);
+  ptq::test::write_text(dir.file("data/c4/c4-train.00000-of-01024.json.gz"), "");
+  const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/cbq_ablation.json");
+  const auto cells = ptq::run::plan_cells(spec);
+  CHECK(cells.size() == 2 * (1 + 2 + 2 * 5 + 2));
+  std::set<std::string> labels;
+  for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
+  CHECK(labels.count("cbq-window-1") == 1);
+  CHECK(labels.count("cbq-full-adaround") == 1);
+}
+
 TEST_CASE("config_overrides are checked: unknown model ids and bad configs name the key path", "[unit][spec]") {
   nlohmann::json doc = valid_spec();
   doc["methods"] = {{{"name", "rtn"}, {"config_overrides", {{{"models", {"nope"}}, {"config", {{"range", "minmax"}}}}}}}};

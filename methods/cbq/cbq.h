@@ -1,0 +1,40 @@
+// CBQ (Ding et al., ICLR 2025; no public code): cross-block reconstruction over a sliding window of
+// blocks with the homologous two-branch loss, coarse-to-fine pre-processing (CFP), LoRA-Rounding and
+// learnable weight step sizes (research/cbq_mppq.md §1). Every choice the paper leaves open is a
+// default below marked [A] with its basis.
+#pragma once
+
+#include "quant/method.h"
+
+#include <memory>
+#include <string>
+
+namespace ptq::methods {
+
+struct CbqConfig {
+  int64_t window = 2;   // blocks optimised jointly [S: Korean summary of v5; SliderQuant's re-implementation]
+  int64_t overlap = 1;  // blocks shared by consecutive windows [S]
+  int epochs = -1;      // per window; -1 = 20, 40 for 2-bit weights [A: OmniQuant's schedule]
+  double step_lr = 1e-2;      // weight step sizes S^W [A: OmniQuant lwc_lr]
+  double rounding_lr = 1e-3;  // LoRA-Rounding factors [A: AdaRound practice]
+  // "lora" (rank-r logits, the paper) | "full" (AdaRound's full-rank logits: the ablation) | "nearest"
+  // (plain round-to-nearest with learnable steps: the "no LoRA-Rounding" ablation).
+  std::string rounding = "lora";
+  int64_t rank = 8;             // [A] not in any readable source
+  double rounding_weight = 0.01;  // lambda_r on the mean rounding regulariser [A: AdaRound/BRECQ weight]
+  double warmup = 0.2;          // fraction of each window's steps without the regulariser [A: AdaRound]
+  double beta_start = 20, beta_end = 2;  // [A: AdaRound]
+  double kl_weight = 1.0;           // E = MSE + kl_weight * KL(softmax(fp) || softmax(q)) [A: 1:1]
+  double homologous_weight = 1.0;   // the second branch E(T_fp(X_q), T_q(X_q)) [A: 1:1]
+  bool cfp = true;                  // coarse-to-fine pre-processing of activations and weights
+  std::string cfp_quantiles = "paper";  // "paper" 0.25/0.75 | "huawei" 0.20/0.80 [C: msModelSlim]
+  bool cfp_weights = true;          // per-row truncation of weight outliers [A: per output row]
+  int64_t batch_size = 1;
+
+  nlohmann::json to_json() const;
+  static CbqConfig from_json(const nlohmann::json& j);  // strict
+};
+
+std::unique_ptr<quant::Method> make_cbq();
+
+}  // namespace ptq::methods

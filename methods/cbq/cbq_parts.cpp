@@ -1,0 +1,91 @@
+#include "cbq/cbq_parts.h"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+namespace ptq::methods::cbq {
+
+namespace {
+
+constexpr const char* kLinearNames[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                                        "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+
+std::vector<Linear*> linears(DecoderBlock& b) {
+  return {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj, &b.up_proj, &b.down_proj};
+}
+
+}  // namespace
+
+CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o) : block_(block), o_(o) {
+  at::NoGradGuard no_grad;
+  for (Linear* l : linears(block_)) {
+    const at::Tensor w = l->weight.detach().to(at::kFloat);
+    quant::QParams qp;
+    quant::fake_quant_weight(w, o.weight_spec, {}, {}, &qp);
+    weights_.push_back(w);
+    steps_.push_back(qp.scale.clone().requires_grad_(true));
+    zeros_.push_back(qp.zero);
+    if (o.rounding != "nearest")
+      rounding_.push_back(std::make_unique<LoraRounding>(w, qp, o.weight_spec, LoraRoundingOptions{o.rounding == "full" ? 0 : o.rank}));
+  }
+}
+
+std::vector<train::ParamGroup> CbqBlockParts::param_groups() {
+  train::ParamGroup steps;
+  steps.lr = o_.step_lr;
+  steps.params = steps_;
+  std::vector<train::ParamGroup> out = {steps};
+  if (!rounding_.empty()) {
+    train::ParamGroup r;
+    r.lr = o_.rounding_lr;
+    for (const auto& lr : rounding_)
+      for (const auto& p : lr->parameters()) r.params.push_back(p);
+    out.push_back(r);
+  }
+  return out;
+}
+
+at::Tensor CbqBlockParts::weight_of(size_t k, bool hard) const {
+  const at::Tensor step = steps_[k].clamp_min(1e-5);  // a learned step never reaches 0
+  if (!rounding_.empty()) return rounding_[k]->quantized(step, hard);
+  // Round-to-nearest with the learnable step (straight-through rounding inside fake_quant_rows).
+  const at::Tensor& w = weights_[k];
+  const at::Tensor rows = o_.weight_spec.group_size > 0 ? w.reshape({-1, o_.weight_spec.group_size}) : w;
+  const quant::QParams qp{step.reshape({-1, 1}), zeros_[k].reshape({-1, 1})};
+  return quant::fake_quant_rows(rows, qp, o_.weight_spec).view_as(w);
+}
+
+DecoderBlock CbqBlockParts::temporary_block() const {
+  DecoderBlock t = block_;
+  auto ls = linears(t);
+  for (size_t k = 0; k < ls.size(); ++k) ls[k]->weight = weight_of(k, false).to(ls[k]->weight.scalar_type());
+  return t;
+}
+
+at::Tensor CbqBlockParts::regularizer(double beta) const {
+  if (rounding_.empty() || beta < 0) return at::zeros({}, at::kFloat);
+  at::Tensor sum = at::zeros({}, at::kFloat);
+  for (const auto& r : rounding_) sum = sum + r->regularizer(beta) / static_cast<double>(r->soft_offsets().numel());
+  return sum / static_cast<double>(rounding_.size());
+}
+
+DecoderBlock CbqBlockParts::hardened_block(const std::string& prefix,
+                                           std::vector<std::pair<std::string, at::Tensor>>& qparams) const {
+  at::NoGradGuard no_grad;
+  DecoderBlock t = block_;
+  auto ls = linears(t);
+  for (size_t k = 0; k < ls.size(); ++k) {
+    ls[k]->weight = weight_of(k, true).detach().to(ls[k]->weight.scalar_type());
+    qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", steps_[k].detach().clone());
+    qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", zeros_[k].clone());
+  }
+  return t;
+}
+
+int64_t CbqBlockParts::rounding_parameters() const {
+  int64_t n = 0;
+  for (const auto& r : rounding_) n += r->parameter_count();
+  return n;
+}
+
+}  // namespace ptq::methods::cbq
