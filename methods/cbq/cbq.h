@@ -15,7 +15,7 @@ struct CbqConfig {
   int64_t window = 2;   // blocks optimised jointly [S: Korean summary of v5; SliderQuant's re-implementation]
   int64_t overlap = 1;  // blocks shared by consecutive windows [S]
   int epochs = -1;      // per window; -1 = 20, 40 for 2-bit weights [A: OmniQuant's schedule]
-  double step_lr = 1e-2;      // weight step sizes S^W [A: OmniQuant lwc_lr]
+  double step_lr = 1e-2;      // weight step factors (S^W = S0 * f) [A: OmniQuant lwc_lr, also a relative rate]
   double rounding_lr = 1e-3;  // LoRA-Rounding factors [A: AdaRound practice]
   // "lora" (rank-r logits, the paper) | "full" (AdaRound's full-rank logits: the ablation) | "nearest"
   // (plain round-to-nearest with learnable steps: the "no LoRA-Rounding" ablation).

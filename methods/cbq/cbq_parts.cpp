@@ -23,7 +23,10 @@ CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o
     quant::QParams qp;
     quant::fake_quant_weight(w, o.weight_spec, {}, {}, &qp);
     weights_.push_back(w);
-    steps_.push_back(qp.scale.clone().requires_grad_(true));
+    // The step is learned as a factor of its min/max init (S = S0 * f, f from 1): Adam's steps are then
+    // relative, whatever the weight's scale (an absolute S with lr 1e-2 destroys small steps).
+    init_steps_.push_back(qp.scale.clone());
+    steps_.push_back(at::ones_like(qp.scale).requires_grad_(true));
     zeros_.push_back(qp.zero);
     if (o.rounding != "nearest")
       rounding_.push_back(std::make_unique<LoraRounding>(w, qp, o.weight_spec, LoraRoundingOptions{o.rounding == "full" ? 0 : o.rank}));
@@ -46,7 +49,7 @@ std::vector<train::ParamGroup> CbqBlockParts::param_groups() {
 }
 
 at::Tensor CbqBlockParts::weight_of(size_t k, bool hard) const {
-  const at::Tensor step = steps_[k].clamp_min(1e-5);  // a learned step never reaches 0
+  const at::Tensor step = (init_steps_[k] * steps_[k]).clamp_min(1e-5);  // a learned step never reaches 0
   if (!rounding_.empty()) return rounding_[k]->quantized(step, hard);
   // Round-to-nearest with the learnable step (straight-through rounding inside fake_quant_rows).
   const at::Tensor& w = weights_[k];
@@ -76,7 +79,7 @@ DecoderBlock CbqBlockParts::hardened_block(const std::string& prefix,
   auto ls = linears(t);
   for (size_t k = 0; k < ls.size(); ++k) {
     ls[k]->weight = weight_of(k, true).detach().to(ls[k]->weight.scalar_type());
-    qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", steps_[k].detach().clone());
+    qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", (init_steps_[k] * steps_[k].detach()).clamp_min(1e-5));
     qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", zeros_[k].clone());
   }
   return t;

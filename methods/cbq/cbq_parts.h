@@ -1,5 +1,5 @@
-// The learnable parts of one CBQ block: for each of the seven linears a learnable step size S^W (init:
-// the min/max scale of the CFP-processed weight), the fixed zero point, and the rounding (LoRA-Rounding,
+// The learnable parts of one CBQ block: for each of the seven linears a learnable step size S^W = S0 * f
+// (S0: the min/max scale of the CFP-processed weight; f learned from 1), the fixed zero point, and the rounding (LoRA-Rounding,
 // full-rank AdaRound, or round-to-nearest with a straight-through estimator).
 #pragma once
 
@@ -35,7 +35,7 @@ class CbqBlockParts {
   at::Tensor weight_of(size_t k, bool hard) const;
   DecoderBlock block_;
   CbqPartsOptions o_;
-  std::vector<at::Tensor> weights_, steps_, zeros_;
+  std::vector<at::Tensor> weights_, init_steps_, steps_, zeros_;  // steps_: learnable factors of init_steps_
   std::vector<std::unique_ptr<LoraRounding>> rounding_;
 };
 

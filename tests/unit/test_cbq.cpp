@@ -66,7 +66,7 @@ TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid; ablations
   const double err_rtn = at::mse_loss(last_hidden(rtn, calib), ref).item<double>();
 
   ptq::LlamaModel q = copy_model(fp);
-  const auto report = quantize(q, "cbq", "W2A16", {{"epochs", 30}, {"step_lr", 5e-3}, {"rounding_lr", 3e-2}}, calib);
+  const auto report = quantize(q, "cbq", "W2A16", {{"epochs", 30}, {"step_lr", 2e-2}, {"rounding_lr", 3e-2}}, calib);
   const auto& windows = report.summary["cross_block"]["windows"];
   REQUIRE(windows.size() == 2);  // [0,1], [1,2]
   CHECK(windows[0]["blocks"] == nlohmann::json({0, 1}));
