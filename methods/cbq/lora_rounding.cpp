@@ -4,7 +4,6 @@
 #include <c10/core/GradMode.h>
 
 #include <cmath>
-#include <tuple>
 
 namespace ptq::methods::cbq {
 
@@ -17,15 +16,16 @@ LoraRounding::LoraRounding(const at::Tensor& weight, const quant::QParams& qp, c
   const at::Tensor frac = (x - at::floor(x)).view_as(weight_);
   // AdaRound's init: h(V0) = frac, i.e. sigmoid(V0) = (frac - gamma) / (zeta - gamma).
   const at::Tensor v0 = -at::log((o_.zeta - o_.gamma) / (frac - o_.gamma) - 1.0);
-  if (o_.rank <= 0 || o_.rank >= std::min(weight_.size(0), weight_.size(1))) {
+  if (o_.rank <= 0) {  // full-rank AdaRound: V itself is learned
     v_ = v0.clone().requires_grad_(true);
     return;
   }
-  at::Tensor u, sv, vh;
-  std::tie(u, sv, vh) = at::linalg_svd(v0, /*full_matrices=*/false);
-  const at::Tensor root = sv.narrow(0, 0, o_.rank).sqrt();
-  a1_ = (u.narrow(1, 0, o_.rank) * root.unsqueeze(0)).contiguous().requires_grad_(true);
-  a2_ = (root.unsqueeze(1) * vh.narrow(0, 0, o_.rank)).contiguous().requires_grad_(true);
+  // LoRA: the AdaRound init stays as a frozen base and only a rank-r update is learned, zero at the start
+  // (A1 = 0, A2 small random), so training starts at h = frac and the hardened init is round-to-nearest.
+  v0_ = v0;
+  a1_ = at::zeros({weight_.size(0), o_.rank}, weight_.options()).requires_grad_(true);
+  a2_ = (at::randn({o_.rank, weight_.size(1)}, weight_.options()) / std::sqrt(static_cast<double>(weight_.size(1))))
+            .requires_grad_(true);
 }
 
 at::Tensor LoraRounding::rows(const at::Tensor& x) const {
@@ -43,7 +43,7 @@ int64_t LoraRounding::parameter_count() const {
 }
 
 at::Tensor LoraRounding::soft_offsets() const {
-  const at::Tensor v = v_.defined() ? v_ : at::matmul(a1_, a2_);
+  const at::Tensor v = v_.defined() ? v_ : v0_ + at::matmul(a1_, a2_);
   return at::clamp(at::sigmoid(v) * (o_.zeta - o_.gamma) + o_.gamma, 0.0, 1.0);
 }
 
