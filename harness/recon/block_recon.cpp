@@ -19,13 +19,6 @@ namespace ptq::recon {
 
 namespace {
 
-// Applies `f` to each batch of rows of `x` ([n, T, H]) and stacks the results.
-at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f) {
-  std::vector<at::Tensor> out;
-  for (int64_t j = 0; j < x.size(0); j += batch) out.push_back(f(x.narrow(0, j, std::min(batch, x.size(0) - j))));
-  return at::cat(out, 0);
-}
-
 std::string checkpoint_path(const ReconOptions& o, size_t block) {
   return (std::filesystem::path(o.checkpoint_dir) / fmt::format("block_{}.safetensors", block)).string();
 }
@@ -63,6 +56,12 @@ void save_checkpoint(const ReconOptions& o, size_t block, const BlockParts& part
 }
 
 }  // namespace
+
+at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f) {
+  std::vector<at::Tensor> out;
+  for (int64_t j = 0; j < x.size(0); j += batch) out.push_back(f(x.narrow(0, j, std::min(batch, x.size(0) - j))));
+  return at::cat(out, 0);
+}
 
 nlohmann::json ReconReport::to_json() const {
   nlohmann::json b = nlohmann::json::array();

@@ -103,6 +103,9 @@ struct ReconReport {
   nlohmann::json to_json() const;
 };
 
+// Applies `f` to each batch of `batch` rows of `x` ([n, T, H]) and concatenates the results.
+at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f);
+
 // Trains `parts` of `block` (block number `index`) on inputs `x_q` against `target` (and `target_2` when
 // o.aug_loss) for o.epochs epochs in fixed order, with activation quantizers `aq`; `progress`/`done`
 // count steps. Applies o.nan_policy: a skipped block comes back with log.skipped set. Used by

@@ -1,6 +1,7 @@
 #include "cbq/cross_block.h"
 
 #include "cbq/window_schedule.h"
+#include "recon/block_recon.h"
 #include "recon/let.h"
 #include "run/progress.h"
 #include "util/errors.h"
@@ -17,12 +18,6 @@
 namespace ptq::methods::cbq {
 
 namespace {
-
-at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f) {
-  std::vector<at::Tensor> out;
-  for (int64_t j = 0; j < x.size(0); j += batch) out.push_back(f(x.narrow(0, j, std::min(batch, x.size(0) - j))));
-  return at::cat(out, 0);
-}
 
 struct ChannelRange {
   at::Tensor max, min;
@@ -119,13 +114,13 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
           parts[b] = std::make_unique<CbqBlockParts>(pre, o.parts);
           rounding_parameters += parts[b]->rounding_parameters();
         }
-        h = map_batches(h, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
+        h = recon::map_batches(h, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
       }
       t1 = h;
       if (o.homologous_weight > 0) {
         h = x_q;
         for (int64_t b : win.blocks)
-          h = map_batches(h, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
+          h = recon::map_batches(h, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
         t2 = h;
       }
     }
@@ -172,9 +167,9 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
     {
       at::NoGradGuard no_grad;
       for (int64_t b : win.hardened) {
-        x_fp = map_batches(x_fp, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
+        x_fp = recon::map_batches(x_fp, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
         model.blocks[static_cast<size_t>(b)] = parts[b]->hardened_block(fmt::format("model.layers.{}.", b), qparams);
-        x_q = map_batches(x_q, bs, [&](const at::Tensor& x) {
+        x_q = recon::map_batches(x_q, bs, [&](const at::Tensor& x) {
           return decoder_block_forward(model.blocks[static_cast<size_t>(b)], cfg, x, rope, model.act_quant);
         });
         parts.erase(b);
