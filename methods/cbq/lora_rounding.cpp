@@ -13,7 +13,8 @@ LoraRounding::LoraRounding(const at::Tensor& weight, const quant::QParams& qp, c
   at::NoGradGuard no_grad;
   const at::Tensor s = qp.scale.detach().to(at::kFloat).reshape({-1, 1});
   const at::Tensor x = rows(weight_) / s;
-  const at::Tensor frac = (x - at::floor(x)).view_as(weight_);
+  base_ = at::floor(x);  // the integer grid below W at the initial step: fixed while the step is learned
+  const at::Tensor frac = (x - base_).view_as(weight_);
   // AdaRound's init: h(V0) = frac, i.e. sigmoid(V0) = (frac - gamma) / (zeta - gamma).
   const at::Tensor v0 = -at::log((o_.zeta - o_.gamma) / (frac - o_.gamma) - 1.0);
   if (o_.rank <= 0) {  // full-rank AdaRound: V itself is learned
@@ -47,12 +48,15 @@ at::Tensor LoraRounding::soft_offsets() const {
   return at::clamp(at::sigmoid(v) * (o_.zeta - o_.gamma) + o_.gamma, 0.0, 1.0);
 }
 
-at::Tensor LoraRounding::quantized(const at::Tensor& scale, bool hard) const {
+at::Tensor LoraRounding::quantized(const at::Tensor& scale, Offsets offsets) const {
   at::Tensor h = soft_offsets();
-  if (hard) h = (h >= 0.5).to(at::kFloat);
+  if (offsets == Offsets::kHard) {
+    h = (h >= 0.5).to(at::kFloat);
+  } else if (offsets == Offsets::kStraightThrough) {  // the hardened value forward, the soft gradient backward
+    h = (h >= 0.5).to(at::kFloat) - h.detach() + h;
+  }
   const at::Tensor s = scale.reshape({-1, 1});
-  const at::Tensor base = at::floor(rows(weight_) / s.detach());  // no gradient through the floor
-  const at::Tensor q = at::clamp(base + rows(h) + zero_, 0.0, static_cast<double>(spec_.qmax()));
+  const at::Tensor q = at::clamp(base_ + rows(h) + zero_, 0.0, static_cast<double>(spec_.qmax()));
   return ((q - zero_) * s).view_as(weight_);
 }
 

@@ -38,15 +38,20 @@ class LoraRounding {
   std::vector<at::Tensor> parameters() const;  // A1, A2 (or V when full rank)
   int64_t parameter_count() const;
   at::Tensor soft_offsets() const;  // h(V), [out, in]
-  // The fake-quantized weight with soft (training) or hardened offsets; `scale` may be a learnable
-  // replacement of the initial scale (same shape).
-  at::Tensor quantized(const at::Tensor& scale, bool hard) const;
+  // kSoft: AdaRound's training forward; kHard: the final {0,1} offsets; kStraightThrough: hardened
+  // offsets forward with the soft offsets' gradient.
+  enum class Offsets { kSoft, kHard, kStraightThrough };
+  // The fake-quantized weight. `scale` may be a learnable replacement of the initial scale (same shape);
+  // the integer grid floor(W / S0) stays that of the initial scale S0, so a learned step rescales the
+  // grid and never re-buckets an element under offsets learned for another bucket [A: the dossier's
+  // "floor as a constant" option; AdaRound keeps S fixed].
+  at::Tensor quantized(const at::Tensor& scale, Offsets offsets) const;
   // AdaRound's regulariser at `beta`.
   at::Tensor regularizer(double beta) const;
 
  private:
   at::Tensor rows(const at::Tensor& x) const;  // [out, in] -> quantization rows
-  at::Tensor weight_, zero_;
+  at::Tensor weight_, zero_, base_;  // base_: floor(W / S0) as quantization rows
   quant::QuantizerSpec spec_;
   LoraRoundingOptions o_;
   at::Tensor v0_, a1_, a2_, v_;  // V = v_ (full rank) or v0_ + a1_ a2_ (LoRA, v0_ frozen)

@@ -93,12 +93,12 @@ TEST_CASE("LoRA-Rounding: near the weight at init, integer grid once hardened, (
     // Full rank starts exactly at AdaRound's init (h = frac): the soft weight is W itself except where the
     // rounded zero point pushes W / S + z off the grid [0, 15] (at most half a step).
     const at::Tensor step = (group > 0 ? qp.scale.reshape({-1, 1}).expand({-1, group}).reshape({64, 96}) : qp.scale.expand({64, 96}));
-    const at::Tensor diff = (full.quantized(qp.scale, false) - w).abs();
+    const at::Tensor diff = (full.quantized(qp.scale, LoraRounding::Offsets::kSoft) - w).abs();
     CHECK((diff <= 0.5 * step + 1e-6).all().item<bool>());
     CHECK((diff < 1e-5).to(at::kFloat).mean().item<double>() > 0.9);
     // Hardened: (w_q / scale + zero) is an integer in [0, 15], within one step of W / scale + zero.
     for (const LoraRounding* r : {&full, &lora}) {
-      const at::Tensor hard = r->quantized(qp.scale, true);
+      const at::Tensor hard = r->quantized(qp.scale, LoraRounding::Offsets::kHard);
       const at::Tensor rows = group > 0 ? hard.reshape({-1, group}) : hard;
       const at::Tensor grid = rows / qp.scale.reshape({-1, 1}) + qp.zero.reshape({-1, 1});
       CHECK((grid - grid.round()).abs().max().item<double>() < 1e-3);
@@ -107,6 +107,17 @@ TEST_CASE("LoRA-Rounding: near the weight at init, integer grid once hardened, (
       CHECK(((hard - rtn).abs() <= step + 1e-6).all().item<bool>());  // within one step of RTN
     }
     CHECK(full.regularizer(2.0).item<double>() >= 0);
+    // A learned step rescales the integer grid of the initial step: no element changes bucket, so at
+    // 1.07 x S0 the hardened weight is exactly 1.07 x the hardened weight at S0 (re-flooring W / S would
+    // move every element within 7 % of a grid point into the next bucket).
+    const at::Tensor at_s0 = lora.quantized(qp.scale, LoraRounding::Offsets::kHard);
+    CHECK(at::allclose(lora.quantized(qp.scale * 1.07, LoraRounding::Offsets::kHard), at_s0 * 1.07, 1e-5, 1e-6));
+    // Straight-through: the hardened weight forward, a gradient reaching the rounding parameters.
+    const at::Tensor ste = lora.quantized(qp.scale, LoraRounding::Offsets::kStraightThrough);
+    CHECK(at::allclose(ste, at_s0, 1e-6, 1e-7));
+    ste.pow(2).sum().backward();
+    CHECK(lora.parameters()[0].grad().defined());
+    CHECK(lora.parameters()[0].grad().abs().sum().item<double>() > 0);
   }
   CHECK(rounding_beta(0.1) < 0);  // warm-up: no regulariser
   CHECK(rounding_beta(0.2) == Approx(20.0));
