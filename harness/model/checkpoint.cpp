@@ -36,6 +36,7 @@ void prepare_bias_slots(LlamaModel& model) {
     if (c.mlp_bias)
       for (Linear* l : {&b.gate_proj, &b.up_proj, &b.down_proj}) l->bias = at::empty({0});
     if (c.norm_bias) b.input_layernorm_bias = b.post_attention_layernorm_bias = at::empty({0});
+    if (c.act_clip) b.act_clip = at::empty({0});
   }
 }
 
@@ -52,6 +53,7 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
       out.push_back({p + "input_layernorm.bias", {h}});
       out.push_back({p + "post_attention_layernorm.bias", {h}});
     }
+    if (c.act_clip) out.push_back({p + "ptqbench_act_clip", {DecoderBlock::kActClipSites}});
     const std::tuple<const char*, int64_t, int64_t, bool> linears[] = {
         {"self_attn.q_proj", c.q_dim(), h, c.attention_bias},  {"self_attn.k_proj", c.kv_dim(), h, c.attention_bias},
         {"self_attn.v_proj", c.kv_dim(), h, c.attention_bias}, {"self_attn.o_proj", h, c.q_dim(), c.attention_bias},

@@ -112,6 +112,7 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
   c.attention_bias = r.boolean_or("attention_bias", false);
   c.mlp_bias = r.boolean_or("mlp_bias", false);
   c.norm_bias = r.boolean_or("ptqbench_norm_bias", false);
+  c.act_clip = r.boolean_or("ptqbench_act_clip", false);
   c.bos_token_id = r.integer_or("bos_token_id", 1);
   if (r.has("eos_token_id")) {
     const auto& e = j["eos_token_id"];
@@ -185,6 +186,7 @@ json LlamaConfig::to_json() const {
   j["eos_token_id"] = eos_token_ids.size() == 1 ? json(eos_token_ids[0]) : json(eos_token_ids);
   if (!torch_dtype.empty()) j["torch_dtype"] = torch_dtype;
   if (norm_bias) j["ptqbench_norm_bias"] = true;
+  if (act_clip) j["ptqbench_act_clip"] = true;
   if (rope_scaling.type == "default") {
     j["rope_scaling"] = nullptr;
   } else {
@@ -204,7 +206,7 @@ int64_t LlamaConfig::parameter_count() const {
                        (attention_bias ? q_dim() + 2 * kv_dim() + hidden_size : 0);
   const int64_t mlp = 3 * hidden_size * intermediate_size + (mlp_bias ? 2 * intermediate_size + hidden_size : 0);
   const int64_t norms = (norm_bias ? 4 : 2) * hidden_size;
-  const int64_t block = attn + mlp + norms;
+  const int64_t block = attn + mlp + norms + (act_clip ? 4 : 0);
   const int64_t embed = vocab_size * hidden_size;
   return embed + num_hidden_layers * block + hidden_size + (tie_word_embeddings ? 0 : embed);
 }

@@ -40,6 +40,9 @@ struct LlamaConfig {
   // -shift/scale into the norms (research/omniquant_lrquant.md §1.3); checkpoints the harness writes
   // then say "ptqbench_norm_bias": true and carry input_layernorm.bias / post_attention_layernorm.bias.
   bool norm_bias = false;
+  // Per-block learned clipping logits of the activation quantizers ("ptqbench_act_clip", [4] per block,
+  // DecoderBlock::act_clip): CBQ's learnable activation steps. Not a Hugging Face field either.
+  bool act_clip = false;
   int64_t bos_token_id = 1;
   std::vector<int64_t> eos_token_ids{2};
   std::string torch_dtype;  // as declared ("float16", "bfloat16"), informational

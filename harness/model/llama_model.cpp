@@ -18,6 +18,7 @@ std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
   };
   if (input_layernorm_bias.defined()) out.emplace_back("input_layernorm.bias", &input_layernorm_bias);
   if (post_attention_layernorm_bias.defined()) out.emplace_back("post_attention_layernorm.bias", &post_attention_layernorm_bias);
+  if (act_clip.defined()) out.emplace_back("ptqbench_act_clip", &act_clip);
   const std::pair<const char*, Linear*> linears[] = {
       {"self_attn.q_proj", &q_proj}, {"self_attn.k_proj", &k_proj}, {"self_attn.v_proj", &v_proj},
       {"self_attn.o_proj", &o_proj}, {"mlp.gate_proj", &gate_proj}, {"mlp.up_proj", &up_proj},
@@ -48,14 +49,14 @@ at::Tensor post_attention_norm(const DecoderBlock& b, const LlamaConfig& c, cons
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
                              const RopeTables& rope, const quant::ActivationQuant& aq, int64_t score_chunk_bytes) {
   const at::Tensor context = attention_context(b, c, x_normed, rope, aq, score_chunk_bytes);
-  return b.o_proj(quant::fake_quant_per_token(context, aq.linear_input));
+  return b.o_proj(quant::fake_quant_per_token(context, aq.linear_input, b.act_clip_logit(DecoderBlock::kOutInput)));
 }
 
 at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
                              const RopeTables& rope, const quant::ActivationQuant& aq, int64_t score_chunk_bytes) {
   const int64_t batch = x_normed.size(0), t = x_normed.size(1), hd = c.head_dim;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
-  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input);
+  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input, b.act_clip_logit(DecoderBlock::kQkvInput));
   // [B, T, heads*hd] -> [B, heads, T, hd]
   at::Tensor q = b.q_proj(x).view({batch, t, nh, hd}).transpose(1, 2);
   at::Tensor k = b.k_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
@@ -93,8 +94,9 @@ at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const 
 }
 
 at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const quant::ActivationQuant& aq) {
-  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input);
-  return b.down_proj(quant::fake_quant_per_token(at::silu(b.gate_proj(x)) * b.up_proj(x), aq.linear_input));
+  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input, b.act_clip_logit(DecoderBlock::kGateUpInput));
+  return b.down_proj(quant::fake_quant_per_token(at::silu(b.gate_proj(x)) * b.up_proj(x), aq.linear_input,
+                                                 b.act_clip_logit(DecoderBlock::kDownInput)));
 }
 
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
@@ -156,6 +158,12 @@ void LlamaModel::sync_bias_layout() {
   config_.norm_bias = complete([&](DecoderBlock& b) {
     return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.input_layernorm_bias, h}, {&b.post_attention_layernorm_bias, h}};
   });
+  bool any_clip = false;
+  for (const auto& b : blocks) any_clip = any_clip || b.act_clip.defined();
+  if (any_clip)  // a block without learned clipping clips nothing: sigmoid(kNoActClipLogit) is 1 in fp16/fp32
+    for (auto& b : blocks)
+      if (!b.act_clip.defined()) b.act_clip = at::full({DecoderBlock::kActClipSites}, kNoActClipLogit, embed_tokens.options());
+  config_.act_clip = any_clip;
 }
 
 at::Device LlamaModel::device() const { return embed_tokens.device(); }

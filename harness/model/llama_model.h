@@ -23,6 +23,9 @@ struct Linear {
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
+// A clipping logit that clips nothing: sigmoid(30) rounds to 1 in fp32 and fp16.
+constexpr double kNoActClipLogit = 30.0;
+
 struct DecoderBlock {
   at::Tensor input_layernorm;           // [hidden]
   at::Tensor post_attention_layernorm;  // [hidden]
@@ -30,6 +33,12 @@ struct DecoderBlock {
   at::Tensor input_layernorm_bias, post_attention_layernorm_bias;
   Linear q_proj, k_proj, v_proj, o_proj;
   Linear gate_proj, up_proj, down_proj;
+  // Learned clipping logits of the four per-token activation quantizers at linear inputs (CBQ's S^X),
+  // [kActClipSites], undefined unless a method learned them (config.act_clip). Only used when
+  // activations are quantized: each site's range is scaled by sigmoid(logit).
+  enum ActClipSite : int64_t { kQkvInput = 0, kOutInput = 1, kGateUpInput = 2, kDownInput = 3, kActClipSites = 4 };
+  at::Tensor act_clip;
+  at::Tensor act_clip_logit(ActClipSite site) const { return act_clip.defined() ? act_clip[site] : at::Tensor(); }
 
   // (HF name suffix relative to "model.layers.<i>.", tensor slot) for every tensor of the block.
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
@@ -84,6 +93,7 @@ class LlamaModel {
   // After a method added biases to some blocks (OmniQuant's LET folds shifts into biases only where
   // they are non-zero): gives every block the same bias layout (zeros where missing) and sets the
   // config's attention_bias / mlp_bias / norm_bias so that the saved checkpoint loads back.
+  // Likewise for learned activation clipping (config.act_clip).
   void sync_bias_layout();
 
   // Every tensor under its Hugging Face name (lm_head omitted when tied), in a stable order.

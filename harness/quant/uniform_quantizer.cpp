@@ -80,9 +80,9 @@ at::Tensor fake_quant_weight(const at::Tensor& weight, const QuantizerSpec& spec
   return out;
 }
 
-at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec) {
+at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit) {
   if (!spec.enabled()) return x;
-  return fake_quant_rows(x, compute_qparams(x, spec), spec);
+  return fake_quant_rows(x, compute_qparams(x, spec, clip_logit, clip_logit), spec);
 }
 
 at::Tensor lwc_init(const at::Tensor& weight, const QuantizerSpec& spec, double init) {

@@ -51,8 +51,10 @@ at::Tensor fake_quant_rows(const at::Tensor& rows, const QParams& qp, const Quan
 at::Tensor fake_quant_weight(const at::Tensor& weight, const QuantizerSpec& spec, const at::Tensor& lwc_up = {},
                              const at::Tensor& lwc_low = {}, QParams* qparams_out = nullptr);
 // Dynamic per-token quantization over the last dim of x (any leading shape): activations, and Q/K/V per
-// (head, token) when x is [B, heads, T, head_dim].
-at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec);
+// (head, token) when x is [B, heads, T, head_dim]. `clip_logit` (optional, a scalar): both ends of every
+// token's range times sigmoid(clip_logit), so the step is sigmoid(clip_logit) times the min/max step - a
+// learnable activation step (CBQ's S^X) that stays dynamic per token.
+at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit = {});
 
 // Learnable clipping logits for a weight of this shape: [out * in / group, 1], filled with `init`.
 at::Tensor lwc_init(const at::Tensor& weight, const QuantizerSpec& spec, double init = 4.0);

@@ -2,6 +2,7 @@
 
 #include "io/files.h"
 #include "io/safetensors.h"
+#include "io/sha256.h"
 #include "run/progress.h"
 #include "train/loss_scaler.h"
 #include "util/errors.h"
@@ -57,6 +58,12 @@ void save_checkpoint(const ReconOptions& o, size_t block, const BlockParts& part
 
 }  // namespace
 
+std::string checkpoint_key(const std::string& setting, const nlohmann::json& config, const at::Tensor& calibration) {
+  const at::Tensor w = calibration.to(at::kLong).contiguous();
+  const std::string windows = io::sha256_hex(std::string_view(static_cast<const char*>(w.data_ptr()), w.numel() * sizeof(int64_t)));
+  return io::sha256_hex(setting + "|" + config.dump() + "|" + windows).substr(0, 16);
+}
+
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f) {
   std::vector<at::Tensor> out;
   for (int64_t j = 0; j < x.size(0); j += batch) out.push_back(f(x.narrow(0, j, std::min(batch, x.size(0) - j))));
@@ -71,62 +78,73 @@ nlohmann::json ReconReport::to_json() const {
   return {{"blocks", b}};
 }
 
-BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, size_t num_blocks, const LlamaConfig& cfg,
-                     const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
-                     const quant::ActivationQuant& aq, const ReconOptions& o, Progress& progress, int64_t& done) {
+BlockLog train_steps(const std::vector<train::ParamGroup>& groups, int64_t n, const StepLossFn& step_loss,
+                     const std::string& where, const std::string& label, bool can_skip, const ReconOptions& o,
+                     Progress& progress, int64_t& done) {
   BlockLog log;
-  const int64_t n = x_q.size(0);
   if (o.batch_size < 1 || n % o.batch_size != 0)
     throw InputError(fmt::format("batch_size {} must divide the {} training samples", o.batch_size, n));
   const int64_t steps_per_epoch = n / o.batch_size;
-  train::AdamW opt(parts.param_groups());
+  train::AdamW opt(groups);
   std::vector<at::Tensor> params;
   for (const auto& g : opt.groups()) params.insert(params.end(), g.params.begin(), g.params.end());
   train::DynamicLossScaler scaler;
+  int64_t step = 0;
   for (int epoch = 0; epoch < o.epochs; ++epoch) {
     double sum = 0;
-    for (int64_t j = 0; j < n; j += o.batch_size) {
+    for (int64_t j = 0; j < n; j += o.batch_size, ++step) {
       at::AutoGradMode grad(true);
-      parts.before_step();
-      at::Tensor loss;
+      StepLoss s;
       {
         const AutocastGuard autocast(o.precision.autocast);
-        const DecoderBlock t = parts.temporary_block(block);
-        const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, o.batch_size), rope, aq);
-        const at::Tensor y = target.narrow(0, j, o.batch_size);
-        loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
-        if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, o.batch_size));
+        s = step_loss(j, step);
       }
-      const double l = loss.item<double>();
+      const double l = s.loss.item<double>();
       if (!std::isfinite(l)) {
-        const std::string what = fmt::format("block {} epoch {} step {}: loss is {} (NaN/Inf)", i, epoch, j / o.batch_size, l);
-        if (o.nan_policy != "skip-block" || !o.fallback_fold)
-          throw std::runtime_error(what + "; nan_policy \"skip-block\" keeps the fallback (RTN) for such blocks");
+        const std::string what = fmt::format("{} epoch {} step {}: loss is {} (NaN/Inf)", where, epoch, j / o.batch_size, l);
+        if (!can_skip) throw std::runtime_error(what + "; nan_policy \"skip-block\" keeps the fallback (RTN) for such blocks");
         log.skipped = what;
-        progress.note(fmt::format("warning: {}: block {} keeps the fallback (nan_policy skip-block)", what, i));
+        progress.note(fmt::format("warning: {}: {} keeps the fallback (nan_policy skip-block)", what, where));
         done += (o.epochs - epoch) * steps_per_epoch - j / o.batch_size;
         return log;
       }
       opt.zero_grad();
       if (o.precision.loss_scaling) {  // GradScaler: scaled backward, unscale, skip the step on overflow
-        scaler.scale(loss).backward();
+        scaler.scale(s.loss).backward();
         const bool finite = scaler.unscale(params);
         if (finite) opt.step();
         scaler.update(!finite);
       } else {
-        loss.backward();
+        s.loss.backward();
         opt.step();
       }
-      sum += l;
+      sum += std::isnan(s.logged) ? l : s.logged;
       ++done;
-      if (o.progress)
-        progress.update(done, fmt::format("block {}/{} epoch {}/{} loss {:.3g}", i + 1, num_blocks, epoch + 1, o.epochs, l));
+      if (o.progress) progress.update(done, fmt::format("{} epoch {}/{} loss {:.3g}", label, epoch + 1, o.epochs, l));
     }
     const double mean = sum / static_cast<double>(steps_per_epoch);
     if (epoch == 0) log.first_epoch_loss = mean;
     log.last_epoch_loss = mean;
   }
   return log;
+}
+
+BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, size_t num_blocks, const LlamaConfig& cfg,
+                     const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
+                     const quant::ActivationQuant& aq, const ReconOptions& o, Progress& progress, int64_t& done) {
+  const int64_t bs = o.batch_size;
+  const StepLossFn step_loss = [&](int64_t j, int64_t) {
+    parts.before_step();
+    const DecoderBlock t = parts.temporary_block(block);
+    const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, bs), rope, aq);
+    const at::Tensor y = target.narrow(0, j, bs);
+    at::Tensor loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
+    if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, bs));
+    return StepLoss{loss};
+  };
+  return train_steps(parts.param_groups(), x_q.size(0), step_loss, fmt::format("block {}", i),
+                     fmt::format("block {}/{}", i + 1, num_blocks), o.nan_policy == "skip-block" && o.fallback_fold, o,
+                     progress, done);
 }
 
 ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,

@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -103,8 +104,30 @@ struct ReconReport {
   nlohmann::json to_json() const;
 };
 
+// The key of a method's checkpoints: exactly this setting, resolved config and calibration windows.
+std::string checkpoint_key(const std::string& setting, const nlohmann::json& config, const at::Tensor& calibration);
+
 // Applies `f` to each batch of `batch` rows of `x` ([n, T, H]) and concatenates the results.
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f);
+
+// One training step's loss, built by the caller for the batch of samples starting at `j` (`step` counts
+// the steps of the whole run from 0); `logged` is the value averaged into the epoch means (e.g. the
+// reconstruction term without a regulariser).
+struct StepLoss {
+  at::Tensor loss;
+  double logged = std::numeric_limits<double>::quiet_NaN();  // NaN: the loss itself
+};
+using StepLossFn = std::function<StepLoss(int64_t j, int64_t step)>;
+
+// The optimisation loop shared by block reconstruction and CBQ's windows: AdamW over `groups`,
+// o.epochs epochs over `n` samples in batches of o.batch_size in fixed order, `step_loss` under autocast
+// as o.precision says, dynamic loss scaling, progress ("<label> epoch e/E loss l"). A NaN/Inf loss throws
+// "<where> epoch e step s: loss is nan ..." unless `can_skip` (the caller has a fallback and
+// o.nan_policy is skip-block): then it stops and returns log.skipped; `done` still advances past the
+// unit's remaining steps.
+BlockLog train_steps(const std::vector<train::ParamGroup>& groups, int64_t n, const StepLossFn& step_loss,
+                     const std::string& where, const std::string& label, bool can_skip, const ReconOptions& o,
+                     Progress& progress, int64_t& done);
 
 // Trains `parts` of `block` (block number `index`) on inputs `x_q` against `target` (and `target_2` when
 // o.aug_loss) for o.epochs epochs in fixed order, with activation quantizers `aq`; `progress`/`done`

@@ -15,9 +15,12 @@ nlohmann::json CbqConfig::to_json() const {
           {"overlap", overlap},
           {"epochs", epochs},
           {"step_lr", step_lr},
+          {"act_steps", act_steps},
+          {"act_clip_init", act_clip_init},
           {"rounding_lr", rounding_lr},
           {"rounding", rounding},
           {"rank", rank},
+          {"rounding_forward", rounding_forward},
           {"rounding_weight", rounding_weight},
           {"warmup", warmup},
           {"beta_start", beta_start},
@@ -27,7 +30,8 @@ nlohmann::json CbqConfig::to_json() const {
           {"cfp", cfp},
           {"cfp_quantiles", cfp_quantiles},
           {"cfp_weights", cfp_weights},
-          {"batch_size", batch_size}};
+          {"batch_size", batch_size},
+          {"nan_policy", nan_policy}};
 }
 
 CbqConfig CbqConfig::from_json(const nlohmann::json& j) {
@@ -38,9 +42,12 @@ CbqConfig CbqConfig::from_json(const nlohmann::json& j) {
   r.read("overlap", c.overlap);
   r.read("epochs", c.epochs);
   r.read("step_lr", c.step_lr);
+  r.read("act_steps", c.act_steps);
+  r.read("act_clip_init", c.act_clip_init);
   r.read("rounding_lr", c.rounding_lr);
   r.read_choice("rounding", c.rounding, {"lora", "full", "nearest"});
   r.read("rank", c.rank);
+  r.read_choice("rounding_forward", c.rounding_forward, {"soft", "ste"});
   r.read("rounding_weight", c.rounding_weight);
   r.read("warmup", c.warmup);
   r.read("beta_start", c.beta_start);
@@ -51,6 +58,7 @@ CbqConfig CbqConfig::from_json(const nlohmann::json& j) {
   r.read_choice("cfp_quantiles", c.cfp_quantiles, {"paper", "huawei"});
   r.read("cfp_weights", c.cfp_weights);
   r.read("batch_size", c.batch_size);
+  r.read_choice("nan_policy", c.nan_policy, {"stop", "skip-block"});
   r.finish();
   if (c.window < 1 || c.overlap < 0 || c.overlap >= c.window)
     throw InputError(fmt::format("{}: window {} overlap {} (expected window >= 1, 0 <= overlap < window)", where, c.window, c.overlap));
@@ -85,8 +93,15 @@ class Cbq final : public quant::Method {
     cbq::CrossBlockOptions o;
     o.window = c.window;
     o.overlap = c.overlap;
-    o.epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
-    o.batch_size = c.batch_size;
+    o.train.epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
+    o.train.batch_size = c.batch_size;
+    o.train.precision = recon::precision_policy(setting, model.device(), model.dtype());
+    o.train.nan_policy = c.nan_policy;
+    o.train.progress = ctx.progress;
+    if (!ctx.work_dir.empty() && o.train.epochs > 0) {
+      o.train.checkpoint_dir = ctx.work_dir + "/cbq";
+      o.train.checkpoint_key = recon::checkpoint_key(setting.str(), config, *ctx.calibration);
+    }
     o.rounding_weight = c.rounding_weight;
     o.warmup = c.warmup;
     o.beta_start = c.beta_start;
@@ -102,16 +117,20 @@ class Cbq final : public quant::Method {
     o.parts.weight_spec = setting.weight_spec();
     o.parts.rounding = c.rounding;
     o.parts.rank = c.rank;
+    o.parts.rounding_forward = c.rounding_forward;
+    o.parts.act_steps = c.act_steps && setting.act_spec().enabled();
+    o.parts.act_clip_init = c.act_clip_init;
     o.parts.step_lr = c.step_lr;
     o.parts.rounding_lr = c.rounding_lr;
-    o.progress = ctx.progress;
     const nlohmann::json log = cbq::cross_block_reconstruct(model, *ctx.calibration, o, report.qparams);
-    report.summary = {{"epochs", o.epochs},
+    model.sync_bias_layout();  // declares the learned activation clipping so the saved checkpoint loads back
+    report.summary = {{"epochs", o.train.epochs},
+                      {"precision", o.train.precision.describe()},
                       {"window", c.window},
                       {"overlap", c.overlap},
                       {"rounding", c.rounding},
                       {"cfp", c.cfp},
-                      {"activation_steps", "dynamic per-token min/max (learnable S^X not implemented)"},
+                      {"activation_steps", o.parts.act_steps ? "learned clipping of per-token min/max (S^X)" : "per-token min/max"},
                       {"calibration_windows", ctx.calibration->size(0)},
                       {"cross_block", log}};
     return report;

@@ -15,12 +15,21 @@ struct CbqConfig {
   int64_t window = 2;   // blocks optimised jointly [S: Korean summary of v5; SliderQuant's re-implementation]
   int64_t overlap = 1;  // blocks shared by consecutive windows [S]
   int epochs = -1;      // per window; -1 = 20, 40 for 2-bit weights [A: OmniQuant's schedule]
-  double step_lr = 1e-2;      // weight step factors (S^W = S0 * f) [A: OmniQuant lwc_lr, also a relative rate]
+  double step_lr = 1e-2;      // weight step factors (S^W = S0 * f) and S^X logits [A: OmniQuant lwc_lr]
+  // S^X, the learnable activation steps: per-token dynamic min/max quantizers at the four linear inputs
+  // whose range is scaled by a learned sigmoid(logit) per quantizer (init 4.0 as OmniQuant's LWC)
+  // [A: the dossier's recommendation - a static per-tensor step is the other reading; it would break the
+  // comparability with the per-token OmniQuant/QLLM baselines]. Only with quantized activations.
+  bool act_steps = true;
+  double act_clip_init = 4.0;
   double rounding_lr = 1e-3;  // LoRA-Rounding factors [A: AdaRound practice]
   // "lora" (rank-r logits, the paper) | "full" (AdaRound's full-rank logits: the ablation) | "nearest"
   // (plain round-to-nearest with learnable steps: the "no LoRA-Rounding" ablation).
   std::string rounding = "lora";
   int64_t rank = 8;             // [A] not in any readable source
+  // Training forward of the learned rounding: "soft" (AdaRound: h in [0, 1], hardened at the end) or
+  // "ste" (the hardened offsets forward, the soft offsets' gradient back).
+  std::string rounding_forward = "soft";
   double rounding_weight = 0.01;  // lambda_r on the mean rounding regulariser [A: AdaRound/BRECQ weight]
   double warmup = 0.2;          // fraction of each window's steps without the regulariser [A: AdaRound]
   double beta_start = 20, beta_end = 2;  // [A: AdaRound]
@@ -30,6 +39,9 @@ struct CbqConfig {
   std::string cfp_quantiles = "paper";  // "paper" 0.25/0.75 | "huawei" 0.20/0.80 [C: msModelSlim]
   bool cfp_weights = true;          // per-row truncation of weight outliers [A: per output row]
   int64_t batch_size = 1;
+  // A NaN/Inf loss: "stop", or "skip-block": the window's parameters go back to their values at the
+  // window's start (fresh blocks: CFP + round-to-nearest) and the run goes on.
+  std::string nan_policy = "stop";
 
   nlohmann::json to_json() const;
   static CbqConfig from_json(const nlohmann::json& j);  // strict

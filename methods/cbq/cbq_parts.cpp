@@ -31,12 +31,14 @@ CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o
     if (o.rounding != "nearest")
       rounding_.push_back(std::make_unique<LoraRounding>(w, qp, o.weight_spec, LoraRoundingOptions{o.rounding == "full" ? 0 : o.rank}));
   }
+  if (o.act_steps) act_clip_ = at::full({DecoderBlock::kActClipSites}, o.act_clip_init, at::kFloat).requires_grad_(true);
 }
 
 std::vector<train::ParamGroup> CbqBlockParts::param_groups() {
   train::ParamGroup steps;
   steps.lr = o_.step_lr;
   steps.params = steps_;
+  if (act_clip_.defined()) steps.params.push_back(act_clip_);
   std::vector<train::ParamGroup> out = {steps};
   if (!rounding_.empty()) {
     train::ParamGroup r;
@@ -50,7 +52,11 @@ std::vector<train::ParamGroup> CbqBlockParts::param_groups() {
 
 at::Tensor CbqBlockParts::weight_of(size_t k, bool hard) const {
   const at::Tensor step = (init_steps_[k] * steps_[k]).clamp_min(1e-5);  // a learned step never reaches 0
-  if (!rounding_.empty()) return rounding_[k]->quantized(step, hard);
+  if (!rounding_.empty()) {
+    using Offsets = LoraRounding::Offsets;
+    const Offsets training = o_.rounding_forward == "ste" ? Offsets::kStraightThrough : Offsets::kSoft;
+    return rounding_[k]->quantized(step, hard ? Offsets::kHard : training);
+  }
   // Round-to-nearest with the learnable step (straight-through rounding inside fake_quant_rows).
   const at::Tensor& w = weights_[k];
   const at::Tensor rows = o_.weight_spec.group_size > 0 ? w.reshape({-1, o_.weight_spec.group_size}) : w;
@@ -62,6 +68,7 @@ DecoderBlock CbqBlockParts::temporary_block() const {
   DecoderBlock t = block_;
   auto ls = linears(t);
   for (size_t k = 0; k < ls.size(); ++k) ls[k]->weight = weight_of(k, false).to(ls[k]->weight.scalar_type());
+  if (act_clip_.defined()) t.act_clip = act_clip_.to(t.input_layernorm.scalar_type());
   return t;
 }
 
@@ -82,7 +89,43 @@ DecoderBlock CbqBlockParts::hardened_block(const std::string& prefix,
     qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", (init_steps_[k] * steps_[k].detach()).clamp_min(1e-5));
     qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", zeros_[k].clone());
   }
+  if (act_clip_.defined()) {
+    t.act_clip = act_clip_.detach().to(t.input_layernorm.scalar_type());
+    qparams.emplace_back(prefix + "ptqbench_act_clip", act_clip_.detach().clone());
+  }
   return t;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> CbqBlockParts::state() const {
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    out.emplace_back(std::string(kLinearNames[k]) + ".step", steps_[k].detach().clone());
+    if (!rounding_.empty()) {
+      const auto params = rounding_[k]->parameters();
+      for (size_t i = 0; i < params.size(); ++i)
+        out.emplace_back(std::string(kLinearNames[k]) + ".rounding." + std::to_string(i), params[i].detach().clone());
+    }
+  }
+  if (act_clip_.defined()) out.emplace_back("act_clip", act_clip_.detach().clone());
+  return out;
+}
+
+void CbqBlockParts::load_state(const std::map<std::string, at::Tensor>& state) {
+  at::NoGradGuard no_grad;
+  std::vector<std::pair<std::string, at::Tensor>> slots;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    slots.emplace_back(std::string(kLinearNames[k]) + ".step", steps_[k]);
+    if (!rounding_.empty()) {
+      const auto params = rounding_[k]->parameters();
+      for (size_t i = 0; i < params.size(); ++i) slots.emplace_back(std::string(kLinearNames[k]) + ".rounding." + std::to_string(i), params[i]);
+    }
+  }
+  if (act_clip_.defined()) slots.emplace_back("act_clip", act_clip_);
+  for (auto& [name, t] : slots) {
+    const at::Tensor& v = state.at(name);
+    if (!v.sizes().equals(t.sizes())) throw std::out_of_range(name);
+    t.copy_(v);
+  }
 }
 
 int64_t CbqBlockParts::rounding_parameters() const {

@@ -1,12 +1,14 @@
 // The learnable parts of one CBQ block: for each of the seven linears a learnable step size S^W = S0 * f
-// (S0: the min/max scale of the CFP-processed weight; f learned from 1), the fixed zero point, and the rounding (LoRA-Rounding,
-// full-rank AdaRound, or round-to-nearest with a straight-through estimator).
+// (S0: the min/max scale of the CFP-processed weight; f learned from 1), the fixed zero point, and the
+// rounding (LoRA-Rounding, full-rank AdaRound, or round-to-nearest with a straight-through estimator);
+// with quantized activations, the learnable activation steps S^X of the block's four linear inputs.
 #pragma once
 
 #include "cbq/lora_rounding.h"
 #include "model/llama_model.h"
 #include "train/adamw.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +19,12 @@ struct CbqPartsOptions {
   quant::QuantizerSpec weight_spec;
   std::string rounding = "lora";  // lora | full | nearest
   int64_t rank = 8;
+  std::string rounding_forward = "soft";  // soft (AdaRound) | ste (hardened offsets forward, soft gradient)
+  // S^X: a learned clipping logit per activation quantizer at a linear input (DecoderBlock::act_clip),
+  // starting at `act_clip_init` (OmniQuant's LWC init: sigmoid(4) = 0.982); off when activations are not
+  // quantized.
+  bool act_steps = false;
+  double act_clip_init = 4.0;
   double step_lr = 1e-2, rounding_lr = 1e-3;
 };
 
@@ -30,6 +38,9 @@ class CbqBlockParts {
   // The final block (hardened offsets), and its scales / zero points under "<prefix><linear>.weight_*".
   DecoderBlock hardened_block(const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qparams) const;
   int64_t rounding_parameters() const;
+  // The learned values by name (per-window checkpoints, and the NaN fallback's snapshot) and their restoration.
+  std::vector<std::pair<std::string, at::Tensor>> state() const;
+  void load_state(const std::map<std::string, at::Tensor>& state);  // std::out_of_range on a missing name
 
  private:
   at::Tensor weight_of(size_t k, bool hard) const;
@@ -37,6 +48,7 @@ class CbqBlockParts {
   CbqPartsOptions o_;
   std::vector<at::Tensor> weights_, init_steps_, steps_, zeros_;  // steps_: learnable factors of init_steps_
   std::vector<std::unique_ptr<LoraRounding>> rounding_;
+  at::Tensor act_clip_;  // [4] logits (S^X), undefined without act_steps
 };
 
 }  // namespace ptq::methods::cbq

@@ -1,7 +1,8 @@
 #include "cbq/cross_block.h"
 
 #include "cbq/window_schedule.h"
-#include "recon/block_recon.h"
+#include "io/files.h"
+#include "io/safetensors.h"
 #include "recon/let.h"
 #include "run/progress.h"
 #include "util/errors.h"
@@ -11,8 +12,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
-#include <cmath>
-#include <functional>
+#include <filesystem>
 #include <map>
 
 namespace ptq::methods::cbq {
@@ -67,6 +67,87 @@ DecoderBlock cfp_block(const DecoderBlock& fp, const LlamaConfig& c, const at::T
   return b;
 }
 
+using Named = std::vector<std::pair<std::string, at::Tensor>>;
+
+// What a finished window leaves behind: its hardened blocks (all tensors, their scales) and the learned
+// state of the blocks that stay in flight.
+struct WindowCheckpoint {
+  std::map<int64_t, DecoderBlock> hardened;
+  Named qparams;
+  std::map<int64_t, std::map<std::string, at::Tensor>> in_flight;
+  recon::BlockLog log;
+};
+
+std::string window_path(const recon::ReconOptions& o, size_t w) {
+  return (std::filesystem::path(o.checkpoint_dir) / fmt::format("window_{}.safetensors", w)).string();
+}
+
+void save_window(const recon::ReconOptions& o, size_t w, const WindowCheckpoint& c) {
+  if (o.checkpoint_dir.empty()) return;
+  Named tensors = c.qparams;
+  for (auto [b, block] : c.hardened)
+    for (auto& [name, t] : block.named_tensors()) tensors.emplace_back(fmt::format("hardened.{}.{}", b, name), *t);
+  for (const auto& [b, state] : c.in_flight)
+    for (const auto& [name, t] : state) tensors.emplace_back(fmt::format("state.{}.{}", b, name), t);
+  std::filesystem::create_directories(o.checkpoint_dir);
+  io::write_safetensors(window_path(o, w), tensors,
+                        {{"checkpoint_key", o.checkpoint_key},
+                         {"first_epoch_loss", fmt::format("{:.17g}", c.log.first_epoch_loss)},
+                         {"last_epoch_loss", fmt::format("{:.17g}", c.log.last_epoch_loss)}});
+}
+
+// The checkpoint of window `w`, if there is one. `hardened` blocks are filled into copies of `shape`.
+bool load_window(const recon::ReconOptions& o, size_t w, const Window& win, const std::map<int64_t, DecoderBlock>& shape,
+                 WindowCheckpoint& c) {
+  if (o.checkpoint_dir.empty()) return false;
+  const std::string path = window_path(o, w);
+  if (!io::file_exists(path)) return false;
+  const io::SafetensorsFile f(path);
+  const auto key = f.metadata().find("checkpoint_key");
+  if (key == f.metadata().end() || key->second != o.checkpoint_key)
+    throw InputError(fmt::format("{}: a checkpoint of another run (key {}, expected {}); remove {} to start over", path,
+                                 key == f.metadata().end() ? "none" : key->second, o.checkpoint_key, o.checkpoint_dir));
+  std::map<std::string, at::Tensor> all;
+  for (const auto& t : f.tensors()) all[t.name] = f.load(t.name);
+  const auto take = [&](const std::string& name) {
+    const auto it = all.find(name);
+    if (it == all.end()) throw InputError(fmt::format("{}: no tensor {} (expected a CBQ window checkpoint)", path, name));
+    return it->second;
+  };
+  for (int64_t b : win.hardened) {
+    DecoderBlock block = shape.at(b);
+    const std::string prefix = fmt::format("hardened.{}.", b);
+    // Optional tensors the hardened block may carry beyond the FP block's (learned activation clipping,
+    // biases): give them slots so that named_tensors() lists them.
+    const auto slot = [&](at::Tensor& t, const std::string& name) {
+      if (!t.defined() && all.count(prefix + name)) t = at::empty({0}, block.input_layernorm.options());
+    };
+    slot(block.act_clip, "ptqbench_act_clip");
+    slot(block.input_layernorm_bias, "input_layernorm.bias");
+    slot(block.post_attention_layernorm_bias, "post_attention_layernorm.bias");
+    for (auto& [name, lin] : std::vector<std::pair<std::string, Linear*>>{
+             {"self_attn.q_proj", &block.q_proj}, {"self_attn.k_proj", &block.k_proj}, {"self_attn.v_proj", &block.v_proj},
+             {"self_attn.o_proj", &block.o_proj}, {"mlp.gate_proj", &block.gate_proj}, {"mlp.up_proj", &block.up_proj},
+             {"mlp.down_proj", &block.down_proj}})
+      slot(lin->bias, name + ".bias");
+    for (auto& [name, t] : block.named_tensors()) *t = take(prefix + name).to(block.input_layernorm.options());
+    c.hardened[b] = block;
+  }
+  for (const auto& [name, t] : all) {
+    if (name.rfind("hardened.", 0) == 0) continue;
+    if (name.rfind("state.", 0) == 0) {
+      const size_t dot = name.find('.', 6);
+      c.in_flight[std::stoll(name.substr(6, dot - 6))][name.substr(dot + 1)] = t;
+    } else {
+      c.qparams.emplace_back(name, t);
+    }
+  }
+  c.log.first_epoch_loss = std::stod(f.metadata().at("first_epoch_loss"));
+  c.log.last_epoch_loss = std::stod(f.metadata().at("last_epoch_loss"));
+  c.log.resumed = true;
+  return true;
+}
+
 }  // namespace
 
 at::Tensor homologous_distance(const at::Tensor& q, const at::Tensor& fp, double kl_weight) {
@@ -81,33 +162,42 @@ at::Tensor homologous_distance(const at::Tensor& q, const at::Tensor& fp, double
 nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& calibration, const CrossBlockOptions& o,
                                        std::vector<std::pair<std::string, at::Tensor>>& qparams) {
   if (calibration.dim() != 2) throw InputError("calibration windows must be [n, seqlen] token ids");
-  const int64_t n = calibration.size(0), bs = o.batch_size;
+  const recon::ReconOptions& t = o.train;
+  const int64_t n = calibration.size(0), bs = t.batch_size;
   if (bs < 1 || n % bs != 0) throw InputError(fmt::format("batch_size {} must divide the {} calibration windows", bs, n));
   const LlamaConfig& cfg = model.config();
   const RopeTables rope = model.rope(calibration.size(1));
   const auto schedule = window_schedule(static_cast<int64_t>(model.blocks.size()), o.window, o.overlap);
+  // fp32_block (8-bit quantizers on CUDA): activations, FP targets and the trained blocks in float32.
+  const at::ScalarType work_dtype = t.precision.fp32_block ? at::kFloat : model.dtype();
+  const auto cast = [](DecoderBlock b, at::ScalarType type) {
+    for (auto& [name, x] : b.named_tensors()) *x = x->to(type);
+    return b;
+  };
   at::Tensor x_fp, x_q;
   {
     at::NoGradGuard no_grad;
-    x_fp = model.embed(calibration.to(model.device()));
+    x_fp = model.embed(calibration.to(model.device())).to(work_dtype);
     x_q = x_fp.clone();
   }
-  const int64_t steps_per_window = o.epochs * (n / bs);
+  const int64_t steps_per_window = t.epochs * (n / bs);
   Progress progress("cbq", static_cast<int64_t>(schedule.size()) * steps_per_window, 10.0);
   int64_t done = 0;
   std::map<int64_t, std::unique_ptr<CbqBlockParts>> parts;
   std::map<int64_t, DecoderBlock> fp_blocks;  // the original FP blocks of the window (targets)
   nlohmann::json windows = nlohmann::json::array(), cfp_log = nlohmann::json::object();
   int64_t rounding_parameters = 0;
-  for (const Window& win : schedule) {
+  for (size_t w = 0; w < schedule.size(); ++w) {
+    const Window& win = schedule[w];
     const auto t0 = std::chrono::steady_clock::now();
+    const std::string where = fmt::format("window [{}..{}]", win.blocks.front(), win.blocks.back());
     at::Tensor t1, t2;
     {
       at::NoGradGuard no_grad;
       at::Tensor h = x_fp;
       for (int64_t b : win.blocks) {
         if (!parts.count(b)) {  // first time in a window: CFP on its FP inputs, then fresh parts
-          fp_blocks[b] = model.blocks[static_cast<size_t>(b)];
+          fp_blocks[b] = cast(model.blocks[static_cast<size_t>(b)], work_dtype);
           nlohmann::json log;
           const DecoderBlock pre = o.cfp ? cfp_block(fp_blocks[b], cfg, h, rope, bs, o, log) : fp_blocks[b];
           if (o.cfp) cfp_log[std::to_string(b)] = log;
@@ -124,16 +214,20 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
         t2 = h;
       }
     }
-    std::vector<train::ParamGroup> groups;
-    for (int64_t b : win.blocks)
-      for (auto& g : parts[b]->param_groups()) groups.push_back(g);
-    train::AdamW opt(groups);
-    double first = 0, last = 0;
-    int64_t step = 0;
-    for (int epoch = 0; epoch < o.epochs; ++epoch) {
-      double sum = 0;
-      for (int64_t j = 0; j < n; j += bs) {
-        at::AutoGradMode grad(true);
+    WindowCheckpoint saved;
+    recon::BlockLog log;
+    if (t.epochs > 0 && load_window(t, w, win, fp_blocks, saved)) {
+      log = saved.log;
+      for (auto& [b, state] : saved.in_flight) parts.at(b)->load_state(state);
+      done += steps_per_window;
+    } else if (t.epochs > 0) {
+      std::vector<train::ParamGroup> groups;
+      std::map<int64_t, Named> at_start;  // the NaN fallback: the window's parameters as they came in
+      for (int64_t b : win.blocks) {
+        for (auto& g : parts[b]->param_groups()) groups.push_back(g);
+        at_start[b] = parts[b]->state();
+      }
+      const recon::StepLossFn step_loss = [&](int64_t j, int64_t step) {
         const double beta = rounding_beta(static_cast<double>(step) / static_cast<double>(steps_per_window), o.warmup,
                                           o.beta_start, o.beta_end);
         at::Tensor out = x_q.narrow(0, j, bs);
@@ -145,44 +239,53 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
         at::Tensor loss = homologous_distance(out, t1.narrow(0, j, bs), o.kl_weight);
         if (o.homologous_weight > 0) loss = loss + o.homologous_weight * homologous_distance(out, t2.narrow(0, j, bs), o.kl_weight);
         const double rec = loss.item<double>();
-        loss = loss + o.rounding_weight * reg / static_cast<double>(win.blocks.size());
-        const double l = loss.item<double>();
-        if (!std::isfinite(l))
-          throw std::runtime_error(fmt::format("window [{}..{}] epoch {} step {}: loss is {} (NaN/Inf)", win.blocks.front(),
-                                               win.blocks.back(), epoch, j / bs, l));
-        opt.zero_grad();
-        loss.backward();
-        opt.step();
-        sum += rec;
-        ++step;
-        ++done;
-        if (o.progress)
-          progress.update(done, fmt::format("window [{}..{}] epoch {}/{} loss {:.3g}", win.blocks.front(), win.blocks.back(),
-                                            epoch + 1, o.epochs, l));
-      }
-      const double mean = sum / static_cast<double>(n / bs);
-      if (epoch == 0) first = mean;
-      last = mean;
+        return recon::StepLoss{loss + o.rounding_weight * reg / static_cast<double>(win.blocks.size()), rec};
+      };
+      log = recon::train_steps(groups, n, step_loss, where, where, t.nan_policy == "skip-block", t, progress, done);
+      if (!log.skipped.empty())
+        for (int64_t b : win.blocks) {
+          std::map<std::string, at::Tensor> state(at_start[b].begin(), at_start[b].end());
+          parts[b]->load_state(state);
+        }
     }
     {
       at::NoGradGuard no_grad;
       for (int64_t b : win.hardened) {
         x_fp = recon::map_batches(x_fp, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
-        model.blocks[static_cast<size_t>(b)] = parts[b]->hardened_block(fmt::format("model.layers.{}.", b), qparams);
-        x_q = recon::map_batches(x_q, bs, [&](const at::Tensor& x) {
-          return decoder_block_forward(model.blocks[static_cast<size_t>(b)], cfg, x, rope, model.act_quant);
-        });
+        const std::string prefix = fmt::format("model.layers.{}.", b);
+        DecoderBlock hard;
+        if (log.resumed) {
+          hard = saved.hardened.at(b);
+        } else {
+          Named block_qparams;
+          hard = parts[b]->hardened_block(prefix, block_qparams);
+          saved.qparams.insert(saved.qparams.end(), block_qparams.begin(), block_qparams.end());
+          saved.hardened[b] = hard;
+        }
+        x_q = recon::map_batches(x_q, bs, [&](const at::Tensor& x) { return decoder_block_forward(hard, cfg, x, rope, model.act_quant); });
+        model.blocks[static_cast<size_t>(b)] = cast(hard, model.dtype());
         parts.erase(b);
         fp_blocks.erase(b);
+      }
+      qparams.insert(qparams.end(), saved.qparams.begin(), saved.qparams.end());
+      if (!log.resumed && log.skipped.empty() && t.epochs > 0) {
+        saved.log = log;
+        for (const auto& [b, p] : parts) {
+          const Named s = p->state();
+          saved.in_flight[b] = std::map<std::string, at::Tensor>(s.begin(), s.end());
+        }
+        save_window(t, w, saved);
       }
     }
     windows.push_back({{"blocks", win.blocks},
                        {"hardened", win.hardened},
-                       {"first_epoch_loss", first},
-                       {"last_epoch_loss", last},
+                       {"first_epoch_loss", log.first_epoch_loss},
+                       {"last_epoch_loss", log.last_epoch_loss},
+                       {"resumed", log.resumed},
+                       {"skipped", log.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(log.skipped)},
                        {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
   }
-  if (o.progress) progress.finish(fmt::format("{} windows", schedule.size()));
+  if (t.progress) progress.finish(fmt::format("{} windows", schedule.size()));
   return {{"windows", windows}, {"cfp", cfp_log}, {"rounding_parameters", rounding_parameters}};
 }
 

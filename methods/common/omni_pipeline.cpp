@@ -1,6 +1,5 @@
 #include "common/omni_pipeline.h"
 
-#include "io/sha256.h"
 #include "model/llama_model.h"
 #include "util/errors.h"
 
@@ -48,12 +47,8 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
     fold_rtn(b, wspec, prefix, qp);
   };
   if (!ctx.work_dir.empty() && p.epochs > 0) {
-    // Checkpoints belong to exactly this run: setting, resolved config and calibration windows.
-    const at::Tensor w = calibration.to(at::kLong).contiguous();
-    const std::string windows =
-        io::sha256_hex(std::string_view(static_cast<const char*>(w.data_ptr()), w.numel() * sizeof(int64_t)));
     ro.checkpoint_dir = ctx.work_dir + "/" + p.method;
-    ro.checkpoint_key = io::sha256_hex(setting.str() + "|" + config.dump() + "|" + windows).substr(0, 16);
+    ro.checkpoint_key = recon::checkpoint_key(setting.str(), config, calibration);
   }
   const recon::ReconReport rr = recon::reconstruct(
       model, calibration, [&](const recon::BlockInputs& in) { return recon::make_omni_parts(in, wspec, p.lwc, p.let); }, ro);

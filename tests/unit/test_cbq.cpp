@@ -7,10 +7,14 @@
 #include "quant/quant_setting.h"
 #include "register_all.h"
 #include "support/random_model.h"
+#include "support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
+using Catch::Matchers::Contains;
 using ptq::quant::QuantSetting;
 
 namespace {
@@ -30,11 +34,12 @@ at::Tensor last_hidden(const ptq::LlamaModel& m, const at::Tensor& ids) {
 }
 
 ptq::quant::MethodReport quantize(ptq::LlamaModel& m, const std::string& method, const std::string& setting,
-                                  const nlohmann::json& config, const at::Tensor& calib) {
+                                  const nlohmann::json& config, const at::Tensor& calib, const std::string& work_dir = "") {
   const auto& meth = ptq::methods::registry().get(method);
   ptq::quant::MethodContext ctx;
   ctx.progress = false;
   ctx.calibration = &calib;
+  ctx.work_dir = work_dir;
   return meth.apply(m, QuantSetting::parse(setting), meth.resolve_config(config), ctx);
 }
 
@@ -66,7 +71,7 @@ TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid; ablations
   const double err_rtn = at::mse_loss(last_hidden(rtn, calib), ref).item<double>();
 
   ptq::LlamaModel q = copy_model(fp);
-  const auto report = quantize(q, "cbq", "W2A16", {{"epochs", 30}, {"step_lr", 2e-2}, {"rounding_lr", 3e-2}}, calib);
+  const auto report = quantize(q, "cbq", "W2A16", {{"epochs", 30}, {"step_lr", 2e-2}, {"rounding_lr", 1e-1}}, calib);
   const auto& windows = report.summary["cross_block"]["windows"];
   REQUIRE(windows.size() == 2);  // [0,1], [1,2]
   CHECK(windows[0]["blocks"] == nlohmann::json({0, 1}));
@@ -101,4 +106,69 @@ TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid; ablations
     if (ablation.contains("rounding") && ablation["rounding"] == "full")
       CHECK(r.summary["cross_block"]["rounding_parameters"].get<int64_t>() > 3 * lora_params);
   }
+}
+
+TEST_CASE("CBQ W4A4 learns activation steps; per-window checkpoints resume to the same model", "[unit][cbq]") {
+  ptq::test::TinyShape shape;
+  shape.layers = 3;
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 62);
+  const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
+  ptq::test::TempDir dir;
+  const auto run = [&](nlohmann::json* summary) {
+    at::manual_seed(4);  // LoRA-Rounding's A2 init; a fresh process starts from the same default seed
+    ptq::LlamaModel m = copy_model(fp);
+    const auto r = quantize(m, "cbq", "W4A4", {{"epochs", 3}}, calib, dir.path());
+    *summary = r.summary;
+    return m;
+  };
+  nlohmann::json s1, s2, s3;
+  const auto full = run(&s1);
+  // S^X: every block carries its four learned clipping logits, moved away from their init.
+  CHECK(full.config().act_clip);
+  for (const auto& b : full.blocks) {
+    REQUIRE(b.act_clip.defined());
+    CHECK(b.act_clip.sizes() == at::IntArrayRef{4});
+    CHECK((b.act_clip - 4.0).abs().max().item<double>() > 1e-4);
+  }
+  CHECK(s1["activation_steps"].get<std::string>().find("S^X") != std::string::npos);
+  CHECK(std::filesystem::exists(dir.file("cbq/window_0.safetensors")));
+  CHECK(std::filesystem::exists(dir.file("cbq/window_1.safetensors")));
+  // "Killed" during window 1: only window 0's file remains. The rerun replays window 0 and trains window 1.
+  std::filesystem::remove(dir.file("cbq/window_1.safetensors"));
+  const auto resumed = run(&s2);
+  const auto& w2 = s2["cross_block"]["windows"];
+  CHECK(w2[0]["resumed"] == true);
+  CHECK(w2[1]["resumed"] == false);
+  CHECK(w2[0]["last_epoch_loss"] == s1["cross_block"]["windows"][0]["last_epoch_loss"]);
+  CHECK(w2[1]["first_epoch_loss"] == s1["cross_block"]["windows"][1]["first_epoch_loss"]);
+  // A complete rerun loads everything.
+  const auto reloaded = run(&s3);
+  CHECK(s3["cross_block"]["windows"][1]["resumed"] == true);
+  for (const ptq::LlamaModel* m : {&resumed, &reloaded})
+    for (size_t i = 0; i < fp.blocks.size(); ++i) {
+      CHECK(at::equal(full.blocks[i].q_proj.weight, m->blocks[i].q_proj.weight));
+      CHECK(at::equal(full.blocks[i].down_proj.weight, m->blocks[i].down_proj.weight));
+      CHECK(at::equal(full.blocks[i].act_clip, m->blocks[i].act_clip));
+    }
+  // Another run's files are refused.
+  ptq::LlamaModel other = copy_model(fp);
+  CHECK_THROWS_WITH(quantize(other, "cbq", "W4A4", {{"epochs", 2}}, calib, dir.path()), Contains("a checkpoint of another run"));
+}
+
+TEST_CASE("CBQ stops on a NaN loss naming the window, or with skip-block goes on", "[unit][cbq]") {
+  ptq::test::TinyShape shape;
+  shape.layers = 3;
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 63);
+  const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
+  ptq::LlamaModel bad = copy_model(fp);
+  bad.blocks[2].up_proj.weight[0][0] = NAN;
+  CHECK_THROWS_WITH(quantize(bad, "cbq", "W4A16", {{"epochs", 1}}, calib), Contains("window [1..2] epoch 0 step 0: loss is nan"));
+  ptq::LlamaModel skipped = copy_model(bad);
+  const auto r = quantize(skipped, "cbq", "W4A16", {{"epochs", 1}, {"nan_policy", "skip-block"}}, calib);
+  const auto& windows = r.summary["cross_block"]["windows"];
+  CHECK(windows[0]["skipped"].is_null());
+  CHECK(windows[1]["skipped"].get<std::string>().find("window [1..2]") == 0);
+  // Window 0 trained (blocks 0 and 1 without NaN); window 1 kept the parameters it came in with.
+  CHECK(std::isfinite(skipped.blocks[0].q_proj.weight.sum().item<double>()));
+  CHECK(std::isfinite(skipped.blocks[1].down_proj.weight.sum().item<double>()));
 }

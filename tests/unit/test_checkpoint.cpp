@@ -54,6 +54,33 @@ TEST_CASE("save then load reproduces the logits", "[unit][checkpoint]") {
   }
 }
 
+TEST_CASE("learned activation clipping is declared, saved and loaded back", "[unit][checkpoint]") {
+  TempDir dir;
+  auto m = ptq::test::random_model(ptq::test::tiny_config(), 5);
+  ptq::quant::QuantizerSpec a4;
+  a4.bits = 4;
+  m.act_quant.linear_input = a4;
+  const at::Tensor ids = at::randint(0, 97, {1, 9}, at::kLong);
+  const at::Tensor unclipped = m.forward(ids);
+  m.blocks[1].act_clip = at::tensor({0.5f, 1.0f, 2.0f, -1.0f});
+  m.sync_bias_layout();
+  CHECK(m.config().act_clip);
+  CHECK(m.blocks[0].act_clip.equal(at::full({4}, ptq::kNoActClipLogit)));
+  const at::Tensor clipped = m.forward(ids);
+  CHECK(!clipped.equal(unclipped));  // the clipping is used
+  ptq::save_llama(m, dir.path(), at::kFloat);
+  auto loaded = ptq::load_llama(dir.path());
+  CHECK(loaded.config().act_clip);
+  REQUIRE(loaded.blocks[1].act_clip.defined());
+  CHECK(loaded.blocks[1].act_clip.equal(m.blocks[1].act_clip));
+  loaded.act_quant = m.act_quant;
+  CHECK(loaded.forward(ids).equal(clipped));
+  // Without activation quantization the logits change nothing.
+  loaded.act_quant = {};
+  m.act_quant = {};
+  CHECK(loaded.forward(ids).equal(m.forward(ids)));
+}
+
 TEST_CASE("fp16 storage loads into fp32 compute", "[unit][checkpoint]") {
   TempDir dir;
   auto m = ptq::test::random_model(ptq::test::tiny_config(), 2);

@@ -71,6 +71,24 @@ TEST_CASE("per-token activations: one range per token (and per head for Q/K/V)",
   CHECK(ptq::quant::fake_quant_per_token(x, spec(16)).is_same(x));  // 16 bits: identity
 }
 
+TEST_CASE("per-token step clipping (CBQ's S^X): hand-computed row, gradient to the logit", "[unit][quant]") {
+  // x = [-1, 0, 0.5, 3], 2 bits, clip logit 0 -> factor 0.5: range [-0.5, 1.5], scale 2/3, zero round(0.75) = 1;
+  // x / scale = [-1.5, 0, 0.75, 4.5] -> round half to even [-2, 0, 1, 4] + 1 -> clamp [0, 3] -> [0, 1, 2, 3];
+  // minus the zero point times the scale: [-2/3, 0, 2/3, 4/3].
+  const at::Tensor x = at::tensor({-1.0f, 0.0f, 0.5f, 3.0f}).reshape({1, 4});
+  const at::Tensor logit = at::zeros({}, at::kFloat).requires_grad_(true);
+  const at::Tensor out = ptq::quant::fake_quant_per_token(x, spec(2), logit);
+  const auto got = to_vec(out.detach());
+  const std::vector<float> want = {-2.0f / 3, 0.0f, 2.0f / 3, 4.0f / 3};
+  for (int j = 0; j < 4; ++j) CHECK(got[j] == Approx(want[j]).margin(1e-6));
+  out.sum().backward();
+  CHECK(logit.grad().defined());
+  CHECK(logit.grad().item<double>() != 0);
+  // A logit of kNoActClipLogit-size clips nothing: the plain min/max quantizer.
+  const at::Tensor rows = at::randn({6, 16});
+  CHECK(ptq::quant::fake_quant_per_token(rows, spec(4), at::full({}, 30.0)).equal(ptq::quant::fake_quant_per_token(rows, spec(4))));
+}
+
 TEST_CASE("symmetric: absmax / (2^(N-1) - 1), zero 2^(N-1) - 1", "[unit][quant]") {
   // 3 bits: half = 3; absmax 1.5 -> scale 0.5, zero 3; grid -1.5 .. +2.0
   const at::Tensor w = at::tensor({-1.5f, -0.3f, 0.26f, 1.2f}).view({1, 4});
