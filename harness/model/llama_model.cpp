@@ -19,15 +19,16 @@ std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
   if (input_layernorm_bias.defined()) out.emplace_back("input_layernorm.bias", &input_layernorm_bias);
   if (post_attention_layernorm_bias.defined()) out.emplace_back("post_attention_layernorm.bias", &post_attention_layernorm_bias);
   if (act_clip.defined()) out.emplace_back("ptqbench_act_clip", &act_clip);
-  const std::pair<const char*, Linear*> linears[] = {
-      {"self_attn.q_proj", &q_proj}, {"self_attn.k_proj", &k_proj}, {"self_attn.v_proj", &v_proj},
-      {"self_attn.o_proj", &o_proj}, {"mlp.gate_proj", &gate_proj}, {"mlp.up_proj", &up_proj},
-      {"mlp.down_proj", &down_proj}};
-  for (const auto& [name, lin] : linears) {
-    out.emplace_back(std::string(name) + ".weight", &lin->weight);
-    if (lin->bias.defined()) out.emplace_back(std::string(name) + ".bias", &lin->bias);
+  const auto ls = linears();
+  for (size_t k = 0; k < ls.size(); ++k) {
+    out.emplace_back(std::string(kLinearNames[k]) + ".weight", &ls[k]->weight);
+    if (ls[k]->bias.defined()) out.emplace_back(std::string(kLinearNames[k]) + ".bias", &ls[k]->bias);
   }
   return out;
+}
+
+void DecoderBlock::cast(at::ScalarType dtype) {
+  for (auto& [name, t] : named_tensors()) *t = t->to(dtype);
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, const at::Tensor& bias) {

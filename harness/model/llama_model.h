@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <array>
 #include <set>
 #include <string>
 #include <utility>
@@ -42,6 +43,13 @@ struct DecoderBlock {
 
   // (HF name suffix relative to "model.layers.<i>.", tensor slot) for every tensor of the block.
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
+  // The seven linears in forward order, and their HF names (relative to "model.layers.<i>.").
+  static constexpr std::array<const char*, 7> kLinearNames = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj",
+                                                              "self_attn.o_proj", "mlp.gate_proj",    "mlp.up_proj",
+                                                              "mlp.down_proj"};
+  std::array<Linear*, 7> linears() { return {&q_proj, &k_proj, &v_proj, &o_proj, &gate_proj, &up_proj, &down_proj}; }
+  // Every tensor converted to `dtype` in place (the engine trains 8-bit settings' blocks in float32).
+  void cast(at::ScalarType dtype);
 };
 
 // The parts of one block's forward pass, exposed separately for methods that need to intervene.

@@ -177,9 +177,6 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
     if (o.precision.fp32_block) x_fp = x_fp.to(at::kFloat);
     x_q = x_fp.clone();
   }
-  const auto cast_block = [](DecoderBlock& b, at::ScalarType t) {
-    for (auto& [name, x] : b.named_tensors()) *x = x->to(t);
-  };
   const at::ScalarType model_dtype = model.dtype();
   const int64_t steps_per_epoch = n / o.batch_size;
   Progress progress("reconstruct", static_cast<int64_t>(model.blocks.size()) * o.epochs * steps_per_epoch, 10.0);
@@ -187,7 +184,7 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
   for (size_t i = 0; i < model.blocks.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     DecoderBlock& block = model.blocks[i];
-    if (o.precision.fp32_block) cast_block(block, at::kFloat);
+    if (o.precision.fp32_block) block.cast(at::kFloat);
     at::Tensor target, target_2;
     {
       at::NoGradGuard no_grad;
@@ -215,7 +212,7 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
       x_q = map_batches(x_q, o.batch_size,
                         [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope, model.act_quant); });
     }
-    if (o.precision.fp32_block) cast_block(block, model_dtype);
+    if (o.precision.fp32_block) block.cast(model_dtype);
     x_fp = target;
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report.blocks.push_back(log);

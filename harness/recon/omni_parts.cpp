@@ -9,13 +9,6 @@ namespace ptq::recon {
 
 namespace {
 
-constexpr const char* kLinearNames[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                                        "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
-
-std::vector<Linear*> linears(DecoderBlock& b) {
-  return {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj, &b.up_proj, &b.down_proj};
-}
-
 // s[|s| < t] = sign(s) * t, in place and outside autograd (the reference's TruncateFunction; sign(0) = 0
 // keeps exact zeros).
 void truncate_small(at::Tensor& s, double t) {
@@ -31,7 +24,7 @@ class OmniParts final : public BlockParts {
     const double init = lwc.enabled ? lwc.init : 30.0;
     DecoderBlock copy = in.block;
     if (spec.enabled())  // 16-bit weights (e.g. W16A4): LET only
-      for (Linear* l : linears(copy)) {
+      for (Linear* l : copy.linears()) {
       up_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
       low_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
     }
@@ -75,7 +68,7 @@ class OmniParts final : public BlockParts {
 
   DecoderBlock temporary_block(const DecoderBlock& fp) const override {
     DecoderBlock t = let_.enabled ? let_transform(fp, config_, let_params(/*for_fold=*/false)) : fp;
-    auto ls = linears(t);
+    auto ls = t.linears();
     for (size_t k = 0; k < up_.size(); ++k) ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k], low_[k]);
     return t;
   }
@@ -88,31 +81,28 @@ class OmniParts final : public BlockParts {
     before_step();
     const at::ScalarType dtype = block.input_layernorm.scalar_type();
     const at::ScalarType work = let_.fold_in_fp32 ? at::kFloat : dtype;
-    const auto cast_block = [](DecoderBlock& b, at::ScalarType t) {
-      for (auto& [name, x] : b.named_tensors()) *x = x->to(t);
-    };
-    if (work != dtype) cast_block(block, work);
+    if (work != dtype) block.cast(work);
     if (let_.enabled) {
       LetParams p = let_params(/*for_fold=*/true);
       for (at::Tensor* t : {&p.qkv_scale, &p.qkv_shift, &p.out_scale, &p.out_shift, &p.qkt_scale, &p.fc1_scale, &p.fc1_shift})
         if (t->defined()) *t = t->to(work);
       block = let_transform(block, config_, p);
     }
-    auto ls = linears(block);
+    auto ls = block.linears();
     for (size_t k = 0; k < up_.size(); ++k) {
       quant::QParams qp;
       ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k].detach().to(work), low_[k].detach().to(work), &qp);
-      qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", qp.scale);
-      qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", qp.zero);
+      qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_scale", qp.scale);
+      qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_zero", qp.zero);
     }
-    if (work != dtype) cast_block(block, dtype);
+    if (work != dtype) block.cast(dtype);
   }
 
   std::vector<std::pair<std::string, at::Tensor>> state() const override {
     std::vector<std::pair<std::string, at::Tensor>> out;
     for (size_t k = 0; k < up_.size(); ++k) {
-      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_up", up_[k].detach());
-      out.emplace_back(std::string(kLinearNames[k]) + ".lwc_low", low_[k].detach());
+      out.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_up", up_[k].detach());
+      out.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_low", low_[k].detach());
     }
     for (size_t k = 0; k < raw_.size(); ++k)
       if (raw_[k].defined()) out.emplace_back(kLetNames[k], raw_[k].detach());
@@ -122,8 +112,8 @@ class OmniParts final : public BlockParts {
   void load_state(const std::map<std::string, at::Tensor>& state) override {
     at::NoGradGuard no_grad;
     for (size_t k = 0; k < up_.size(); ++k) {
-      up_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_up"));
-      low_[k].copy_(state.at(std::string(kLinearNames[k]) + ".lwc_low"));
+      up_[k].copy_(state.at(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_up"));
+      low_[k].copy_(state.at(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_low"));
     }
     for (size_t k = 0; k < raw_.size(); ++k)
       if (raw_[k].defined()) raw_[k].copy_(state.at(kLetNames[k]));

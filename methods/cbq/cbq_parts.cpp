@@ -5,20 +5,9 @@
 
 namespace ptq::methods::cbq {
 
-namespace {
-
-constexpr const char* kLinearNames[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-                                        "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
-
-std::vector<Linear*> linears(DecoderBlock& b) {
-  return {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj, &b.up_proj, &b.down_proj};
-}
-
-}  // namespace
-
 CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o) : block_(block), o_(o) {
   at::NoGradGuard no_grad;
-  for (Linear* l : linears(block_)) {
+  for (Linear* l : block_.linears()) {
     const at::Tensor w = l->weight.detach().to(at::kFloat);
     quant::QParams qp;
     quant::fake_quant_weight(w, o.weight_spec, {}, {}, &qp);
@@ -66,7 +55,7 @@ at::Tensor CbqBlockParts::weight_of(size_t k, bool hard) const {
 
 DecoderBlock CbqBlockParts::temporary_block() const {
   DecoderBlock t = block_;
-  auto ls = linears(t);
+  auto ls = t.linears();
   for (size_t k = 0; k < ls.size(); ++k) ls[k]->weight = weight_of(k, false).to(ls[k]->weight.scalar_type());
   if (act_clip_.defined()) t.act_clip = act_clip_.to(t.input_layernorm.scalar_type());
   return t;
@@ -83,11 +72,11 @@ DecoderBlock CbqBlockParts::hardened_block(const std::string& prefix,
                                            std::vector<std::pair<std::string, at::Tensor>>& qparams) const {
   at::NoGradGuard no_grad;
   DecoderBlock t = block_;
-  auto ls = linears(t);
+  auto ls = t.linears();
   for (size_t k = 0; k < ls.size(); ++k) {
     ls[k]->weight = weight_of(k, true).detach().to(ls[k]->weight.scalar_type());
-    qparams.emplace_back(prefix + kLinearNames[k] + ".weight_scale", (init_steps_[k] * steps_[k].detach()).clamp_min(1e-5));
-    qparams.emplace_back(prefix + kLinearNames[k] + ".weight_zero", zeros_[k].clone());
+    qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_scale", (init_steps_[k] * steps_[k].detach()).clamp_min(1e-5));
+    qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_zero", zeros_[k].clone());
   }
   if (act_clip_.defined()) {
     t.act_clip = act_clip_.detach().to(t.input_layernorm.scalar_type());
@@ -99,11 +88,11 @@ DecoderBlock CbqBlockParts::hardened_block(const std::string& prefix,
 std::vector<std::pair<std::string, at::Tensor>> CbqBlockParts::state() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (size_t k = 0; k < steps_.size(); ++k) {
-    out.emplace_back(std::string(kLinearNames[k]) + ".step", steps_[k].detach().clone());
+    out.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".step", steps_[k].detach().clone());
     if (!rounding_.empty()) {
       const auto params = rounding_[k]->parameters();
       for (size_t i = 0; i < params.size(); ++i)
-        out.emplace_back(std::string(kLinearNames[k]) + ".rounding." + std::to_string(i), params[i].detach().clone());
+        out.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".rounding." + std::to_string(i), params[i].detach().clone());
     }
   }
   if (act_clip_.defined()) out.emplace_back("act_clip", act_clip_.detach().clone());
@@ -114,10 +103,10 @@ void CbqBlockParts::load_state(const std::map<std::string, at::Tensor>& state) {
   at::NoGradGuard no_grad;
   std::vector<std::pair<std::string, at::Tensor>> slots;
   for (size_t k = 0; k < steps_.size(); ++k) {
-    slots.emplace_back(std::string(kLinearNames[k]) + ".step", steps_[k]);
+    slots.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".step", steps_[k]);
     if (!rounding_.empty()) {
       const auto params = rounding_[k]->parameters();
-      for (size_t i = 0; i < params.size(); ++i) slots.emplace_back(std::string(kLinearNames[k]) + ".rounding." + std::to_string(i), params[i]);
+      for (size_t i = 0; i < params.size(); ++i) slots.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".rounding." + std::to_string(i), params[i]);
     }
   }
   if (act_clip_.defined()) slots.emplace_back("act_clip", act_clip_);

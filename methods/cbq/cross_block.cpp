@@ -59,7 +59,7 @@ DecoderBlock cfp_block(const DecoderBlock& fp, const LlamaConfig& c, const at::T
   b.down_proj.weight = b.down_proj.weight * s3.unsqueeze(0);
   int64_t truncated = 0;
   if (o.cfp_weights)
-    for (Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj, &b.gate_proj, &b.up_proj, &b.down_proj})
+    for (Linear* l : b.linears())
       truncated += truncate_weight_outliers(l->weight, o.cfp_options);
   const auto count = [](const ActivationOutliers& a) { return a.positive.size() + a.negative.size(); };
   log = {{"outlier_channels", {{"qkv_input", count(a1)}, {"gate_up_input", count(a2)}, {"down_input", count(a3)}}},
@@ -125,11 +125,8 @@ bool load_window(const recon::ReconOptions& o, size_t w, const Window& win, cons
     slot(block.act_clip, "ptqbench_act_clip");
     slot(block.input_layernorm_bias, "input_layernorm.bias");
     slot(block.post_attention_layernorm_bias, "post_attention_layernorm.bias");
-    for (auto& [name, lin] : std::vector<std::pair<std::string, Linear*>>{
-             {"self_attn.q_proj", &block.q_proj}, {"self_attn.k_proj", &block.k_proj}, {"self_attn.v_proj", &block.v_proj},
-             {"self_attn.o_proj", &block.o_proj}, {"mlp.gate_proj", &block.gate_proj}, {"mlp.up_proj", &block.up_proj},
-             {"mlp.down_proj", &block.down_proj}})
-      slot(lin->bias, name + ".bias");
+    const auto ls = block.linears();
+    for (size_t k = 0; k < ls.size(); ++k) slot(ls[k]->bias, std::string(DecoderBlock::kLinearNames[k]) + ".bias");
     for (auto& [name, t] : block.named_tensors()) *t = take(prefix + name).to(block.input_layernorm.options());
     c.hardened[b] = block;
   }
@@ -171,7 +168,7 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
   // fp32_block (8-bit quantizers on CUDA): activations, FP targets and the trained blocks in float32.
   const at::ScalarType work_dtype = t.precision.fp32_block ? at::kFloat : model.dtype();
   const auto cast = [](DecoderBlock b, at::ScalarType type) {
-    for (auto& [name, x] : b.named_tensors()) *x = x->to(type);
+    b.cast(type);
     return b;
   };
   at::Tensor x_fp, x_q;

@@ -11,15 +11,12 @@ namespace ptq::methods {
 void fold_rtn(DecoderBlock& b, const quant::QuantizerSpec& spec, const std::string& prefix,
               std::vector<std::pair<std::string, at::Tensor>>& qparams) {
   if (!spec.enabled()) return;
-  const std::pair<const char*, Linear*> linears[] = {
-      {"self_attn.q_proj", &b.q_proj}, {"self_attn.k_proj", &b.k_proj}, {"self_attn.v_proj", &b.v_proj},
-      {"self_attn.o_proj", &b.o_proj}, {"mlp.gate_proj", &b.gate_proj}, {"mlp.up_proj", &b.up_proj},
-      {"mlp.down_proj", &b.down_proj}};
-  for (const auto& [name, l] : linears) {
+  const auto ls = b.linears();
+  for (size_t k = 0; k < ls.size(); ++k) {
     quant::QParams q;
-    l->weight = quant::fake_quant_weight(l->weight, spec, {}, {}, &q);
-    qparams.emplace_back(prefix + name + ".weight_scale", q.scale);
-    qparams.emplace_back(prefix + name + ".weight_zero", q.zero);
+    ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec, {}, {}, &q);
+    qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_scale", q.scale);
+    qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_zero", q.zero);
   }
 }
 
