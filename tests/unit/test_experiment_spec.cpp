@@ -269,11 +269,12 @@ TEST_CASE("experiments/cbq_ablation.json validates and plans every ablation row"
   ptq::test::write_text(dir.file("data/c4/c4-train.00000-of-01024.json.gz"), "");
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/cbq_ablation.json");
   const auto cells = ptq::run::plan_cells(spec);
-  CHECK(cells.size() == 2 * (1 + 2 + 2 * 5 + 2));
+  CHECK(cells.size() == 2 * (1 + 2 + 2 * 5 + 3));
   std::set<std::string> labels;
   for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
   CHECK(labels.count("cbq-window-1") == 1);
   CHECK(labels.count("cbq-full-adaround") == 1);
+  CHECK(labels.count("cbq-no-act-steps") == 1);
 }
 
 TEST_CASE("config_overrides are checked: unknown model ids and bad configs name the key path", "[unit][spec]") {
