@@ -53,4 +53,23 @@ LlamaModel write_random_checkpoint(const std::string& dir, const LlamaConfig& co
   return m;
 }
 
+LlamaModel copy_model(const LlamaModel& m) {
+  LlamaModel out = m;
+  for (auto& [name, t] : out.named_tensors()) *t = t->clone();
+  if (out.config().tie_word_embeddings) out.lm_head = out.embed_tokens;
+  return out;
+}
+
+at::Tensor last_hidden(const LlamaModel& m, const at::Tensor& ids) {
+  at::NoGradGuard no_grad;
+  const auto rope = m.rope(ids.size(1));
+  at::Tensor h = m.embed(ids);
+  for (size_t i = 0; i < m.blocks.size(); ++i) h = m.block_forward(i, h, rope);
+  return h;
+}
+
+at::Tensor calibration_ids(int64_t n, int64_t t, int64_t vocab) {
+  return at::randint(vocab, {n, t}, at::TensorOptions().dtype(at::kLong)).contiguous();
+}
+
 }  // namespace ptq::test

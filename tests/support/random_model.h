@@ -20,4 +20,11 @@ LlamaModel random_model(const LlamaConfig& config, uint64_t seed);
 // random_model + save_llama(dir, fp32). Returns the model that was written.
 LlamaModel write_random_checkpoint(const std::string& dir, const LlamaConfig& config, uint64_t seed);
 
+// A deep copy: every tensor cloned (tied embeddings stay tied), so a method can quantize it in place.
+LlamaModel copy_model(const LlamaModel& m);
+// The hidden state after the last block (no final norm) on `ids`, without gradients.
+at::Tensor last_hidden(const LlamaModel& m, const at::Tensor& ids);
+// Random token ids [n, t] below `vocab`, from the global generator.
+at::Tensor calibration_ids(int64_t n, int64_t t, int64_t vocab);
+
 }  // namespace ptq::test

@@ -16,22 +16,10 @@
 
 using Catch::Matchers::Contains;
 using ptq::quant::QuantSetting;
+using ptq::test::copy_model;
+using ptq::test::last_hidden;
 
 namespace {
-
-ptq::LlamaModel copy_model(const ptq::LlamaModel& fp) {
-  ptq::LlamaModel m = fp;
-  for (auto& [name, t] : m.named_tensors()) *t = t->clone();
-  return m;
-}
-
-at::Tensor last_hidden(const ptq::LlamaModel& m, const at::Tensor& ids) {
-  at::NoGradGuard g;
-  const auto rope = m.rope(ids.size(1));
-  at::Tensor h = m.embed(ids);
-  for (size_t i = 0; i < m.blocks.size(); ++i) h = m.block_forward(i, h, rope);
-  return h;
-}
 
 ptq::quant::MethodReport quantize(ptq::LlamaModel& m, const std::string& method, const std::string& setting,
                                   const nlohmann::json& config, const at::Tensor& calib, const std::string& work_dir = "") {

@@ -20,6 +20,7 @@
 
 using Catch::Matchers::Contains;
 using ptq::quant::QuantSetting;
+using ptq::test::copy_model;
 
 namespace {
 
@@ -42,12 +43,6 @@ double naive_nlc(const at::Tensor& out, const at::Tensor& target, bool per_token
       ++n;
     }
   return per_token ? sum / static_cast<double>(n) : -std::log(std::abs(sum / static_cast<double>(n)));
-}
-
-ptq::LlamaModel copy_model(const ptq::LlamaModel& fp) {
-  ptq::LlamaModel m = fp;
-  for (auto& [name, t] : m.named_tensors()) *t = t->clone();
-  return m;
 }
 
 }  // namespace

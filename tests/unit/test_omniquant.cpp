@@ -18,15 +18,11 @@
 
 using Catch::Matchers::Contains;
 using ptq::quant::QuantSetting;
+using ptq::test::calibration_ids;
+using ptq::test::copy_model;
+using ptq::test::last_hidden;
 
 namespace {
-
-ptq::LlamaModel copy_model(const ptq::LlamaModel& fp) {
-  ptq::LlamaModel m = fp;
-  for (auto& [name, t] : m.named_tensors()) *t = t->clone();
-  if (m.config().tie_word_embeddings) m.lm_head = m.embed_tokens;
-  return m;
-}
 
 ptq::LlamaModel quantized(const ptq::LlamaModel& fp, const std::string& method, const std::string& setting,
                           const nlohmann::json& config, const at::Tensor& calib) {
@@ -37,19 +33,6 @@ ptq::LlamaModel quantized(const ptq::LlamaModel& fp, const std::string& method, 
   ctx.calibration = &calib;
   meth.apply(m, QuantSetting::parse(setting), meth.resolve_config(config), ctx);
   return m;
-}
-
-at::Tensor calibration_ids(int64_t n, int64_t t, int64_t vocab) {
-  return at::randint(vocab, {n, t}, at::TensorOptions().dtype(at::kLong)).contiguous();
-}
-
-// Hidden state after the last block (no final norm) on the calibration windows.
-at::Tensor last_hidden(const ptq::LlamaModel& m, const at::Tensor& ids) {
-  at::NoGradGuard g;
-  const auto rope = m.rope(ids.size(1));
-  at::Tensor h = m.embed(ids);
-  for (size_t i = 0; i < m.blocks.size(); ++i) h = m.block_forward(i, h, rope);
-  return h;
 }
 
 }  // namespace
