@@ -2,6 +2,7 @@
 
 #include "cbq/cbq.h"
 #include "lrquant/lrquant.h"
+#include "mppq/mppq.h"
 #include "omniquant/omniquant.h"
 #include "rtn/rtn.h"
 #include "testing/test_fault.h"
@@ -21,6 +22,7 @@ const quant::MethodRegistry& registry() {
     r.add(make_omniquant());
     r.add(make_lrquant());
     r.add(make_cbq());
+    r.add(make_mppq());
     // The harness's own fault-injection method, for its tests only (see testing/test_fault.h).
     const char* test_methods = std::getenv("PTQBENCH_TEST_METHODS");
     if (test_methods != nullptr && std::strcmp(test_methods, "1") == 0) r.add(make_test_fault());

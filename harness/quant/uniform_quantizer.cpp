@@ -80,6 +80,20 @@ at::Tensor fake_quant_weight(const at::Tensor& weight, const QuantizerSpec& spec
   return out;
 }
 
+at::Tensor fake_quant_weight_proxy(const at::Tensor& weight, const QuantizerSpec& spec, const at::Tensor& lwc_up,
+                                   const at::Tensor& lwc_low, const at::Tensor& log_proxy, QParams* qparams_out) {
+  if (!spec.enabled()) return weight;
+  const at::Tensor rows = weight_rows(weight, spec);
+  const QParams qp = compute_qparams(rows, spec, lwc_up, lwc_low);
+  const at::Tensor x = rows / (qp.scale * at::exp(weight_rows(log_proxy, spec)));
+  const at::Tensor x_int = (at::round(x) - x).detach() + x;  // straight-through rounding
+  const double qmax = static_cast<double>(spec.qmax());
+  at::Tensor out = ((at::clamp(x_int + qp.zero, 0.0, qmax) - qp.zero) * qp.scale).reshape(weight.sizes());
+  if (qparams_out != nullptr)
+    *qparams_out = {qp.scale.detach().reshape({weight.size(0), -1}), qp.zero.reshape({weight.size(0), -1})};
+  return out;
+}
+
 at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit) {
   if (!spec.enabled()) return x;
   return fake_quant_rows(x, compute_qparams(x, spec, clip_logit, clip_logit), spec);

@@ -50,6 +50,12 @@ at::Tensor fake_quant_rows(const at::Tensor& rows, const QParams& qp, const Quan
 // `qparams_out`, when given, receives the scales and zero points as [out, in / group] (or [out, 1]).
 at::Tensor fake_quant_weight(const at::Tensor& weight, const QuantizerSpec& spec, const at::Tensor& lwc_up = {},
                              const at::Tensor& lwc_low = {}, QParams* qparams_out = nullptr);
+// Proxy rounding (MPPQ [A]: FlexRound's element-wise division): the integer is round(W / (S * exp(P)))
+// with a learnable element-wise log-proxy P ([out, in], 0 = plain RTN), the weight is de-quantized with S
+// alone: W_hat = S * (clamp(round_ste(W / (S * exp(P))) + z, 0, 2^N - 1) - z). S and z come from the
+// min/max (with LWC) of W as in fake_quant_weight; the result always lies on the integer grid of S.
+at::Tensor fake_quant_weight_proxy(const at::Tensor& weight, const QuantizerSpec& spec, const at::Tensor& lwc_up,
+                                   const at::Tensor& lwc_low, const at::Tensor& log_proxy, QParams* qparams_out = nullptr);
 // Dynamic per-token quantization over the last dim of x (any leading shape): activations, and Q/K/V per
 // (head, token) when x is [B, heads, T, head_dim]. `clip_logit` (optional, a scalar): both ends of every
 // token's range times sigmoid(clip_logit), so the step is sigmoid(clip_logit) times the min/max step - a

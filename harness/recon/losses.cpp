@@ -14,4 +14,16 @@ at::Tensor nlc_loss(const at::Tensor& out, const at::Tensor& target, const std::
   throw InputError(fmt::format("NLC loss form \"{}\" (expected released or per_token)", form));
 }
 
+at::Tensor hidden_softmax_kl(const at::Tensor& out, const at::Tensor& target) {
+  const at::Tensor lp = at::log_softmax(target.to(at::kFloat), -1), lq = at::log_softmax(out.to(at::kFloat), -1);
+  return (lp.exp() * (lp - lq)).sum(-1).mean();
+}
+
+at::Tensor mixed_loss(const at::Tensor& out, const at::Tensor& target, const MixedLossWeights& w) {
+  at::Tensor l = w.mse * at::mse_loss(out, target);
+  if (w.cos > 0) l = l + w.cos * nlc_loss(out, target, "released");
+  if (w.kl > 0) l = l + w.kl * hidden_softmax_kl(out, target);
+  return l;
+}
+
 }  // namespace ptq::recon

@@ -16,4 +16,15 @@ namespace ptq::recon {
 // out, target: [B, T, hidden]. `form`: "released" | "per_token" (anything else: InputError).
 at::Tensor nlc_loss(const at::Tensor& out, const at::Tensor& target, const std::string& form = "released");
 
+// Mean over tokens of KL(softmax(target) || softmax(out)) over the hidden dimension, in float32 (CBQ's
+// distribution term, MPPQ's KL metric).
+at::Tensor hidden_softmax_kl(const at::Tensor& out, const at::Tensor& target);
+
+// MPPQ's mixed-metric supervision [A: research/cbq_mppq.md §2.4]:
+//   mse * MSE(out, target) + cos * NLC_released(out, target) + kl * hidden_softmax_kl(out, target)
+struct MixedLossWeights {
+  double mse = 1.0, cos = 1.0, kl = 1.0;
+};
+at::Tensor mixed_loss(const at::Tensor& out, const at::Tensor& target, const MixedLossWeights& w);
+
 }  // namespace ptq::recon

@@ -1,9 +1,12 @@
 #include "recon/omni_parts.h"
 
+#include "recon/clip_search.h"
 #include "recon/let.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
+
+#include <cmath>
 
 namespace ptq::recon {
 
@@ -21,27 +24,41 @@ class OmniParts final : public BlockParts {
  public:
   OmniParts(const BlockInputs& in, const quant::QuantizerSpec& spec, const LwcOptions& lwc, const LetOptions& let)
       : spec_(spec), lwc_(lwc), let_(let), config_(in.config) {
-    const double init = lwc.enabled ? lwc.init : 30.0;
-    DecoderBlock copy = in.block;
-    if (spec.enabled())  // 16-bit weights (e.g. W16A4): LET only
-      for (Linear* l : copy.linears()) {
-      up_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
-      low_.push_back(quant::lwc_init(l->weight, spec, init).to(at::kFloat).requires_grad_(true));
+    if (let.enabled) {
+      const LinearInputAbsMax act =
+          in.x_fp.defined() ? linear_input_absmax(in.block, in.config, in.x_fp, in.rope, in.batch_size) : LinearInputAbsMax{};
+      const bool qk = let.qk_scale != "off";
+      LetParams p = let.init == "lae" ? lae_init(in.block, in.config, act, let.shift, qk)
+                                      : smoothquant_init(in.block, in.config, act, let.alpha, let.signed_weight_max, let.shift, qk);
+      if (let.init == "identity")
+        for (at::Tensor* s : {&p.qkv_scale, &p.out_scale, &p.fc1_scale}) *s = at::ones_like(*s);
+      const int64_t half = in.config.head_dim / 2;
+      if (let.qk_scale == "rope_paired")  // one entry per RoPE pair: [kv heads, head_dim / 2]
+        p.qkt_scale = p.qkt_scale.view({in.config.num_key_value_heads, in.config.head_dim}).narrow(1, 0, half).contiguous();
+      raw_ = {p.qkv_scale, p.qkv_shift, p.out_scale, p.out_shift, p.qkt_scale, p.fc1_scale, p.fc1_shift};
+      for (auto& t : raw_)
+        if (t.defined()) t = t.to(at::kFloat).clone().requires_grad_(true);
     }
-    if (!let.enabled) return;
-    const LinearInputAbsMax act =
-        in.x_fp.defined() ? linear_input_absmax(in.block, in.config, in.x_fp, in.rope, in.batch_size) : LinearInputAbsMax{};
-    const bool qk = let.qk_scale != "off";
-    LetParams p = let.init == "lae" ? lae_init(in.block, in.config, act, let.shift, qk)
-                                    : smoothquant_init(in.block, in.config, act, let.alpha, let.signed_weight_max, let.shift, qk);
-    if (let.init == "identity")
-      for (at::Tensor* s : {&p.qkv_scale, &p.out_scale, &p.fc1_scale}) *s = at::ones_like(*s);
-    const int64_t half = in.config.head_dim / 2;
-    if (let.qk_scale == "rope_paired")  // one entry per RoPE pair: [kv heads, head_dim / 2]
-      p.qkt_scale = p.qkt_scale.view({in.config.num_key_value_heads, in.config.head_dim}).narrow(1, 0, half).contiguous();
-    raw_ = {p.qkv_scale, p.qkv_shift, p.out_scale, p.out_shift, p.qkt_scale, p.fc1_scale, p.fc1_shift};
-    for (auto& t : raw_)
-      if (t.defined()) t = t.to(at::kFloat).clone().requires_grad_(true);
+    if (!spec.enabled()) return;  // 16-bit weights (e.g. W16A4): LET only
+    // LWC's starting logits: the fixed init, or each linear's pre-searched ratio on the LET-initialised block.
+    std::vector<double> logits(7, lwc.enabled ? lwc.init : 30.0);
+    if (!lwc.presearch_grid.empty() && in.x_fp.defined()) {
+      at::NoGradGuard no_grad;
+      DecoderBlock t = let.enabled ? let_transform(in.block, in.config, let_params(/*for_fold=*/true)) : in.block;
+      const auto inputs = sample_linear_inputs(t, in.config, in.x_fp, in.rope, lwc.presearch_tokens);
+      const auto ls = t.linears();
+      for (size_t k = 0; k < ls.size(); ++k) {
+        const double c = search_clip_ratio(ls[k]->weight, inputs[input_site_of_linear(k)], spec, lwc.presearch_grid).ratio;
+        logits[k] = c < 1 ? std::log(c / (1 - c)) : 30.0;
+      }
+    }
+    DecoderBlock copy = in.block;
+    const auto ls = copy.linears();
+    for (size_t k = 0; k < ls.size(); ++k) {
+      up_.push_back(quant::lwc_init(ls[k]->weight, spec, logits[k]).to(at::kFloat).requires_grad_(true));
+      low_.push_back(quant::lwc_init(ls[k]->weight, spec, logits[k]).to(at::kFloat).requires_grad_(true));
+      if (lwc.proxy) proxy_.push_back(at::zeros(ls[k]->weight.sizes(), at::kFloat).requires_grad_(true));
+    }
   }
 
   std::vector<train::ParamGroup> param_groups() override {
@@ -58,6 +75,12 @@ class OmniParts final : public BlockParts {
     g.params.insert(g.params.end(), up_.begin(), up_.end());
     g.params.insert(g.params.end(), low_.begin(), low_.end());
     if (!g.params.empty()) groups.push_back(g);
+    if (!proxy_.empty()) {
+      train::ParamGroup p;
+      p.lr = lwc_.proxy_lr;
+      p.params = proxy_;
+      groups.push_back(p);
+    }
     return groups;
   }
 
@@ -69,7 +92,9 @@ class OmniParts final : public BlockParts {
   DecoderBlock temporary_block(const DecoderBlock& fp) const override {
     DecoderBlock t = let_.enabled ? let_transform(fp, config_, let_params(/*for_fold=*/false)) : fp;
     auto ls = t.linears();
-    for (size_t k = 0; k < up_.size(); ++k) ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k], low_[k]);
+    for (size_t k = 0; k < up_.size(); ++k)
+      ls[k]->weight = proxy_.empty() ? quant::fake_quant_weight(ls[k]->weight, spec_, up_[k], low_[k])
+                                     : quant::fake_quant_weight_proxy(ls[k]->weight, spec_, up_[k], low_[k], proxy_[k]);
     return t;
   }
 
@@ -91,7 +116,9 @@ class OmniParts final : public BlockParts {
     auto ls = block.linears();
     for (size_t k = 0; k < up_.size(); ++k) {
       quant::QParams qp;
-      ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec_, up_[k].detach().to(work), low_[k].detach().to(work), &qp);
+      const at::Tensor up = up_[k].detach().to(work), low = low_[k].detach().to(work);
+      ls[k]->weight = proxy_.empty() ? quant::fake_quant_weight(ls[k]->weight, spec_, up, low, &qp)
+                                     : quant::fake_quant_weight_proxy(ls[k]->weight, spec_, up, low, proxy_[k].detach().to(work), &qp);
       qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_scale", qp.scale);
       qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_zero", qp.zero);
     }
@@ -103,6 +130,7 @@ class OmniParts final : public BlockParts {
     for (size_t k = 0; k < up_.size(); ++k) {
       out.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_up", up_[k].detach());
       out.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_low", low_[k].detach());
+      if (!proxy_.empty()) out.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".proxy", proxy_[k].detach());
     }
     for (size_t k = 0; k < raw_.size(); ++k)
       if (raw_[k].defined()) out.emplace_back(kLetNames[k], raw_[k].detach());
@@ -114,6 +142,7 @@ class OmniParts final : public BlockParts {
     for (size_t k = 0; k < up_.size(); ++k) {
       up_[k].copy_(state.at(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_up"));
       low_[k].copy_(state.at(std::string(DecoderBlock::kLinearNames[k]) + ".lwc_low"));
+      if (!proxy_.empty()) proxy_[k].copy_(state.at(std::string(DecoderBlock::kLinearNames[k]) + ".proxy"));
     }
     for (size_t k = 0; k < raw_.size(); ++k)
       if (raw_[k].defined()) raw_[k].copy_(state.at(kLetNames[k]));
@@ -148,6 +177,7 @@ class OmniParts final : public BlockParts {
   LetOptions let_;
   LlamaConfig config_;
   std::vector<at::Tensor> up_, low_;
+  std::vector<at::Tensor> proxy_;      // MPPQ's log-proxies, one per linear (empty: plain rounding)
   std::vector<at::Tensor> raw_ = std::vector<at::Tensor>(7);  // LET, in kLetNames order
 };
 

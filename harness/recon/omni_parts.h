@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace ptq::recon {
 
@@ -16,6 +17,15 @@ struct LwcOptions {
   bool enabled = true;  // false: logits frozen at +30 (sigmoid = 1 in fp32): plain min/max
   double lr = 1e-2;
   double init = 4.0;  // sigmoid(4) = 0.982 of min and max (the reference)
+  // MPPQ's coarse pre-search (recon/clip_search.h): each linear's logits start at logit(c*) of the grid
+  // point with the least layer-output error on `presearch_tokens` calibration tokens (after LET's init).
+  // Empty grid = off (the fixed `init`).
+  std::vector<double> presearch_grid;
+  int64_t presearch_tokens = 2048;
+  // MPPQ's proxy rounding (quant::fake_quant_weight_proxy): a learned element-wise log-proxy per weight,
+  // starting at 0 (= RTN), trained at `proxy_lr`; folding stores the integer-grid result.
+  bool proxy = false;
+  double proxy_lr = 1e-3;
 };
 
 struct LetOptions {

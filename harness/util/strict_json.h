@@ -41,11 +41,18 @@ class StrictJsonReader {
   static bool type_ok(const nlohmann::json& v, int64_t) { return v.is_number_integer(); }
   static bool type_ok(const nlohmann::json& v, double) { return v.is_number(); }
   static bool type_ok(const nlohmann::json& v, const std::string&) { return v.is_string(); }
+  static bool type_ok(const nlohmann::json& v, const std::vector<double>&) {
+    if (!v.is_array()) return false;
+    for (const auto& x : v)
+      if (!x.is_number()) return false;
+    return true;
+  }
   static const char* type_name(bool) { return "true or false"; }
   static const char* type_name(int) { return "an integer"; }
   static const char* type_name(int64_t) { return "an integer"; }
   static const char* type_name(double) { return "a number"; }
   static const char* type_name(const std::string&) { return "a string"; }
+  static const char* type_name(const std::vector<double>&) { return "an array of numbers"; }
   const nlohmann::json& j_;
   std::string context_;
   std::vector<std::string> known_;

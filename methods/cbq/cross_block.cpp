@@ -4,6 +4,7 @@
 #include "io/files.h"
 #include "io/safetensors.h"
 #include "recon/let.h"
+#include "recon/losses.h"
 #include "run/progress.h"
 #include "util/errors.h"
 
@@ -149,11 +150,7 @@ bool load_window(const recon::ReconOptions& o, size_t w, const Window& win, cons
 
 at::Tensor homologous_distance(const at::Tensor& q, const at::Tensor& fp, double kl_weight) {
   at::Tensor e = at::mse_loss(q, fp);
-  if (kl_weight > 0) {
-    const at::Tensor lp = at::log_softmax(fp.to(at::kFloat), -1), lq = at::log_softmax(q.to(at::kFloat), -1);
-    e = e + kl_weight * (lp.exp() * (lp - lq)).sum(-1).mean();
-  }
-  return e;
+  return kl_weight > 0 ? e + kl_weight * recon::hidden_softmax_kl(q, fp) : e;
 }
 
 nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& calibration, const CrossBlockOptions& o,

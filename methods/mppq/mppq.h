@@ -1,0 +1,42 @@
+// MPPQ (Wei, Yan, Wang, IJCAI 2025; no public text beyond the abstract, no code): LRQuant's pipeline
+// (LAE-initialised LET with trained shifts, LWC) plus the abstract's three parts, in the forms the
+// dossier proposes (research/cbq_mppq.md §2.4; every one an assumption [A]):
+//   - mixed-metric supervision: mse * MSE + cos * NLC + kl * KL(softmax(fp) || softmax(q)) per token;
+//   - proxy rounding: W_int = round(W / (S * exp(P))) with a learned element-wise log-proxy P from 0
+//     (FlexRound's element-wise division), de-quantized with S, so folding yields integer-grid weights;
+//   - coarse pre-search of clipping factors: per linear, the ratio of a grid with the least layer-output
+//     error initialises LWC.
+// Ablations: "kl_weight": 0 (LRQuant's MSE + NLC), "proxy": false, "presearch": false.
+#pragma once
+
+#include "quant/method.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ptq::methods {
+
+struct MppqConfig {
+  int epochs = -1;          // -1: 20, and 40 for 2-bit weights [A: OmniQuant's schedule]
+  bool lwc = true;
+  double lwc_lr = 1e-2;     // [A: LRQuant]
+  double let_lr = 1e-3;     // [A: LRQuant]
+  std::string let = "auto";  // on for weight-activation settings, off for weight-only ones (as LRQuant)
+  double mse_weight = 1.0, cos_weight = 1.0, kl_weight = 1.0;  // [A: LRQuant's 1:1, CBQ's KL 1:1]
+  bool proxy = true;
+  double proxy_lr = 1e-3;   // [A]
+  bool presearch = true;
+  std::vector<double> presearch_grid;  // empty = recon::default_clip_grid(): 0.982, 0.95, ..., 0.50 [A]
+  int64_t presearch_tokens = 2048;     // calibration tokens per block for the search [A]
+  std::string qk_scale = "released";
+  std::string nan_policy = "stop";
+  int64_t batch_size = 1;
+
+  nlohmann::json to_json() const;
+  static MppqConfig from_json(const nlohmann::json& j);  // strict
+};
+
+std::unique_ptr<quant::Method> make_mppq();
+
+}  // namespace ptq::methods
