@@ -116,7 +116,7 @@ TEST_CASE("quantize refuses bad requests before writing anything", "[integration
     const auto r = run_ptqbench({"quantize", "--model", f.dir.file("fp"), "--method", "gptq", "--setting", "W4A16",
                                  "--out", out});
     CHECK(one_line_error(r));
-    CHECK_THAT(r.err, Contains("unknown method 'gptq' (available: cbq, lrquant, omniquant, rtn)"));
+    CHECK_THAT(r.err, Contains("unknown method 'gptq' (available: cbq, lrquant, mppq, omniquant, rtn)"));
   }
   SECTION("unknown config key") {
     const auto r = f.quantize("W4A16", out, {"--config", R"({"rnage": "minmax"})"});

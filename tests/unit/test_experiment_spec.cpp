@@ -277,6 +277,17 @@ TEST_CASE("experiments/cbq_ablation.json validates and plans every ablation row"
   CHECK(labels.count("cbq-no-act-steps") == 1);
 }
 
+TEST_CASE("experiments/mppq_ablation.json validates and plans every ablation row", "[unit][spec]") {
+  TempDir dir;
+  fake_paper_tree(dir);
+  const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/mppq_ablation.json");
+  const auto cells = ptq::run::plan_cells(spec);
+  CHECK(cells.size() == 1 + 2 * 7);  // FP, then 7 method rows at W4A4 and W2A16
+  std::set<std::string> labels;
+  for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
+  for (const char* l : {"mppq", "mppq-no-kl", "mppq-no-proxy", "mppq-no-presearch", "lrquant"}) CHECK(labels.count(l) == 1);
+}
+
 TEST_CASE("config_overrides are checked: unknown model ids and bad configs name the key path", "[unit][spec]") {
   nlohmann::json doc = valid_spec();
   doc["methods"] = {{{"name", "rtn"}, {"config_overrides", {{{"models", {"nope"}}, {"config", {{"range", "minmax"}}}}}}}};
