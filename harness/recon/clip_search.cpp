@@ -14,7 +14,7 @@ namespace ptq::recon {
 
 std::vector<double> default_clip_grid() {
   std::vector<double> g = {1.0 / (1.0 + std::exp(-4.0))};
-  for (int i = 19; i >= 10; --i) g.push_back(i * 0.05);
+  for (int i = 19; i >= 10; --i) g.push_back(i / 20.0);
   return g;
 }
 
