@@ -131,7 +131,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_flag("--overwrite", opts->overwrite, "Replace an existing output directory");
   add_runtime_options(cmd, opts->runtime);
   cmd->add_option("--nan-policy", opts->nan_policy,
-                  "NaN/Inf training loss: stop (default) or skip-block (that block keeps RTN); sets the config key nan_policy")
+                  "NaN/Inf training loss: stop (default) or skip-block (that block keeps RTN; a CBQ window keeps the parameters it started with); sets the config key nan_policy")
       ->check(CLI::IsMember({"stop", "skip-block"}));
   cmd->add_option("--calib", opts->calib, "Calibration dataset: wikitext2 or c4 (methods that calibrate)")->capture_default_str();
   cmd->add_option("--calib-data", opts->calib_data, "Its train split: wiki.train.raw / c4-train shard, or their directory");
