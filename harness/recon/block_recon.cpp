@@ -1,7 +1,6 @@
 #include "recon/block_recon.h"
 
-#include "io/files.h"
-#include "io/safetensors.h"
+#include "recon/checkpoint_file.h"
 #include "io/sha256.h"
 #include "run/progress.h"
 #include "train/loss_scaler.h"
@@ -28,32 +27,18 @@ std::string checkpoint_path(const ReconOptions& o, size_t block) {
 bool load_checkpoint(const ReconOptions& o, size_t block, BlockParts& parts, BlockLog& log) {
   if (o.checkpoint_dir.empty()) return false;
   const std::string path = checkpoint_path(o, block);
-  if (!io::file_exists(path)) return false;
-  const io::SafetensorsFile f(path);
-  const auto key = f.metadata().find("checkpoint_key");
-  if (key == f.metadata().end() || key->second != o.checkpoint_key)
-    throw InputError(fmt::format("{}: a checkpoint of another run (key {}, expected {}); remove {} to start over", path,
-                                 key == f.metadata().end() ? "none" : key->second, o.checkpoint_key, o.checkpoint_dir));
   std::map<std::string, at::Tensor> state;
-  for (const auto& t : f.tensors()) state[t.name] = f.load(t.name);
+  if (!read_checkpoint_file(path, o, state, log)) return false;
   try {
     parts.load_state(state);
   } catch (const std::out_of_range&) {
     throw InputError(fmt::format("{}: does not hold this method's parameters", path));
   }
-  log.first_epoch_loss = std::stod(f.metadata().at("first_epoch_loss"));
-  log.last_epoch_loss = std::stod(f.metadata().at("last_epoch_loss"));
-  log.resumed = true;
   return true;
 }
 
 void save_checkpoint(const ReconOptions& o, size_t block, const BlockParts& parts, const BlockLog& log) {
-  if (o.checkpoint_dir.empty()) return;
-  std::filesystem::create_directories(o.checkpoint_dir);
-  io::write_safetensors(checkpoint_path(o, block), parts.state(),
-                        {{"checkpoint_key", o.checkpoint_key},
-                         {"first_epoch_loss", fmt::format("{:.17g}", log.first_epoch_loss)},
-                         {"last_epoch_loss", fmt::format("{:.17g}", log.last_epoch_loss)}});
+  if (!o.checkpoint_dir.empty()) write_checkpoint_file(checkpoint_path(o, block), o, parts.state(), log);
 }
 
 }  // namespace

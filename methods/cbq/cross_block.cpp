@@ -1,8 +1,7 @@
 #include "cbq/cross_block.h"
 
 #include "cbq/window_schedule.h"
-#include "io/files.h"
-#include "io/safetensors.h"
+#include "recon/checkpoint_file.h"
 #include "recon/let.h"
 #include "recon/losses.h"
 #include "run/progress.h"
@@ -90,11 +89,7 @@ void save_window(const recon::ReconOptions& o, size_t w, const WindowCheckpoint&
     for (auto& [name, t] : block.named_tensors()) tensors.emplace_back(fmt::format("hardened.{}.{}", b, name), *t);
   for (const auto& [b, state] : c.in_flight)
     for (const auto& [name, t] : state) tensors.emplace_back(fmt::format("state.{}.{}", b, name), t);
-  std::filesystem::create_directories(o.checkpoint_dir);
-  io::write_safetensors(window_path(o, w), tensors,
-                        {{"checkpoint_key", o.checkpoint_key},
-                         {"first_epoch_loss", fmt::format("{:.17g}", c.log.first_epoch_loss)},
-                         {"last_epoch_loss", fmt::format("{:.17g}", c.log.last_epoch_loss)}});
+  recon::write_checkpoint_file(window_path(o, w), o, tensors, c.log);
 }
 
 // The checkpoint of window `w`, if there is one. `hardened` blocks are filled into copies of `shape`.
@@ -102,14 +97,8 @@ bool load_window(const recon::ReconOptions& o, size_t w, const Window& win, cons
                  WindowCheckpoint& c) {
   if (o.checkpoint_dir.empty()) return false;
   const std::string path = window_path(o, w);
-  if (!io::file_exists(path)) return false;
-  const io::SafetensorsFile f(path);
-  const auto key = f.metadata().find("checkpoint_key");
-  if (key == f.metadata().end() || key->second != o.checkpoint_key)
-    throw InputError(fmt::format("{}: a checkpoint of another run (key {}, expected {}); remove {} to start over", path,
-                                 key == f.metadata().end() ? "none" : key->second, o.checkpoint_key, o.checkpoint_dir));
   std::map<std::string, at::Tensor> all;
-  for (const auto& t : f.tensors()) all[t.name] = f.load(t.name);
+  if (!recon::read_checkpoint_file(path, o, all, c.log)) return false;
   const auto take = [&](const std::string& name) {
     const auto it = all.find(name);
     if (it == all.end()) throw InputError(fmt::format("{}: no tensor {} (expected a CBQ window checkpoint)", path, name));
@@ -140,9 +129,6 @@ bool load_window(const recon::ReconOptions& o, size_t w, const Window& win, cons
       c.qparams.emplace_back(name, t);
     }
   }
-  c.log.first_epoch_loss = std::stod(f.metadata().at("first_epoch_loss"));
-  c.log.last_epoch_loss = std::stod(f.metadata().at("last_epoch_loss"));
-  c.log.resumed = true;
   return true;
 }
 
