@@ -50,6 +50,18 @@ LRQuantConfig LRQuantConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
+recon::LetOptions lrquant_let(const std::string& let, double lr, const std::string& qk_scale, const quant::QuantSetting& setting) {
+  const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
+  recon::LetOptions o;
+  o.enabled = let == "on" || (let == "auto" && !weight_only);
+  o.lr = lr;
+  o.init = "lae";
+  o.shift = o.train_shift = true;
+  o.qk_scale = qk_scale;
+  o.fold_in_fp32 = true;
+  return o;
+}
+
 namespace {
 
 class LRQuant final : public quant::Method {
@@ -71,18 +83,12 @@ class LRQuant final : public quant::Method {
                             quant::MethodContext& ctx) const override {
     const LRQuantConfig c = LRQuantConfig::from_json(config);
     setting.validate_for(model.config());
-    const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
     OmniPipeline p;
     p.method = "lrquant";
     p.epochs = c.epochs;
     p.lwc.enabled = c.lwc;
     p.lwc.lr = c.lwc_lr;
-    p.let.enabled = c.let == "on" || (c.let == "auto" && !weight_only);
-    p.let.lr = c.let_lr;
-    p.let.init = "lae";
-    p.let.shift = p.let.train_shift = true;  // RLQuant.py: use_shift = True (LLaMA shifts start at 0)
-    p.let.qk_scale = c.qk_scale;
-    p.let.fold_in_fp32 = true;  // RLQuant.py folds while the block is fp32, then casts
+    p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
     p.recon.batch_size = c.batch_size;
     p.recon.aug_loss = c.aug_loss == "on";
     p.recon.nan_policy = c.nan_policy;

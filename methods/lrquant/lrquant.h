@@ -5,6 +5,8 @@
 #pragma once
 
 #include "quant/method.h"
+#include "quant/quant_setting.h"
+#include "recon/omni_parts.h"
 
 #include <memory>
 #include <string>
@@ -48,5 +50,10 @@ struct LRQuantConfig {
 };
 
 std::unique_ptr<quant::Method> make_lrquant();
+
+// LRQuant's LET, which MPPQ extends: on when `let` is "on", or "auto" with quantized activations; LAE
+// initialisation, trained shifts (RLQuant.py: use_shift = True, LLaMA shifts start at 0), folding in
+// float32 (RLQuant.py folds while the block is fp32, then casts).
+recon::LetOptions lrquant_let(const std::string& let, double lr, const std::string& qk_scale, const quant::QuantSetting& setting);
 
 }  // namespace ptq::methods

@@ -1,6 +1,7 @@
 #include "mppq/mppq.h"
 
 #include "common/omni_pipeline.h"
+#include "lrquant/lrquant.h"
 #include "recon/clip_search.h"
 #include "recon/losses.h"
 #include "util/errors.h"
@@ -78,7 +79,6 @@ class Mppq final : public quant::Method {
                             quant::MethodContext& ctx) const override {
     const MppqConfig c = MppqConfig::from_json(config);
     setting.validate_for(model.config());
-    const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
     OmniPipeline p;
     p.method = "mppq";
     p.epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
@@ -88,12 +88,7 @@ class Mppq final : public quant::Method {
     p.lwc.presearch_tokens = c.presearch_tokens;
     p.lwc.proxy = c.proxy;
     p.lwc.proxy_lr = c.proxy_lr;
-    p.let.enabled = c.let == "on" || (c.let == "auto" && !weight_only);
-    p.let.lr = c.let_lr;
-    p.let.init = "lae";
-    p.let.shift = p.let.train_shift = true;
-    p.let.qk_scale = c.qk_scale;
-    p.let.fold_in_fp32 = true;
+    p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
     p.recon.batch_size = c.batch_size;
     p.recon.nan_policy = c.nan_policy;
     const recon::MixedLossWeights w{c.mse_weight, c.cos_weight, c.kl_weight};
