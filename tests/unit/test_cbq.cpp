@@ -6,6 +6,7 @@
 #include "model/llama_model.h"
 #include "quant/quant_setting.h"
 #include "register_all.h"
+#include "support/apply_method.h"
 #include "support/random_model.h"
 #include "support/test_env.h"
 
@@ -19,19 +20,7 @@ using ptq::quant::QuantSetting;
 using ptq::test::copy_model;
 using ptq::test::last_hidden;
 
-namespace {
-
-ptq::quant::MethodReport quantize(ptq::LlamaModel& m, const std::string& method, const std::string& setting,
-                                  const nlohmann::json& config, const at::Tensor& calib, const std::string& work_dir = "") {
-  const auto& meth = ptq::methods::registry().get(method);
-  ptq::quant::MethodContext ctx;
-  ctx.progress = false;
-  ctx.calibration = &calib;
-  ctx.work_dir = work_dir;
-  return meth.apply(m, QuantSetting::parse(setting), meth.resolve_config(config), ctx);
-}
-
-}  // namespace
+using ptq::test::apply_method;
 
 TEST_CASE("the homologous distance is MSE plus KL of the softmaxes (naive check)", "[unit][cbq]") {
   at::manual_seed(1);
@@ -55,11 +44,11 @@ TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid; ablations
   const at::Tensor calib = at::randint(97, {4, 32}, at::TensorOptions().dtype(at::kLong));
   const at::Tensor ref = last_hidden(fp, calib);
   ptq::LlamaModel rtn = copy_model(fp);
-  quantize(rtn, "rtn", "W2A16", nlohmann::json::object(), calib);
+  apply_method(rtn, "rtn", "W2A16", nlohmann::json::object(), calib);
   const double err_rtn = at::mse_loss(last_hidden(rtn, calib), ref).item<double>();
 
   ptq::LlamaModel q = copy_model(fp);
-  const auto report = quantize(q, "cbq", "W2A16", {{"epochs", 30}, {"step_lr", 2e-2}, {"rounding_lr", 1e-1}}, calib);
+  const auto report = apply_method(q, "cbq", "W2A16", {{"epochs", 30}, {"step_lr", 2e-2}, {"rounding_lr", 1e-1}}, calib);
   const auto& windows = report.summary["cross_block"]["windows"];
   REQUIRE(windows.size() == 2);  // [0,1], [1,2]
   CHECK(windows[0]["blocks"] == nlohmann::json({0, 1}));
@@ -89,7 +78,7 @@ TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid; ablations
     ptq::LlamaModel m = copy_model(fp);
     nlohmann::json config = ablation;
     config["epochs"] = 2;
-    const auto r = quantize(m, "cbq", "W4A4", config, calib);
+    const auto r = apply_method(m, "cbq", "W4A4", config, calib);
     CHECK(std::isfinite(at::mse_loss(last_hidden(m, calib), ref).item<double>()));
     if (ablation.contains("rounding") && ablation["rounding"] == "full")
       CHECK(r.summary["cross_block"]["rounding_parameters"].get<int64_t>() > 3 * lora_params);
@@ -105,7 +94,7 @@ TEST_CASE("CBQ W4A4 learns activation steps; per-window checkpoints resume to th
   const auto run = [&](nlohmann::json* summary) {
     at::manual_seed(4);  // LoRA-Rounding's A2 init; a fresh process starts from the same default seed
     ptq::LlamaModel m = copy_model(fp);
-    const auto r = quantize(m, "cbq", "W4A4", {{"epochs", 3}}, calib, dir.path());
+    const auto r = apply_method(m, "cbq", "W4A4", {{"epochs", 3}}, calib, dir.path());
     *summary = r.summary;
     return m;
   };
@@ -140,7 +129,7 @@ TEST_CASE("CBQ W4A4 learns activation steps; per-window checkpoints resume to th
     }
   // Another run's files are refused.
   ptq::LlamaModel other = copy_model(fp);
-  CHECK_THROWS_WITH(quantize(other, "cbq", "W4A4", {{"epochs", 2}}, calib, dir.path()), Contains("a checkpoint of another run"));
+  CHECK_THROWS_WITH(apply_method(other, "cbq", "W4A4", {{"epochs", 2}}, calib, dir.path()), Contains("a checkpoint of another run"));
 }
 
 TEST_CASE("CBQ stops on a NaN loss naming the window, or with skip-block goes on", "[unit][cbq]") {
@@ -150,9 +139,9 @@ TEST_CASE("CBQ stops on a NaN loss naming the window, or with skip-block goes on
   const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
   ptq::LlamaModel bad = copy_model(fp);
   bad.blocks[2].up_proj.weight[0][0] = NAN;
-  CHECK_THROWS_WITH(quantize(bad, "cbq", "W4A16", {{"epochs", 1}}, calib), Contains("window [1..2] epoch 0 step 0: loss is nan"));
+  CHECK_THROWS_WITH(apply_method(bad, "cbq", "W4A16", {{"epochs", 1}}, calib), Contains("window [1..2] epoch 0 step 0: loss is nan"));
   ptq::LlamaModel skipped = copy_model(bad);
-  const auto r = quantize(skipped, "cbq", "W4A16", {{"epochs", 1}, {"nan_policy", "skip-block"}}, calib);
+  const auto r = apply_method(skipped, "cbq", "W4A16", {{"epochs", 1}, {"nan_policy", "skip-block"}}, calib);
   const auto& windows = r.summary["cross_block"]["windows"];
   CHECK(windows[0]["skipped"].is_null());
   CHECK(windows[1]["skipped"].get<std::string>().find("window [1..2]") == 0);

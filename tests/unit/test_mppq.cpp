@@ -6,6 +6,7 @@
 #include "quant/uniform_quantizer.h"
 #include "recon/clip_search.h"
 #include "recon/losses.h"
+#include "support/apply_method.h"
 #include "support/random_model.h"
 
 #include <ATen/ATen.h>
@@ -18,6 +19,7 @@ using ptq::quant::QuantSetting;
 using ptq::test::calibration_ids;
 using ptq::test::copy_model;
 using ptq::test::last_hidden;
+using ptq::test::apply_method;
 
 namespace {
 
@@ -39,15 +41,6 @@ std::vector<double> naive_clipped_row(const std::vector<double>& row, int b, dou
   std::vector<double> out;
   for (double v : row) out.push_back((std::min(std::max(std::nearbyint(v / scale) + zero, 0.0), qmax) - zero) * scale);
   return out;
-}
-
-ptq::quant::MethodReport quantize(ptq::LlamaModel& m, const std::string& method, const std::string& setting,
-                                  const nlohmann::json& config, const at::Tensor& calib) {
-  const auto& meth = ptq::methods::registry().get(method);
-  ptq::quant::MethodContext ctx;
-  ctx.progress = false;
-  ctx.calibration = &calib;
-  return meth.apply(m, QuantSetting::parse(setting), meth.resolve_config(config), ctx);
 }
 
 }  // namespace
@@ -130,9 +123,9 @@ TEST_CASE("MPPQ beats RTN on a random model, folds onto the integer grid, and ev
   for (const std::string setting : {"W2A16", "W4A4"}) {
     INFO(setting);
     ptq::LlamaModel rtn = copy_model(fp);
-    quantize(rtn, "rtn", setting, nlohmann::json::object(), calib);
+    apply_method(rtn, "rtn", setting, nlohmann::json::object(), calib);
     ptq::LlamaModel q = copy_model(fp);
-    const auto report = quantize(q, "mppq", setting, {{"epochs", 10}}, calib);
+    const auto report = apply_method(q, "mppq", setting, {{"epochs", 10}}, calib);
     const double err_rtn = at::mse_loss(last_hidden(rtn, calib), ref).item<double>();
     const double err_mppq = at::mse_loss(last_hidden(q, calib), ref).item<double>();
     INFO("output MSE: RTN " << err_rtn << ", MPPQ " << err_mppq);
@@ -154,7 +147,7 @@ TEST_CASE("MPPQ beats RTN on a random model, folds onto the integer grid, and ev
     ptq::LlamaModel m = copy_model(fp);
     nlohmann::json config = ablation;
     config["epochs"] = 2;
-    quantize(m, "mppq", "W4A4", config, calib);
+    apply_method(m, "mppq", "W4A4", config, calib);
     CHECK(std::isfinite(at::mse_loss(last_hidden(m, calib), ref).item<double>()));
   }
   CHECK_THROWS_WITH(ptq::methods::registry().get("mppq").resolve_config({{"presearch_grid", {0.9, 1.5}}}),

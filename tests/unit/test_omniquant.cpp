@@ -6,6 +6,7 @@
 #include "quant/quant_setting.h"
 #include "recon/block_recon.h"
 #include "register_all.h"
+#include "support/apply_method.h"
 #include "support/random_model.h"
 #include "support/test_env.h"
 #include "util/errors.h"
@@ -27,11 +28,7 @@ namespace {
 ptq::LlamaModel quantized(const ptq::LlamaModel& fp, const std::string& method, const std::string& setting,
                           const nlohmann::json& config, const at::Tensor& calib) {
   ptq::LlamaModel m = copy_model(fp);
-  const auto& meth = ptq::methods::registry().get(method);
-  ptq::quant::MethodContext ctx;
-  ctx.progress = false;
-  ctx.calibration = &calib;
-  meth.apply(m, QuantSetting::parse(setting), meth.resolve_config(config), ctx);
+  ptq::test::apply_method(m, method, setting, config, calib);
   return m;
 }
 
