@@ -3,7 +3,8 @@
 //   ptqbench run --plan P --index I              run cells (a Slurm array task runs one index)
 //   ptqbench ingest                              results/runs/*/result.json -> SQLite
 //   ptqbench run SPEC                            all of it locally, then print the report
-// Exit codes: 0 success, 2 bad input, 1 internal failure, 3 finished but some cells failed.
+// Exit codes: 0 success, 2 bad input, 1 internal failure, 3 finished but some cells failed, 4 (one cell)
+// another worker holds it, 5 (one cell) stopped by SIGTERM/SIGUSR1 with its state saved.
 #include "cli/commands.h"
 #include "perplexity/token_cache.h"
 #include "report/render.h"
@@ -14,6 +15,7 @@
 #include "run/plan.h"
 #include "store/results_db.h"
 #include "util/errors.h"
+#include "util/stop_request.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -30,6 +32,7 @@ namespace {
 
 constexpr int kExitCellsFailed = 3;
 constexpr int kExitCellBusy = run::kCellBusyExit;
+constexpr int kExitCellStopped = run::kCellStoppedExit;
 
 struct CommonOptions {
   std::string results_dir = "results";
@@ -105,6 +108,9 @@ int run_cells_of_plan(const RunOptions& o) {
   const auto indices = run::parse_index_list(o.index, static_cast<int64_t>(cells.size()));
   if (indices.size() == 1) {
     const auto& cell = cells[static_cast<size_t>(indices[0])];
+    // A worker that can resume: SIGTERM/SIGUSR1 (Slurm preemption, --signal before the time limit)
+    // save the unit being trained and end the cell with kExitCellStopped instead of killing it.
+    install_stop_handlers();
     run::CellRunOptions opt;
     opt.results_dir = o.common.results_dir;
     opt.cache_dir = o.common.cache();
@@ -115,6 +121,11 @@ int run_cells_of_plan(const RunOptions& o) {
     if (r == run::CellOutcome::kBusy) {
       fmt::print(stderr, "ptqbench: {}: another worker is running it ({}/lock); skipped\n", run::describe_cell(cell), dir);
       return kExitCellBusy;
+    }
+    if (r == run::CellOutcome::kStopped) {
+      fmt::print(stderr, "ptqbench: cell {} ({}) stopped; its state is in {}/work: run it again to resume\n", indices[0],
+                 run::describe_cell(cell), dir);
+      return kExitCellStopped;
     }
     if (r == run::CellOutcome::kFailed) {
       const nlohmann::json result = nlohmann::json::parse(std::ifstream(dir + "/result.json"));
@@ -133,12 +144,15 @@ int run_cells_of_plan(const RunOptions& o) {
   const auto summary = run::run_matrix(cells, indices, mo);
   if (summary.busy > 0)
     fmt::print(stderr, "ptqbench: notice: {} cells were being run by another worker and were left to it\n", summary.busy);
+  if (summary.stopped > 0)
+    fmt::print(stderr, "ptqbench: notice: {} cells were stopped by a signal with their state saved; run again to resume them\n",
+               summary.stopped);
   if (summary.failed > 0) {
     fmt::print(stderr, "ptqbench: error: {} of {} cells failed (runs {}); re-run to retry only those\n", summary.failed,
                indices.size(), fmt::join(summary.failed_run_ids, ", "));
     return kExitCellsFailed;
   }
-  return 0;
+  return summary.stopped > 0 ? kExitCellStopped : 0;
 }
 
 int run_experiment(const RunOptions& o) {
@@ -174,6 +188,11 @@ int run_experiment(const RunOptions& o) {
     fmt::print(stderr, "ptqbench: error: {} of {} cells failed (runs {}); `ptqbench run {}` retries only those\n",
                summary.failed, cells.size(), fmt::join(summary.failed_run_ids, ", "), o.spec);
     return kExitCellsFailed;
+  }
+  if (summary.stopped > 0) {
+    fmt::print(stderr, "ptqbench: {} cells were stopped by a signal with their state saved; `ptqbench run {}` resumes them\n",
+               summary.stopped, o.spec);
+    return kExitCellStopped;
   }
   return 0;
 }

@@ -104,6 +104,9 @@ struct ReconReport {
   nlohmann::json to_json() const;
 };
 
+// <checkpoint_dir>/partial_<unit as a slug>.safetensors, e.g. "block 3" -> partial_block_3.safetensors.
+std::string partial_checkpoint_path(const std::string& checkpoint_dir, const std::string& unit);
+
 // The key of a method's checkpoints: exactly this setting, resolved config and calibration windows.
 std::string checkpoint_key(const std::string& setting, const nlohmann::json& config, const at::Tensor& calibration);
 
@@ -125,6 +128,10 @@ using StepLossFn = std::function<StepLoss(int64_t j, int64_t step)>;
 // "<where> epoch e step s: loss is nan ..." unless `can_skip` (the caller has a fallback and
 // o.nan_policy is skip-block): then it stops and returns log.skipped; `done` still advances past the
 // unit's remaining steps.
+// Preemption (util/stop_request.h): before every step the loop checks for a stop request; with
+// o.checkpoint_dir set it saves the unit's state to partial_checkpoint_path(dir, where) and throws
+// StopRequested. A later call with the same `where` and key resumes from that file at the same step
+// (bit-identical to an uninterrupted run) and removes it when the unit is done.
 BlockLog train_steps(const std::vector<train::ParamGroup>& groups, int64_t n, const StepLossFn& step_loss,
                      const std::string& where, const std::string& label, bool can_skip, const ReconOptions& o,
                      Progress& progress, int64_t& done);

@@ -11,9 +11,11 @@
 #include "quant/quant_setting.h"
 #include "register_all.h"
 #include "run/fingerprint.h"
+#include "run/matrix_runner.h"
 #include "run/provenance.h"
 #include "run/runtime.h"
 #include "util/errors.h"
+#include "util/stop_request.h"
 #include "zeroshot/zeroshot.h"
 
 #include <ATen/ATen.h>
@@ -126,6 +128,7 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
 
   quant::EvalAdapter adapter;
   if (method) {
+    throw_if_stop_requested("before quantizing");
     t = Clock::now();
     const quant::MethodReport report = method->apply(model, setting, cell.at("config"), ctx);
     timing["quantize_s"] = seconds_since(t);
@@ -141,6 +144,7 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   std::map<std::string, double> reported;  // zero-shot task -> percent
   for (auto& l : loaded) {
     const std::string task = l.spec.at("task").get<std::string>();
+    throw_if_stop_requested("before evaluating " + task);
     if (l.stream) {
       eval::PplOptions popt;
       popt.seqlen = l.spec.at("seqlen_used").get<int64_t>();
@@ -256,6 +260,9 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
   CellOutcome outcome = CellOutcome::kOk;
   try {
     compute_cell(cell, options, (dir / "work").string(), result);
+  } catch (const StopRequested& e) {
+    fmt::print(stderr, "ptqbench: {}: {}\n", describe_cell(cell), e.what());
+    return CellOutcome::kStopped;  // no result.json: the cell is still to do, and resumes from work/
   } catch (const std::exception& e) {
     const std::string what = e.what();
     result["status"] = "failed";

@@ -30,7 +30,9 @@ struct CellRunOptions {
   bool progress = true;
 };
 
-enum class CellOutcome { kSkipped, kBusy, kOk, kFailed };
+// kStopped: a stop request (SIGTERM/SIGUSR1, util/stop_request.h) ended the cell part-way; its work/
+// checkpoints are kept and no result is written, so running it again resumes where it stopped.
+enum class CellOutcome { kSkipped, kBusy, kOk, kFailed, kStopped };
 
 // Never throws for a failure inside the cell (bad data, NaN, method error): the error goes into
 // result.json (status "failed") and kFailed is returned. Throws only when the results directory

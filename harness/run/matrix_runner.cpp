@@ -162,10 +162,13 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
     const double eta = elapsed / static_cast<double>(finished) * static_cast<double>(todo.size() - finished);
     const bool ok = cell_state(options.results_dir, run_id) == CellState::kDone;
     const bool busy = !ok && rc == kCellBusyExit;
+    const bool stopped = !ok && rc == kCellStoppedExit;
     if (ok) {
       ++summary.ok;
     } else if (busy) {
       ++summary.busy;
+    } else if (stopped) {
+      ++summary.stopped;
     } else {
       ++summary.failed;
       summary.failed_run_ids.push_back(run_id);
@@ -173,7 +176,8 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
     fmt::print(stderr, "[cell {}/{}] {}: {} in {} | {}/{} finished, elapsed {}, ETA {}\n", r.k + 1, todo.size(),
                describe_cell(cell),
                ok     ? "ok"
-               : busy ? "skipped, another worker is running it"
+               : busy    ? "skipped, another worker is running it"
+               : stopped ? "stopped on a signal, its state is saved (run again to resume)"
                       : fmt::format("FAILED (exit {}; see {}/result.json)", rc, cell_dir(options.results_dir, run_id)),
                human_duration(cell_s), finished, todo.size(), human_duration(elapsed), human_duration(eta));
   }

@@ -24,6 +24,7 @@ struct MatrixOptions {
 
 struct MatrixSummary {
   int ok = 0, skipped = 0, failed = 0, busy = 0;  // busy: another worker held the cell
+  int stopped = 0;  // ended by a stop request (SIGTERM/SIGUSR1) with their state saved; run again to resume
   std::vector<std::string> failed_run_ids;
 };
 
@@ -32,6 +33,8 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
 
 // Exit status of `ptqbench run --plan P --index I` when another worker holds the cell's lock.
 constexpr int kCellBusyExit = 4;
+// ... when a stop request (SIGTERM/SIGUSR1) ended the cell with its state saved: requeue it to resume.
+constexpr int kCellStoppedExit = 5;
 
 // "0,2,5-7" -> {0, 2, 5, 6, 7}; "all" -> 0..n-1. InputError for malformed lists or indices >= n.
 std::vector<int64_t> parse_index_list(const std::string& text, int64_t n);

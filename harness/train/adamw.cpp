@@ -3,6 +3,10 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include "util/errors.h"
+
+#include <fmt/format.h>
+
 #include <cmath>
 
 namespace ptq::train {
@@ -38,6 +42,34 @@ void AdamW::step(double lr_scale) {
       p.addcdiv_(m_[gi][i], denom, -lr / bc1);
     }
   }
+}
+
+std::vector<std::pair<std::string, at::Tensor>> AdamW::state() const {
+  std::vector<std::pair<std::string, at::Tensor>> out = {{"adamw.t", at::full({1}, t_, at::kLong)}};
+  for (size_t g = 0; g < m_.size(); ++g)
+    for (size_t i = 0; i < m_[g].size(); ++i) {
+      out.emplace_back(fmt::format("adamw.m.{}.{}", g, i), m_[g][i]);
+      out.emplace_back(fmt::format("adamw.v.{}.{}", g, i), v_[g][i]);
+    }
+  return out;
+}
+
+void AdamW::load_state(const std::map<std::string, at::Tensor>& state) {
+  const auto get = [&](const std::string& name, const at::Tensor& like) {
+    const auto it = state.find(name);
+    if (it == state.end()) throw InputError(fmt::format("optimiser state: missing {}", name));
+    if (it->second.sizes() != like.sizes())
+      throw InputError(fmt::format("optimiser state: {} has shape [{}], expected [{}]", name,
+                                   fmt::join(it->second.sizes(), ", "), fmt::join(like.sizes(), ", ")));
+    return it->second.to(like.device(), like.scalar_type());
+  };
+  c10::AutoGradMode no_grad(false);
+  t_ = get("adamw.t", at::zeros({1}, at::kLong)).item<int64_t>();
+  for (size_t g = 0; g < m_.size(); ++g)
+    for (size_t i = 0; i < m_[g].size(); ++i) {
+      m_[g][i].copy_(get(fmt::format("adamw.m.{}.{}", g, i), m_[g][i]));
+      v_[g][i].copy_(get(fmt::format("adamw.v.{}.{}", g, i), v_[g][i]));
+    }
 }
 
 void AdamW::zero_grad() {

@@ -4,6 +4,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <map>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace ptq::train {
@@ -23,6 +26,11 @@ class AdamW {
   void zero_grad();
   std::vector<ParamGroup>& groups() { return groups_; }
   int64_t steps() const { return t_; }
+  // The optimiser's own state (both moments of every parameter, the step count) by name, so that a
+  // stopped run resumes with exactly the updates it would have made ("adamw.t", "adamw.m.<g>.<i>", ...).
+  std::vector<std::pair<std::string, at::Tensor>> state() const;
+  // Throws InputError when a name is missing or a shape differs (a checkpoint of other parameters).
+  void load_state(const std::map<std::string, at::Tensor>& state);
 
  private:
   std::vector<ParamGroup> groups_;

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <stdexcept>
+
 namespace ptq::train {
 
 DynamicLossScaler::DynamicLossScaler(double init_scale, double growth_factor, double backoff_factor, int64_t growth_interval)
@@ -33,6 +35,17 @@ void DynamicLossScaler::update(bool found_inf) {
     scale_ *= growth_;
     good_steps_ = 0;
   }
+}
+
+std::vector<double> DynamicLossScaler::state() const {
+  return {scale_, static_cast<double>(good_steps_), static_cast<double>(skipped_)};
+}
+
+void DynamicLossScaler::load_state(const std::vector<double>& state) {
+  if (state.size() != 3) throw std::invalid_argument("DynamicLossScaler::load_state: expected 3 values");
+  scale_ = state[0];
+  good_steps_ = static_cast<int64_t>(state[1]);
+  skipped_ = static_cast<int64_t>(state[2]);
 }
 
 }  // namespace ptq::train

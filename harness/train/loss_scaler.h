@@ -23,6 +23,9 @@ class DynamicLossScaler {
   void update(bool found_inf);
   double current_scale() const { return scale_; }
   int64_t skipped_steps() const { return skipped_; }
+  // {scale, finite steps in a row, skipped steps}: what a resumed run needs to continue identically.
+  std::vector<double> state() const;
+  void load_state(const std::vector<double>& state);
 
  private:
   double scale_, growth_, backoff_;
