@@ -6,6 +6,7 @@
 // Exit codes: 0 success, 2 bad input, 1 internal failure, 3 finished but some cells failed, 4 (one cell)
 // another worker holds it, 5 (one cell) stopped by SIGTERM/SIGUSR1 with its state saved.
 #include "cli/commands.h"
+#include "cli/results_options.h"
 #include "perplexity/token_cache.h"
 #include "report/render.h"
 #include "report/report_table.h"
@@ -33,27 +34,6 @@ namespace {
 constexpr int kExitCellsFailed = 3;
 constexpr int kExitCellBusy = run::kCellBusyExit;
 constexpr int kExitCellStopped = run::kCellStoppedExit;
-
-struct CommonOptions {
-  std::string results_dir = "results";
-  std::string db;  // "" = <results>/ptqbench.db
-  std::string cache_dir = eval::TokenCache::default_dir();
-  bool no_cache = false;
-  std::string db_path() const { return db.empty() ? (fs::path(results_dir) / "ptqbench.db").string() : db; }
-  std::string cache() const { return no_cache ? "" : cache_dir; }
-  std::vector<std::string> child_args() const {
-    return no_cache ? std::vector<std::string>{"--no-cache"} : std::vector<std::string>{"--cache-dir", cache_dir};
-  }
-};
-
-void add_common(CLI::App* cmd, CommonOptions& o, bool with_cache) {
-  cmd->add_option("--results", o.results_dir, "Results directory (runs/, plans/, ptqbench.db)")->capture_default_str();
-  cmd->add_option("--db", o.db, "SQLite database (default: RESULTS/ptqbench.db; keep it off network filesystems)");
-  if (with_cache) {
-    cmd->add_option("--cache-dir", o.cache_dir, "Token stream cache")->capture_default_str();
-    cmd->add_flag("--no-cache", o.no_cache, "Tokenize again, do not read or write the cache");
-  }
-}
 
 void print_ingest(const store::IngestStats& s, const std::string& db) {
   fmt::print(stderr, "ptqbench: ingested {} runs ({} ok, {} failed, {} metrics){} into {}\n", s.runs, s.ok, s.failed,

@@ -17,6 +17,7 @@ void add_make_tiny_command(CLI::App& app);
 void add_plan_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_ingest_command(CLI::App& app);
+void add_slurm_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_regress_command(CLI::App& app);
 

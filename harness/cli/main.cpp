@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   ptq::cli::add_run_command(app);
   ptq::cli::add_plan_command(app);
   ptq::cli::add_ingest_command(app);
+  ptq::cli::add_slurm_command(app);
   ptq::cli::add_report_command(app);
   ptq::cli::add_regress_command(app);
   ptq::cli::add_info_command(app);

@@ -97,6 +97,20 @@ std::string canonical_setting(const std::string& s, const Ctx& ctx) {
   }
 }
 
+SlurmResources parse_slurm_resources(const nlohmann::json& v, const Ctx& ctx) {
+  if (!v.is_object()) ctx.fail("expected an object such as {\"gpus\": 4, \"time\": \"24:00:00\"}");
+  SlurmResources r;
+  StrictJsonReader reader(v, ctx.where());
+  reader.read("gpus", r.gpus);
+  reader.read("cpus", r.cpus);
+  reader.read("mem", r.mem);
+  reader.read("time", r.time);
+  reader.finish();
+  if (v.contains("gpus") && r.gpus < 0) ctx.key("gpus").fail(fmt::format("{} must be >= 0", r.gpus));
+  if (r.cpus < 0) ctx.key("cpus").fail(fmt::format("{} must be >= 1", r.cpus));
+  return r;
+}
+
 std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, const std::string& base_dir) {
   std::vector<ModelSpec> out;
   std::set<std::string> ids;
@@ -108,7 +122,9 @@ std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, con
     r.read("id", m.id);
     r.read("path", m.path);
     r.read("paper_model", m.paper_model);
+    r.known("slurm");
     r.finish();
+    if (v[i].contains("slurm")) m.slurm = parse_slurm_resources(v[i]["slurm"], c.key("slurm"));
     if (m.path.empty()) c.fail("missing required key \"path\" (a checkpoint directory)");
     if (m.id.empty()) m.id = fs::path(m.path).lexically_normal().filename().string();
     if (!ids.insert(m.id).second) c.key("id").fail(fmt::format("model id \"{}\" appears twice", m.id));
@@ -355,6 +371,15 @@ bool MethodSpec::needs_calibration_for(const std::string& model_id, const std::s
 bool MethodSpec::any_needs_calibration() const {
   return needs_calibration || std::any_of(cell_needs_calibration.begin(), cell_needs_calibration.end(),
                                           [](const auto& kv) { return kv.second; });
+}
+
+nlohmann::json SlurmResources::to_json() const {
+  nlohmann::json j = nlohmann::json::object();
+  if (gpus >= 0) j["gpus"] = gpus;
+  if (cpus > 0) j["cpus"] = cpus;
+  if (!mem.empty()) j["mem"] = mem;
+  if (!time.empty()) j["time"] = time;
+  return j;
 }
 
 std::string default_paper_method(const std::string& method) {

@@ -14,10 +14,23 @@
 
 namespace ptq::run {
 
+// What one cell of a model asks a Slurm cluster for (`ptqbench slurm`), when it differs from the
+// command line's defaults: a 70B model needs more GPUs, memory and time than a 7B one. Not part of
+// run ids (the result does not depend on it).
+struct SlurmResources {
+  int gpus = -1;     // GPUs per cell (-1: the command's --gpus-per-task)
+  int cpus = 0;      // CPUs per cell (0: the command's --cpus-per-task)
+  std::string mem;   // e.g. "200G" ("": the command's --mem)
+  std::string time;  // e.g. "12:00:00" ("": the command's --time)
+  bool empty() const { return gpus < 0 && cpus == 0 && mem.empty() && time.empty(); }
+  nlohmann::json to_json() const;
+};
+
 struct ModelSpec {
   std::string id;           // the name in tables and run records
   std::string path;         // resolved (relative paths are relative to the spec file)
   std::string paper_model;  // the model's name in paper tables ("LLaMA-2-7B"); "" = no comparison
+  SlurmResources slurm;     // "slurm": {"gpus": 4, "cpus": 16, "mem": "320G", "time": "24:00:00"}
 };
 
 struct MethodSpec {

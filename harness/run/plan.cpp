@@ -104,6 +104,7 @@ std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec) {
                            {"runtime", runtime},
                            {"papers", spec.papers},
                            {"harness_version", build_info::kVersion}};
+    if (!model.slurm.empty()) cell["model"]["slurm"] = model.slurm.to_json();  // not in the identity
     cell["run_id"] = run_id_of(cell);
     cells.push_back(std::move(cell));
   };

@@ -13,6 +13,7 @@
 #endif
 
 #include <malloc.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -31,9 +32,21 @@ void reexec_with_openmp_env(char** argv) {
   ::execv("/proc/self/exe", argv);  // returns only on failure: then simply run with the defaults
 }
 
+int available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  int n = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;  // taskset, cgroup cpusets
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (const char* slurm = std::getenv("SLURM_CPUS_PER_TASK")) {  // without CPU binding the node's cores all look free
+    const int k = std::atoi(slurm);
+    if (k > 0 && k < n) n = k;
+  }
+  return n;
+}
+
 int configure_threads(int requested) {
   if (requested < 0) throw InputError(fmt::format("--threads {} must be >= 0 (0 = all cores)", requested));
-  const int n = requested > 0 ? requested : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n = requested > 0 ? requested : available_cpus();
   at::set_num_threads(n);
   return at::get_num_threads();
 }

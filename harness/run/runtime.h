@@ -21,7 +21,10 @@ namespace ptq {
 void tune_malloc();
 void reexec_with_openmp_env(char** argv);
 
-// Sets LibTorch's intra-op threads (0 = all cores; LibTorch defaults to 1 here). Returns the count used.
+// The cores this process may use: its CPU affinity (taskset, cgroup cpusets), and under Slurm at most
+// SLURM_CPUS_PER_TASK.
+int available_cpus();
+// Sets LibTorch's intra-op threads (0 = available_cpus(); LibTorch defaults to 1 here). Returns the count used.
 int configure_threads(int requested);
 // "cpu" or "cuda[:N]"; InputError when CUDA is asked for but this build or machine has none.
 c10::Device parse_device(const std::string& name);

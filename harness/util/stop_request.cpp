@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <time.h>
 #include <unistd.h>
 
 namespace ptq {
@@ -9,11 +10,24 @@ namespace ptq {
 namespace {
 
 volatile std::sig_atomic_t g_stop_signal = 0;
+volatile std::sig_atomic_t g_first_signal_s = 0;  // CLOCK_MONOTONIC seconds of the first signal
 std::atomic<long> g_countdown{0};  // request_stop_at_check: polls left (0 = not armed)
 std::atomic<int> g_countdown_signal{0};
 
+std::sig_atomic_t monotonic_seconds() {  // clock_gettime is async-signal-safe
+  struct timespec ts {};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::sig_atomic_t>(ts.tv_sec);
+}
+
 extern "C" void on_stop_signal(int sig) {
-  if (g_stop_signal != 0) ::_exit(128 + sig);  // asked twice: stop now
+  // Asked again later: stop now. The same stop delivered twice at once (Slurm signalling both the batch
+  // script, which forwards it, and the worker) is one request.
+  if (g_stop_signal != 0) {
+    if (monotonic_seconds() - g_first_signal_s >= 2) ::_exit(128 + sig);
+    return;
+  }
+  g_first_signal_s = monotonic_seconds();
   g_stop_signal = sig;
 }
 

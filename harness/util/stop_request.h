@@ -2,8 +2,10 @@
 // raise a flag; the reconstruction loop checks it before every step, saves the unit it is training
 // (block or CBQ window: parameters, optimiser state, position in the epoch loop) and throws
 // StopRequested, and the cell worker exits with kCellStoppedExit so that a requeued job resumes at that
-// very step. A second signal while the first is still pending ends the process at once (exit 128+sig),
-// so an impatient `kill` still works where nothing checks the flag (loading, evaluation).
+// very step. Phases with nothing to save (loading, each evaluation task) check the flag when they end.
+// A second signal two or more seconds after the first ends the process at once (exit 128+sig), so an
+// impatient `kill` still works; the same stop arriving twice at once (Slurm signalling both the batch
+// script, which forwards it, and the worker) counts once.
 #pragma once
 
 #include <stdexcept>
