@@ -336,3 +336,53 @@ TEST_CASE("LRQuant's test-time adaptation runs per perplexity task in a cell and
   CHECK(c4["windows"] == 3);
   CHECK(result["method_summary"]["tta"]["transductive"] == true);
 }
+
+TEST_CASE("SIGUSR1 stops a worker mid-block with its state saved (exit 5); running it again resumes to the same result",
+          "[integration][runner][preemption]") {
+  Fixture f;
+  const std::string src = ptq::test::source_dir();
+  const nlohmann::json spec = {
+      {"name", "preempt"},
+      {"models", {{{"id", "tiny"}, {"path", src + "/experiments/models/tiny-llama"}}}},
+      {"fp_baseline", false},
+      {"methods", {{{"name", "omniquant"}, {"config", {{"epochs", 20}}}, {"settings", {"W4A16"}}}}},
+      {"calibration", {{"dataset", "wikitext2"}, {"data", src + "/experiments/data/tiny/wikitext2"}, {"n", 4}, {"seqlen", 128}}},
+      {"evaluators", {{"seqlen", 32}, {"tasks", {{{"task", "tokens"}, {"data", f.dir.file("ids.npy")}}}}}},
+      {"runtime", {{"threads", 1}}}};
+  ptq::test::write_text(f.dir.file("preempt.json"), spec.dump());
+  REQUIRE(run_ptqbench({"plan", f.dir.file("preempt.json"), "-o", f.dir.file("plan.jsonl")}).exit_code == 0);
+  const std::string run_id = ptq::run::read_plan(f.dir.file("plan.jsonl")).at(0).at("run_id").get<std::string>();
+  const std::vector<std::string> cell = {"run", "--plan", f.dir.file("plan.jsonl"), "--index", "0", "--no-cache", "--results"};
+  const auto with_results = [&](const std::string& results) {
+    auto args = cell;
+    args.push_back(results);
+    return args;
+  };
+  const std::string work = f.dir.file("results/runs/" + run_id + "/work/omniquant");
+
+  const pid_t pid = spawn_ptqbench(with_results(f.dir.file("results")), f.dir.file("log"));
+  REQUIRE(wait_for([&] { return fs::exists(work + "/block_0.safetensors"); }, 120));
+  ::kill(pid, SIGUSR1);  // what Slurm's --signal=B:USR1@N, forwarded by the batch script, delivers
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const std::string log = ptq::test::read_text(f.dir.file("log"));
+  INFO(log);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 5);
+  CHECK_THAT(log, Contains("stopped on SIGUSR1; state saved to"));
+  CHECK_FALSE(fs::exists(f.run_dir(run_id) + "/result.json"));  // still to do
+  bool partial = false;
+  for (const auto& e : fs::directory_iterator(work)) partial |= e.path().filename().string().rfind("partial_block_", 0) == 0;
+  CHECK(partial);
+
+  const auto resumed = run_ptqbench(with_results(f.dir.file("results")));
+  INFO(resumed.err);
+  REQUIRE(resumed.exit_code == 0);
+  CHECK_THAT(resumed.err, Contains("resuming at epoch"));
+  const auto clean = run_ptqbench(with_results(f.dir.file("clean")));
+  REQUIRE(clean.exit_code == 0);
+  const auto a = ptq::io::read_json_file(f.run_dir(run_id) + "/result.json");
+  const auto b = ptq::io::read_json_file(f.dir.file("clean/runs/" + run_id + "/result.json"));
+  CHECK(a["metrics"] == b["metrics"]);
+  CHECK(a["method_summary"]["recon"]["blocks"][3]["last_epoch_loss"] == b["method_summary"]["recon"]["blocks"][3]["last_epoch_loss"]);
+}
