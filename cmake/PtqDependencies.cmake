@@ -15,10 +15,26 @@ find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h REQUIRED)
 find_library(SENTENCEPIECE_LIBRARY sentencepiece REQUIRED)
 find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
 
-# CUDA: only when the LibTorch we build against was itself built with CUDA.
+# CUDA: only when the LibTorch we build against was itself built with CUDA. Hopper and Ampere by default
+# (-DCMAKE_CUDA_ARCHITECTURES=... for others).
 set(PTQ_WITH_CUDA OFF)
+if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
+  set(CMAKE_CUDA_ARCHITECTURES 80 90)
+endif()
 if(PTQ_CUDA STREQUAL "ON" OR (PTQ_CUDA STREQUAL "AUTO" AND (TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)))
   enable_language(CUDA)
   set(PTQ_WITH_CUDA ON)
 endif()
-message(STATUS "ptqbench: LibTorch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}, CUDA: ${PTQ_WITH_CUDA}")
+# Without a CUDA LibTorch, the kernels (plain CUDA C++, no LibTorch headers) are still compiled when nvcc
+# is installed, so that CPU-only machines keep them building: the target ptq_cuda_kernels_check.
+set(PTQ_CUDA_COMPILE_CHECK OFF)
+if(NOT PTQ_WITH_CUDA AND NOT PTQ_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    enable_language(CUDA)
+    set(PTQ_CUDA_COMPILE_CHECK ON)
+  endif()
+endif()
+message(STATUS "ptqbench: LibTorch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}, CUDA: ${PTQ_WITH_CUDA}, "
+               "kernels compile-checked with nvcc: ${PTQ_CUDA_COMPILE_CHECK}")

@@ -1,10 +1,15 @@
 #include "quant/uniform_quantizer.h"
 
+#include "quant/fused_fake_quant.h"
+#include "util/errors.h"
+
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace ptq::quant {
 
@@ -94,8 +99,26 @@ at::Tensor fake_quant_weight_proxy(const at::Tensor& weight, const QuantizerSpec
   return out;
 }
 
+FusedPolicy fused_policy() {
+  static const FusedPolicy policy = [] {
+    const char* v = std::getenv("PTQ_FUSED_QUANT");
+    const std::string s = v ? v : "auto";
+    if (s == "on") return FusedPolicy::kOn;
+    if (s == "off") return FusedPolicy::kOff;
+    if (s != "auto") throw InputError(fmt::format("PTQ_FUSED_QUANT={}: expected auto, on or off", s));
+    return FusedPolicy::kAuto;
+  }();
+  return policy;
+}
+
 at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit) {
   if (!spec.enabled()) return x;
+  // Training: the fused quantizer (one pass, a hand-written backward: ~3x faster than autograd's graph
+  // of composed ops on CPU). Inference keeps the in-place composition below (as fast, bit-identical).
+  const FusedPolicy policy = fused_policy();
+  if (policy != FusedPolicy::kOff && needs_grad(x, clip_logit, at::Tensor()) && fused_per_token_supported(x, spec) &&
+      (policy == FusedPolicy::kOn || !x.is_cuda()))
+    return fused_fake_quant_per_token(x, spec, clip_logit);
   return fake_quant_rows(x, compute_qparams(x, spec, clip_logit, clip_logit), spec);
 }
 

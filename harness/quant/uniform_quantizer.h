@@ -61,6 +61,12 @@ at::Tensor fake_quant_weight_proxy(const at::Tensor& weight, const QuantizerSpec
 // token's range times sigmoid(clip_logit), so the step is sigmoid(clip_logit) times the min/max step - a
 // learnable activation step (CBQ's S^X) that stays dynamic per token.
 at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit = {});
+// Which implementation fake_quant_per_token trains with (PTQ_FUSED_QUANT=auto|on|off, read once):
+// auto = the fused quantizer (quant/fused_fake_quant.h) on CPU, the composed ops on CUDA until the CUDA
+// kernels have passed the `gpu` tests on a GPU; on = fused wherever supported; off = composed everywhere.
+// Forwards are bit-identical; gradients differ only in float summation order.
+enum class FusedPolicy { kAuto, kOn, kOff };
+FusedPolicy fused_policy();
 
 // Learnable clipping logits for a weight of this shape: [out * in / group, 1], filled with `init`.
 at::Tensor lwc_init(const at::Tensor& weight, const QuantizerSpec& spec, double init = 4.0);

@@ -2,6 +2,7 @@
 // quantize-dequantize when no gradient is needed) against the plain out-of-place composition of
 // round/clamp ops one would write first. Per-token activations of a 7B layer input (2048 x 4096) and a
 // 7B-sized weight (4096 x 4096) in groups of 128.
+#include "quant/fused_fake_quant.h"
 #include "quant/uniform_quantizer.h"
 
 #include <ATen/ATen.h>
@@ -52,6 +53,33 @@ void BM_PerGroupWeights_Composed(benchmark::State& state) {
   set_bytes(state, w);
 }
 
+void BM_PerTokenActivations_Fused(benchmark::State& state) {
+  c10::InferenceMode guard;
+  const at::Tensor x = at::randn({2048, 4096});
+  const QuantizerSpec spec{4, false, 0};
+  for (auto _ : state) benchmark::DoNotOptimize(ptq::quant::fused_fake_quant_per_token(x, spec));
+  set_bytes(state, x);
+}
+// Training (a reconstruction step's activation quantizer): forward + backward with a learnable step.
+void per_token_train(benchmark::State& state, bool fused) {
+  const at::Tensor x0 = at::randn({2048, 4096});
+  const at::Tensor g = at::randn({2048, 4096});
+  const QuantizerSpec spec{4, false, 0};
+  for (auto _ : state) {
+    const at::Tensor x = x0.detach().requires_grad_(true);
+    const at::Tensor clip = at::full({}, 4.0).requires_grad_(true);
+    const at::Tensor y = fused ? ptq::quant::fused_fake_quant_per_token(x, spec, clip) : ptq::quant::fake_quant_per_token(x, spec, clip);
+    y.backward(g);
+    benchmark::DoNotOptimize(x.grad());
+  }
+  set_bytes(state, x0);
+}
+void BM_PerTokenActivationsTrain_Composed(benchmark::State& state) { per_token_train(state, false); }
+void BM_PerTokenActivationsTrain_Fused(benchmark::State& state) { per_token_train(state, true); }
+
+BENCHMARK(BM_PerTokenActivations_Fused)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerTokenActivationsTrain_Composed)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerTokenActivationsTrain_Fused)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTokenActivations_Harness)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTokenActivations_Composed)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerGroupWeights_Harness)->Unit(benchmark::kMillisecond)->UseRealTime();

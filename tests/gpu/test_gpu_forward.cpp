@@ -1,5 +1,7 @@
 // CUDA runs must agree with CPU runs. Skipped (exit 77) where LibTorch has no CUDA or no GPU is visible.
 #include "perplexity/perplexity.h"
+#include "quant/fused_fake_quant.h"
+#include "quant/uniform_quantizer.h"
 #include "support/random_model.h"
 #include "support/test_env.h"
 
@@ -34,4 +36,36 @@ TEST_CASE("fp16 perplexity on CUDA is within 1% of fp32 on CPU", "[gpu]") {
   m.to(at::Device("cuda"), at::kHalf);
   const auto gpu = ptq::eval::evaluate_perplexity(m, ids, o);
   CHECK(gpu.ppl == Approx(cpu.ppl).epsilon(0.01));
+}
+
+// The fused per-token kernels (quant/fused_fake_quant.cu) against the composed ops on the CPU: fp32
+// forward bit for bit (IEEE division and rint on both), gradients to summation order; fp16/bf16 storage
+// within their rounding of the fp32 result.
+TEST_CASE("fused per-token fake-quant kernels equal the composed ops", "[gpu][fused]") {
+  require_cuda();
+  const ptq::quant::QuantizerSpec spec{4, false, 0};
+  at::manual_seed(5);
+  at::Tensor x0 = at::randn({3, 300, 4096});
+  x0.select(2, 7).mul_(30.0);
+  const at::Tensor w = at::randn(x0.sizes());
+  const auto grads = [&](const at::Tensor& x_in, bool fused, const at::Tensor& logit_in) {
+    at::Tensor x = x_in.detach().requires_grad_(true);
+    at::Tensor logit = logit_in.detach().requires_grad_(true);
+    const at::Tensor y = fused ? ptq::quant::fused_fake_quant_per_token(x, spec, logit)
+                               : ptq::quant::fake_quant_rows(x, ptq::quant::compute_qparams(x, spec, logit, logit), spec);
+    (y.to(at::kFloat) * w.to(y.device())).sum().backward();
+    return std::make_tuple(y.detach().to(at::kFloat).cpu(), x.grad().to(at::kFloat).cpu(), logit.grad().cpu());
+  };
+  const at::Tensor logit = at::full({}, 3.0);
+  const auto [y_ref, gx_ref, gl_ref] = grads(x0, false, logit);
+  const auto [y, gx, gl] = grads(x0.cuda(), true, logit.cuda());
+  CHECK(at::equal(y, y_ref));
+  CHECK(at::allclose(gx, gx_ref, 1e-5, 1e-6));
+  CHECK(gl.item<double>() == Approx(gl_ref.item<double>()).epsilon(1e-4));
+  for (const auto dtype : {at::kHalf, at::kBFloat16}) {
+    const auto [yh, gxh, glh] = grads(x0.cuda().to(dtype), true, logit.cuda());
+    const double tol = dtype == at::kHalf ? 2e-2 : 1e-1;  // relative to the row scale, in elements
+    CHECK((yh - y_ref).abs().max().item<double>() < tol * y_ref.abs().max().item<double>());
+    CHECK(glh.item<double>() == Approx(gl_ref.item<double>()).epsilon(0.05));
+  }
 }

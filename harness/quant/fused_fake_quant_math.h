@@ -1,0 +1,69 @@
+// The arithmetic of the fused per-token fake-quantizer, shared word for word by the CPU loops
+// (fused_fake_quant.cpp) and the CUDA kernels (fused_fake_quant.cu), so that the CPU tests check the
+// very expressions the GPU runs. Plain C++ (no LibTorch): nvcc compiles it without LibTorch's headers.
+//
+// Forward, per token row x[0..n) with b bits (q = 2^b - 1), asymmetric min/max, optional clipping
+// factor c = sigmoid(clip_logit) (1 without it), in the composed ops' order of operations
+// (uniform_quantizer.cpp), so that the forward is bit-identical to them:
+//   hi = c * max(x), lo = c * min(x)
+//   s  = clamp((hi - lo) / q, 1e-5, 1e4);  z = round(clamp(-lo / s, -1e4, 1e4))
+//   t  = x / s;  r = (round(t) - t) + t    (straight-through rounding, as (round(t) - t).detach() + t)
+//   y  = (clamp(r + z, 0, q) - z) * s
+// Backward, from g = dL/dy (z carries no gradient; round is straight-through; clamp passes the gradient
+// where its input lies in [0, q]):
+//   dL/dx_i  = ((g_i * s) * in_i) / s + [i = argmax] * c * G / q - [i = argmin] * c * G / q
+//   G        = d(s)/d(raw) * sum_i ( g_i * (clamp(r_i + z) - z) - (g_i * s) * in_i * x_i / s^2 )
+//   dL/dclip = sum over rows of (G / q) * (max - min) * c * (1 - c)
+// (d(s)/d(raw) = 1 inside the scale clamp, 0 where it clamps).
+#pragma once
+
+#include <cmath>
+
+#if defined(__CUDACC__)
+#define PTQ_HD __host__ __device__ __forceinline__
+#else
+#define PTQ_HD inline
+#endif
+
+namespace ptq::quant::fused {
+
+constexpr float kScaleMin = 1e-5f, kScaleMax = 1e4f, kZeroBound = 1e4f;
+
+struct RowParams {
+  float scale, zero;
+  bool scale_clamped;  // the scale hit a clamp bound: no gradient flows to the range
+};
+
+PTQ_HD float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// rint: round half to even, as torch.round.
+PTQ_HD RowParams row_params(float xmin, float xmax, float clip, float qmax) {
+  const float hi = clip * xmax, lo = clip * xmin;
+  const float raw = (hi - lo) / qmax;
+  RowParams p;
+  p.scale = clampf(raw, kScaleMin, kScaleMax);
+  p.scale_clamped = !(raw >= kScaleMin && raw <= kScaleMax);
+  p.zero = rintf(clampf(-lo / p.scale, -kZeroBound, kZeroBound));
+  return p;
+}
+
+// The integer-grid value clamp(r + z, 0, q) and whether the clamp let it through.
+PTQ_HD float grid_value(float x, const RowParams& p, float qmax, bool* inside) {
+  const float t = x / p.scale;
+  const float r = (rintf(t) - t) + t;
+  const float v = r + p.zero;
+  *inside = v >= 0.0f && v <= qmax;
+  return clampf(v, 0.0f, qmax);
+}
+
+PTQ_HD float dequantized(float grid, const RowParams& p) { return (grid - p.zero) * p.scale; }
+
+// One element's share of dL/ds (before the scale clamp), and its direct gradient dL/dx.
+PTQ_HD float scale_grad_term(float x, float g, float grid, bool inside, const RowParams& p) {
+  const float gs = inside ? g * p.scale : 0.0f;  // gradient reaching r (and t): g * s where unclamped
+  return g * (grid - p.zero) - gs * x / (p.scale * p.scale);
+}
+
+PTQ_HD float direct_x_grad(float g, bool inside, const RowParams& p) { return inside ? (g * p.scale) / p.scale : 0.0f; }
+
+}  // namespace ptq::quant::fused
