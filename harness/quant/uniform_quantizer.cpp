@@ -102,22 +102,20 @@ at::Tensor fake_quant_weight_proxy(const at::Tensor& weight, const QuantizerSpec
 FusedPolicy fused_policy() {
   static const FusedPolicy policy = [] {
     const char* v = std::getenv("PTQ_FUSED_QUANT");
-    const std::string s = v ? v : "auto";
+    const std::string s = v ? v : "off";
     if (s == "on") return FusedPolicy::kOn;
-    if (s == "off") return FusedPolicy::kOff;
-    if (s != "auto") throw InputError(fmt::format("PTQ_FUSED_QUANT={}: expected auto, on or off", s));
-    return FusedPolicy::kAuto;
+    if (s != "off") throw InputError(fmt::format("PTQ_FUSED_QUANT={}: expected on or off", s));
+    return FusedPolicy::kOff;
   }();
   return policy;
 }
 
 at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit) {
   if (!spec.enabled()) return x;
-  // Training: the fused quantizer (one pass, a hand-written backward: ~3x faster than autograd's graph
-  // of composed ops on CPU). Inference keeps the in-place composition below (as fast, bit-identical).
-  const FusedPolicy policy = fused_policy();
-  if (policy != FusedPolicy::kOff && needs_grad(x, clip_logit, at::Tensor()) && fused_per_token_supported(x, spec) &&
-      (policy == FusedPolicy::kOn || !x.is_cuda()))
+  // Training with PTQ_FUSED_QUANT=on: the fused quantizer (one pass, a hand-written backward: ~3x faster
+  // than autograd's graph of composed ops on CPU). Inference keeps the in-place composition below (as
+  // fast, bit-identical).
+  if (fused_policy() == FusedPolicy::kOn && needs_grad(x, clip_logit, at::Tensor()) && fused_per_token_supported(x, spec))
     return fused_fake_quant_per_token(x, spec, clip_logit);
   return fake_quant_rows(x, compute_qparams(x, spec, clip_logit, clip_logit), spec);
 }

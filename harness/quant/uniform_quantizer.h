@@ -61,11 +61,12 @@ at::Tensor fake_quant_weight_proxy(const at::Tensor& weight, const QuantizerSpec
 // token's range times sigmoid(clip_logit), so the step is sigmoid(clip_logit) times the min/max step - a
 // learnable activation step (CBQ's S^X) that stays dynamic per token.
 at::Tensor fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit = {});
-// Which implementation fake_quant_per_token trains with (PTQ_FUSED_QUANT=auto|on|off, read once):
-// auto = the fused quantizer (quant/fused_fake_quant.h) on CPU, the composed ops on CUDA until the CUDA
-// kernels have passed the `gpu` tests on a GPU; on = fused wherever supported; off = composed everywhere.
-// Forwards are bit-identical; gradients differ only in float summation order.
-enum class FusedPolicy { kAuto, kOn, kOff };
+// Which implementation fake_quant_per_token trains with (PTQ_FUSED_QUANT=off|on, read once). off (the
+// default): the composed ops. on: the fused quantizer (quant/fused_fake_quant.h) wherever it applies.
+// Forwards are bit-identical, gradients differ in float summation order only - but a W4A4 model trained
+// on it is a slightly different model, so stored baselines would move: opt-in until results are
+// re-baselined with it (and, on CUDA, until its kernels have passed the `gpu` tests on a GPU).
+enum class FusedPolicy { kOff, kOn };
 FusedPolicy fused_policy();
 
 // Learnable clipping logits for a weight of this shape: [out * in / group, 1], filled with `init`.
