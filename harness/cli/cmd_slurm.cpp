@@ -15,17 +15,16 @@
 #include "report/report_table.h"
 #include "run/cell_runner.h"
 #include "run/experiment_spec.h"
+#include "run/matrix_runner.h"
 #include "run/plan.h"
+#include "run/provenance.h"
 #include "run/slurm_jobs.h"
 #include "store/results_db.h"
 #include "util/errors.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -49,20 +48,6 @@ std::string absolute(const std::string& path) {
   return s;
 }
 
-std::string self_executable() {
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) throw std::runtime_error("cannot find the ptqbench executable (/proc/self/exe)");
-  return std::string(buf, static_cast<size_t>(n));
-}
-
-std::string now_utc() {
-  const std::time_t t = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
-  return buf;
-}
-
 void run_slurm(const SlurmCommandOptions& o) {
   const run::ExperimentSpec spec = run::load_experiment_spec(o.spec);  // every check before anything is written
   const auto cells = run::plan_cells(spec);
@@ -70,7 +55,7 @@ void run_slurm(const SlurmCommandOptions& o) {
   for (const auto& c : cells) plan_text += c.dump() + "\n";
 
   run::SlurmPaths p;
-  p.exe = self_executable();
+  p.exe = run::self_executable();
   p.workdir = absolute(".");
   p.results = absolute(o.common.results_dir);
   p.db = absolute(o.common.db_path());
@@ -111,7 +96,7 @@ void run_slurm(const SlurmCommandOptions& o) {
     return;
   }
   std::vector<std::string> array_ids;
-  nlohmann::json record = {{"submitted", now_utc()}, {"plan", p.plan}, {"arrays", nlohmann::json::array()}};
+  nlohmann::json record = {{"submitted", run::utc_timestamp()}, {"plan", p.plan}, {"arrays", nlohmann::json::array()}};
   for (const auto& a : jobs.arrays) {
     const std::string id = run::sbatch_submit((fs::path(p.job_dir) / a.script_name).string(), "");
     array_ids.push_back(id);

@@ -21,13 +21,6 @@ namespace ptq::run {
 
 namespace {
 
-std::string self_executable() {
-  char buf[4096];
-  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) throw std::runtime_error("cannot find the ptqbench executable (/proc/self/exe)");
-  return std::string(buf, static_cast<size_t>(n));
-}
-
 // Starts argv with the parent's environment plus `extra_env` ("NAME=value").
 pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
   std::vector<char*> argv, envp;
@@ -58,6 +51,13 @@ std::pair<pid_t, int> wait_any() {
 }
 
 }  // namespace
+
+std::string self_executable() {
+  char buf[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) throw std::runtime_error("cannot find the ptqbench executable (/proc/self/exe)");
+  return std::string(buf, static_cast<size_t>(n));
+}
 
 std::string describe_cell(const nlohmann::json& cell) {
   std::string s = fmt::format("{} {} {}", cell.at("label").get<std::string>(), cell.at("setting").get<std::string>(),

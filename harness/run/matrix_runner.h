@@ -39,6 +39,9 @@ constexpr int kCellStoppedExit = 5;
 // "0,2,5-7" -> {0, 2, 5, 6, 7}; "all" -> 0..n-1. InputError for malformed lists or indices >= n.
 std::vector<int64_t> parse_index_list(const std::string& text, int64_t n);
 
+// The running ptqbench binary (what child cells and Slurm jobs start).
+std::string self_executable();
+
 // A cell as people read it: "rtn W4A4 tiny-llama seed 2".
 std::string describe_cell(const nlohmann::json& cell);
 
