@@ -36,7 +36,16 @@ fused::RowParams params_of(const RowState& s, int64_t r) {
   return {s.scale.data_ptr<float>()[r], s.zero.data_ptr<float>()[r], s.clamped.data_ptr<uint8_t>()[r] != 0};
 }
 
-void forward_cpu(const at::Tensor& x, at::Tensor& y, RowState& s, int64_t bits, float clip) {
+// Clipping factors on the CPU: hi[r * stride], lo[r * stride] (null = 1).
+struct CpuClip {
+  const float* hi = nullptr;
+  const float* lo = nullptr;
+  int64_t stride = 0;
+  float hi_of(int64_t r) const { return hi ? hi[r * stride] : 1.0f; }
+  float lo_of(int64_t r) const { return lo ? lo[r * stride] : 1.0f; }
+};
+
+void forward_cpu(const at::Tensor& x, at::Tensor& y, RowState& s, int64_t bits, const CpuClip& clip) {
   const int64_t rows = x.size(0), n = x.size(1);
   const float q = qmax_of(bits);
   const float* xp = x.data_ptr<float>();
@@ -49,7 +58,7 @@ void forward_cpu(const at::Tensor& x, at::Tensor& y, RowState& s, int64_t bits, 
         if (row[i] < row[imin]) imin = i;
         if (row[i] > row[imax]) imax = i;
       }
-      const fused::RowParams p = fused::row_params(row[imin], row[imax], clip, q);
+      const fused::RowParams p = fused::row_params(row[imin], row[imax], clip.hi_of(r), clip.lo_of(r), q);
       for (int64_t i = 0; i < n; ++i) {
         bool inside;
         yp[r * n + i] = fused::dequantized(fused::grid_value(row[i], p, q, &inside), p);
@@ -63,13 +72,13 @@ void forward_cpu(const at::Tensor& x, at::Tensor& y, RowState& s, int64_t bits, 
   });
 }
 
-void backward_cpu(const at::Tensor& x, const at::Tensor& g, at::Tensor& gx, const RowState& s, at::Tensor& clip_rows,
-                  int64_t bits, float clip) {
+void backward_cpu(const at::Tensor& x, const at::Tensor& g, at::Tensor& gx, const RowState& s, at::Tensor& hi_rows,
+                  at::Tensor& lo_rows, int64_t bits, const CpuClip& clip) {
   const int64_t rows = x.size(0), n = x.size(1);
   const float q = qmax_of(bits);
   const float *xp = x.data_ptr<float>(), *gp = g.data_ptr<float>();
   float* gxp = gx.data_ptr<float>();
-  float* cp = clip_rows.data_ptr<float>();
+  float *hp = hi_rows.data_ptr<float>(), *lp = lo_rows.data_ptr<float>();
   at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const fused::RowParams p = params_of(s, r);
@@ -84,9 +93,10 @@ void backward_cpu(const at::Tensor& x, const at::Tensor& g, at::Tensor& gx, cons
       }
       const float gq = p.scale_clamped ? 0.0f : static_cast<float>(sum) / q;  // dL/dhi; dL/dlo = -gq
       const int64_t imin = s.argmin.data_ptr<int64_t>()[r], imax = s.argmax.data_ptr<int64_t>()[r];
-      out[imax] += clip * gq;
-      out[imin] -= clip * gq;
-      cp[r] = gq * (row[imax] - row[imin]);
+      out[imax] += clip.hi_of(r) * gq;
+      out[imin] -= clip.lo_of(r) * gq;
+      hp[r] = gq * row[imax];
+      lp[r] = -gq * row[imin];
     }
   });
 }
@@ -103,71 +113,89 @@ fused::ElementType element_type(const at::Tensor& x) {
 void* current_stream(const at::Tensor& x) { return c10::cuda::getCurrentCUDAStream(x.device().index()).stream(); }
 #endif
 
-struct FusedPerToken : public torch::autograd::Function<FusedPerToken> {
-  // x2: [rows, n] contiguous; clip: sigmoid(clip_logit) as a 1-element float tensor on x's device, or
-  // undefined; clip_logit: a scalar, or an empty tensor when there is none (LibTorch 1.13's Function
-  // cannot take undefined inputs).
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& clip_logit, int64_t bits) {
-    const at::Tensor clip = clip_logit.numel() == 1 ? at::sigmoid(clip_logit.to(at::kFloat)).reshape({1}) : at::Tensor();
+// sigmoid(logit) as float on x's device, flattened (1 or rows values); undefined for an empty logit.
+at::Tensor clip_factors(const at::Tensor& logit) {
+  return logit.numel() > 0 ? at::sigmoid(logit.to(at::kFloat)).reshape({-1}).contiguous() : at::Tensor();
+}
+
+// The logit's gradient from the per-row dL/dc * (max or min): times the sigmoid's derivative, summed
+// over rows when one logit serves them all.
+at::Tensor logit_grad(const at::Tensor& rows_grad, const at::Tensor& c, const at::Tensor& logit) {
+  if (!c.defined()) return at::Tensor();
+  const at::Tensor g = rows_grad * c * (1 - c);
+  return (c.numel() == 1 ? g.sum() : g).reshape(logit.sizes()).to(logit.scalar_type());
+}
+
+struct FusedRows : public torch::autograd::Function<FusedRows> {
+  // x2: [rows, n] contiguous. up / low: the clipping logits of the row maxima / minima: a scalar (every
+  // row), [rows] or [rows, 1] (one per row), or an empty tensor (none; LibTorch 1.13's Function cannot
+  // take undefined inputs).
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x2, const at::Tensor& up, const at::Tensor& low,
+                            int64_t bits) {
+    const at::Tensor c_hi = clip_factors(up), c_lo = clip_factors(low);
+    const int64_t stride = (c_hi.defined() && c_hi.numel() > 1) || (c_lo.defined() && c_lo.numel() > 1) ? 1 : 0;
     RowState s = empty_state(x2.size(0), x2.options());
     at::Tensor y = at::empty_like(x2);
     if (x2.is_cuda()) {
 #ifdef PTQ_WITH_CUDA
-      fused::per_token_forward_cuda(x2.data_ptr(), y.data_ptr(), s.scale.data_ptr<float>(), s.zero.data_ptr<float>(),
-                                    s.clamped.data_ptr<uint8_t>(), s.argmin.data_ptr<int64_t>(), s.argmax.data_ptr<int64_t>(),
-                                    x2.size(0), x2.size(1), static_cast<int>(bits),
-                                    clip.defined() ? clip.data_ptr<float>() : nullptr, element_type(x2), current_stream(x2));
+      const fused::Clip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
+                             stride};
+      fused::rows_forward_cuda(x2.data_ptr(), y.data_ptr(), s.scale.data_ptr<float>(), s.zero.data_ptr<float>(),
+                               s.clamped.data_ptr<uint8_t>(), s.argmin.data_ptr<int64_t>(), s.argmax.data_ptr<int64_t>(),
+                               x2.size(0), x2.size(1), static_cast<int>(bits), clip, element_type(x2), current_stream(x2));
 #else
-      throw std::logic_error("fused_fake_quant_per_token: built without CUDA");
+      throw std::logic_error("fused fake-quant: built without CUDA");
 #endif
     } else {
-      forward_cpu(x2, y, s, bits, clip.defined() ? clip.item<float>() : 1.0f);
+      const CpuClip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
+                         stride};
+      forward_cpu(x2, y, s, bits, clip);
     }
-    ctx->save_for_backward({x2});
+    ctx->save_for_backward({x2, up, low});
     ctx->saved_data["scale"] = s.scale;
     ctx->saved_data["zero"] = s.zero;
     ctx->saved_data["clamped"] = s.clamped;
     ctx->saved_data["argmin"] = s.argmin;
     ctx->saved_data["argmax"] = s.argmax;
     ctx->saved_data["bits"] = bits;
-    ctx->saved_data["has_clip"] = clip.defined();
-    if (clip.defined()) ctx->saved_data["clip"] = clip;
+    ctx->saved_data["stride"] = stride;
+    if (c_hi.defined()) ctx->saved_data["c_hi"] = c_hi;
+    if (c_lo.defined()) ctx->saved_data["c_lo"] = c_lo;
     return y;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    const at::Tensor x2 = ctx->get_saved_variables()[0];
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor &x2 = saved[0], &up = saved[1], &low = saved[2];
     const RowState s{ctx->saved_data["scale"].toTensor(), ctx->saved_data["zero"].toTensor(),
                      ctx->saved_data["clamped"].toTensor(), ctx->saved_data["argmin"].toTensor(),
                      ctx->saved_data["argmax"].toTensor()};
-    const int64_t bits = ctx->saved_data["bits"].toInt();
-    const bool has_clip = ctx->saved_data["has_clip"].toBool();
-    const at::Tensor clip = has_clip ? ctx->saved_data["clip"].toTensor() : at::Tensor();
+    const int64_t bits = ctx->saved_data["bits"].toInt(), stride = ctx->saved_data["stride"].toInt();
+    const at::Tensor c_hi = ctx->saved_data.count("c_hi") ? ctx->saved_data["c_hi"].toTensor() : at::Tensor();
+    const at::Tensor c_lo = ctx->saved_data.count("c_lo") ? ctx->saved_data["c_lo"].toTensor() : at::Tensor();
     const at::Tensor g = grads[0].to(x2.scalar_type()).contiguous();
     at::Tensor gx = at::empty_like(x2);
-    at::Tensor clip_rows = at::empty({x2.size(0)}, x2.options().dtype(at::kFloat));
+    at::Tensor hi_rows = at::empty({x2.size(0)}, x2.options().dtype(at::kFloat));
+    at::Tensor lo_rows = at::empty({x2.size(0)}, x2.options().dtype(at::kFloat));
     if (x2.is_cuda()) {
 #ifdef PTQ_WITH_CUDA
-      fused::per_token_backward_cuda(x2.data_ptr(), g.data_ptr(), gx.data_ptr(), s.scale.data_ptr<float>(),
-                                     s.zero.data_ptr<float>(), s.clamped.data_ptr<uint8_t>(), s.argmin.data_ptr<int64_t>(),
-                                     s.argmax.data_ptr<int64_t>(), has_clip ? clip_rows.data_ptr<float>() : nullptr,
-                                     x2.size(0), x2.size(1), static_cast<int>(bits),
-                                     has_clip ? clip.data_ptr<float>() : nullptr, element_type(x2), current_stream(x2));
+      const fused::Clip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
+                             stride};
+      fused::rows_backward_cuda(x2.data_ptr(), g.data_ptr(), gx.data_ptr(), s.scale.data_ptr<float>(), s.zero.data_ptr<float>(),
+                                s.clamped.data_ptr<uint8_t>(), s.argmin.data_ptr<int64_t>(), s.argmax.data_ptr<int64_t>(),
+                                hi_rows.data_ptr<float>(), lo_rows.data_ptr<float>(), x2.size(0), x2.size(1),
+                                static_cast<int>(bits), clip, element_type(x2), current_stream(x2));
 #endif
     } else {
-      backward_cpu(x2, g, gx, s, clip_rows, bits, has_clip ? clip.item<float>() : 1.0f);
+      const CpuClip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
+                         stride};
+      backward_cpu(x2, g, gx, s, hi_rows, lo_rows, bits, clip);
     }
-    at::Tensor gclip;
-    if (has_clip) gclip = (clip_rows.sum() * clip * (1 - clip)).reshape({});  // d sigmoid = c (1 - c)
-    return {gx, gclip, at::Tensor()};
+    return {gx, logit_grad(hi_rows, c_hi, up), logit_grad(lo_rows, c_lo, low), at::Tensor()};
   }
 };
 
-}  // namespace
-
-bool fused_per_token_supported(const at::Tensor& x, const QuantizerSpec& spec) {
-  if (!spec.enabled() || spec.symmetric || spec.range != RangeRule::kMinMax) return false;
-  if (x.dim() < 1 || x.numel() == 0 || x.size(-1) == 0) return false;
+bool fused_storage_supported(const at::Tensor& x) {
   if (x.is_cuda()) {
 #ifdef PTQ_WITH_CUDA
     return x.scalar_type() == at::kFloat || x.scalar_type() == at::kHalf || x.scalar_type() == at::kBFloat16;
@@ -178,6 +206,19 @@ bool fused_per_token_supported(const at::Tensor& x, const QuantizerSpec& spec) {
   return x.device().is_cpu() && x.scalar_type() == at::kFloat;
 }
 
+bool fused_spec_supported(const QuantizerSpec& spec) {
+  return spec.enabled() && !spec.symmetric && spec.range == RangeRule::kMinMax;
+}
+
+at::Tensor none_like(const at::Tensor& x) { return at::empty({0}, x.options().dtype(at::kFloat)); }
+
+}  // namespace
+
+bool fused_per_token_supported(const at::Tensor& x, const QuantizerSpec& spec) {
+  if (!fused_spec_supported(spec) || x.dim() < 1 || x.numel() == 0 || x.size(-1) == 0) return false;
+  return fused_storage_supported(x);
+}
+
 at::Tensor fused_fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& spec, const at::Tensor& clip_logit) {
   if (!spec.enabled()) return x;
   if (!fused_per_token_supported(x, spec))
@@ -186,8 +227,29 @@ at::Tensor fused_fake_quant_per_token(const at::Tensor& x, const QuantizerSpec& 
   if (clip_logit.defined() && clip_logit.numel() != 1)
     throw std::invalid_argument("fused_fake_quant_per_token: clip_logit must be a scalar");
   const at::Tensor x2 = x.reshape({-1, x.size(-1)}).contiguous();
-  const at::Tensor logit = clip_logit.defined() ? clip_logit.reshape({}) : at::empty({0}, x.options().dtype(at::kFloat));
-  return FusedPerToken::apply(x2, logit, static_cast<int64_t>(spec.bits)).reshape(x.sizes());
+  const at::Tensor logit = clip_logit.defined() ? clip_logit.reshape({}) : none_like(x);
+  return FusedRows::apply(x2, logit, logit, static_cast<int64_t>(spec.bits)).reshape(x.sizes());
+}
+
+bool fused_weight_supported(const at::Tensor& weight, const QuantizerSpec& spec) {
+  if (!fused_spec_supported(spec) || weight.dim() != 2 || weight.numel() == 0) return false;
+  if (spec.group_size > 0 && weight.size(1) % spec.group_size != 0) return false;
+  return fused_storage_supported(weight);
+}
+
+at::Tensor fused_fake_quant_weight(const at::Tensor& weight, const QuantizerSpec& spec, const at::Tensor& lwc_up,
+                                   const at::Tensor& lwc_low) {
+  if (!spec.enabled()) return weight;
+  if (!fused_weight_supported(weight, spec))
+    throw std::invalid_argument("fused_fake_quant_weight: needs a 2-D weight, an asymmetric min/max quantizer whose group "
+                                "divides in_features, and fp32 (CPU) or fp32/fp16/bf16 (CUDA) storage");
+  const at::Tensor rows = spec.group_size > 0 ? weight.reshape({-1, spec.group_size}).contiguous() : weight.contiguous();
+  for (const at::Tensor* l : {&lwc_up, &lwc_low})
+    if (l->defined() && l->numel() != rows.size(0))
+      throw std::invalid_argument("fused_fake_quant_weight: LWC logits must hold one value per quantization row");
+  return FusedRows::apply(rows, lwc_up.defined() ? lwc_up : none_like(weight), lwc_low.defined() ? lwc_low : none_like(weight),
+                          static_cast<int64_t>(spec.bits))
+      .reshape(weight.sizes());
 }
 
 }  // namespace ptq::quant

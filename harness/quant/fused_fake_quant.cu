@@ -1,5 +1,5 @@
-// CUDA kernels of the fused per-token fake-quantizer (fused_fake_quant.h): one thread block per token
-// row. Forward: a block-wide min/max (with the first index on ties) in one read of the row, then the
+// CUDA kernels of the fused fake-quantizers (fused_fake_quant.h): one thread block per row (a token, a
+// weight row or a weight group). Forward: a block-wide min/max (with the first index on ties) in one read of the row, then the
 // quantize-dequantize of each element in a second, cached read. Backward: one read of x and dL/dy for
 // the row's scale-gradient sum and the direct gradients, then the two range elements' corrections.
 // Arithmetic in float from fp32/fp16/bf16 storage, in the expressions of fused_fake_quant_math.h.
@@ -36,7 +36,7 @@ __device__ __forceinline__ ArgMin better_max(ArgMin a, ArgMin b) { return (b.v >
 
 template <typename T>
 __global__ void forward_kernel(const T* __restrict__ x, T* __restrict__ y, float* scale, float* zero, uint8_t* clamped,
-                               int64_t* argmin, int64_t* argmax, int64_t n, float qmax, const float* clip) {
+                               int64_t* argmin, int64_t* argmax, int64_t n, float qmax, Clip clip) {
   const int64_t r = blockIdx.x;
   const T* row = x + r * n;
   ArgMin mn{INFINITY, n}, mx{-INFINITY, n};
@@ -62,7 +62,7 @@ __global__ void forward_kernel(const T* __restrict__ x, T* __restrict__ y, float
       mn = better_min(mn, smin[w]);
       mx = better_max(mx, smax[w]);
     }
-    params = row_params(mn.v, mx.v, clip ? *clip : 1.0f, qmax);
+    params = row_params(mn.v, mx.v, clip.hi ? clip.hi[r * clip.stride] : 1.0f, clip.lo ? clip.lo[r * clip.stride] : 1.0f, qmax);
     scale[r] = params.scale;
     zero[r] = params.zero;
     clamped[r] = params.scale_clamped ? 1 : 0;
@@ -80,7 +80,7 @@ __global__ void forward_kernel(const T* __restrict__ x, T* __restrict__ y, float
 template <typename T>
 __global__ void backward_kernel(const T* __restrict__ x, const T* __restrict__ gy, T* __restrict__ gx, const float* scale,
                                 const float* zero, const uint8_t* clamped, const int64_t* argmin, const int64_t* argmax,
-                                float* clip_grad_rows, int64_t n, float qmax, const float* clip) {
+                                float* hi_grad_rows, float* lo_grad_rows, int64_t n, float qmax, Clip clip) {
   const int64_t r = blockIdx.x;
   const RowParams p{scale[r], zero[r], clamped[r] != 0};
   const T *row = x + r * n, *grow = gy + r * n;
@@ -98,15 +98,16 @@ __global__ void backward_kernel(const T* __restrict__ x, const T* __restrict__ g
   __syncthreads();  // also orders every thread's direct gradients before the corrections below
   if (threadIdx.x == 0) {
     for (int w = 1; w < kThreads / 32; ++w) sum += partial[w];
-    const float c = clip ? *clip : 1.0f;
+    const float c_hi = clip.hi ? clip.hi[r * clip.stride] : 1.0f, c_lo = clip.lo ? clip.lo[r * clip.stride] : 1.0f;
     const float gq = p.scale_clamped ? 0.0f : sum / qmax;
     const int64_t imin = argmin[r], imax = argmax[r];
     // Read back what the loop stored (in T), add in float, store once: imin may equal imax.
     const float direct_max = load(gx + r * n, imax);
-    store(gx + r * n, imax, direct_max + c * gq);
+    store(gx + r * n, imax, direct_max + c_hi * gq);
     const float direct_min = load(gx + r * n, imin);
-    store(gx + r * n, imin, direct_min - c * gq);
-    if (clip_grad_rows) clip_grad_rows[r] = gq * (load(row, imax) - load(row, imin));
+    store(gx + r * n, imin, direct_min - c_lo * gq);
+    if (hi_grad_rows) hi_grad_rows[r] = gq * load(row, imax);
+    if (lo_grad_rows) lo_grad_rows[r] = -gq * load(row, imin);
   }
 }
 
@@ -118,9 +119,8 @@ float qmax_of(int bits) { return static_cast<float>((1LL << bits) - 1); }
 
 }  // namespace
 
-void per_token_forward_cuda(const void* x, void* y, float* scale, float* zero, uint8_t* clamped, int64_t* argmin,
-                            int64_t* argmax, int64_t rows, int64_t n, int bits, const float* clip, ElementType type,
-                            void* stream) {
+void rows_forward_cuda(const void* x, void* y, float* scale, float* zero, uint8_t* clamped, int64_t* argmin,
+                       int64_t* argmax, int64_t rows, int64_t n, int bits, Clip clip, ElementType type, void* stream) {
   if (rows == 0) return;
   const auto s = static_cast<cudaStream_t>(stream);
   const float q = qmax_of(bits);
@@ -138,12 +138,12 @@ void per_token_forward_cuda(const void* x, void* y, float* scale, float* zero, u
                                                scale, zero, clamped, argmin, argmax, n, q, clip);
       break;
   }
-  check(cudaGetLastError(), "fused per-token fake-quant forward");
+  check(cudaGetLastError(), "fused fake-quant forward");
 }
 
-void per_token_backward_cuda(const void* x, const void* grad_y, void* grad_x, const float* scale, const float* zero,
-                             const uint8_t* clamped, const int64_t* argmin, const int64_t* argmax, float* clip_grad_rows,
-                             int64_t rows, int64_t n, int bits, const float* clip, ElementType type, void* stream) {
+void rows_backward_cuda(const void* x, const void* grad_y, void* grad_x, const float* scale, const float* zero,
+                        const uint8_t* clamped, const int64_t* argmin, const int64_t* argmax, float* hi_grad_rows,
+                        float* lo_grad_rows, int64_t rows, int64_t n, int bits, Clip clip, ElementType type, void* stream) {
   if (rows == 0) return;
   const auto s = static_cast<cudaStream_t>(stream);
   const float q = qmax_of(bits);
@@ -151,21 +151,21 @@ void per_token_backward_cuda(const void* x, const void* grad_y, void* grad_x, co
     case ElementType::kFloat:
       backward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const float*>(x), static_cast<const float*>(grad_y),
                                                 static_cast<float*>(grad_x), scale, zero, clamped, argmin, argmax,
-                                                clip_grad_rows, n, q, clip);
+                                                hi_grad_rows, lo_grad_rows, n, q, clip);
       break;
     case ElementType::kHalf:
       backward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const __half*>(x), static_cast<const __half*>(grad_y),
                                                 static_cast<__half*>(grad_x), scale, zero, clamped, argmin, argmax,
-                                                clip_grad_rows, n, q, clip);
+                                                hi_grad_rows, lo_grad_rows, n, q, clip);
       break;
     case ElementType::kBFloat16:
       backward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(x),
                                                 static_cast<const __nv_bfloat16*>(grad_y),
                                                 static_cast<__nv_bfloat16*>(grad_x), scale, zero, clamped, argmin, argmax,
-                                                clip_grad_rows, n, q, clip);
+                                                hi_grad_rows, lo_grad_rows, n, q, clip);
       break;
   }
-  check(cudaGetLastError(), "fused per-token fake-quant backward");
+  check(cudaGetLastError(), "fused fake-quant backward");
 }
 
 }  // namespace ptq::quant::fused

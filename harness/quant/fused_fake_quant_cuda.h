@@ -8,15 +8,22 @@ namespace ptq::quant::fused {
 
 enum class ElementType { kFloat, kHalf, kBFloat16 };
 
-// Per row of x [rows, n]: y, and the saved row state (scale, zero, scale-clamped flag, argmin, argmax).
-// `clip` is a device pointer to one float (sigmoid already applied) or null.
-void per_token_forward_cuda(const void* x, void* y, float* scale, float* zero, uint8_t* clamped, int64_t* argmin,
-                            int64_t* argmax, int64_t rows, int64_t n, int bits, const float* clip, ElementType type,
-                            void* stream);
+// The clipping factors of the rows (sigmoid already applied), in device memory: null = 1, else
+// clip[r * stride] for row r (stride 0: one factor for every row, 1: one per row).
+struct Clip {
+  const float* hi = nullptr;
+  const float* lo = nullptr;
+  int64_t stride = 0;
+};
 
-// dL/dx from dL/dy, and per row the clipping factor's gradient share (G/q) * (max - min) (null: not needed).
-void per_token_backward_cuda(const void* x, const void* grad_y, void* grad_x, const float* scale, const float* zero,
-                             const uint8_t* clamped, const int64_t* argmin, const int64_t* argmax, float* clip_grad_rows,
-                             int64_t rows, int64_t n, int bits, const float* clip, ElementType type, void* stream);
+// Per row of x [rows, n]: y, and the saved row state (scale, zero, scale-clamped flag, argmin, argmax).
+void rows_forward_cuda(const void* x, void* y, float* scale, float* zero, uint8_t* clamped, int64_t* argmin,
+                       int64_t* argmax, int64_t rows, int64_t n, int bits, Clip clip, ElementType type, void* stream);
+
+// dL/dx from dL/dy, and per row dL/dhi * max and dL/dlo * min, the clipping logits' gradients before the
+// sigmoid's derivative (null: not needed).
+void rows_backward_cuda(const void* x, const void* grad_y, void* grad_x, const float* scale, const float* zero,
+                        const uint8_t* clamped, const int64_t* argmin, const int64_t* argmax, float* hi_grad_rows,
+                        float* lo_grad_rows, int64_t rows, int64_t n, int bits, Clip clip, ElementType type, void* stream);
 
 }  // namespace ptq::quant::fused

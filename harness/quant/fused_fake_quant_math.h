@@ -2,18 +2,20 @@
 // (fused_fake_quant.cpp) and the CUDA kernels (fused_fake_quant.cu), so that the CPU tests check the
 // very expressions the GPU runs. Plain C++ (no LibTorch): nvcc compiles it without LibTorch's headers.
 //
-// Forward, per token row x[0..n) with b bits (q = 2^b - 1), asymmetric min/max, optional clipping
-// factor c = sigmoid(clip_logit) (1 without it), in the composed ops' order of operations
-// (uniform_quantizer.cpp), so that the forward is bit-identical to them:
-//   hi = c * max(x), lo = c * min(x)
+// Forward, per row x[0..n) (a token, a weight row or a weight group) with b bits (q = 2^b - 1),
+// asymmetric min/max, optional clipping factors c_hi = sigmoid(up), c_lo = sigmoid(low) (OmniQuant's LWC
+// per row; CBQ's learnable activation step: one logit for both ends of every token; 1 without them), in
+// the composed ops' order of operations (uniform_quantizer.cpp), so that the forward is bit-identical:
+//   hi = c_hi * max(x), lo = c_lo * min(x)
 //   s  = clamp((hi - lo) / q, 1e-5, 1e4);  z = round(clamp(-lo / s, -1e4, 1e4))
 //   t  = x / s;  r = (round(t) - t) + t    (straight-through rounding, as (round(t) - t).detach() + t)
 //   y  = (clamp(r + z, 0, q) - z) * s
 // Backward, from g = dL/dy (z carries no gradient; round is straight-through; clamp passes the gradient
 // where its input lies in [0, q]):
-//   dL/dx_i  = ((g_i * s) * in_i) / s + [i = argmax] * c * G / q - [i = argmin] * c * G / q
+//   dL/dx_i  = ((g_i * s) * in_i) / s + [i = argmax] * c_hi * G / q - [i = argmin] * c_lo * G / q
 //   G        = d(s)/d(raw) * sum_i ( g_i * (clamp(r_i + z) - z) - (g_i * s) * in_i * x_i / s^2 )
-//   dL/dclip = sum over rows of (G / q) * (max - min) * c * (1 - c)
+//   dL/dup   = (G / q) * max * c_hi * (1 - c_hi),   dL/dlow = -(G / q) * min * c_lo * (1 - c_lo)
+//   (summed over rows where one logit serves them all)
 // (d(s)/d(raw) = 1 inside the scale clamp, 0 where it clamps).
 #pragma once
 
@@ -37,8 +39,8 @@ struct RowParams {
 PTQ_HD float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 // rint: round half to even, as torch.round.
-PTQ_HD RowParams row_params(float xmin, float xmax, float clip, float qmax) {
-  const float hi = clip * xmax, lo = clip * xmin;
+PTQ_HD RowParams row_params(float xmin, float xmax, float clip_hi, float clip_lo, float qmax) {
+  const float hi = clip_hi * xmax, lo = clip_lo * xmin;
   const float raw = (hi - lo) / qmax;
   RowParams p;
   p.scale = clampf(raw, kScaleMin, kScaleMax);

@@ -77,6 +77,10 @@ at::Tensor fake_quant_rows(const at::Tensor& rows, const QParams& qp, const Quan
 at::Tensor fake_quant_weight(const at::Tensor& weight, const QuantizerSpec& spec, const at::Tensor& lwc_up,
                              const at::Tensor& lwc_low, QParams* qparams_out) {
   if (!spec.enabled()) return weight;
+  // Training with PTQ_FUSED_QUANT=on: the fused quantizer (LWC gradients by hand, see fake_quant_per_token).
+  if (fused_policy() == FusedPolicy::kOn && qparams_out == nullptr && needs_grad(weight, lwc_up, lwc_low) &&
+      fused_weight_supported(weight, spec))
+    return fused_fake_quant_weight(weight, spec, lwc_up, lwc_low);
   const at::Tensor rows = weight_rows(weight, spec);
   QParams qp = compute_qparams(rows, spec, lwc_up, lwc_low);
   at::Tensor out = fake_quant_rows(rows, qp, spec).reshape(weight.sizes());

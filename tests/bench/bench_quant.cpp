@@ -77,6 +77,26 @@ void per_token_train(benchmark::State& state, bool fused) {
 void BM_PerTokenActivationsTrain_Composed(benchmark::State& state) { per_token_train(state, false); }
 void BM_PerTokenActivationsTrain_Fused(benchmark::State& state) { per_token_train(state, true); }
 
+// Training OmniQuant's LWC: weight fake-quant forward + backward to the weight and both logits.
+void lwc_train(benchmark::State& state, bool fused) {
+  const QuantizerSpec spec{4, false, 128};
+  const at::Tensor w0 = at::randn({4096, 4096}) * 0.02;
+  const at::Tensor g = at::randn(w0.sizes());
+  for (auto _ : state) {
+    const at::Tensor w = w0.detach().requires_grad_(true);
+    const at::Tensor up = ptq::quant::lwc_init(w0, spec).requires_grad_(true);
+    const at::Tensor low = ptq::quant::lwc_init(w0, spec).requires_grad_(true);
+    const at::Tensor y = fused ? ptq::quant::fused_fake_quant_weight(w, spec, up, low) : ptq::quant::fake_quant_weight(w, spec, up, low);
+    y.backward(g);
+    benchmark::DoNotOptimize(up.grad());
+  }
+  set_bytes(state, w0);
+}
+void BM_PerGroupWeightsLwcTrain_Composed(benchmark::State& state) { lwc_train(state, false); }
+void BM_PerGroupWeightsLwcTrain_Fused(benchmark::State& state) { lwc_train(state, true); }
+BENCHMARK(BM_PerGroupWeightsLwcTrain_Composed)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_PerGroupWeightsLwcTrain_Fused)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 BENCHMARK(BM_PerTokenActivations_Fused)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTokenActivationsTrain_Composed)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_PerTokenActivationsTrain_Fused)->Unit(benchmark::kMillisecond)->UseRealTime();

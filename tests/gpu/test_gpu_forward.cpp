@@ -69,3 +69,21 @@ TEST_CASE("fused per-token fake-quant kernels equal the composed ops", "[gpu][fu
     CHECK(glh.item<double>() == Approx(gl_ref.item<double>()).epsilon(0.05));
   }
 }
+
+TEST_CASE("fused weight fake-quant kernels with LWC equal the composed ops", "[gpu][fused]") {
+  require_cuda();
+  const ptq::quant::QuantizerSpec spec{4, false, 128};
+  at::manual_seed(6);
+  const at::Tensor w0 = at::randn({1024, 4096}) * 0.02;
+  const at::Tensor up0 = ptq::quant::lwc_init(w0, spec) + at::randn({1024 * 32, 1});
+  const at::Tensor g = at::randn(w0.sizes());
+  const auto grads = [&](const c10::Device& d, bool fused) {
+    at::Tensor w = w0.to(d).requires_grad_(true), up = up0.to(d).requires_grad_(true), low = up0.to(d).requires_grad_(true);
+    const at::Tensor y = fused ? ptq::quant::fused_fake_quant_weight(w, spec, up, low) : ptq::quant::fake_quant_weight(w, spec, up, low);
+    (y * g.to(d)).sum().backward();
+    return std::vector<at::Tensor>{y.detach().cpu(), w.grad().cpu(), up.grad().cpu(), low.grad().cpu()};
+  };
+  const auto c = grads(at::kCPU, false), f = grads(at::Device("cuda"), true);
+  CHECK(at::equal(f[0], c[0]));
+  for (size_t k = 1; k < 4; ++k) CHECK(at::allclose(f[k], c[k], 1e-4, 1e-6));
+}

@@ -88,6 +88,35 @@ TEST_CASE("fake_quant_per_token trains with the composed ops unless PTQ_FUSED_QU
   CHECK(at::equal(a.grad(), b.grad()));  // the very same computation
 }
 
+TEST_CASE("fused weight fake-quant with LWC: forward bit for bit, gradients as the composed ops", "[unit][quant][fused]") {
+  for (int64_t group : {0, 16}) {
+    for (int bits : {2, 4}) {
+      INFO("group " << group << " bits " << bits);
+      const QuantizerSpec spec{bits, false, group};
+      at::manual_seed(7 + bits + group);
+      const at::Tensor w0 = at::randn({48, 64}) * 0.05;
+      w0.select(1, 5).mul_(20.0);  // an outlier input channel
+      // LWC logits spread around OmniQuant's 4.0 init, so that some rows clip hard.
+      const at::Tensor up0 = ptq::quant::lwc_init(w0, spec) + at::randn({w0.size(0) * (group > 0 ? 64 / group : 1), 1}) * 2;
+      const at::Tensor low0 = ptq::quant::lwc_init(w0, spec) - at::rand({up0.size(0), 1}) * 3;
+      const at::Tensor g = at::randn(w0.sizes());
+      const auto grads = [&](bool fused) {
+        at::Tensor w = w0.clone().requires_grad_(true), up = up0.clone().requires_grad_(true), low = low0.clone().requires_grad_(true);
+        const at::Tensor y = fused ? ptq::quant::fused_fake_quant_weight(w, spec, up, low) : ptq::quant::fake_quant_weight(w, spec, up, low);
+        (y * g).sum().backward();
+        return std::vector<at::Tensor>{y.detach(), w.grad(), up.grad(), low.grad()};
+      };
+      REQUIRE(ptq::quant::fused_weight_supported(w0, spec));
+      const auto c = grads(false), f = grads(true);
+      CHECK(at::equal(f[0], c[0]));
+      CHECK(at::allclose(f[1], c[1], 1e-5, 1e-6));
+      CHECK(at::allclose(f[2], c[2], 1e-4, 1e-7));
+      CHECK(at::allclose(f[3], c[3], 1e-4, 1e-7));
+      CHECK(c[2].abs().sum().item<double>() > 0);  // the logits do get gradient (the test can fail)
+    }
+  }
+}
+
 TEST_CASE("the fused path refuses what it does not handle", "[unit][quant][fused]") {
   const at::Tensor x = at::randn({4, 8});
   CHECK_FALSE(ptq::quant::fused_per_token_supported(x, QuantizerSpec{4, true, 0}));    // symmetric
@@ -95,4 +124,6 @@ TEST_CASE("the fused path refuses what it does not handle", "[unit][quant][fused
   CHECK_FALSE(ptq::quant::fused_per_token_supported(x, QuantizerSpec{16, false, 0}));  // nothing to do
   CHECK_THROWS_AS(ptq::quant::fused_fake_quant_per_token(x, QuantizerSpec{4, true, 0}), std::invalid_argument);
   CHECK_THROWS_AS(ptq::quant::fused_fake_quant_per_token(x, QuantizerSpec{4, false, 0}, at::zeros({2})), std::invalid_argument);
+  CHECK_FALSE(ptq::quant::fused_weight_supported(x, QuantizerSpec{4, false, 3}));  // 3 does not divide 8
+  CHECK_THROWS_AS(ptq::quant::fused_fake_quant_weight(x, QuantizerSpec{4, false, 0}, at::zeros({3, 1})), std::invalid_argument);
 }
