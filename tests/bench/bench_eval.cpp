@@ -1,6 +1,7 @@
 // Evaluation throughput (Google Benchmark): the forward pass of one LLaMA-7B-shaped decoder block
-// (hidden 4096, intermediate 11008, 32 heads) at seqlen 2048 with random fp32 weights - the unit of work
-// of perplexity evaluation and of block-wise PTQ - and a whole tiny model through evaluate_perplexity.
+// (hidden 4096, intermediate 11008, 32 heads) at seqlen 2048 with random weights - the unit of work of
+// perplexity evaluation and of block-wise PTQ -, a whole 7B-shaped model through evaluate_perplexity
+// (GPU only), and a whole tiny model (CPU).
 #include "bench/bench_blocks.h"
 #include "model/llama_model.h"
 #include "perplexity/perplexity.h"
@@ -12,25 +13,54 @@
 
 namespace {
 
-// FLOPs of one block forward: 2*T*(params of the 7 linears) + attention (QK^T and PV: 2 * 2*T^2*hidden).
-double block_flops(const ptq::LlamaConfig& c, int64_t t) {
-  const double linear = 2.0 * t * (c.hidden_size * (c.q_dim() + 2 * c.kv_dim()) + c.q_dim() * c.hidden_size +
-                                   3.0 * c.hidden_size * c.intermediate_size);
-  return linear + 4.0 * t * t * c.q_dim();
-}
-
 void BM_Llama7BBlockForward(benchmark::State& state) {
   c10::InferenceMode guard;
   const int64_t seqlen = state.range(0);
   const auto c = ptq::bench::llama7b_block_config();
-  const auto block = ptq::bench::random_block(c);
-  const auto rope = ptq::rope_tables(c, seqlen, at::TensorOptions().dtype(at::kFloat));
-  const at::Tensor x = at::randn({1, seqlen, c.hidden_size});
-  for (auto _ : state) benchmark::DoNotOptimize(ptq::decoder_block_forward(block, c, x, rope));
+  const auto device = ptq::bench::bench_device();
+  const auto dtype = ptq::bench::bench_dtype();
+  const auto block = ptq::bench::random_block(c, device, dtype);
+  const auto rope = ptq::rope_tables(c, seqlen, at::TensorOptions().dtype(dtype).device(device));
+  const at::Tensor x = at::randn({1, seqlen, c.hidden_size}, at::TensorOptions().dtype(dtype).device(device));
+  for (auto _ : state) ptq::bench::sync(ptq::decoder_block_forward(block, c, x, rope));
   state.counters["tokens_per_s"] = benchmark::Counter(static_cast<double>(seqlen), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP_per_s"] = benchmark::Counter(block_flops(c, seqlen) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  ptq::bench::set_flop_counters(state, ptq::bench::block_forward_flops(c, seqlen));
 }
 BENCHMARK(BM_Llama7BBlockForward)->Arg(2048)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+
+// Perplexity evaluation of a whole LLaMA-7B-shaped model (32 blocks, random fp16 weights, ~13 GB): a
+// GPU benchmark (PTQ_BENCH_DEVICE=cuda); on the CPU it reports itself skipped.
+void BM_Llama7BModelPerplexity(benchmark::State& state) {
+  const auto device = ptq::bench::bench_device();
+  if (!device.is_cuda()) {
+    state.SkipWithError("a 7B model needs PTQ_BENCH_DEVICE=cuda");
+    for (auto _ : state) {
+    }
+    return;
+  }
+  ptq::LlamaConfig c = ptq::bench::llama7b_block_config();
+  c.num_hidden_layers = 32;
+  const auto dtype = ptq::bench::bench_dtype();
+  const auto o = at::TensorOptions().device(device).dtype(dtype);
+  ptq::LlamaModel m(c);
+  m.embed_tokens = at::randn({c.vocab_size, c.hidden_size}, o) * 0.02;
+  for (auto& b : m.blocks) b = ptq::bench::random_block(c, device, dtype);
+  m.norm = at::ones({c.hidden_size}, o);
+  m.lm_head = at::randn({c.vocab_size, c.hidden_size}, o) * 0.02;
+  m.to(device, dtype);
+  const int64_t seqlen = 2048, segments = 8;
+  const at::Tensor ids = at::randint(0, c.vocab_size, {segments * seqlen}, at::kLong);
+  ptq::eval::PplOptions po;
+  po.seqlen = seqlen;
+  po.batch_size = 4;
+  po.progress = false;
+  for (auto _ : state) benchmark::DoNotOptimize(ptq::eval::evaluate_perplexity(m, ids, po).ppl);
+  const double tokens = static_cast<double>(segments * seqlen);
+  state.counters["tokens_per_s"] = benchmark::Counter(tokens, benchmark::Counter::kIsIterationInvariantRate);
+  const double head = 2.0 * tokens * static_cast<double>(c.vocab_size) * static_cast<double>(c.hidden_size);
+  ptq::bench::set_flop_counters(state, 32 * ptq::bench::block_forward_flops(c, seqlen) * segments + head);
+}
+BENCHMARK(BM_Llama7BModelPerplexity)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 
 void BM_TinyModelPerplexity(benchmark::State& state) {
   ptq::LlamaConfig c = ptq::bench::llama7b_block_config();
