@@ -25,6 +25,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -40,7 +41,23 @@ struct SlurmCommandOptions {
   CommonOptions common;
   run::SlurmOptions slurm;
   bool dry_run = false;
+  bool allow_concurrent = false;
 };
+
+// Job ids of every earlier submission of this experiment (submissions.jsonl).
+std::vector<std::string> submitted_jobs(const std::string& job_dir) {
+  std::vector<std::string> ids;
+  std::ifstream in(fs::path(job_dir) / "submissions.jsonl");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded()) continue;
+    for (const auto& a : j.value("arrays", nlohmann::json::array())) ids.push_back(a.value("job", ""));
+    if (j.contains("ingest")) ids.push_back(j.at("ingest").get<std::string>());
+  }
+  ids.erase(std::remove(ids.begin(), ids.end(), ""), ids.end());
+  return ids;
+}
 
 std::string absolute(const std::string& path) {
   std::string s = fs::absolute(path).lexically_normal().string();
@@ -76,6 +93,15 @@ void run_slurm(const SlurmCommandOptions& o) {
     if (!spec.papers.empty()) db.import_papers(spec.papers);
     fmt::print("{}", report::render({report::build_report(db, spec.name)}, report::Format::kMarkdown));
     return;
+  }
+  // An earlier submission still in the queue would run the same cells: its tasks hold the cells' locks, the
+  // new tasks would exit "busy" and the new ingest job's afterok would never be met.
+  if (!o.allow_concurrent && !o.dry_run) {
+    const auto active = run::active_jobs(submitted_jobs(p.job_dir));
+    if (!active.empty())
+      throw InputError(fmt::format("{}: jobs {} of an earlier submission are still queued or running (squeue); wait for "
+                                   "them or scancel them, then submit again (or pass --allow-concurrent)",
+                                   p.job_dir, fmt::join(active, ", ")));
   }
   const run::SlurmJobs jobs = run::make_slurm_jobs(cells, pending, spec.name, o.slurm, p);
 
@@ -140,6 +166,7 @@ void add_slurm_command(CLI::App& app) {
                                                     "requeues itself")->capture_default_str();
   cmd->add_option("--sbatch-arg", s.sbatch_args, "Another #SBATCH option for every job, e.g. --sbatch-arg=--constraint=a100");
   cmd->add_flag("--dry-run", o->dry_run, "Write and print the scripts, submit nothing");
+  cmd->add_flag("--allow-concurrent", o->allow_concurrent, "Submit even while jobs of an earlier submission are queued");
   cmd->callback([o] {
     if (o->slurm.gpus_per_task < -1) throw InputError(fmt::format("--gpus-per-task {}: expected >= 0", o->slurm.gpus_per_task));
     if (o->slurm.cpus_per_task < 0) throw InputError(fmt::format("--cpus-per-task {}: expected >= 1", o->slurm.cpus_per_task));

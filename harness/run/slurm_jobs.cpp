@@ -202,6 +202,24 @@ SlurmJobs make_slurm_jobs(const std::vector<nlohmann::json>& cells, const std::v
   return jobs;
 }
 
+std::vector<std::string> active_jobs(const std::vector<std::string>& job_ids) {
+  if (job_ids.empty()) return {};
+  std::string list;
+  for (const auto& id : job_ids) list += (list.empty() ? "" : ",") + id;
+  // Jobs Slurm no longer knows make squeue fail ("Invalid job id"): then nothing of them is active.
+  FILE* pipe = ::popen(("squeue -h -o %i -j " + shell_quote(list) + " 2>/dev/null").c_str(), "r");
+  if (!pipe) return {};
+  std::vector<std::string> active;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, pipe)) {
+    std::string line(buf);
+    line = line.substr(0, line.find_first_of("_\n "));  // "123_[4-7]" or "123_4" -> the array job 123
+    if (!line.empty() && std::find(active.begin(), active.end(), line) == active.end()) active.push_back(line);
+  }
+  ::pclose(pipe);
+  return active;
+}
+
 std::string sbatch_submit(const std::string& script_path, const std::string& dependency) {
   std::string cmd = "sbatch --parsable";
   if (!dependency.empty()) cmd += " --dependency=" + shell_quote(dependency);

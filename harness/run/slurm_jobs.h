@@ -67,6 +67,9 @@ int64_t slurm_time_seconds(const std::string& time);
 // Shell single-quoting.
 std::string shell_quote(const std::string& s);
 
+// The jobs among `job_ids` that Slurm still has queued or running (`squeue`); none when squeue is missing.
+std::vector<std::string> active_jobs(const std::vector<std::string>& job_ids);
+
 // `sbatch --parsable [--dependency=D] script`; returns the job id. Throws with sbatch's message.
 std::string sbatch_submit(const std::string& script_path, const std::string& dependency);
 

@@ -125,6 +125,10 @@ TEST_CASE("a tiny matrix on a local Slurm cluster, one cell preempted and requeu
   const std::string ingest = submission.at("ingest").get<std::string>();
   CHECK(sub.out == ingest + "\n");
   CHECK(submission.at("arrays").at(0).at("indices") == "0-3");
+  // Submitting again while those jobs are queued is refused (they would compete for the same cells).
+  const auto twice = run_ptqbench({"slurm", spec_path, "--results", results, "--no-cache"});
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("still queued or running") != std::string::npos);
   const std::string script = read_text(job_dir + "/cells.sbatch");
   CHECK(script.find("#SBATCH --array=0-3%2\n") != std::string::npos);
   CHECK(script.find("#SBATCH --requeue\n") != std::string::npos);
