@@ -117,27 +117,27 @@ void check(cudaError_t e, const char* what) {
 
 float qmax_of(int bits) { return static_cast<float>((1LL << bits) - 1); }
 
+// Calls f with a value of the storage type (float, __half or __nv_bfloat16): one launch site per kernel.
+template <typename F>
+void with_element_type(ElementType type, F&& f) {
+  switch (type) {
+    case ElementType::kFloat: f(float{}); break;
+    case ElementType::kHalf: f(__half{}); break;
+    case ElementType::kBFloat16: f(__nv_bfloat16{}); break;
+  }
+}
+
 }  // namespace
 
 void rows_forward_cuda(const void* x, void* y, float* scale, float* zero, uint8_t* clamped, int64_t* argmin,
                        int64_t* argmax, int64_t rows, int64_t n, int bits, Clip clip, ElementType type, void* stream) {
   if (rows == 0) return;
   const auto s = static_cast<cudaStream_t>(stream);
-  const float q = qmax_of(bits);
-  switch (type) {
-    case ElementType::kFloat:
-      forward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const float*>(x), static_cast<float*>(y), scale, zero, clamped,
-                                               argmin, argmax, n, q, clip);
-      break;
-    case ElementType::kHalf:
-      forward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const __half*>(x), static_cast<__half*>(y), scale, zero,
-                                               clamped, argmin, argmax, n, q, clip);
-      break;
-    case ElementType::kBFloat16:
-      forward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(x), static_cast<__nv_bfloat16*>(y),
-                                               scale, zero, clamped, argmin, argmax, n, q, clip);
-      break;
-  }
+  with_element_type(type, [&](auto element) {
+    using T = decltype(element);
+    forward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<T*>(y), scale, zero, clamped, argmin,
+                                             argmax, n, qmax_of(bits), clip);
+  });
   check(cudaGetLastError(), "fused fake-quant forward");
 }
 
@@ -146,25 +146,12 @@ void rows_backward_cuda(const void* x, const void* grad_y, void* grad_x, const f
                         float* lo_grad_rows, int64_t rows, int64_t n, int bits, Clip clip, ElementType type, void* stream) {
   if (rows == 0) return;
   const auto s = static_cast<cudaStream_t>(stream);
-  const float q = qmax_of(bits);
-  switch (type) {
-    case ElementType::kFloat:
-      backward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const float*>(x), static_cast<const float*>(grad_y),
-                                                static_cast<float*>(grad_x), scale, zero, clamped, argmin, argmax,
-                                                hi_grad_rows, lo_grad_rows, n, q, clip);
-      break;
-    case ElementType::kHalf:
-      backward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const __half*>(x), static_cast<const __half*>(grad_y),
-                                                static_cast<__half*>(grad_x), scale, zero, clamped, argmin, argmax,
-                                                hi_grad_rows, lo_grad_rows, n, q, clip);
-      break;
-    case ElementType::kBFloat16:
-      backward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const __nv_bfloat16*>(x),
-                                                static_cast<const __nv_bfloat16*>(grad_y),
-                                                static_cast<__nv_bfloat16*>(grad_x), scale, zero, clamped, argmin, argmax,
-                                                hi_grad_rows, lo_grad_rows, n, q, clip);
-      break;
-  }
+  with_element_type(type, [&](auto element) {
+    using T = decltype(element);
+    backward_kernel<<<rows, kThreads, 0, s>>>(static_cast<const T*>(x), static_cast<const T*>(grad_y),
+                                              static_cast<T*>(grad_x), scale, zero, clamped, argmin, argmax, hi_grad_rows,
+                                              lo_grad_rows, n, qmax_of(bits), clip);
+  });
   check(cudaGetLastError(), "fused fake-quant backward");
 }
 
