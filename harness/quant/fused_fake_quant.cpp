@@ -36,16 +36,7 @@ fused::RowParams params_of(const RowState& s, int64_t r) {
   return {s.scale.data_ptr<float>()[r], s.zero.data_ptr<float>()[r], s.clamped.data_ptr<uint8_t>()[r] != 0};
 }
 
-// Clipping factors on the CPU: hi[r * stride], lo[r * stride] (null = 1).
-struct CpuClip {
-  const float* hi = nullptr;
-  const float* lo = nullptr;
-  int64_t stride = 0;
-  float hi_of(int64_t r) const { return hi ? hi[r * stride] : 1.0f; }
-  float lo_of(int64_t r) const { return lo ? lo[r * stride] : 1.0f; }
-};
-
-void forward_cpu(const at::Tensor& x, at::Tensor& y, RowState& s, int64_t bits, const CpuClip& clip) {
+void forward_cpu(const at::Tensor& x, at::Tensor& y, RowState& s, int64_t bits, const fused::Clip& clip) {
   const int64_t rows = x.size(0), n = x.size(1);
   const float q = qmax_of(bits);
   const float* xp = x.data_ptr<float>();
@@ -73,7 +64,7 @@ void forward_cpu(const at::Tensor& x, at::Tensor& y, RowState& s, int64_t bits, 
 }
 
 void backward_cpu(const at::Tensor& x, const at::Tensor& g, at::Tensor& gx, const RowState& s, at::Tensor& hi_rows,
-                  at::Tensor& lo_rows, int64_t bits, const CpuClip& clip) {
+                  at::Tensor& lo_rows, int64_t bits, const fused::Clip& clip) {
   const int64_t rows = x.size(0), n = x.size(1);
   const float q = qmax_of(bits);
   const float *xp = x.data_ptr<float>(), *gp = g.data_ptr<float>();
@@ -113,6 +104,10 @@ fused::ElementType element_type(const at::Tensor& x) {
 void* current_stream(const at::Tensor& x) { return c10::cuda::getCurrentCUDAStream(x.device().index()).stream(); }
 #endif
 
+fused::Clip clip_of(const at::Tensor& c_hi, const at::Tensor& c_lo, int64_t stride) {
+  return {c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr, stride};
+}
+
 // sigmoid(logit) as float on x's device, flattened (1 or rows values); undefined for an empty logit.
 at::Tensor clip_factors(const at::Tensor& logit) {
   return logit.numel() > 0 ? at::sigmoid(logit.to(at::kFloat)).reshape({-1}).contiguous() : at::Tensor();
@@ -134,12 +129,11 @@ struct FusedRows : public torch::autograd::Function<FusedRows> {
                             int64_t bits) {
     const at::Tensor c_hi = clip_factors(up), c_lo = clip_factors(low);
     const int64_t stride = (c_hi.defined() && c_hi.numel() > 1) || (c_lo.defined() && c_lo.numel() > 1) ? 1 : 0;
+    const fused::Clip clip = clip_of(c_hi, c_lo, stride);
     RowState s = empty_state(x2.size(0), x2.options());
     at::Tensor y = at::empty_like(x2);
     if (x2.is_cuda()) {
 #ifdef PTQ_WITH_CUDA
-      const fused::Clip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
-                             stride};
       fused::rows_forward_cuda(x2.data_ptr(), y.data_ptr(), s.scale.data_ptr<float>(), s.zero.data_ptr<float>(),
                                s.clamped.data_ptr<uint8_t>(), s.argmin.data_ptr<int64_t>(), s.argmax.data_ptr<int64_t>(),
                                x2.size(0), x2.size(1), static_cast<int>(bits), clip, element_type(x2), current_stream(x2));
@@ -147,8 +141,6 @@ struct FusedRows : public torch::autograd::Function<FusedRows> {
       throw std::logic_error("fused fake-quant: built without CUDA");
 #endif
     } else {
-      const CpuClip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
-                         stride};
       forward_cpu(x2, y, s, bits, clip);
     }
     ctx->save_for_backward({x2, up, low});
@@ -177,18 +169,15 @@ struct FusedRows : public torch::autograd::Function<FusedRows> {
     at::Tensor gx = at::empty_like(x2);
     at::Tensor hi_rows = at::empty({x2.size(0)}, x2.options().dtype(at::kFloat));
     at::Tensor lo_rows = at::empty({x2.size(0)}, x2.options().dtype(at::kFloat));
+    const fused::Clip clip = clip_of(c_hi, c_lo, stride);
     if (x2.is_cuda()) {
 #ifdef PTQ_WITH_CUDA
-      const fused::Clip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
-                             stride};
       fused::rows_backward_cuda(x2.data_ptr(), g.data_ptr(), gx.data_ptr(), s.scale.data_ptr<float>(), s.zero.data_ptr<float>(),
                                 s.clamped.data_ptr<uint8_t>(), s.argmin.data_ptr<int64_t>(), s.argmax.data_ptr<int64_t>(),
                                 hi_rows.data_ptr<float>(), lo_rows.data_ptr<float>(), x2.size(0), x2.size(1),
                                 static_cast<int>(bits), clip, element_type(x2), current_stream(x2));
 #endif
     } else {
-      const CpuClip clip{c_hi.defined() ? c_hi.data_ptr<float>() : nullptr, c_lo.defined() ? c_lo.data_ptr<float>() : nullptr,
-                         stride};
       backward_cpu(x2, g, gx, s, hi_rows, lo_rows, bits, clip);
     }
     return {gx, logit_grad(hi_rows, c_hi, up), logit_grad(lo_rows, c_lo, low), at::Tensor()};

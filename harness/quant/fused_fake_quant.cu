@@ -62,7 +62,7 @@ __global__ void forward_kernel(const T* __restrict__ x, T* __restrict__ y, float
       mn = better_min(mn, smin[w]);
       mx = better_max(mx, smax[w]);
     }
-    params = row_params(mn.v, mx.v, clip.hi ? clip.hi[r * clip.stride] : 1.0f, clip.lo ? clip.lo[r * clip.stride] : 1.0f, qmax);
+    params = row_params(mn.v, mx.v, clip.hi_of(r), clip.lo_of(r), qmax);
     scale[r] = params.scale;
     zero[r] = params.zero;
     clamped[r] = params.scale_clamped ? 1 : 0;
@@ -98,7 +98,7 @@ __global__ void backward_kernel(const T* __restrict__ x, const T* __restrict__ g
   __syncthreads();  // also orders every thread's direct gradients before the corrections below
   if (threadIdx.x == 0) {
     for (int w = 1; w < kThreads / 32; ++w) sum += partial[w];
-    const float c_hi = clip.hi ? clip.hi[r * clip.stride] : 1.0f, c_lo = clip.lo ? clip.lo[r * clip.stride] : 1.0f;
+    const float c_hi = clip.hi_of(r), c_lo = clip.lo_of(r);
     const float gq = p.scale_clamped ? 0.0f : sum / qmax;
     const int64_t imin = argmin[r], imax = argmax[r];
     // Read back what the loop stored (in T), add in float, store once: imin may equal imax.

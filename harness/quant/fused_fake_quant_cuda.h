@@ -2,19 +2,13 @@
 // the .cu file needs no LibTorch header; `stream` is a cudaStream_t. Compiled only with CUDA.
 #pragma once
 
+#include "quant/fused_fake_quant_math.h"
+
 #include <cstdint>
 
 namespace ptq::quant::fused {
 
 enum class ElementType { kFloat, kHalf, kBFloat16 };
-
-// The clipping factors of the rows (sigmoid already applied), in device memory: null = 1, else
-// clip[r * stride] for row r (stride 0: one factor for every row, 1: one per row).
-struct Clip {
-  const float* hi = nullptr;
-  const float* lo = nullptr;
-  int64_t stride = 0;
-};
 
 // Per row of x [rows, n]: y, and the saved row state (scale, zero, scale-clamped flag, argmin, argmax).
 void rows_forward_cuda(const void* x, void* y, float* scale, float* zero, uint8_t* clamped, int64_t* argmin,

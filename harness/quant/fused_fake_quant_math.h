@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 
 #if defined(__CUDACC__)
 #define PTQ_HD __host__ __device__ __forceinline__
@@ -34,6 +35,16 @@ constexpr float kScaleMin = 1e-5f, kScaleMax = 1e4f, kZeroBound = 1e4f;
 struct RowParams {
   float scale, zero;
   bool scale_clamped;  // the scale hit a clamp bound: no gradient flows to the range
+};
+
+// The clipping factors of the rows (sigmoid already applied): null = 1, else hi[r * stride] for row r
+// (stride 0: one factor for every row, 1: one per row). Host or device memory, as the loops run.
+struct Clip {
+  const float* hi = nullptr;
+  const float* lo = nullptr;
+  int64_t stride = 0;
+  PTQ_HD float hi_of(int64_t r) const { return hi ? hi[r * stride] : 1.0f; }
+  PTQ_HD float lo_of(int64_t r) const { return lo ? lo[r * stride] : 1.0f; }
 };
 
 PTQ_HD float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }
