@@ -214,23 +214,32 @@ at::Tensor SafetensorsFile::load(const std::string& name) const {
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  struct Item {
-    const std::string* name;
-    at::Tensor data;  // contiguous CPU
-    std::string dtype;
-  };
-  std::vector<Item> items;
-  std::set<std::string> names;
+  std::vector<LazyTensor> lazy;
+  lazy.reserve(tensors.size());
   for (const auto& [name, tensor] : tensors) {
-    if (name == "__metadata__" || !names.insert(name).second)
-      throw std::invalid_argument(fmt::format("write_safetensors({}): duplicate or reserved tensor name '{}'", path,
-                                              name));
-    items.push_back({&name, tensor.detach().to(at::kCPU).contiguous(), safetensors_dtype_name(tensor.scalar_type())});
+    const at::Tensor t = tensor.detach();
+    lazy.push_back({name, t.scalar_type(), t.sizes().vec(), [t] { return t; }});
   }
+  write_safetensors_lazy(path, std::move(lazy), metadata);
+}
+
+void write_safetensors_lazy(const std::string& path, std::vector<LazyTensor> items,
+                            const std::map<std::string, std::string>& metadata) {
+  std::set<std::string> names;
+  for (const auto& it : items)
+    if (it.name == "__metadata__" || !names.insert(it.name).second)
+      throw std::invalid_argument(fmt::format("write_safetensors({}): duplicate or reserved tensor name '{}'", path,
+                                              it.name));
+  const auto bits = [](const LazyTensor& t) { return safetensors_dtype_bits(safetensors_dtype_name(t.dtype)); };
+  const auto nbytes_of = [&](const LazyTensor& t) {
+    uint64_t n = static_cast<uint64_t>(bits(t)) / 8;
+    for (const int64_t d : t.shape) n *= static_cast<uint64_t>(d);
+    return n;
+  };
   // As the reference writer: larger alignment first, then by name (keeps every tensor naturally aligned).
-  std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
-    const int ba = safetensors_dtype_bits(a.dtype), bb = safetensors_dtype_bits(b.dtype);
-    return ba != bb ? ba > bb : *a.name < *b.name;
+  std::stable_sort(items.begin(), items.end(), [&](const LazyTensor& a, const LazyTensor& b) {
+    const int ba = bits(a), bb = bits(b);
+    return ba != bb ? ba > bb : a.name < b.name;
   });
   json header = json::object();
   json meta = json::object();
@@ -239,8 +248,8 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   header["__metadata__"] = meta;
   uint64_t offset = 0;
   for (const auto& it : items) {
-    const uint64_t nbytes = it.data.numel() * it.data.element_size();
-    header[*it.name] = {{"dtype", it.dtype}, {"shape", it.data.sizes().vec()}, {"data_offsets", {offset, offset + nbytes}}};
+    const uint64_t nbytes = nbytes_of(it);
+    header[it.name] = {{"dtype", safetensors_dtype_name(it.dtype)}, {"shape", it.shape}, {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
   }
   std::string head = header.dump();
@@ -251,7 +260,14 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
   AtomicFileWriter out(path);  // streamed: a 13 GB checkpoint is never assembled in memory
   out.write(length, sizeof length);
   out.write(head.data(), head.size());
-  for (const auto& it : items) out.write(it.data.data_ptr(), it.data.numel() * it.data.element_size());
+  for (const auto& it : items) {
+    const at::Tensor data = it.produce().detach().to(at::kCPU).contiguous();
+    if (data.scalar_type() != it.dtype || data.sizes().vec() != it.shape)
+      throw std::logic_error(fmt::format("write_safetensors({}): '{}' was announced as {} {} but produced as {} {}", path,
+                                         it.name, safetensors_dtype_name(it.dtype), json(it.shape).dump(),
+                                         safetensors_dtype_name(data.scalar_type()), json(data.sizes().vec()).dump()));
+    out.write(data.data_ptr(), nbytes_of(it));
+  }
   out.commit();
 }
 

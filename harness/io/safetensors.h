@@ -9,6 +9,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,6 +54,18 @@ class SafetensorsFile {
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
+
+// A tensor written by write_safetensors_lazy: its header entry up front, its data produced when its turn
+// comes (in file order: larger elements first, then by name), so that a streamed model is saved without
+// holding it in memory. `produce` must return a tensor of exactly this dtype and shape.
+struct LazyTensor {
+  std::string name;
+  at::ScalarType dtype;
+  std::vector<int64_t> shape;
+  std::function<at::Tensor()> produce;
+};
+void write_safetensors_lazy(const std::string& path, std::vector<LazyTensor> tensors,
+                            const std::map<std::string, std::string>& metadata = {});
 
 // Bits per element of a safetensors dtype name; 0 when the name is unknown.
 int safetensors_dtype_bits(const std::string& dtype);
