@@ -1,6 +1,7 @@
 #include "model/checkpoint.h"
 
 #include "io/files.h"
+#include "model/block_storage.h"
 #include "util/errors.h"
 #include "util/text.h"
 
@@ -26,19 +27,6 @@ bool is_ignorable(const std::string& name) {
 }
 
 std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
-
-// Creates the optional bias slots the config asks for, so that named_tensors() lists them.
-void prepare_bias_slots(LlamaModel& model) {
-  const auto& c = model.config();
-  for (auto& b : model.blocks) {
-    if (c.attention_bias)
-      for (Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj}) l->bias = at::empty({0});
-    if (c.mlp_bias)
-      for (Linear* l : {&b.gate_proj, &b.up_proj, &b.down_proj}) l->bias = at::empty({0});
-    if (c.norm_bias) b.input_layernorm_bias = b.post_attention_layernorm_bias = at::empty({0});
-    if (c.act_clip) b.act_clip = at::empty({0});
-  }
-}
 
 }  // namespace
 
@@ -112,12 +100,18 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
   const std::string config_path = (fs::path(dir) / "config.json").string();
   io::require_file(config_path, "model config");
   LlamaModel model(LlamaConfig::from_file(config_path));
-  const auto store = io::TensorStore::open_dir(dir);
+  auto store = io::TensorStore::open_dir(dir);
   const auto check = check_checkpoint(store, model.config());
   if (!check.ok()) throw InputError(check.describe(dir));
 
-  prepare_bias_slots(model);
-  for (auto& [name, slot] : model.named_tensors()) *slot = store.load(name).to(options.device, options.dtype);
+  for (auto& b : model.blocks) prepare_block_slots(b, model.config());
+  if (options.stream) {
+    auto shared = std::make_shared<const io::TensorStore>(std::move(store));
+    model.rest_blocks_in(std::make_shared<BlockStorage>(shared, model.blocks.size(), options.spill_dir));
+    for (auto& [name, slot] : model.named_tensors()) *slot = shared->load(name).to(options.device, options.dtype);
+  } else {
+    for (auto& [name, slot] : model.named_tensors()) *slot = store.load(name).to(options.device, options.dtype);
+  }
   if (model.config().tie_word_embeddings) model.lm_head = model.embed_tokens;
   return model;
 }
@@ -125,11 +119,40 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
 void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storage_dtype,
                 const std::map<std::string, std::string>& metadata) {
   fs::create_directories(dir);
-  std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (auto& [name, slot] : model.named_tensors()) tensors.emplace_back(name, slot->to(at::kCPU, storage_dtype));
+  std::vector<io::LazyTensor> tensors;
+  for (auto& [name, slot] : model.named_tensors()) {  // a streamed model: all but its resting blocks
+    const at::Tensor t = *slot;
+    tensors.push_back({name, storage_dtype, t.sizes().vec(), [t, storage_dtype] { return t.to(at::kCPU, storage_dtype); }});
+  }
+  if (model.streamed()) {
+    // Resting blocks are read one at a time (the file's name order keeps each block's tensors together).
+    struct Cached {
+      int64_t index = -1;
+      DecoderBlock block;
+    };
+    auto cache = std::make_shared<Cached>();
+    std::set<std::string> listed;
+    for (const auto& t : tensors) listed.insert(t.name);
+    const std::string layers = "model.layers.";
+    for (const auto& [name, shape] : expected_tensors(model.config())) {
+      if (listed.count(name) || name.compare(0, layers.size(), layers) != 0) continue;
+      const size_t dot = name.find('.', layers.size());
+      const int64_t i = std::stoll(name.substr(layers.size(), dot - layers.size()));
+      const std::string suffix = name.substr(dot + 1);
+      tensors.push_back({name, storage_dtype, shape, [&model, cache, i, suffix, storage_dtype]() -> at::Tensor {
+                           if (cache->index != i) {
+                             cache->block = model.block(static_cast<size_t>(i));
+                             cache->index = i;
+                           }
+                           for (auto& [s, t] : cache->block.named_tensors())
+                             if (s == suffix) return t->to(at::kCPU, storage_dtype);
+                           throw std::logic_error(fmt::format("save_llama: block {} has no {}", i, suffix));
+                         }});
+    }
+  }
   auto config = model.config().to_json();
   config["torch_dtype"] = storage_dtype == at::kHalf ? "float16" : storage_dtype == at::kBFloat16 ? "bfloat16" : "float32";
-  io::write_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, metadata);
+  io::write_safetensors_lazy((fs::path(dir) / "model.safetensors").string(), std::move(tensors), metadata);
   io::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");
 }
 

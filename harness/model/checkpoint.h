@@ -30,13 +30,19 @@ CheckpointCheck check_checkpoint(const io::TensorStore& store, const LlamaConfig
 struct LoadOptions {
   at::ScalarType dtype = at::kFloat;
   at::Device device = at::kCPU;
+  // Streaming (model/block_storage.h): only the embedding, final norm and lm_head are loaded; each block
+  // is read from the mmap'd checkpoint onto `device` when used, and blocks a method changed rest in
+  // `spill_dir` (host memory when empty).
+  bool stream = false;
+  std::string spill_dir;
 };
 
 // Reads config.json, checks every tensor by name and shape (InputError listing missing / unexpected /
 // mis-shaped names), and loads the weights converted to `options`.
 LlamaModel load_llama(const std::string& dir, const LoadOptions& options = {});
 
-// Writes config.json and model.safetensors (tensors stored in `storage_dtype`) into `dir`.
+// Writes config.json and model.safetensors (tensors stored in `storage_dtype`) into `dir`. A streamed
+// model is written one block at a time, never whole in memory.
 void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storage_dtype,
                 const std::map<std::string, std::string>& metadata = {});
 

@@ -1,5 +1,7 @@
 #include "model/llama_model.h"
 
+#include "model/block_storage.h"
+
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
@@ -29,6 +31,15 @@ std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
 
 void DecoderBlock::cast(at::ScalarType dtype) {
   for (auto& [name, t] : named_tensors()) *t = t->to(dtype);
+}
+
+void prepare_block_slots(DecoderBlock& b, const LlamaConfig& c) {
+  if (c.attention_bias)
+    for (Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj}) l->bias = at::empty({0});
+  if (c.mlp_bias)
+    for (Linear* l : {&b.gate_proj, &b.up_proj, &b.down_proj}) l->bias = at::empty({0});
+  if (c.norm_bias) b.input_layernorm_bias = b.post_attention_layernorm_bias = at::empty({0});
+  if (c.act_clip) b.act_clip = at::empty({0});
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, const at::Tensor& bias) {
@@ -110,9 +121,42 @@ LlamaModel::LlamaModel(LlamaConfig config) : blocks(config.num_hidden_layers), c
 
 at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids); }
 
+void LlamaModel::rest_blocks_in(std::shared_ptr<BlockStorage> storage) {
+  storage_ = std::move(storage);
+  for (auto& b : blocks) b = DecoderBlock{};
+}
+
+DecoderBlock LlamaModel::block(size_t i) const {
+  if (!storage_ || resident(i)) return blocks.at(i);
+  return storage_->load(i, config_, device(), dtype());
+}
+
+void LlamaModel::set_block(size_t i, DecoderBlock b) {
+  if (!storage_) {
+    blocks.at(i) = std::move(b);
+    return;
+  }
+  if (storage_.use_count() > 1) storage_ = std::make_shared<BlockStorage>(*storage_);  // copy on write
+  storage_->store(i, b);
+  blocks.at(i) = DecoderBlock{};
+}
+
 at::Tensor LlamaModel::block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const {
-  return decoder_block_forward(blocks.at(i), config_, hidden, rope,
-                               blocks_without_act_quant.count(i) ? quant::ActivationQuant{} : act_quant);
+  return decoder_block_forward(block(i), config_, hidden, rope, act_quant_of(i));
+}
+
+at::Tensor LlamaModel::forward_blocks(const at::Tensor& hidden, const RopeTables& rope, size_t begin, size_t end,
+                                      int64_t batch) const {
+  at::Tensor h = hidden;
+  for (size_t i = begin; i < end; ++i) {
+    const DecoderBlock b = block(i);
+    const quant::ActivationQuant aq = act_quant_of(i);
+    std::vector<at::Tensor> out;
+    for (int64_t j = 0; j < h.size(0); j += batch)
+      out.push_back(decoder_block_forward(b, config_, h.narrow(0, j, std::min(batch, h.size(0) - j)), rope, aq));
+    h = at::cat(out, 0);
+  }
+  return h;
 }
 
 at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
@@ -138,32 +182,40 @@ void LlamaModel::to(at::Device device, at::ScalarType dtype) {
 }
 
 void LlamaModel::sync_bias_layout() {
-  const auto complete = [this](const std::function<std::vector<std::pair<at::Tensor*, int64_t>>(DecoderBlock&)>& slots) {
-    bool any = false;
+  // A streamed model's resting blocks are asked by name; BlockStorage::load fills the same zeros.
+  const auto rests_with = [this](std::initializer_list<const char*> suffixes) {
+    for (size_t i = 0; storage_ && i < blocks.size(); ++i)
+      for (const char* s : suffixes)
+        if (!resident(i) && storage_->has(i, s)) return true;
+    return false;
+  };
+  const auto complete = [this](const std::function<std::vector<std::pair<at::Tensor*, int64_t>>(DecoderBlock&)>& slots,
+                               bool any) {
     for (auto& b : blocks)
       for (auto& [t, n] : slots(b)) any = any || t->defined();
     if (any)
       for (auto& b : blocks)
-        for (auto& [t, n] : slots(b))
-          if (!t->defined()) *t = at::zeros({n}, embed_tokens.options());
+        if (b.q_proj.weight.defined())
+          for (auto& [t, n] : slots(b))
+            if (!t->defined()) *t = at::zeros({n}, embed_tokens.options());
     return any;
   };
   const int64_t h = config_.hidden_size, ffn = config_.intermediate_size;
   config_.attention_bias = complete([&](DecoderBlock& b) {
     return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.q_proj.bias, config_.q_dim()}, {&b.k_proj.bias, config_.kv_dim()},
                                                         {&b.v_proj.bias, config_.kv_dim()}, {&b.o_proj.bias, h}};
-  });
+  }, rests_with({"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias", "self_attn.o_proj.bias"}));
   config_.mlp_bias = complete([&](DecoderBlock& b) {
     return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.gate_proj.bias, ffn}, {&b.up_proj.bias, ffn}, {&b.down_proj.bias, h}};
-  });
+  }, rests_with({"mlp.gate_proj.bias", "mlp.up_proj.bias", "mlp.down_proj.bias"}));
   config_.norm_bias = complete([&](DecoderBlock& b) {
     return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.input_layernorm_bias, h}, {&b.post_attention_layernorm_bias, h}};
-  });
-  bool any_clip = false;
+  }, rests_with({"input_layernorm.bias", "post_attention_layernorm.bias"}));
+  bool any_clip = rests_with({"ptqbench_act_clip"});
   for (const auto& b : blocks) any_clip = any_clip || b.act_clip.defined();
   if (any_clip)  // a block without learned clipping clips nothing: sigmoid(kNoActClipLogit) is 1 in fp16/fp32
     for (auto& b : blocks)
-      if (!b.act_clip.defined()) b.act_clip = at::full({DecoderBlock::kActClipSites}, kNoActClipLogit, embed_tokens.options());
+      if (b.q_proj.weight.defined() && !b.act_clip.defined()) b.act_clip = at::full({DecoderBlock::kActClipSites}, kNoActClipLogit, embed_tokens.options());
   config_.act_clip = any_clip;
 }
 
@@ -173,7 +225,8 @@ at::ScalarType LlamaModel::dtype() const { return embed_tokens.scalar_type(); }
 std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::named_tensors() {
   std::vector<std::pair<std::string, at::Tensor*>> out = {{"model.embed_tokens.weight", &embed_tokens}};
   for (size_t i = 0; i < blocks.size(); ++i)
-    for (auto& [suffix, t] : blocks[i].named_tensors())
+    if (!storage_ || resident(i))
+      for (auto& [suffix, t] : blocks[i].named_tensors())
       out.emplace_back(fmt::format("model.layers.{}.{}", i, suffix), t);
   out.emplace_back("model.norm.weight", &norm);
   if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", &lm_head);

@@ -11,6 +11,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <array>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -52,6 +53,12 @@ struct DecoderBlock {
   void cast(at::ScalarType dtype);
 };
 
+// Creates (as empty tensors) the optional slots `config` asks for - biases, act_clip - so that
+// named_tensors() lists them for a loader to fill.
+void prepare_block_slots(DecoderBlock& b, const LlamaConfig& config);
+
+class BlockStorage;  // model/block_storage.h
+
 // The parts of one block's forward pass, exposed separately for methods that need to intervene.
 // `bias` (optional) is added after the gain: the form LET's shift folds into (research §1.3).
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, const at::Tensor& bias = {});
@@ -87,8 +94,29 @@ class LlamaModel {
   // test-time adaptation leaves its adapted last block so).
   std::set<size_t> blocks_without_act_quant;
 
+  // Streaming (model/block_storage.h): a streamed model keeps its blocks in a BlockStorage - the mmap'd
+  // checkpoint, then spill files - and its blocks[i] hold no tensors; everything that computes with a block goes
+  // through block(i) / set_block(i), which read it onto the model's device one at a time. For a resident
+  // model (the default) they are blocks[i] itself. A block assigned to blocks[i] of a streamed model
+  // (LRQuant's adapted copy) overrides the storage for that copy.
+  bool streamed() const { return storage_ != nullptr; }
+  void rest_blocks_in(std::shared_ptr<BlockStorage> storage);  // makes the model streamed
+  const BlockStorage* storage() const { return storage_.get(); }
+  // Block i on the model's device in its dtype (a shallow copy of blocks[i] when resident).
+  DecoderBlock block(size_t i) const;
+  // Block i is `b` from now on (streamed: stored, spilled to disk when the storage has a spill directory).
+  void set_block(size_t i, DecoderBlock b);
+
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] int64 -> [B, T, hidden]
+  // The activation quantizers block i runs with (none for blocks_without_act_quant).
+  quant::ActivationQuant act_quant_of(size_t i) const {
+    return blocks_without_act_quant.count(i) ? quant::ActivationQuant{} : act_quant;
+  }
   at::Tensor block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const;
+  // Blocks [begin, end) over `hidden` ([n, T, hidden]), one block at a time over all rows, `batch` rows
+  // per forward: each block is read once (what a streamed model needs). Equal to calling block_forward
+  // batch by batch.
+  at::Tensor forward_blocks(const at::Tensor& hidden, const RopeTables& rope, size_t begin, size_t end, int64_t batch) const;
   at::Tensor logits(const at::Tensor& hidden) const;  // final norm + lm_head
   at::Tensor forward(const at::Tensor& ids) const;    // [B, T] -> logits [B, T, vocab]
   RopeTables rope(int64_t seqlen) const;              // on the model's device, in its dtype
@@ -104,11 +132,14 @@ class LlamaModel {
   // Likewise for learned activation clipping (config.act_clip).
   void sync_bias_layout();
 
-  // Every tensor under its Hugging Face name (lm_head omitted when tied), in a stable order.
+  // Every tensor under its Hugging Face name (lm_head omitted when tied), in a stable order. A streamed
+  // model's resting blocks are not listed (they are not in memory): use block(i).
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
 
  private:
+  bool resident(size_t i) const { return blocks[i].q_proj.weight.defined(); }
   LlamaConfig config_;
+  std::shared_ptr<BlockStorage> storage_;  // null: every block resident in `blocks`
 };
 
 }  // namespace ptq
