@@ -46,13 +46,29 @@ PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, co
   const auto start = std::chrono::steady_clock::now();
   const at::Tensor segments = scored_windows(ids, opt).to(model.device());
   const RopeTables rope = model.rope(opt.seqlen);
+  // A streamed model runs block by block over all segments (GPTQ's llama_eval does the same), so that
+  // each block is read once; the batches, and so the numbers, are those of the resident path.
+  at::Tensor hidden;
+  if (model.streamed()) {
+    Progress blocks_progress(opt.label + " blocks", static_cast<int64_t>(model.blocks.size()), 5.0);
+    hidden = model.embed(segments);
+    for (size_t i = 0; i < model.blocks.size(); ++i) {
+      hidden = model.forward_blocks(hidden, rope, i, i + 1, opt.batch_size);
+      if (opt.progress) blocks_progress.update(static_cast<int64_t>(i) + 1);
+    }
+  }
   Progress progress(opt.label, r.nsamples, 5.0);
   double loss_sum = 0;
   for (int64_t first = 0; first < r.nsamples; first += opt.batch_size) {
     const int64_t b = std::min(opt.batch_size, r.nsamples - first);
     const at::Tensor batch = segments.narrow(0, first, b);
-    at::Tensor h = model.embed(batch);
-    for (size_t i = 0; i < model.blocks.size(); ++i) h = model.block_forward(i, h, rope);
+    at::Tensor h;
+    if (hidden.defined()) {
+      h = hidden.narrow(0, first, b);
+    } else {
+      h = model.embed(batch);
+      for (size_t i = 0; i < model.blocks.size(); ++i) h = model.block_forward(i, h, rope);
+    }
     at::Tensor logits = model.logits(h);
     // CPU kernels lack half-precision log_softmax in LibTorch 1.13; the fp16 loss of the references is a
     // CUDA-only property anyway.

@@ -95,23 +95,27 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
 
   std::vector<LoglikResult> results(items.size());
   Progress progress(opt.label, static_cast<int64_t>(items.size()), 5.0);
-  for (size_t first = 0; first < order.size(); first += static_cast<size_t>(opt.batch_size)) {
+  struct Batch {
+    size_t first, size;
+    at::Tensor hidden;
+    RopeTables rope;
+  };
+  const auto make_batch = [&](size_t first) {
     const size_t b = std::min(static_cast<size_t>(opt.batch_size), order.size() - first);
     int64_t padded = 1;
     for (size_t k = 0; k < b; ++k) padded = std::max<int64_t>(padded, items[order[first + k]].input.size());
-    at::Tensor batch = at::zeros({static_cast<int64_t>(b), padded}, at::kLong);  // right padding with token 0
+    at::Tensor ids = at::zeros({static_cast<int64_t>(b), padded}, at::kLong);  // right padding with token 0
     for (size_t k = 0; k < b; ++k) {
       const auto& in = items[order[first + k]].input;
-      if (!in.empty()) batch[k].narrow(0, 0, in.size()).copy_(at::tensor(in, at::kLong));
+      if (!in.empty()) ids[k].narrow(0, 0, in.size()).copy_(at::tensor(in, at::kLong));
     }
-    batch = batch.to(model.device());
-    const RopeTables rope = model.rope(padded);
-    at::Tensor h = model.embed(batch);
-    for (size_t i = 0; i < model.blocks.size(); ++i) h = model.block_forward(i, h, rope);
-    for (size_t k = 0; k < b; ++k) {
-      const Item& item = items[order[first + k]];
+    return Batch{first, b, model.embed(ids.to(model.device())), model.rope(padded)};
+  };
+  const auto score_batch = [&](const Batch& batch) {
+    for (size_t k = 0; k < batch.size; ++k) {
+      const Item& item = items[order[batch.first + k]];
       const auto& cont = *item.continuation;
-      LoglikResult& res = results[order[first + k]];
+      LoglikResult& res = results[order[batch.first + k]];
       if (cont.empty()) {
         res = {0.0, true};
         continue;
@@ -119,12 +123,28 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
       const int64_t inplen = static_cast<int64_t>(item.input.size()), contlen = static_cast<int64_t>(cont.size());
       // Only the positions that predict continuation tokens go through the head.
       const at::Tensor logp =
-          at::log_softmax(model.logits(h[k].narrow(0, inplen - contlen, contlen)).to(at::kFloat), -1).cpu();
+          at::log_softmax(model.logits(batch.hidden[k].narrow(0, inplen - contlen, contlen)).to(at::kFloat), -1).cpu();
       const at::Tensor target = at::tensor(std::vector<int64_t>(cont.begin(), cont.end()), at::kLong);
       res.ll = logp.gather(1, target.unsqueeze(1)).sum().item<double>();
       res.greedy = logp.argmax(-1).equal(target);
     }
-    if (opt.progress) progress.update(static_cast<int64_t>(first + b));
+  };
+  for (size_t first = 0; first < order.size();) {
+    // One batch at a time; a streamed model takes a group of batches through each block it reads.
+    std::vector<Batch> group;
+    int64_t bytes = 0;
+    do {
+      group.push_back(make_batch(first));
+      first += group.back().size;
+      bytes += group.back().hidden.numel() * group.back().hidden.element_size();
+    } while (model.streamed() && first < order.size() && bytes < opt.stream_group_bytes);
+    for (size_t i = 0; i < model.blocks.size(); ++i) {
+      const DecoderBlock block = model.block(i);
+      const quant::ActivationQuant aq = model.act_quant_of(i);
+      for (Batch& batch : group) batch.hidden = decoder_block_forward(block, model.config(), batch.hidden, batch.rope, aq);
+    }
+    for (const Batch& batch : group) score_batch(batch);
+    if (opt.progress) progress.update(static_cast<int64_t>(first));
   }
   if (opt.progress) progress.finish();
   return results;

@@ -53,6 +53,9 @@ struct ScoreOptions {
   int64_t max_length = 0;  // 0: the model's max_position_embeddings (OmniQuant's BaseLM)
   bool progress = true;
   std::string label = "loglikelihood";
+  // A streamed model runs consecutive batches together block by block, each block read once per group;
+  // a group's hidden states stay under this many bytes.
+  int64_t stream_group_bytes = int64_t{2} << 30;
 };
 
 // Results in the order of `requests`; batching (sorted by decreasing length, like lm-eval) does not

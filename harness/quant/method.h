@@ -24,6 +24,9 @@ struct MethodContext {
   const at::Tensor* calibration = nullptr;  // [n, seqlen] token ids, for methods that need them
   bool progress = true;
   std::string work_dir;  // where a method may keep checkpoints to resume from ("" = none)
+  // Where block reconstruction keeps calibration activations: "auto", "device" or "host"
+  // (recon/activation_home.h; a runtime choice, not part of results).
+  std::string activations = "auto";
 };
 
 // What an evaluation-time adaptation (LRQuant's test-time adaptation) is told about the data to come.

@@ -1,5 +1,6 @@
 #include "recon/block_recon.h"
 
+#include "recon/activation_home.h"
 #include "recon/checkpoint_file.h"
 #include "io/sha256.h"
 #include "run/progress.h"
@@ -120,10 +121,28 @@ std::string checkpoint_key(const std::string& setting, const nlohmann::json& con
   return io::sha256_hex(setting + "|" + config.dump() + "|" + windows).substr(0, 16);
 }
 
-at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f) {
-  std::vector<at::Tensor> out;
-  for (int64_t j = 0; j < x.size(0); j += batch) out.push_back(f(x.narrow(0, j, std::min(batch, x.size(0) - j))));
-  return at::cat(out, 0);
+at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f,
+                       c10::optional<at::Device> compute) {
+  const at::Device dev = compute.value_or(x.device());
+  if (dev == x.device()) {
+    std::vector<at::Tensor> out;
+    for (int64_t j = 0; j < x.size(0); j += batch) out.push_back(f(x.narrow(0, j, std::min(batch, x.size(0) - j))));
+    return at::cat(out, 0);
+  }
+  // Activations at home on the host: each batch crosses to `dev` and its result comes back into one
+  // (pinned, when x is) host tensor.
+  at::Tensor out;
+  for (int64_t j = 0; j < x.size(0); j += batch) {
+    const int64_t b = std::min(batch, x.size(0) - j);
+    const at::Tensor r = f(x.narrow(0, j, b).to(dev, /*non_blocking=*/true));
+    if (!out.defined()) {
+      std::vector<int64_t> sizes = r.sizes().vec();
+      sizes[0] = x.size(0);
+      out = at::empty(sizes, r.options().device(x.device()).pinned_memory(x.is_pinned()));
+    }
+    out.narrow(0, j, b).copy_(r);
+  }
+  return out;
 }
 
 nlohmann::json ReconReport::to_json() const {
@@ -202,13 +221,14 @@ BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, siz
                      const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
                      const quant::ActivationQuant& aq, const ReconOptions& o, Progress& progress, int64_t& done) {
   const int64_t bs = o.batch_size;
+  const at::Device dev = block.q_proj.weight.device();  // activations may be at home on the host
   const StepLossFn step_loss = [&](int64_t j, int64_t) {
     parts.before_step();
     const DecoderBlock t = parts.temporary_block(block);
-    const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, bs), rope, aq);
-    const at::Tensor y = target.narrow(0, j, bs);
+    const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, bs).to(dev, true), rope, aq);
+    const at::Tensor y = target.narrow(0, j, bs).to(dev, true);
     at::Tensor loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
-    if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, bs));
+    if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, bs).to(dev, true));
     return StepLoss{loss};
   };
   return train_steps(parts.param_groups(), x_q.size(0), step_loss, fmt::format("block {}", i),
@@ -224,8 +244,10 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
     const RopeTables rope = model.rope(1);
     const at::Tensor none;
     for (size_t i = 0; i < model.blocks.size(); ++i) {
-      const BlockInputs in{model.blocks[i], i, model.config(), none, rope, o.batch_size};
-      make_parts(in)->fold(model.blocks[i], fmt::format("model.layers.{}.", i), report.qparams);
+      DecoderBlock block = model.block(i);
+      const BlockInputs in{block, i, model.config(), none, rope, o.batch_size};
+      make_parts(in)->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
+      model.set_block(i, std::move(block));
       report.blocks.push_back({});
     }
     return report;
@@ -239,27 +261,37 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
                                  model.config().max_position_embeddings));
   const RopeTables rope = model.rope(seqlen);
   const LlamaConfig& cfg = model.config();
+  const at::Device dev = model.device();
   at::Tensor x_fp, x_q;
+  std::string placement_note;
   {
     at::NoGradGuard no_grad;
-    x_fp = model.embed(calibration.to(model.device()));
+    x_fp = model.embed(calibration.to(dev));
     if (o.precision.fp32_block) x_fp = x_fp.to(at::kFloat);
+    // x_fp, x_q, the target (and target_2) live side by side.
+    const int64_t bytes = x_fp.numel() * x_fp.element_size() * (o.aug_loss ? 4 : 3);
+    const ActivationHome home = choose_activation_home(o.activations, dev, bytes, free_device_bytes(dev));
+    if (home == ActivationHome::kHost)
+      placement_note = fmt::format("calibration activations ({:.1f} GB) kept in pinned host memory (activations: {})",
+                                   static_cast<double>(bytes) / 1e9, o.activations);
+    x_fp = to_home(x_fp, home, dev);
     x_q = x_fp.clone();
   }
   const at::ScalarType model_dtype = model.dtype();
   const int64_t steps_per_epoch = n / o.batch_size;
   Progress progress("reconstruct", static_cast<int64_t>(model.blocks.size()) * o.epochs * steps_per_epoch, 10.0);
+  if (!placement_note.empty() && o.progress) progress.note(placement_note);
   int64_t done = 0;
   for (size_t i = 0; i < model.blocks.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    DecoderBlock& block = model.blocks[i];
+    DecoderBlock block = model.block(i);  // streamed: read onto the device now, stored back below
     if (o.precision.fp32_block) block.cast(at::kFloat);
     at::Tensor target, target_2;
     {
       at::NoGradGuard no_grad;
-      target = map_batches(x_fp, o.batch_size, [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope); });
-      if (o.aug_loss && o.epochs > 0)
-        target_2 = map_batches(x_q, o.batch_size, [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope); });
+      const auto fp_forward = [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope); };
+      target = map_batches(x_fp, o.batch_size, fp_forward, dev);
+      if (o.aug_loss && o.epochs > 0) target_2 = map_batches(x_q, o.batch_size, fp_forward, dev);
     }
     std::unique_ptr<BlockParts> parts = make_parts(BlockInputs{block, i, cfg, x_fp, rope, o.batch_size});
     BlockLog log;
@@ -278,10 +310,12 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
       o.fallback_fold(block, fmt::format("model.layers.{}.", i), report.qparams);
     if (o.epochs > 0) {  // the next block trains on the quantized path; without training nobody reads it
       at::NoGradGuard no_grad;
-      x_q = map_batches(x_q, o.batch_size,
-                        [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope, model.act_quant); });
+      x_q = map_batches(
+          x_q, o.batch_size, [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope, model.act_quant); },
+          dev);
     }
     if (o.precision.fp32_block) block.cast(model_dtype);
+    model.set_block(i, std::move(block));
     x_fp = target;
     log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report.blocks.push_back(log);

@@ -21,6 +21,7 @@
 #include "train/adamw.h"
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/Optional.h>
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -87,6 +88,8 @@ struct ReconOptions {
   // A NaN/Inf loss: "stop" (an error naming block, epoch and step) or "skip-block": the block keeps the
   // method's fallback (`fallback_fold`, e.g. RTN) and the run goes on; the report lists such blocks.
   std::string nan_policy = "stop";
+  // Where x_fp, x_q and the targets live (recon/activation_home.h): "auto", "device" or "host".
+  std::string activations = "auto";
   std::function<void(DecoderBlock&, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qparams)>
       fallback_fold;
 };
@@ -110,8 +113,11 @@ std::string partial_checkpoint_path(const std::string& checkpoint_dir, const std
 // The key of a method's checkpoints: exactly this setting, resolved config and calibration windows.
 std::string checkpoint_key(const std::string& setting, const nlohmann::json& config, const at::Tensor& calibration);
 
-// Applies `f` to each batch of `batch` rows of `x` ([n, T, H]) and concatenates the results.
-at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f);
+// Applies `f` to each batch of `batch` rows of `x` ([n, T, H]) and concatenates the results. With
+// `compute` another device than x's (activations at home on the host), each batch is moved there and
+// the results come back to x's device.
+at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f,
+                       c10::optional<at::Device> compute = c10::nullopt);
 
 // One training step's loss, built by the caller for the batch of samples starting at `j` (`step` counts
 // the steps of the whole run from 0); `logged` is the value averaged into the epoch means (e.g. the

@@ -49,7 +49,7 @@ std::vector<at::Tensor> sample_linear_inputs(const DecoderBlock& b, const LlamaC
   at::NoGradGuard no_grad;
   const int64_t t = x.size(1);
   const int64_t windows = std::max<int64_t>(1, std::min<int64_t>(x.size(0), (max_tokens + t - 1) / t));
-  const at::Tensor xb = x.narrow(0, 0, windows);
+  const at::Tensor xb = x.narrow(0, 0, windows).to(b.q_proj.weight.device(), true);  // x may be on the host
   const at::Tensor n1 = input_norm(b, c, xb);
   const at::Tensor context = attention_context(b, c, n1, rope);
   const at::Tensor h = xb + b.o_proj(context);

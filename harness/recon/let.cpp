@@ -75,7 +75,7 @@ LinearInputAbsMax linear_input_absmax(const DecoderBlock& b, const LlamaConfig& 
   const auto absmax = [](const at::Tensor& t) { return t.abs().reshape({-1, t.size(-1)}).amax(0).to(at::kFloat); };
   const auto merge = [](at::Tensor& acc, const at::Tensor& v) { acc = acc.defined() ? at::maximum(acc, v) : v; };
   for (int64_t j = 0; j < x.size(0); j += batch) {
-    const at::Tensor xb = x.narrow(0, j, std::min(batch, x.size(0) - j));
+    const at::Tensor xb = x.narrow(0, j, std::min(batch, x.size(0) - j)).to(b.q_proj.weight.device(), true);
     const at::Tensor xn = input_norm(b, c, xb);
     const at::Tensor context = attention_context(b, c, xn, rope);
     const at::Tensor h = xb + b.o_proj(context);

@@ -177,7 +177,7 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
       at::Tensor h = x_fp;
       for (int64_t b : win.blocks) {
         if (!parts.count(b)) {  // first time in a window: CFP on its FP inputs, then fresh parts
-          fp_blocks[b] = cast(model.blocks[static_cast<size_t>(b)], work_dtype);
+          fp_blocks[b] = cast(model.block(static_cast<size_t>(b)), work_dtype);  // streamed: read now
           nlohmann::json log;
           const DecoderBlock pre = o.cfp ? cfp_block(fp_blocks[b], cfg, h, rope, bs, o, log) : fp_blocks[b];
           if (o.cfp) cfp_log[std::to_string(b)] = log;
@@ -243,7 +243,7 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
           saved.hardened[b] = hard;
         }
         x_q = recon::map_batches(x_q, bs, [&](const at::Tensor& x) { return decoder_block_forward(hard, cfg, x, rope, model.act_quant); });
-        model.blocks[static_cast<size_t>(b)] = cast(hard, model.dtype());
+        model.set_block(static_cast<size_t>(b), cast(hard, model.dtype()));
         parts.erase(b);
         fp_blocks.erase(b);
       }

@@ -39,6 +39,7 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
   recon::ReconOptions& ro = p.recon;
   ro.epochs = p.epochs;
   ro.progress = ctx.progress;
+  ro.activations = ctx.activations;
   ro.precision = recon::precision_policy(setting, model.device(), model.dtype());
   ro.fallback_fold = [&](DecoderBlock& b, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qp) {
     fold_rtn(b, wspec, prefix, qp);

@@ -99,7 +99,7 @@ class LRQuant final : public quant::Method {
     };
     // TTA adapts a fresh copy of the FP last block: keep it before the pipeline quantizes the model.
     std::optional<DecoderBlock> fp_last;
-    if (c.tta) fp_last = model.blocks.back();
+    if (c.tta) fp_last = model.block(model.blocks.size() - 1);
     quant::MethodReport report = run_omni_pipeline(model, setting, config, ctx, p);
     report.summary["nlc"] = c.nlc;
     if (c.tta) {

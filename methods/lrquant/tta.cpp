@@ -21,18 +21,12 @@ DecoderBlock deep_copy(const DecoderBlock& b) {
   return c;
 }
 
-// The hidden states entering block `last` for each window, one window at a time.
+// The hidden states entering block `last` for each window (one window per forward, each block read once).
 at::Tensor last_block_inputs(const LlamaModel& q, const at::Tensor& windows, const RopeTables& rope, bool through_blocks,
                              size_t last) {
   at::NoGradGuard no_grad;
-  std::vector<at::Tensor> out;
-  for (int64_t j = 0; j < windows.size(0); ++j) {
-    at::Tensor h = q.embed(windows.narrow(0, j, 1));
-    if (through_blocks)
-      for (size_t i = 0; i < last; ++i) h = q.block_forward(i, h, rope);
-    out.push_back(h);
-  }
-  return at::cat(out, 0);
+  const at::Tensor h = q.embed(windows);
+  return through_blocks ? q.forward_blocks(h, rope, 0, last, 1) : h;
 }
 
 }  // namespace

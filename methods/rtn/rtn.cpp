@@ -51,7 +51,8 @@ class Rtn final : public quant::Method {
     int64_t quantized = 0;
     if (wspec.enabled()) {
       for (size_t i = 0; i < model.blocks.size(); ++i) {
-        for (auto& [suffix, tensor] : model.blocks[i].named_tensors()) {
+        DecoderBlock block = model.block(i);  // a streamed model's blocks are read and stored one at a time
+        for (auto& [suffix, tensor] : block.named_tensors()) {
           // Only the seven linear weights; norms and biases stay full precision.
           if (suffix.find("_proj.weight") == std::string::npos) continue;
           quant::QParams qp;
@@ -61,6 +62,7 @@ class Rtn final : public quant::Method {
           report.qparams.emplace_back(name + "_zero", qp.zero);
           ++quantized;
         }
+        model.set_block(i, std::move(block));
       }
     }
     model.act_quant = {setting.act_spec(), setting.kv_spec()};

@@ -57,7 +57,9 @@ class TestFault final : public quant::Method {
       throw std::runtime_error(fmt::format("test_fault: failing on purpose while {} exists", c.fail_while_exists));
     if (c.nan) {
       c10::InferenceMode guard;
-      model.blocks.at(0).named_tensors().front().second->fill_(NAN);
+      DecoderBlock b = model.block(0);
+      b.named_tensors().front().second->fill_(NAN);
+      model.set_block(0, std::move(b));
     }
     quant::MethodReport report;
     if (c.calibrate) {  // what the method was given, so that tests can check the runner's windows
