@@ -10,6 +10,7 @@
 #include "perplexity/ppl_tasks.h"
 #include "quant/quantized_checkpoint.h"
 #include "run/runtime.h"
+#include "run/streaming_choice.h"
 #include "util/errors.h"
 #include "util/text.h"
 #include "zeroshot/zeroshot.h"
@@ -106,7 +107,7 @@ void run_eval(EvalOptions o) {
       throw InputError(fmt::format("--metric {}: expected TASK=acc or TASK=acc_norm for a zero-shot task", m));
     reported[task] = m.substr(eq + 1);
   }
-  const auto [threads, device, dtype] = apply_runtime_options(o.runtime);
+  const auto [threads, device, dtype, stream, activations] = apply_runtime_options(o.runtime);
   const ModelDir m = inspect_model_dir(o.model_dir, o.tokenizer);
 
   std::vector<std::string> notices;
@@ -149,7 +150,9 @@ void run_eval(EvalOptions o) {
   const double data_s = seconds_since(t0);
 
   const auto t1 = std::chrono::steady_clock::now();
-  LlamaModel model = load_llama(m.dir, {dtype, device});
+  const run::StreamingChoice streaming = run::choose_streaming(stream, m.dir, device, dtype);
+  if (streaming.stream) notice(streaming.reason);
+  LlamaModel model = load_llama(m.dir, {dtype, device, streaming.stream, ""});  // nothing changes blocks here
   const auto quantization = quant::read_quantization_info(m.dir);
   if (quantization) {
     quant::apply_activation_quant(model, quantization->setting);

@@ -12,6 +12,7 @@
 #include "quant/quantized_checkpoint.h"
 #include "register_all.h"
 #include "run/runtime.h"
+#include "run/streaming_choice.h"
 #include "util/errors.h"
 
 #include <CLI/CLI.hpp>
@@ -20,8 +21,13 @@
 
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <memory>
 #include <optional>
+
+#include <unistd.h>
+
+namespace fs = std::filesystem;
 
 namespace ptq::cli {
 
@@ -76,7 +82,7 @@ void run_quantize(const QuantizeOptions& o) {
     if (!m.tokenizer_path) throw InputError(fmt::format("{}: calibration needs the model's tokenizer.model", m.dir));
     tokenizer = Tokenizer::load(*m.tokenizer_path);
   }
-  const auto [threads, device, dtype] = apply_runtime_options(o.runtime);
+  const auto [threads, device, dtype, stream, activations] = apply_runtime_options(o.runtime);
   const c10::ScalarType save_dtype = o.save_dtype == "auto" ? dtype : parse_dtype(o.save_dtype, device);
 
   std::optional<eval::CalibrationSet> calibration;
@@ -87,9 +93,22 @@ void run_quantize(const QuantizeOptions& o) {
     calibration_doc = {{"dataset", o.calib}, {"n", o.nsamples}, {"seqlen", o.seqlen}, {"seed", o.seed},
                        {"provenance", calibration->provenance}};
   }
-  LlamaModel model = load_llama(m.dir, {dtype, device});
+  // A streamed model's quantized blocks rest in a spill directory beside the output until it is written.
+  const run::StreamingChoice streaming = run::choose_streaming(stream, m.dir, device, dtype);
+  const fs::path out_path = fs::absolute(o.out_dir);
+  const fs::path spill = out_path.parent_path() / fmt::format(".{}.spill-{}", out_path.filename().string(), ::getpid());
+  struct RemoveOnExit {
+    fs::path dir;
+    ~RemoveOnExit() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove_spill{spill};
+  if (streaming.stream) fmt::print(stderr, "{}: {}\n", m.dir, streaming.reason);
+  LlamaModel model = load_llama(m.dir, {dtype, device, streaming.stream, spill.string()});
   const auto start = std::chrono::steady_clock::now();
   quant::MethodContext ctx;
+  ctx.activations = activations;
   if (calibration) ctx.calibration = &calibration->windows;
   const quant::MethodReport report = method.apply(model, setting, config, ctx);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -110,6 +129,7 @@ void run_quantize(const QuantizeOptions& o) {
       {"method_summary", report.summary},
       {"source_model", {{"dir", m.dir}, {"config_sha256", m.config_sha256}}},
       {"compute_dtype", dtype_name(dtype)},
+      {"streamed", streaming.stream},
       {"seconds", seconds},
       {"created", utc_now()},
       {"environment", environment_info(device)}};

@@ -11,12 +11,21 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
   cmd->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--dtype", o.dtype, "compute dtype: auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16")
       ->capture_default_str();
+  cmd->add_option("--stream", o.stream,
+                  "read decoder blocks from the mmap'd checkpoint onto the device one at a time: auto (when the "
+                  "weights would take over half the free memory), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--activations", o.activations,
+                  "where block reconstruction keeps calibration activations: auto, device, host (pinned; CUDA)")
+      ->check(CLI::IsMember({"auto", "device", "host"}))
+      ->capture_default_str();
 }
 
 Runtime apply_runtime_options(const RuntimeOptions& o) {
   const int threads = configure_threads(o.threads);
   const c10::Device device = parse_device(o.device);
-  return {threads, device, parse_dtype(o.dtype, device)};
+  return {threads, device, parse_dtype(o.dtype, device), o.stream, o.activations};
 }
 
 }  // namespace ptq::cli

@@ -16,16 +16,20 @@ struct RuntimeOptions {
   int threads = 0;
   std::string device = "cpu";
   std::string dtype = "auto";
+  std::string stream = "auto";       // model/block_storage.h
+  std::string activations = "auto";  // recon/activation_home.h
 };
 
 struct Runtime {
   int threads;
   c10::Device device;
   c10::ScalarType dtype;
+  std::string stream, activations;
 };
 
 void add_runtime_options(CLI::App* cmd, RuntimeOptions& options);
-// Sets the thread count and parses device and dtype (InputError for bad values).
+// Sets the thread count and parses device and dtype (InputError for bad values; CLI11 checks the
+// choices of --stream and --activations).
 Runtime apply_runtime_options(const RuntimeOptions& options);
 
 }  // namespace ptq::cli

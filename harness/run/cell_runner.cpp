@@ -14,6 +14,7 @@
 #include "run/matrix_runner.h"
 #include "run/provenance.h"
 #include "run/runtime.h"
+#include "run/streaming_choice.h"
 #include "util/errors.h"
 #include "util/stop_request.h"
 #include "zeroshot/zeroshot.h"
@@ -112,6 +113,7 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   quant::MethodContext ctx;
   ctx.progress = options.progress;
   ctx.work_dir = work_dir;  // per-block checkpoints: a killed cell resumes inside its method
+  ctx.activations = rt.value("activations", "auto");  // plans made before streaming lack the key
   if (method && method->needs_calibration(cell.at("config"))) {
     const auto& c = cell.at("calibration");
     calibration = eval::sample_calibration(c.at("dataset").get<std::string>(), c.at("data").get<std::string>(),
@@ -123,7 +125,11 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   timing["data_s"] = seconds_since(t);
 
   t = Clock::now();
-  LlamaModel model = load_llama(model_dir, {dtype, device});
+  const StreamingChoice streaming = choose_streaming(rt.value("stream", "auto"), model_dir, device, dtype);
+  // Blocks a method changes rest in work/stream/ (removed with work/ when the cell is done).
+  LlamaModel model = load_llama(model_dir, {dtype, device, streaming.stream, (fs::path(work_dir) / "stream").string()});
+  result["provenance"]["streaming"] = {{"streamed", streaming.stream}, {"reason", streaming.reason},
+                                       {"activations", ctx.activations}};
   timing["load_s"] = seconds_since(t);
 
   quant::EvalAdapter adapter;

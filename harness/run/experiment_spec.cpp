@@ -451,6 +451,8 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     rt.read("device", s.runtime.device);
     rt.read_choice("dtype", s.runtime.dtype, {"auto", "fp32", "fp16", "bf16"});
     rt.read("threads", s.runtime.threads);
+    rt.read_choice("stream", s.runtime.stream, {"auto", "on", "off"});
+    rt.read_choice("activations", s.runtime.activations, {"auto", "device", "host"});
     rt.finish();
     if (s.runtime.device != "cpu" && s.runtime.device.rfind("cuda", 0) != 0)
       root.key("runtime.device").fail(fmt::format("\"{}\", expected cpu or cuda[:N]", s.runtime.device));

@@ -82,7 +82,8 @@ std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec) {
                         {"data_sha256", io::sha256_file(file)}};
   }
   const nlohmann::json runtime = {{"device", spec.runtime.device}, {"dtype", spec.runtime.dtype},
-                                  {"threads", spec.runtime.threads}};
+                                  {"threads", spec.runtime.threads}, {"stream", spec.runtime.stream},
+                                  {"activations", spec.runtime.activations}};
 
   std::vector<nlohmann::json> cells;
   const auto add = [&](const ModelSpec& model, const nlohmann::json& fingerprint, const std::string& setting,
