@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 using Catch::Matchers::Contains;
@@ -211,4 +212,42 @@ TEST_CASE("quantize with LRQuant W4A4: trained shifts become declared biases, th
   REQUIRE(e.exit_code == 0);
   const double ppl = nlohmann::json::parse(e.out)["results"]["wikitext2"]["ppl"].get<double>();
   CHECK(ppl < 2.0);  // RTN W4A4 is above 1000 on this model
+}
+
+TEST_CASE("quantize --stream on writes the checkpoint --stream off writes, byte for byte, and leaves no spill behind",
+          "[integration][quantize][streaming]") {
+  TempDir dir;
+  const std::string src = ptq::test::source_dir();
+  const std::string model = src + "/experiments/models/tiny-llama", data = src + "/experiments/data/tiny/wikitext2";
+  // LRQuant W4A4: LET folds shifts into biases of some blocks only, so the streamed bias layout is exercised.
+  for (const std::string stream : {"off", "on"}) {
+    const auto q = run_ptqbench({"quantize", "--model", model, "--method", "lrquant", "--setting", "W4A4", "--calib-data", data,
+                                 "--nsamples", "4", "--seqlen", "64", "--config", "{\"epochs\": 1, \"tta\": false}",
+                                 "--stream", stream, "--out", dir.file("q_" + stream), "--no-cache"});
+    INFO(q.err);
+    REQUIRE(q.exit_code == 0);
+    const auto doc = nlohmann::json::parse(ptq::test::read_text(dir.file("q_" + stream + "/quantization.json")));
+    CHECK(doc["streamed"] == (stream == "on"));
+  }
+  for (const char* file : {"model.safetensors", "config.json", "quant_params.safetensors"}) {
+    INFO(file);
+    CHECK(ptq::test::read_text(dir.file(std::string("q_off/") + file)) == ptq::test::read_text(dir.file(std::string("q_on/") + file)));
+  }
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir.path())) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"q_off", "q_on"});  // the spill directory is gone
+
+  std::vector<double> ppl;
+  for (const std::string stream : {"off", "on"}) {
+    const auto e = run_ptqbench({"eval", "--model", dir.file("q_on"), "--task", "wikitext2", "--data", data, "--seqlen",
+                                 "256", "--limit", "4", "--json", "--no-cache", "--stream", stream});
+    INFO(e.err);
+    REQUIRE(e.exit_code == 0);
+    ppl.push_back(nlohmann::json::parse(e.out)["results"]["wikitext2"]["ppl"].get<double>());
+  }
+  CHECK(ppl[0] == ppl[1]);
+  const auto bad = run_ptqbench({"eval", "--model", dir.file("q_on"), "--task", "wikitext2", "--data", data, "--stream", "yes"});
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.err, Contains("--stream"));
 }

@@ -12,8 +12,9 @@
 namespace ptq::test {
 
 // `config`: overrides, resolved by the method; `calibration` may be undefined for methods without it;
-// `work_dir` "" = no checkpoints.
+// `work_dir` "" = no checkpoints; `activations`: MethodContext::activations.
 quant::MethodReport apply_method(LlamaModel& model, const std::string& method, const std::string& setting,
-                                 const nlohmann::json& config, const at::Tensor& calibration, const std::string& work_dir = "");
+                                 const nlohmann::json& config, const at::Tensor& calibration, const std::string& work_dir = "",
+                                 const std::string& activations = "auto");
 
 }  // namespace ptq::test
