@@ -9,6 +9,7 @@
 #include "perplexity/perplexity.h"
 #include "perplexity/ppl_tasks.h"
 #include "quant/quantized_checkpoint.h"
+#include "run/provenance.h"
 #include "run/runtime.h"
 #include "run/streaming_choice.h"
 #include "util/errors.h"
@@ -223,6 +224,7 @@ void run_eval(EvalOptions o) {
                                       : nlohmann::json(nullptr)},
         {"dtype", dtype_name(dtype)}, {"batch_size", o.batch_size},
         {"timing", {{"data_s", data_s}, {"load_s", load_s}}},
+        {"streamed", streaming.stream}, {"memory", run::peak_memory(device)},
         {"environment", environment_info(device)}, {"notices", notices}};
     fmt::print("{}\n", j.dump(2));
     return;

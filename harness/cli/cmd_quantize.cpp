@@ -11,6 +11,7 @@
 #include "quant/method.h"
 #include "quant/quantized_checkpoint.h"
 #include "register_all.h"
+#include "run/provenance.h"
 #include "run/runtime.h"
 #include "run/streaming_choice.h"
 #include "util/errors.h"
@@ -130,6 +131,7 @@ void run_quantize(const QuantizeOptions& o) {
       {"source_model", {{"dir", m.dir}, {"config_sha256", m.config_sha256}}},
       {"compute_dtype", dtype_name(dtype)},
       {"streamed", streaming.stream},
+      {"memory", run::peak_memory(device)},  // peak RSS and GPU memory up to here: load + quantization
       {"seconds", seconds},
       {"created", utc_now()},
       {"environment", environment_info(device)}};

@@ -274,8 +274,8 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
     if (home == ActivationHome::kHost)
       placement_note = fmt::format("calibration activations ({:.1f} GB) kept in pinned host memory (activations: {})",
                                    static_cast<double>(bytes) / 1e9, o.activations);
+    x_q = home == ActivationHome::kHost ? to_home(x_fp, home, dev) : x_fp.clone();  // both pinned on the host
     x_fp = to_home(x_fp, home, dev);
-    x_q = x_fp.clone();
   }
   const at::ScalarType model_dtype = model.dtype();
   const int64_t steps_per_epoch = n / o.batch_size;

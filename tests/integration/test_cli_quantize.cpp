@@ -228,6 +228,7 @@ TEST_CASE("quantize --stream on writes the checkpoint --stream off writes, byte 
     REQUIRE(q.exit_code == 0);
     const auto doc = nlohmann::json::parse(ptq::test::read_text(dir.file("q_" + stream + "/quantization.json")));
     CHECK(doc["streamed"] == (stream == "on"));
+    CHECK(doc["memory"]["peak_rss_gb"].get<double>() > 0);
   }
   for (const char* file : {"model.safetensors", "config.json", "quant_params.safetensors"}) {
     INFO(file);
