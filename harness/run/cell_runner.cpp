@@ -126,7 +126,7 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
 
   t = Clock::now();
   const StreamingChoice streaming = choose_streaming(rt.value("stream", "auto"), model_dir, device, dtype);
-  // Blocks a method changes rest in work/stream/ (removed with work/ when the cell is done).
+  // Blocks a method changes rest in work/stream/ (removed by run_cell however the cell ends).
   LlamaModel model = load_llama(model_dir, {dtype, device, streaming.stream, (fs::path(work_dir) / "stream").string()});
   result["provenance"]["streaming"] = {{"streamed", streaming.stream}, {"reason", streaming.reason},
                                        {"activations", ctx.activations}};
@@ -264,6 +264,15 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
                             {{"started", started}, {"host", host_name()}, {"scheduler", scheduler_info()},
                              {"harness_version", harness_version()}}}};
   CellOutcome outcome = CellOutcome::kOk;
+  // A streamed model's spilled blocks (work/stream, the model's size) never serve another process: a
+  // resumed cell re-folds its blocks from the method's checkpoints. Removed however the cell ends.
+  struct RemoveSpill {
+    fs::path dir;
+    ~RemoveSpill() {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+    }
+  } remove_spill{dir / "work" / "stream"};
   try {
     compute_cell(cell, options, (dir / "work").string(), result);
   } catch (const StopRequested& e) {

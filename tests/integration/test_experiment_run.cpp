@@ -22,6 +22,7 @@
 #include <chrono>
 #include <set>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 using Catch::Matchers::Contains;
@@ -42,14 +43,14 @@ struct Fixture {
     ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
   }
   // FP, then test_fault (W16A16), then RTN at W4A16 and W8A8.
-  std::string write_spec(const nlohmann::json& fault_config) const {
+  std::string write_spec(const nlohmann::json& fault_config, const nlohmann::json& runtime = {{"threads", 1}}) const {
     const nlohmann::json spec = {
         {"name", "faults"},
         {"models", {{{"id", "rand"}, {"path", dir.file("model")}}}},
         {"methods", {{{"name", "test_fault"}, {"config", fault_config}, {"settings", {"W16A16"}}},
                      {{"name", "rtn"}, {"settings", {"W4A16", "W8A8"}}}}},
         {"evaluators", {{"seqlen", 32}, {"tasks", {{{"task", "tokens"}, {"data", dir.file("ids.npy")}}}}}},
-        {"runtime", {{"threads", 1}}}};
+        {"runtime", runtime}};
     ptq::test::write_text(dir.file("spec.json"), spec.dump(2));
     return dir.file("spec.json");
   }
@@ -250,6 +251,28 @@ TEST_CASE("NaN weights fail the cell with a clear error", "[integration][runner]
                                f.dir.file("results"), "--no-cache"});
   CHECK(r.exit_code == 3);
   CHECK_THAT(r.err, Contains("ptqbench: error: cell 1 (test_fault W16A16 rand) failed: segment 0: loss is nan"));
+}
+
+TEST_CASE("streamed cells compute what resident cells do; a failed streamed cell leaves no spill behind",
+          "[integration][runner][streaming]") {
+  Fixture f;
+  std::map<std::string, nlohmann::json> metrics[2];
+  for (int streamed = 0; streamed < 2; ++streamed) {
+    // test_fault writes NaN into block 0 (set_block: spilled when streamed), so its cell fails.
+    const std::string spec = f.write_spec({{"nan", true}}, {{"threads", 1}, {"stream", streamed ? "on" : "off"}});
+    const std::string results = f.dir.file(streamed ? "results_streamed" : "results_resident");
+    const auto r = run_ptqbench({"run", spec, "--results", results, "--no-cache"});
+    INFO(r.err);
+    CHECK(r.exit_code == 3);  // one failed cell
+    for (const auto& e : fs::directory_iterator(results + "/runs")) {
+      const auto result = nlohmann::json::parse(ptq::test::read_text((e.path() / "result.json").string()));
+      CHECK(result["provenance"]["streaming"]["streamed"] == (streamed == 1));
+      CHECK_FALSE(fs::exists(e.path() / "work" / "stream"));
+      metrics[streamed][e.path().filename().string()] = result["status"] == "ok" ? result["metrics"] : result["status"];
+    }
+  }
+  CHECK(metrics[0].size() == 4);
+  CHECK(metrics[0] == metrics[1]);  // same run ids, same numbers; the same cell failed
 }
 
 TEST_CASE("a malformed experiment file is refused before any cell runs", "[integration][runner]") {
