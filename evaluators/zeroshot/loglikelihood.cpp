@@ -1,5 +1,7 @@
 #include "zeroshot/loglikelihood.h"
 
+#include "model/block_reader.h"
+
 #include "model/llama_model.h"
 #include "model/tokenizer.h"
 #include "run/progress.h"
@@ -138,8 +140,9 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
       first += group.back().size;
       bytes += group.back().hidden.numel() * group.back().hidden.element_size();
     } while (model.streamed() && first < order.size() && bytes < opt.stream_group_bytes);
+    BlockReader reader(model, 0, model.blocks.size());
     for (size_t i = 0; i < model.blocks.size(); ++i) {
-      const DecoderBlock block = model.block(i);
+      const DecoderBlock block = reader.next();
       const quant::ActivationQuant aq = model.act_quant_of(i);
       for (Batch& batch : group) batch.hidden = decoder_block_forward(block, model.config(), batch.hidden, batch.rope, aq);
     }

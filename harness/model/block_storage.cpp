@@ -44,21 +44,29 @@ std::string BlockStorage::where(size_t i) const {
 }
 
 DecoderBlock BlockStorage::load(size_t i, const LlamaConfig& config, c10::Device device, c10::ScalarType dtype) const {
+  return place(read_host(i, config), config, device, dtype);
+}
+
+DecoderBlock BlockStorage::read_host(size_t i, const LlamaConfig& config) const {
   DecoderBlock b;
   prepare_block_slots(b, config);
-  for (auto& [suffix, slot] : b.named_tensors()) {
-    const at::Tensor t = read(i, suffix);
-    *slot = t.defined() ? t.to(device, dtype) : at::Tensor();
-  }
-  const auto options = at::TensorOptions().device(device).dtype(dtype);
+  for (auto& [suffix, slot] : b.named_tensors()) *slot = read(i, suffix);
   const auto require = [&](const at::Tensor& t, const char* what) {
     if (!t.defined()) throw InputError(fmt::format("block {} resting in {} has no {}", i, where(i), what));
   };
   require(b.input_layernorm, "input_layernorm.weight");
   require(b.post_attention_layernorm, "post_attention_layernorm.weight");
   const auto ls = b.linears();
+  for (size_t k = 0; k < ls.size(); ++k) require(ls[k]->weight, DecoderBlock::kLinearNames[k]);
+  return b;
+}
+
+DecoderBlock BlockStorage::place(DecoderBlock b, const LlamaConfig& config, c10::Device device, c10::ScalarType dtype) {
+  for (auto& [suffix, slot] : b.named_tensors())
+    if (slot->defined()) *slot = slot->to(device, dtype);
+  const auto options = at::TensorOptions().device(device).dtype(dtype);
+  const auto ls = b.linears();
   for (size_t k = 0; k < ls.size(); ++k) {
-    require(ls[k]->weight, DecoderBlock::kLinearNames[k]);
     // The layout sync_bias_layout gives resident blocks: zeros where a method folded no bias.
     const bool wants_bias = k < 4 ? config.attention_bias : config.mlp_bias;
     if (wants_bias && !ls[k]->bias.defined()) ls[k]->bias = at::zeros({ls[k]->weight.size(0)}, options);
@@ -76,7 +84,8 @@ void BlockStorage::store(size_t i, const DecoderBlock& block) {
   Resting& r = blocks_.at(i);
   DecoderBlock b = block;
   if (spill_dir_.empty()) {
-    for (auto& [name, t] : b.named_tensors()) *t = t->detach().to(at::kCPU);
+    for (auto& [name, t] : b.named_tensors())
+      if (t->defined()) *t = t->detach().to(at::kCPU);  // what is missing is named when it is read
     r = Resting{nullptr, std::make_shared<const DecoderBlock>(std::move(b))};
     return;
   }
@@ -84,7 +93,8 @@ void BlockStorage::store(size_t i, const DecoderBlock& block) {
   fs::create_directories(spill_dir_, ec);
   if (ec) throw std::runtime_error(fmt::format("cannot create the spill directory {}: {}", spill_dir_, ec.message()));
   std::vector<std::pair<std::string, at::Tensor>> tensors;
-  for (auto& [name, t] : b.named_tensors()) tensors.emplace_back(name, *t);
+  for (auto& [name, t] : b.named_tensors())
+    if (t->defined()) tensors.emplace_back(name, *t);
   const std::string path = (fs::path(spill_dir_) / fmt::format("block_{}.safetensors", i)).string();
   io::write_safetensors(path, tensors, {{"ptqbench", "spilled block"}, {"layer", std::to_string(i)}});
   // An earlier spill of this block may still be mapped by a copy of the model: the atomic rename above

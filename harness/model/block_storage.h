@@ -29,7 +29,14 @@ class BlockStorage {
 
   // Block i on `device` in `dtype`, with every slot `config` asks for: optional slots the resting block
   // lacks (biases, act_clip) are filled as LlamaModel::sync_bias_layout would (zeros, kNoActClipLogit).
+  // = place(read_host(i, config), config, device, dtype).
   DecoderBlock load(size_t i, const LlamaConfig& config, c10::Device device, c10::ScalarType dtype) const;
+  // The two halves of load(), so that the read (disk, page cache) can run ahead on another thread
+  // (model/block_reader.h): block i as it rests, on the host in its stored dtype (InputError for a
+  // missing weight); and that block moved to `device` / `dtype` with its missing optional slots filled.
+  // read_host may run concurrently with store() of another block.
+  DecoderBlock read_host(size_t i, const LlamaConfig& config) const;
+  static DecoderBlock place(DecoderBlock host, const LlamaConfig& config, c10::Device device, c10::ScalarType dtype);
   // Block i rests as `block` from now on (spilled to disk when there is a spill directory).
   void store(size_t i, const DecoderBlock& block);
   // Whether resting block i holds a tensor named `suffix` (relative to "model.layers.<i>.").

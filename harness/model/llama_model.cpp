@@ -1,5 +1,6 @@
 #include "model/llama_model.h"
 
+#include "model/block_reader.h"
 #include "model/block_storage.h"
 
 #include <ATen/ATen.h>
@@ -148,8 +149,9 @@ at::Tensor LlamaModel::block_forward(size_t i, const at::Tensor& hidden, const R
 at::Tensor LlamaModel::forward_blocks(const at::Tensor& hidden, const RopeTables& rope, size_t begin, size_t end,
                                       int64_t batch) const {
   at::Tensor h = hidden;
+  BlockReader reader(*this, begin, end);  // a streamed model reads the next block while this one runs
   for (size_t i = begin; i < end; ++i) {
-    const DecoderBlock b = block(i);
+    const DecoderBlock b = reader.next();
     const quant::ActivationQuant aq = act_quant_of(i);
     std::vector<at::Tensor> out;
     for (int64_t j = 0; j < h.size(0); j += batch)

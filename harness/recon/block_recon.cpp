@@ -1,5 +1,6 @@
 #include "recon/block_recon.h"
 
+#include "model/block_reader.h"
 #include "recon/activation_home.h"
 #include "recon/checkpoint_file.h"
 #include "io/sha256.h"
@@ -282,9 +283,10 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
   Progress progress("reconstruct", static_cast<int64_t>(model.blocks.size()) * o.epochs * steps_per_epoch, 10.0);
   if (!placement_note.empty() && o.progress) progress.note(placement_note);
   int64_t done = 0;
+  BlockReader reader(model, 0, model.blocks.size());  // streamed: block i+1 is read while block i trains
   for (size_t i = 0; i < model.blocks.size(); ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    DecoderBlock block = model.block(i);  // streamed: read onto the device now, stored back below
+    DecoderBlock block = reader.next();  // streamed: stored back (spilled) below
     if (o.precision.fp32_block) block.cast(at::kFloat);
     at::Tensor target, target_2;
     {

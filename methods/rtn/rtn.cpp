@@ -1,5 +1,6 @@
 #include "rtn/rtn.h"
 
+#include "model/block_reader.h"
 #include "model/llama_model.h"
 #include "util/errors.h"
 #include "util/strict_json.h"
@@ -50,8 +51,9 @@ class Rtn final : public quant::Method {
     quant::MethodReport report;
     int64_t quantized = 0;
     if (wspec.enabled()) {
+      BlockReader reader(model, 0, model.blocks.size());
       for (size_t i = 0; i < model.blocks.size(); ++i) {
-        DecoderBlock block = model.block(i);  // a streamed model's blocks are read and stored one at a time
+        DecoderBlock block = reader.next();  // a streamed model's blocks are read and stored one at a time
         for (auto& [suffix, tensor] : block.named_tensors()) {
           // Only the seven linear weights; norms and biases stay full precision.
           if (suffix.find("_proj.weight") == std::string::npos) continue;

@@ -206,3 +206,20 @@ TEST_CASE("a lazily written safetensors file whose producer breaks its promise i
   CHECK(at::equal(f.load("b"), at::full({4}, 2.0)));
   CHECK(at::equal(f.load("a"), at::ones({2, 3})));
 }
+
+TEST_CASE("a block that cannot be read fails the pass with its name, also when read ahead on another thread",
+          "[unit][streaming]") {
+  TempDir dir;
+  ptq::test::TinyShape shape;
+  shape.layers = 3;
+  ptq::test::write_random_checkpoint(dir.path(), ptq::test::tiny_config(shape), 10);
+  ptq::LlamaModel m = ptq::load_llama(dir.path(), streamed(""));
+  ptq::DecoderBlock broken = m.block(2);
+  broken.down_proj.weight = at::Tensor();
+  m.set_block(2, broken);  // rests in host memory without its down_proj
+  const at::Tensor ids = calibration_ids(1, 8, 97);
+  const auto rope = m.rope(8);
+  CHECK_THROWS_WITH(m.forward_blocks(m.embed(ids), rope, 0, 3, 1),
+                    Catch::Matchers::Contains("block 2 resting in host memory has no mlp.down_proj"));
+  CHECK_NOTHROW(m.forward_blocks(m.embed(ids), rope, 0, 2, 1));  // blocks 0 and 1 are fine
+}
