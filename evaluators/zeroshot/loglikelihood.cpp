@@ -1,6 +1,7 @@
 #include "zeroshot/loglikelihood.h"
 
 #include "model/block_reader.h"
+#include "recon/activation_home.h"
 
 #include "model/llama_model.h"
 #include "model/tokenizer.h"
@@ -131,6 +132,9 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
       res.greedy = logp.argmax(-1).equal(target);
     }
   };
+  const int64_t group_bytes = opt.stream_group_bytes > 0 ? opt.stream_group_bytes
+                              : model.device().is_cuda() ? recon::free_device_bytes(model.device()) / 4
+                                                         : int64_t{2} << 30;
   for (size_t first = 0; first < order.size();) {
     // One batch at a time; a streamed model takes a group of batches through each block it reads.
     std::vector<Batch> group;
@@ -139,7 +143,7 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
       group.push_back(make_batch(first));
       first += group.back().size;
       bytes += group.back().hidden.numel() * group.back().hidden.element_size();
-    } while (model.streamed() && first < order.size() && bytes < opt.stream_group_bytes);
+    } while (model.streamed() && first < order.size() && bytes < group_bytes);
     BlockReader reader(model, 0, model.blocks.size());
     for (size_t i = 0; i < model.blocks.size(); ++i) {
       const DecoderBlock block = reader.next();

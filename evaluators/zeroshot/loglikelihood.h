@@ -54,8 +54,9 @@ struct ScoreOptions {
   bool progress = true;
   std::string label = "loglikelihood";
   // A streamed model runs consecutive batches together block by block, each block read once per group;
-  // a group's hidden states stay under this many bytes.
-  int64_t stream_group_bytes = int64_t{2} << 30;
+  // a group's hidden states stay under this many bytes. 0 = a quarter of the GPU's free memory (fewer
+  // groups, fewer reads of each block), 2 GiB on the CPU.
+  int64_t stream_group_bytes = 0;
 };
 
 // Results in the order of `requests`; batching (sorted by decreasing length, like lm-eval) does not
