@@ -125,13 +125,8 @@ std::string checkpoint_key(const std::string& setting, const nlohmann::json& con
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f,
                        c10::optional<at::Device> compute) {
   const at::Device dev = compute.value_or(x.device());
-  if (dev == x.device()) {
-    std::vector<at::Tensor> out;
-    for (int64_t j = 0; j < x.size(0); j += batch) out.push_back(f(x.narrow(0, j, std::min(batch, x.size(0) - j))));
-    return at::cat(out, 0);
-  }
-  // Activations at home on the host: each batch crosses to `dev` and its result comes back into one
-  // (pinned, when x is) host tensor.
+  // Results go straight into one tensor where x lives (pinned when x is): no list of batch results to
+  // concatenate, which would hold the activations twice at the peak.
   at::Tensor out;
   for (int64_t j = 0; j < x.size(0); j += batch) {
     const int64_t b = std::min(batch, x.size(0) - j);

@@ -113,9 +113,9 @@ std::string partial_checkpoint_path(const std::string& checkpoint_dir, const std
 // The key of a method's checkpoints: exactly this setting, resolved config and calibration windows.
 std::string checkpoint_key(const std::string& setting, const nlohmann::json& config, const at::Tensor& calibration);
 
-// Applies `f` to each batch of `batch` rows of `x` ([n, T, H]) and concatenates the results. With
-// `compute` another device than x's (activations at home on the host), each batch is moved there and
-// the results come back to x's device.
+// Applies `f` to each batch of `batch` rows of `x` ([n, T, H]) and stacks the results along dim 0 where x
+// lives. With `compute` another device than x's (activations at home on the host), each batch is moved
+// there and its result comes back.
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f,
                        c10::optional<at::Device> compute = c10::nullopt);
 

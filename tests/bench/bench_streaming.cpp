@@ -3,7 +3,7 @@
 // weights written to disk once, 1.7 GB per block): blocks read from the mmap'd safetensors one at a
 // time, quantized blocks spilled, then the peak memory of the run - GPU (CUDA caching allocator) and
 // host (peak RSS, reset at the start) - against the 140 GB the 80-layer model takes in fp16.
-//   PTQ_BENCH_STREAM_LAYERS  blocks in the checkpoint (default 4 on CUDA, 2 on the CPU)
+//   PTQ_BENCH_STREAM_LAYERS  blocks in the checkpoint (default 4 on CUDA; the CPU runs it only when set)
 //   PTQ_BENCH_STREAM_WINDOWS calibration windows (default 16 on CUDA, 1 on the CPU)
 //   PTQ_BENCH_STREAM_SEQLEN  tokens per window (default 2048 on CUDA, 64 on the CPU)
 //   PTQ_BENCH_TMP            where the checkpoint and the spill files go (default /var/tmp)
@@ -99,6 +99,12 @@ void BM_Llama70BStreamedOmniQuantW4A4(benchmark::State& state) {
   const auto device = ptq::bench::bench_device();
   const auto dtype = ptq::bench::bench_dtype();
   const bool cuda = device.is_cuda();
+  if (!cuda && std::getenv("PTQ_BENCH_STREAM_LAYERS") == nullptr) {  // ~20 GB of fp32 autograd state per block
+    state.SkipWithError("a GPU benchmark (PTQ_BENCH_DEVICE=cuda); set PTQ_BENCH_STREAM_LAYERS to run it on the CPU");
+    for (auto _ : state) {
+    }
+    return;
+  }
   const int64_t layers = env_int("PTQ_BENCH_STREAM_LAYERS", cuda ? 4 : 2);
   const int64_t windows = env_int("PTQ_BENCH_STREAM_WINDOWS", cuda ? 16 : 1);
   const int64_t seqlen = env_int("PTQ_BENCH_STREAM_SEQLEN", cuda ? 2048 : 64);
