@@ -69,7 +69,7 @@ std::string read_file(const std::string& path) {
   return std::move(ss).str();
 }
 
-AtomicFileWriter::AtomicFileWriter(const std::string& path) : path_(path) {
+AtomicFileWriter::AtomicFileWriter(const std::string& path, bool fsync) : path_(path), fsync_(fsync) {
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   tmp_ = fmt::format("{}.tmp.{}", path, ::getpid());
@@ -100,7 +100,7 @@ void AtomicFileWriter::write(const void* data, size_t n) {
 void AtomicFileWriter::commit() {
   const int fd = fd_;
   fd_ = -1;
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((fsync_ && ::fsync(fd) != 0) || ::close(fd) != 0) {
     const int e = errno;
     ::unlink(tmp_.c_str());
     throw std::runtime_error(fmt::format("cannot flush {}: {}", tmp_, std::strerror(e)));

@@ -11,10 +11,11 @@ namespace ptq::io {
 std::string read_file(const std::string& path);
 // Writes a file atomically: data goes to "<path>.tmp.<pid>", commit() fsyncs and renames it over `path`.
 // Readers see either the old file or the complete new one; an exception (or a destructor without
-// commit) removes the temp file.
+// commit) removes the temp file. `fsync` false: scratch files no later process reads (a streamed model's
+// spilled blocks), where waiting for the disk buys nothing.
 class AtomicFileWriter {
  public:
-  explicit AtomicFileWriter(const std::string& path);
+  explicit AtomicFileWriter(const std::string& path, bool fsync = true);
   ~AtomicFileWriter();
   AtomicFileWriter(const AtomicFileWriter&) = delete;
   AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
@@ -23,6 +24,7 @@ class AtomicFileWriter {
 
  private:
   std::string path_, tmp_;
+  bool fsync_ = true;
   int fd_ = -1;
 };
 

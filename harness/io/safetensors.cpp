@@ -213,18 +213,18 @@ at::Tensor SafetensorsFile::load(const std::string& name) const {
 }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
+                       const std::map<std::string, std::string>& metadata, bool fsync) {
   std::vector<LazyTensor> lazy;
   lazy.reserve(tensors.size());
   for (const auto& [name, tensor] : tensors) {
     const at::Tensor t = tensor.detach();
     lazy.push_back({name, t.scalar_type(), t.sizes().vec(), [t] { return t; }});
   }
-  write_safetensors_lazy(path, std::move(lazy), metadata);
+  write_safetensors_lazy(path, std::move(lazy), metadata, fsync);
 }
 
 void write_safetensors_lazy(const std::string& path, std::vector<LazyTensor> items,
-                            const std::map<std::string, std::string>& metadata) {
+                            const std::map<std::string, std::string>& metadata, bool fsync) {
   std::set<std::string> names;
   for (const auto& it : items)
     if (it.name == "__metadata__" || !names.insert(it.name).second)
@@ -257,7 +257,7 @@ void write_safetensors_lazy(const std::string& path, std::vector<LazyTensor> ite
   uint8_t length[8];
   const uint64_t n = head.size();
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>((n >> (8 * i)) & 0xFF);
-  AtomicFileWriter out(path);  // streamed: a 13 GB checkpoint is never assembled in memory
+  AtomicFileWriter out(path, fsync);  // streamed: a 13 GB checkpoint is never assembled in memory
   out.write(length, sizeof length);
   out.write(head.data(), head.size());
   for (const auto& it : items) {

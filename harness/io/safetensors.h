@@ -51,9 +51,10 @@ class SafetensorsFile {
 
 // Writes tensors (any device/layout; copied to contiguous CPU) and string metadata atomically.
 // `"format": "pt"` is always added to the metadata, as Hugging Face loaders require it.
+// `fsync` false for scratch files (io/files.h).
 void write_safetensors(const std::string& path,
                        const std::vector<std::pair<std::string, at::Tensor>>& tensors,
-                       const std::map<std::string, std::string>& metadata = {});
+                       const std::map<std::string, std::string>& metadata = {}, bool fsync = true);
 
 // A tensor written by write_safetensors_lazy: its header entry up front, its data produced when its turn
 // comes (in file order: larger elements first, then by name), so that a streamed model is saved without
@@ -65,7 +66,7 @@ struct LazyTensor {
   std::function<at::Tensor()> produce;
 };
 void write_safetensors_lazy(const std::string& path, std::vector<LazyTensor> tensors,
-                            const std::map<std::string, std::string>& metadata = {});
+                            const std::map<std::string, std::string>& metadata = {}, bool fsync = true);
 
 // Bits per element of a safetensors dtype name; 0 when the name is unknown.
 int safetensors_dtype_bits(const std::string& dtype);

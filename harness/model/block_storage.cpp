@@ -96,7 +96,8 @@ void BlockStorage::store(size_t i, const DecoderBlock& block) {
   for (auto& [name, t] : b.named_tensors())
     if (t->defined()) tensors.emplace_back(name, *t);
   const std::string path = (fs::path(spill_dir_) / fmt::format("block_{}.safetensors", i)).string();
-  io::write_safetensors(path, tensors, {{"ptqbench", "spilled block"}, {"layer", std::to_string(i)}});
+  // Scratch for this process only: no fsync (a crash loses nothing a re-run would not redo).
+  io::write_safetensors(path, tensors, {{"ptqbench", "spilled block"}, {"layer", std::to_string(i)}}, /*fsync=*/false);
   // An earlier spill of this block may still be mapped by a copy of the model: the atomic rename above
   // left that file's inode alive for it.
   r = Resting{std::make_shared<const io::SafetensorsFile>(path), nullptr};
