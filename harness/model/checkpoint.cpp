@@ -105,13 +105,10 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
   if (!check.ok()) throw InputError(check.describe(dir));
 
   for (auto& b : model.blocks) prepare_block_slots(b, model.config());
-  if (options.stream) {
-    auto shared = std::make_shared<const io::TensorStore>(std::move(store));
-    model.rest_blocks_in(std::make_shared<BlockStorage>(shared, model.blocks.size(), options.spill_dir));
-    for (auto& [name, slot] : model.named_tensors()) *slot = shared->load(name).to(options.device, options.dtype);
-  } else {
-    for (auto& [name, slot] : model.named_tensors()) *slot = store.load(name).to(options.device, options.dtype);
-  }
+  const auto shared = std::make_shared<const io::TensorStore>(std::move(store));
+  // Streamed: the blocks stay in the store, and named_tensors() then lists only the rest.
+  if (options.stream) model.rest_blocks_in(std::make_shared<BlockStorage>(shared, model.blocks.size(), options.spill_dir));
+  for (auto& [name, slot] : model.named_tensors()) *slot = shared->load(name).to(options.device, options.dtype);
   if (model.config().tie_word_embeddings) model.lm_head = model.embed_tokens;
   return model;
 }
