@@ -48,16 +48,19 @@ void require_same_blocks(const ptq::LlamaModel& a, const ptq::LlamaModel& b) {
   }
 }
 
-std::string file_bytes(const std::string& path) { return ptq::test::read_text(path); }
+// A three-block random checkpoint in `dir` (two blocks would not show a block read ahead behind another).
+void write_three_block_checkpoint(const TempDir& dir, uint64_t seed) {
+  ptq::test::TinyShape shape;
+  shape.layers = 3;
+  ptq::test::write_random_checkpoint(dir.path(), ptq::test::tiny_config(shape), seed);
+}
 
 }  // namespace
 
 TEST_CASE("a streamed model holds no block, reads each from the checkpoint and computes what the resident one does",
           "[unit][streaming]") {
   TempDir dir;
-  ptq::test::TinyShape shape;
-  shape.layers = 3;
-  ptq::test::write_random_checkpoint(dir.path(), ptq::test::tiny_config(shape), 5);
+  write_three_block_checkpoint(dir, 5);
   const ptq::LlamaModel resident = ptq::load_llama(dir.path());
   const ptq::LlamaModel lazy = ptq::load_llama(dir.path(), streamed(dir.file("spill")));
   REQUIRE(lazy.streamed());
@@ -119,8 +122,8 @@ TEST_CASE("RTN on a streamed model spills each block once, equals RTN resident, 
   CHECK(at::equal(last_hidden(resident, ids), last_hidden(lazy, ids)));  // activation quantizers on both
   ptq::save_llama(resident, dir.file("out_resident"), at::kHalf);
   ptq::save_llama(lazy, dir.file("out_streamed"), at::kHalf);  // one block at a time
-  CHECK(file_bytes(dir.file("out_resident/model.safetensors")) == file_bytes(dir.file("out_streamed/model.safetensors")));
-  CHECK(file_bytes(dir.file("out_resident/config.json")) == file_bytes(dir.file("out_streamed/config.json")));
+  CHECK(ptq::test::read_text(dir.file("out_resident/model.safetensors")) == ptq::test::read_text(dir.file("out_streamed/model.safetensors")));
+  CHECK(ptq::test::read_text(dir.file("out_resident/config.json")) == ptq::test::read_text(dir.file("out_streamed/config.json")));
 
   // Without a spill directory changed blocks rest in host memory, with the same result.
   ptq::LlamaModel in_memory = ptq::load_llama(dir.path(), streamed(""));
@@ -131,9 +134,7 @@ TEST_CASE("RTN on a streamed model spills each block once, equals RTN resident, 
 
 TEST_CASE("OmniQuant W4A4 (LWC + LET, trained) and CBQ give the same model streamed and resident", "[unit][streaming]") {
   TempDir dir;
-  ptq::test::TinyShape shape;
-  shape.layers = 3;
-  ptq::test::write_random_checkpoint(dir.path(), ptq::test::tiny_config(shape), 7);
+  write_three_block_checkpoint(dir, 7);
   at::manual_seed(1);
   const at::Tensor calib = calibration_ids(4, 16, 97);
   struct Case {
@@ -210,9 +211,7 @@ TEST_CASE("a lazily written safetensors file whose producer breaks its promise i
 TEST_CASE("a block that cannot be read fails the pass with its name, also when read ahead on another thread",
           "[unit][streaming]") {
   TempDir dir;
-  ptq::test::TinyShape shape;
-  shape.layers = 3;
-  ptq::test::write_random_checkpoint(dir.path(), ptq::test::tiny_config(shape), 10);
+  write_three_block_checkpoint(dir, 10);
   ptq::LlamaModel m = ptq::load_llama(dir.path(), streamed(""));
   ptq::DecoderBlock broken = m.block(2);
   broken.down_proj.weight = at::Tensor();
