@@ -13,6 +13,7 @@
 #include "run/cell_runner.h"
 #include "run/experiment_spec.h"
 #include "run/matrix_runner.h"
+#include "run/numerics.h"
 #include "run/plan.h"
 #include "store/results_db.h"
 #include "util/errors.h"
@@ -88,6 +89,9 @@ int run_cells_of_plan(const RunOptions& o) {
   const auto indices = run::parse_index_list(o.index, static_cast<int64_t>(cells.size()));
   if (indices.size() == 1) {
     const auto& cell = cells[static_cast<size_t>(indices[0])];
+    // Before anything else: reproducible numerics may restart this process with its kernel pins.
+    if (run::cell_state(o.common.results_dir, cell.at("run_id").get<std::string>()) != run::CellState::kDone || o.force)
+      enter_numerics(parse_numerics(cell.at("runtime").value("numerics", "native"), o.plan + ": runtime.numerics"));
     // A worker that can resume: SIGTERM/SIGUSR1 (Slurm preemption, --signal before the time limit)
     // save the unit being trained and end the cell with kExitCellStopped instead of killing it.
     install_stop_handlers();

@@ -30,11 +30,15 @@ void add_make_tiny_command(CLI::App& app) {
   cmd->add_flag("--small", opts->make.small, "A minute-sized variant (tests)");
   cmd->add_option("--threads", opts->runtime.threads, "CPU threads (the hashes are for a fixed count)")
       ->capture_default_str();
+  cmd->add_option("--numerics", opts->runtime.numerics,
+                  "native, or reproducible: the same hashes on any x86-64 machine with AVX2 (run/numerics.h)")
+      ->capture_default_str();
   cmd->callback([opts, cmd] {
     apply_runtime_options(opts->runtime);
     auto make = opts->make;
-    make.command = fmt::format("ptqbench make-tiny --out {} --seed {} --steps {}{} --threads {}", make.out_dir, make.seed,
-                               make.steps, make.small ? " --small" : "", opts->runtime.threads);
+    make.command = fmt::format("ptqbench make-tiny --out {} --seed {} --steps {}{} --threads {}{}", make.out_dir, make.seed,
+                               make.steps, make.small ? " --small" : "", opts->runtime.threads,
+                               opts->runtime.numerics == "native" ? "" : " --numerics " + opts->runtime.numerics);
     const auto report = tiny::make_tiny(make);
     fmt::print("{}\n", report.dump(2));
   });

@@ -1,5 +1,7 @@
-// ptqbench: the command-line entry point. Exit codes: 0 success, 2 bad input, 1 internal failure.
+// ptqbench: the command-line entry point. Exit codes: 0 success, 2 bad input, 6 the environment cannot do
+// what was asked (e.g. reproducible numerics without OpenBLAS), 1 internal failure; 3-5 from `run`/`regress`.
 #include "cli/commands.h"
+#include "run/numerics.h"
 #include "run/runtime.h"
 #include "util/errors.h"
 
@@ -16,6 +18,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 int main(int argc, char** argv) {
+  ptq::remember_command_line(argc, argv);  // for the re-exec of reproducible numerics (run/numerics.h)
   ptq::reexec_with_openmp_env(argv);
   ptq::tune_malloc();
   std::setlocale(LC_NUMERIC, "C");  // decimals print with a dot whatever the user's locale
@@ -46,6 +49,9 @@ int main(int argc, char** argv) {
   } catch (const ptq::InputError& e) {
     fmt::print(stderr, "ptqbench: error: {}\n", first_line(e.what()));
     return 2;
+  } catch (const ptq::EnvironmentError& e) {
+    fmt::print(stderr, "ptqbench: error: {}\n", first_line(e.what()));
+    return ptq::kExitEnvironment;
   } catch (const std::exception& e) {
     fmt::print(stderr, "ptqbench: internal error: {}\n", first_line(e.what()));
     return 1;

@@ -1,5 +1,6 @@
 #include "cli/runtime_options.h"
 
+#include "run/numerics.h"
 #include "run/runtime.h"
 
 #include <CLI/CLI.hpp>
@@ -20,9 +21,14 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
                   "where block reconstruction keeps calibration activations: auto, device, host (pinned; CUDA)")
       ->check(CLI::IsMember({"auto", "device", "host"}))
       ->capture_default_str();
+  cmd->add_option("--numerics", o.numerics,
+                  "native (the kernels this machine picks: fastest) or reproducible (kernels pinned so that the same "
+                  "digits come out on any x86-64 machine with AVX2, whatever its thread count)")
+      ->capture_default_str();
 }
 
 Runtime apply_runtime_options(const RuntimeOptions& o) {
+  enter_numerics(parse_numerics(o.numerics, "--numerics"));
   const int threads = configure_threads(o.threads);
   const c10::Device device = parse_device(o.device);
   return {threads, device, parse_dtype(o.dtype, device), o.stream, o.activations};

@@ -1,4 +1,4 @@
-// The --threads / --device / --dtype options every compute command shares, and their application.
+// The --threads / --device / --dtype / --numerics options every compute command shares, and their application.
 #pragma once
 
 #include <c10/core/Device.h>
@@ -18,6 +18,7 @@ struct RuntimeOptions {
   std::string dtype = "auto";
   std::string stream = "auto";       // model/block_storage.h
   std::string activations = "auto";  // recon/activation_home.h
+  std::string numerics = "native";   // run/numerics.h
 };
 
 struct Runtime {
@@ -28,7 +29,8 @@ struct Runtime {
 };
 
 void add_runtime_options(CLI::App* cmd, RuntimeOptions& options);
-// Sets the thread count and parses device and dtype (InputError for bad values; CLI11 checks the
+// Enters the numerics mode (re-executing the process for reproducible numerics when needed), sets the
+// thread count and parses device and dtype (InputError for bad values; CLI11 checks the
 // choices of --stream and --activations).
 Runtime apply_runtime_options(const RuntimeOptions& options);
 

@@ -12,6 +12,7 @@
 #include "register_all.h"
 #include "run/fingerprint.h"
 #include "run/matrix_runner.h"
+#include "run/numerics.h"
 #include "run/provenance.h"
 #include "run/runtime.h"
 #include "run/streaming_choice.h"
@@ -57,6 +58,9 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   const auto t_start = Clock::now();
   nlohmann::json timing = nlohmann::json::object();
   const auto& rt = cell.at("runtime");
+  // `ptqbench run --plan P --index I` entered the cell's mode before anything ran (a re-exec, when the
+  // kernel pins were missing); here it is a check, or the entry for in-process callers.
+  enter_numerics(parse_numerics(rt.value("numerics", "native"), "runtime.numerics"));
   const int threads = configure_threads(rt.at("threads").get<int>());
   const c10::Device device = parse_device(rt.at("device").get<std::string>());
   const c10::ScalarType dtype = parse_dtype(rt.at("dtype").get<std::string>(), device);

@@ -453,6 +453,7 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     rt.read("threads", s.runtime.threads);
     rt.read_choice("stream", s.runtime.stream, {"auto", "on", "off"});
     rt.read_choice("activations", s.runtime.activations, {"auto", "device", "host"});
+    rt.read_choice("numerics", s.runtime.numerics, {"native", "reproducible"});
     rt.finish();
     if (s.runtime.device != "cpu" && s.runtime.device.rfind("cuda", 0) != 0)
       root.key("runtime.device").fail(fmt::format("\"{}\", expected cpu or cuda[:N]", s.runtime.device));

@@ -79,6 +79,8 @@ struct RuntimeSpec {
   // how a cell runs, not what it computes - not part of run ids.
   std::string stream = "auto";       // auto | on | off
   std::string activations = "auto";  // auto | device | host
+  // run/numerics.h: native | reproducible. Part of run ids: the two modes compute different digits.
+  std::string numerics = "native";
 };
 
 struct ExperimentSpec {

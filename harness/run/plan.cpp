@@ -65,6 +65,7 @@ nlohmann::json cell_identity(const nlohmann::json& cell) {
           {"zeroshot_average", cell.at("zeroshot_average")},
           {"device", device.substr(0, device.find(':'))},
           {"dtype", cell.at("runtime").at("dtype")},
+          {"numerics", cell.at("runtime").value("numerics", "native")},
           {"harness_version", cell.at("harness_version")}};
 }
 
@@ -83,7 +84,7 @@ std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec) {
   }
   const nlohmann::json runtime = {{"device", spec.runtime.device}, {"dtype", spec.runtime.dtype},
                                   {"threads", spec.runtime.threads}, {"stream", spec.runtime.stream},
-                                  {"activations", spec.runtime.activations}};
+                                  {"activations", spec.runtime.activations}, {"numerics", spec.runtime.numerics}};
 
   std::vector<nlohmann::json> cells;
   const auto add = [&](const ModelSpec& model, const nlohmann::json& fingerprint, const std::string& setting,

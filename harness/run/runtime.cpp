@@ -1,6 +1,8 @@
 #include "run/runtime.h"
 
 #include "run/build_info.h"
+#include "run/hardware_info.h"
+#include "run/numerics.h"
 #include "util/errors.h"
 
 #include <ATen/ATen.h>
@@ -46,9 +48,7 @@ int available_cpus() {
 
 int configure_threads(int requested) {
   if (requested < 0) throw InputError(fmt::format("--threads {} must be >= 0 (0 = all cores)", requested));
-  const int n = requested > 0 ? requested : available_cpus();
-  at::set_num_threads(n);
-  return at::get_num_threads();
+  return apply_thread_policy(requested);
 }
 
 c10::Device parse_device(const std::string& name) {
@@ -100,6 +100,8 @@ nlohmann::json environment_info(const c10::Device& device) {
   if (device.is_cuda()) device_name = at::cuda::getDeviceProperties(device.index() < 0 ? 0 : device.index())->name;
 #endif
   env["device_name"] = device_name;
+  env["gpu"] = gpu_info(device);
+  env["numerics"] = numerics_provenance();
   return env;
 }
 

@@ -24,7 +24,8 @@ void reexec_with_openmp_env(char** argv);
 // The cores this process may use: its CPU affinity (taskset, cgroup cpusets), and under Slurm at most
 // SLURM_CPUS_PER_TASK.
 int available_cpus();
-// Sets LibTorch's intra-op threads (0 = available_cpus(); LibTorch defaults to 1 here). Returns the count used.
+// Grants `requested` threads (0 = available_cpus(); LibTorch defaults to 1 here) under the numerics mode's
+// policy (run/numerics.h: LibTorch's intra-op threads, or the fixed-tile gemm's). Returns the count granted.
 int configure_threads(int requested);
 // "cpu" or "cuda[:N]"; InputError when CUDA is asked for but this build or machine has none.
 c10::Device parse_device(const std::string& name);

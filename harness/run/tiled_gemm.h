@@ -1,0 +1,38 @@
+// ptqbench's definition of sgemm_, the Fortran BLAS symbol through which LibTorch computes every fp32
+// matrix product on the CPU (forward and backward). The executables export it (CMake: the
+// --export-dynamic-symbol link option of ptqbench_core), so the dynamic linker binds LibTorch's calls to
+// it ahead of the system BLAS, which it then calls itself.
+//  - native mode: each call is forwarded unchanged (one branch of overhead);
+//  - reproducible mode: C is cut into tiles whose sizes depend only on the matrix shape, and each tile is
+//    one single-threaded OpenBLAS call, run on a pool of threads. Every element of C is then computed by
+//    the same kernel over the same tile whatever the thread count; OpenBLAS's own threading splits C by
+//    the thread count and rounds differently at tile edges (1 vs 2 threads differ in most elements).
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace ptq::gemm {
+
+// Tiles of C (column-major, as BLAS sees it): kTileM rows x kTileN columns; products with fewer than
+// kSmallFlops multiply-adds run as one call.
+constexpr int kTileM = 256;
+constexpr int kTileN = 256;
+constexpr int64_t kSmallFlops = int64_t{1} << 21;
+
+// Turns tiling on with `threads` >= 1 workers (the caller counts as one), or off.
+void set_tiled(bool on, int threads);
+bool tiled();
+int tile_threads();
+
+// sgemm_ calls that went through this definition since the process started: the check that LibTorch's
+// calls really reach it (a LibTorch that carries its BLAS inside would bypass it).
+int64_t calls_seen();
+// The shared object the real sgemm_ lives in ("" when none was found).
+std::string real_blas_library();
+
+nlohmann::json describe();  // {"tiled", "threads", "tile": [kTileM, kTileN], "small_flops"}
+
+}  // namespace ptq::gemm
