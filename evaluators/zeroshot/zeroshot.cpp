@@ -73,26 +73,36 @@ ZeroShotResult compute_metrics(const LoadedTask& task, const std::vector<size_t>
     const ZeroShotDoc& doc = task.docs[doc_ids[k]];
     const auto& res = results[k];
     r.requests += static_cast<int64_t>(res.size());
-    std::vector<double> ll;
-    for (const auto& x : res) ll.push_back(x.ll);
+    DocOutcome o;
+    o.doc = doc_ids[k];
+    o.gold = doc.gold;
+    for (const auto& x : res) {
+      o.ll.push_back(x.ll);
+      o.greedy.push_back(x.greedy);
+    }
     switch (task.info->decision) {
       case Decision::kArgmax: {
-        acc.push_back(static_cast<int>(argmax_first(ll)) == doc.gold ? 1.0 : 0.0);
+        o.pred = static_cast<int>(argmax_first(o.ll));
         if (task.info->has_acc_norm) {
-          std::vector<double> norm(ll.size());
-          for (size_t i = 0; i < ll.size(); ++i) norm[i] = ll[i] / static_cast<double>(doc.choices[i].size());
-          acc_norm.push_back(static_cast<int>(argmax_first(norm)) == doc.gold ? 1.0 : 0.0);
+          std::vector<double> norm(o.ll.size());
+          for (size_t i = 0; i < o.ll.size(); ++i) norm[i] = o.ll[i] / static_cast<double>(doc.choices[i].size());
+          o.pred_norm = static_cast<int>(argmax_first(norm));
         }
         break;
       }
       case Decision::kBoolqYesNo:
-        acc.push_back(((ll[0] > ll[1]) == (doc.gold == 0)) ? 1.0 : 0.0);
+        o.pred = o.ll[0] > o.ll[1] ? 0 : 1;  // gold 0 = "yes"
         break;
       case Decision::kGreedy:
-        acc.push_back(res[0].greedy ? 1.0 : 0.0);
+        o.pred = res[0].greedy ? doc.gold : -1;  // the greedy continuation is the gold word, or not
         lls.push_back(res[0].ll);
         break;
     }
+    o.correct = o.pred == doc.gold;
+    o.correct_norm = o.pred_norm == doc.gold;
+    acc.push_back(o.correct ? 1.0 : 0.0);
+    if (o.pred_norm >= 0) acc_norm.push_back(o.correct_norm ? 1.0 : 0.0);
+    r.docs.push_back(std::move(o));
   }
   r.acc = mean_with_stderr(acc);
   if (!acc_norm.empty()) r.acc_norm = mean_with_stderr(acc_norm);
@@ -128,6 +138,15 @@ ZeroShotResult evaluate_zeroshot(const LlamaModel& model, const Tokenizer& tok, 
   ZeroShotResult r = compute_metrics(task, ids, per_doc, opt.reported_metric);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+nlohmann::json DocOutcome::to_json() const {
+  nlohmann::json j = {{"doc", doc}, {"gold", gold}, {"ll", ll}, {"greedy", greedy}, {"pred", pred}, {"acc", correct ? 1 : 0}};
+  if (pred_norm >= 0) {
+    j["pred_norm"] = pred_norm;
+    j["acc_norm"] = correct_norm ? 1 : 0;
+  }
+  return j;
 }
 
 nlohmann::json ZeroShotResult::to_json() const {

@@ -27,6 +27,19 @@ struct Metric {
   double value = 0, stderr_value = 0;  // stderr NaN when n < 2
 };
 
+// One document's outcome (lm-eval's --log_samples record): what regress pairs across runs.
+struct DocOutcome {
+  size_t doc = 0;                 // index into the task's documents (file order)
+  int gold = 0;
+  std::vector<double> ll;         // each request's log-likelihood (one per choice; one for LAMBADA)
+  std::vector<bool> greedy;       // each continuation entirely greedy
+  int pred = 0;                   // the choice acc scores (argmax ll; BoolQ: yes/no; LAMBADA: greedy)
+  int pred_norm = -1;             // the choice acc_norm scores (-1 when the task has no acc_norm)
+  bool correct = false;           // acc
+  bool correct_norm = false;      // acc_norm (meaningful when pred_norm >= 0)
+  nlohmann::json to_json() const;
+};
+
 struct ZeroShotResult {
   std::string task;
   int64_t n = 0, n_total = 0, requests = 0;
@@ -37,6 +50,7 @@ struct ZeroShotResult {
   double reported_value = 0;
   double seconds = 0;
   nlohmann::json files;
+  std::vector<DocOutcome> docs;  // in evaluation order
   nlohmann::json to_json() const;
 };
 

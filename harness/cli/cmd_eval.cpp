@@ -12,6 +12,7 @@
 #include "run/provenance.h"
 #include "run/runtime.h"
 #include "run/streaming_choice.h"
+#include "store/sample_log.h"
 #include "util/errors.h"
 #include "util/text.h"
 #include "zeroshot/zeroshot.h"
@@ -49,6 +50,7 @@ struct EvalOptions {
   std::string cache_dir = eval::TokenCache::default_dir();
   bool no_cache = false;
   bool json = false;
+  std::string log_samples;  // directory for per-example logs ("" = none)
 };
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -186,6 +188,8 @@ void run_eval(EvalOptions o) {
                                 {"stream_sha256", stream.provenance["stream_sha256"]}}},
                     {"data_file", stream.provenance["data_file"]}, {"stream_tokens", stream.ids.numel()},
                     {"token_cache_hit", stream.from_cache}, {"seconds", r.seconds}, {"tokens_per_s", tokens_per_s}};
+      if (!o.log_samples.empty())
+        results[t]["samples"] = store::write_sample_log(o.log_samples, t, store::perplexity_sample_records(r));
       if (!o.json)
         fmt::print("{} ({}, seqlen {}{}): PPL = {:.4f} +/- {:.4f}  [{} of {} segments, {} predicted tokens, {:.1f} s, "
                    "{:.0f} tokens/s, {} threads]\n",
@@ -200,6 +204,8 @@ void run_eval(EvalOptions o) {
       zs_results.push_back(eval::evaluate_zeroshot(model, *tok, zeroshot[zs_i++], zopt));
       results[t] = zs_results.back().to_json();
       results[t]["lm_eval_mode"] = eval::lm_eval_mode_name(mode);
+      if (!o.log_samples.empty())
+        results[t]["samples"] = store::write_sample_log(o.log_samples, t, store::zeroshot_sample_records(zs_results.back()));
     }
   }
 
@@ -277,6 +283,9 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--cache-dir", opts->cache_dir, "Token stream cache")->capture_default_str();
   cmd->add_flag("--no-cache", opts->no_cache, "Tokenize again, do not read or write the cache");
   cmd->add_flag("--json", opts->json, "Print one JSON object instead of lines and tables");
+  cmd->add_option("--log-samples", opts->log_samples,
+                  "Write per-example logs to DIR/<task>.jsonl.gz (zero-shot: each choice's log-likelihood, greediness, "
+                  "prediction, gold; perplexity: each segment's NLL); their SHA-256 goes into --json");
   cmd->callback([opts] { run_eval(*opts); });
 }
 

@@ -47,6 +47,25 @@ std::string read_gzip(const std::string& path) {
 
 }  // namespace
 
+std::string gzip_compress(std::string_view bytes) {
+  if (bytes.size() > (1u << 31)) throw std::runtime_error("gzip_compress: input over 2 GiB");
+  z_stream z{};
+  // windowBits 15 + 16: a gzip wrapper; deflateInit2 writes a header without name and with mtime 0.
+  if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+    throw std::runtime_error("zlib: deflateInit2 failed");
+  std::string out(deflateBound(&z, static_cast<uLong>(bytes.size())) + 32, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  const size_t written = z.total_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) throw std::runtime_error(fmt::format("zlib: deflate failed ({})", rc));
+  out.resize(written);
+  return out;
+}
+
 bool file_exists(const std::string& path) {
   std::error_code ec;
   return fs::is_regular_file(path, ec);

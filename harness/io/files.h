@@ -29,6 +29,9 @@ class AtomicFileWriter {
 };
 
 void write_file_atomic(const std::string& path, std::string_view bytes);
+// gzip (RFC 1952) of `bytes` with no file name and a zero timestamp: the same input gives the same
+// bytes with the same zlib, so committed .gz files only change when their content does.
+std::string gzip_compress(std::string_view bytes);
 bool file_exists(const std::string& path);
 // Throws InputError("<what> not found: <path>") unless path is an existing regular file.
 void require_file(const std::string& path, std::string_view what);

@@ -16,6 +16,7 @@
 #include "run/provenance.h"
 #include "run/runtime.h"
 #include "run/streaming_choice.h"
+#include "store/sample_log.h"
 #include "util/errors.h"
 #include "util/stop_request.h"
 #include "zeroshot/zeroshot.h"
@@ -52,9 +53,10 @@ std::string host_name() {
   return host;
 }
 
-// The work of one cell; throws on any failure. Fills `result`.
-void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, const std::string& work_dir,
-                  nlohmann::json& result) {
+// The work of one cell; throws on any failure. Fills `result`; per-example logs go to <dir>/samples/.
+void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, const fs::path& dir, nlohmann::json& result) {
+  const std::string work_dir = (dir / "work").string();
+  const std::string samples_dir = (dir / "samples").string();
   const auto t_start = Clock::now();
   nlohmann::json timing = nlohmann::json::object();
   const auto& rt = cell.at("runtime");
@@ -184,6 +186,7 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
                        {"tokens", r.tokens}, {"nsamples", r.nsamples}, {"nsamples_total", r.nsamples_total},
                        {"provenance", l.stream->provenance}, {"notices", l.stream->notices}};
       if (!adaptation.is_null()) details[task]["evaluation_adaptation"] = adaptation;
+      details[task]["samples"] = store::write_sample_log(samples_dir, task, store::perplexity_sample_records(r));
       eval_s[task] = r.seconds;
     } else {
       eval::ZeroShotOptions zopt;
@@ -200,6 +203,7 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
       if (r.ppl) metrics.push_back(metric(task + "_ppl", r.ppl->value, r.ppl->stderr_value, r.n));
       reported[task] = 100 * r.reported_value;
       details[task] = r.to_json();
+      details[task]["samples"] = store::write_sample_log(samples_dir, task, store::zeroshot_sample_records(r));
       eval_s[task] = r.seconds;
     }
   }
@@ -278,7 +282,7 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
     }
   } remove_spill{dir / "work" / "stream"};
   try {
-    compute_cell(cell, options, (dir / "work").string(), result);
+    compute_cell(cell, options, dir, result);
   } catch (const StopRequested& e) {
     fmt::print(stderr, "ptqbench: {}: {}\n", describe_cell(cell), e.what());
     return CellOutcome::kStopped;  // no result.json: the cell is still to do, and resumes from work/

@@ -1,0 +1,129 @@
+#include "store/sample_log.h"
+
+#include "io/files.h"
+#include "io/sha256.h"
+#include "perplexity/perplexity.h"
+#include "util/errors.h"
+#include "zeroshot/zeroshot.h"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace fs = std::filesystem;
+
+namespace ptq::store {
+
+namespace {
+
+std::string joined_lines(const std::vector<nlohmann::json>& records) {
+  std::string text;
+  for (const auto& r : records) text += r.dump() + "\n";
+  return text;
+}
+
+void add(MetricSamples& m, int64_t id, double value) {
+  m.ids.push_back(id);
+  m.values.push_back(value);
+}
+
+}  // namespace
+
+std::vector<nlohmann::json> zeroshot_sample_records(const eval::ZeroShotResult& result) {
+  std::vector<nlohmann::json> out;
+  out.reserve(result.docs.size());
+  for (const auto& d : result.docs) out.push_back(d.to_json());
+  return out;
+}
+
+std::vector<nlohmann::json> perplexity_sample_records(const eval::PplResult& result) {
+  std::vector<nlohmann::json> out;
+  for (size_t i = 0; i < result.segment_loss.size(); ++i)
+    out.push_back({{"segment", i}, {"nll", result.segment_loss[i]}, {"tokens", result.seqlen - 1}});
+  return out;
+}
+
+nlohmann::json write_sample_log(const std::string& dir, const std::string& task, const std::vector<nlohmann::json>& records) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot create {}: {}", dir, ec.message()));
+  const std::string text = joined_lines(records);
+  const std::string file = task + ".jsonl.gz";
+  io::write_file_atomic((fs::path(dir) / file).string(), io::gzip_compress(text));
+  return {{"file", file}, {"sha256", io::sha256_hex(text)}, {"records", records.size()}};
+}
+
+std::vector<nlohmann::json> read_sample_log(const std::string& path, const std::string& expected_sha256) {
+  const std::string text = io::read_file(path);
+  const std::string sha = io::sha256_hex(text);
+  if (sha != expected_sha256)
+    throw InputError(fmt::format("{}: SHA-256 {} does not match the {} its result records (a log from another run?)",
+                                 path, sha, expected_sha256));
+  std::vector<nlohmann::json> records;
+  size_t pos = 0, line = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    ++line;
+    const auto parsed = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(pos),
+                                              text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+    if (!parsed.is_object()) throw InputError(fmt::format("{}: line {}: expected a JSON object", path, line));
+    records.push_back(parsed);
+    pos = end + 1;
+  }
+  return records;
+}
+
+nlohmann::json MetricSamples::to_json() const { return {{"kind", kind}, {"ids", ids}, {"values", values}}; }
+
+MetricSamples MetricSamples::from_json(const nlohmann::json& j, const std::string& where) {
+  MetricSamples m;
+  try {
+    m.kind = j.at("kind").get<std::string>();
+    m.ids = j.at("ids").get<std::vector<int64_t>>();
+    m.values = j.at("values").get<std::vector<double>>();
+  } catch (const nlohmann::json::exception&) {
+    throw InputError(fmt::format("{}: expected {{\"kind\", \"ids\": [integers], \"values\": [numbers]}}", where));
+  }
+  if (m.kind != "binary" && m.kind != "nll")
+    throw InputError(fmt::format("{}: kind \"{}\", expected binary or nll", where, m.kind));
+  if (m.ids.size() != m.values.size())
+    throw InputError(fmt::format("{}: {} ids but {} values, expected as many", where, m.ids.size(), m.values.size()));
+  return m;
+}
+
+std::map<std::string, MetricSamples> metric_samples_of_task(const std::string& task, const std::string& reported_metric,
+                                                            const std::vector<nlohmann::json>& records) {
+  std::map<std::string, MetricSamples> out;
+  const eval::ZeroShotTaskInfo* info = eval::find_zeroshot_task(task);
+  const bool lambada_like = info && info->decision == eval::Decision::kGreedy;  // ppl = exp(-mean ll) too
+  const auto field = [&](const nlohmann::json& r, const char* key) -> const nlohmann::json& {
+    if (!r.contains(key)) throw InputError(fmt::format("{} sample log: a record has no \"{}\": {}", task, key, r.dump()));
+    return r.at(key);
+  };
+  for (const auto& r : records) {
+    if (r.contains("segment")) {  // perplexity
+      MetricSamples& m = out[task + "_ppl"];
+      m.kind = "nll";
+      add(m, field(r, "segment").get<int64_t>(), field(r, "nll").get<double>());
+      continue;
+    }
+    const int64_t doc = field(r, "doc").get<int64_t>();
+    const auto binary = [&](const std::string& name, const char* key) {
+      MetricSamples& m = out[name];
+      m.kind = "binary";
+      add(m, doc, field(r, key).get<double>());
+    };
+    binary(task + "_acc", "acc");
+    if (r.contains("acc_norm")) binary(task + "_acc_norm", "acc_norm");
+    binary(task, reported_metric == "acc_norm" ? "acc_norm" : "acc");
+    if (lambada_like) {
+      MetricSamples& m = out[task + "_ppl"];
+      m.kind = "nll";
+      add(m, doc, -field(r, "ll").at(0).get<double>());
+    }
+  }
+  return out;
+}
+
+}  // namespace ptq::store
