@@ -2,6 +2,8 @@
 
 #include "io/files.h"
 #include "io/json_file.h"
+#include "run/numerics.h"
+#include "store/sample_log.h"
 #include "util/errors.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -71,6 +73,17 @@ CREATE TABLE paper_numbers (
 );
 CREATE INDEX paper_numbers_by_key ON paper_numbers(model, setting, method, metric);
 )sql",
+      // 2: what decided the digits (run/numerics.h), and per-example values for paired regression tests.
+      R"sql(
+ALTER TABLE runs ADD COLUMN numerics TEXT;
+CREATE TABLE metric_samples (
+  run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+  metric TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('binary', 'nll')),
+  samples_json TEXT NOT NULL,
+  PRIMARY KEY (run_id, metric)
+);
+)sql",
   };
   return steps;
 }
@@ -91,13 +104,41 @@ const nlohmann::json& at_or_null(const nlohmann::json& j, std::initializer_list<
   return *cur;
 }
 
+// The per-example values of every metric whose task left a sample log (store/sample_log.h) beside the
+// result. A log that is gone is a notice (the metric falls back to stderr-based checks); a log whose
+// hash does not match the result is an error: it belongs to another run.
+void insert_metric_samples(SQLite::Database& db, const nlohmann::json& r, const fs::path& run_dir) {
+  SQLite::Statement del(db, "DELETE FROM metric_samples WHERE run_id = ?");
+  del.bind(1, r.at("run_id").get<std::string>());
+  del.exec();
+  if (r.at("status") != "ok" || !r.contains("details")) return;
+  SQLite::Statement q(db, "INSERT INTO metric_samples (run_id, metric, kind, samples_json) VALUES (?,?,?,?)");
+  for (const auto& [task, d] : r.at("details").items()) {
+    if (!d.is_object() || !d.contains("samples")) continue;
+    const std::string path = (run_dir / "samples" / d.at("samples").at("file").get<std::string>()).string();
+    if (!io::file_exists(path)) {
+      fmt::print(stderr, "ptqbench: notice: {} is gone: {} is compared without per-example samples\n", path, task);
+      continue;
+    }
+    const auto records = read_sample_log(path, d.at("samples").at("sha256").get<std::string>());
+    for (const auto& [metric, samples] : metric_samples_of_task(task, d.value("reported_metric", ""), records)) {
+      q.bind(1, r.at("run_id").get<std::string>());
+      q.bind(2, metric);
+      q.bind(3, samples.kind);
+      q.bind(4, samples.to_json().dump());
+      q.exec();
+      q.reset();
+    }
+  }
+}
+
 int insert_run(SQLite::Database& db, const nlohmann::json& r, const std::string& file) {
   const auto& cell = r.at("cell");
   SQLite::Statement q(db, R"sql(
 INSERT OR REPLACE INTO runs (run_id, experiment, cell_index, model_id, paper_model, setting, method, label, paper_method,
   config_json, calib_seed, status, error, device, dtype, harness_version, git_sha, host, data_s, load_s, quantize_s,
-  eval_s, total_s, peak_rss_gb, peak_gpu_gb, started, finished, result_json)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
+  eval_s, total_s, peak_rss_gb, peak_gpu_gb, started, finished, result_json, numerics)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
   const std::string run_id = r.at("run_id").get<std::string>();
   if (cell.at("run_id") != run_id) throw InputError(fmt::format("{}: run_id does not match its cell", file));
   double eval_s = 0;
@@ -132,6 +173,9 @@ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
   bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "started"}));
   bind_opt<std::string>(q, i++, at_or_null(r, {"provenance", "finished"}));
   q.bind(i++, r.dump());
+  const nlohmann::json& numerics = at_or_null(r, {"provenance", "environment", "numerics"});
+  if (numerics.is_null()) q.bind(i++);
+  else q.bind(i++, numerics_summary(numerics));
   q.exec();
 
   SQLite::Statement del(db, "DELETE FROM metrics WHERE run_id = ?");
@@ -151,6 +195,7 @@ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
       ++n;
     }
   }
+  insert_metric_samples(db, r, fs::path(file).parent_path());
   return n;
 }
 
