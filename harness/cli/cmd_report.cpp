@@ -50,52 +50,50 @@ void run_report(const ReportOptions& o) {
   else io::write_file_atomic(o.out, text);
 }
 
-struct RegressOptions {
+struct RegressCommandOptions {
   std::string db = "results/ptqbench.db";
   std::string baseline, experiment, tolerance;
-  bool update = false, verbose = false;
+  double alpha = 0.01;
+  bool update = false, verbose = false, exact = false;
 };
 
-int run_regress(const RegressOptions& o) {
-  store::ResultsDb db(o.db, /*read_only=*/true);
-  if (o.update) {
-    report::Tolerance tol;
-    std::string experiment = o.experiment;
-    if (io::file_exists(o.baseline)) {
-      const auto old = report::read_baseline(o.baseline);
-      if (experiment.empty()) experiment = old["experiment"].get<std::string>();
-      if (old.contains("tolerance")) {
-        tol.ppl_rel = old["tolerance"].value("ppl", tol.ppl_rel);
-        tol.acc_abs = old["tolerance"].value("acc", tol.acc_abs);
-      }
-    }
-    if (experiment.empty()) throw InputError("--update of a new baseline needs --experiment NAME");
-    if (!o.tolerance.empty()) tol = report::parse_tolerance(o.tolerance, tol);
-    const auto doc = report::make_baseline(db, experiment, tol);
-    io::write_file_atomic(o.baseline, doc.dump(2) + "\n");
-    fmt::print("wrote {} ({} metrics of experiment {})\n", o.baseline, doc["metrics"].size(), experiment);
-    return 0;
-  }
-  const auto baseline = report::read_baseline(o.baseline);
+int update_baseline(store::ResultsDb& db, const RegressCommandOptions& o) {
   report::Tolerance tol;
-  std::unique_ptr<report::Tolerance> override_tol;
-  if (!o.tolerance.empty()) {
-    if (baseline.contains("tolerance")) {
-      tol.ppl_rel = baseline["tolerance"].value("ppl", tol.ppl_rel);
-      tol.acc_abs = baseline["tolerance"].value("acc", tol.acc_abs);
-    }
-    override_tol = std::make_unique<report::Tolerance>(report::parse_tolerance(o.tolerance, tol));
+  std::string experiment = o.experiment;
+  if (io::file_exists(o.baseline)) {
+    const report::Baseline old = report::read_baseline(o.baseline);
+    if (experiment.empty()) experiment = old.experiment;
+    tol = old.tolerance.value_or(tol);
   }
-  const auto result = report::regress(db, baseline, override_tol.get());
-  int improved = 0;
-  for (const auto& f : result.findings) {
-    improved += f.kind == report::Finding::kImproved;
-    if (o.verbose || f.kind != report::Finding::kWithin) fmt::print("{}\n", f.describe(result.tolerance));
-  }
+  if (experiment.empty()) throw InputError("--update of a new baseline needs --experiment NAME");
+  if (!o.tolerance.empty()) tol = report::parse_tolerance(o.tolerance, tol);
+  const auto doc = report::write_baseline(db, experiment, tol, o.baseline);
+  fmt::print("wrote {} ({} metrics of experiment {}{})\n", o.baseline, doc["metrics"].size(), experiment,
+             doc.contains("samples") ? ", per-example samples in " + doc["samples"]["file"].get<std::string>() : "");
+  return 0;
+}
+
+int run_regress(const RegressCommandOptions& o) {
+  store::ResultsDb db(o.db, /*read_only=*/true);
+  if (o.update) return update_baseline(db, o);
+  const report::Baseline baseline = report::read_baseline(o.baseline);
+  report::RegressOptions ro;
+  ro.alpha = report::parse_alpha(o.alpha);
+  ro.exact = o.exact;
+  if (!o.tolerance.empty()) ro.tolerance = report::parse_tolerance(o.tolerance, baseline.tolerance.value_or(report::Tolerance{}));
+  const auto result = report::regress(db, baseline, ro);
+  for (const auto& n : result.notices) fmt::print("notice: {}\n", n);
+  for (const auto& f : result.findings)
+    if (o.verbose || f.kind != report::Finding::kWithin) fmt::print("{}\n", f.describe(result.tolerance, result.alpha));
+  using F = report::Finding;
   const int bad = result.regressions();
-  fmt::print("{}: {} metrics, {} regressed or missing, {} improved (tolerance: ppl {:g}%, accuracy {:g} points)\n",
-             o.baseline, result.findings.size(), bad, improved, 100 * result.tolerance.ppl_rel, result.tolerance.acc_abs);
-  if (improved > 0 && bad == 0) fmt::print("(to accept the improvements: ptqbench regress --baseline {} --update)\n", o.baseline);
+  fmt::print("{}: {} metrics, {} regressed or missing{}, {} improved, {} beyond the tolerance but not significant "
+             "(tolerance: ppl {:g}%, accuracy {:g} points; significance: alpha {:g}, Holm-corrected)\n",
+             o.baseline, result.findings.size(), bad, o.exact ? fmt::format(" ({} differ in their digits)", result.count(F::kDiffers)) : "",
+             result.count(F::kImproved), result.count(F::kNoise), 100 * result.tolerance.ppl_rel, result.tolerance.acc_abs,
+             result.alpha);
+  if (result.count(F::kImproved) > 0 && bad == 0)
+    fmt::print("(to accept the improvements: ptqbench regress --baseline {} --update)\n", o.baseline);
   return bad > 0 ? kExitRegressed : 0;
 }
 
@@ -114,14 +112,16 @@ void add_report_command(CLI::App& app) {
 }
 
 void add_regress_command(CLI::App& app) {
-  auto o = std::make_shared<RegressOptions>();
-  auto* cmd = app.add_subcommand("regress", "Compare current results with a stored baseline; exit 3 on regressions");
+  auto o = std::make_shared<RegressCommandOptions>();
+  auto* cmd = app.add_subcommand("regress", "Compare current results with a stored baseline (paired significance tests); exit 3 on regressions");
   cmd->add_option("--baseline", o->baseline, "Baseline file (results/baselines/NAME.json)")->required();
   cmd->add_option("--db", o->db, "SQLite database")->capture_default_str();
   cmd->add_option("--tolerance", o->tolerance, "ppl=FRACTION,acc=POINTS (default: the baseline's, else ppl=0.01,acc=1)");
   cmd->add_flag("--update", o->update, "Rewrite the baseline from the current results");
   cmd->add_option("--experiment", o->experiment, "With --update of a new baseline: the experiment it covers");
-  cmd->add_flag("-v,--verbose", o->verbose, "List every metric, not only regressions and improvements");
+  cmd->add_option("--alpha", o->alpha, "Significance level of the (Holm-corrected) tests")->capture_default_str();
+  cmd->add_flag("--exact", o->exact, "Require every value and per-example sample to equal the baseline's to the last digit");
+  cmd->add_flag("-v,--verbose", o->verbose, "List every metric, not only regressions, improvements and noise");
   cmd->callback([o] {
     const int rc = run_regress(*o);
     if (rc != 0) std::exit(rc);

@@ -31,10 +31,12 @@ std::string slurp(const std::string& path) {
 
 std::string ptqbench_path() { return PTQ_CLI_PATH; }
 
-CliResult run_ptqbench(const std::vector<std::string>& args) {
+CliResult run_ptqbench(const std::vector<std::string>& args) { return run_ptqbench(args, ""); }
+
+CliResult run_ptqbench(const std::vector<std::string>& args, const std::string& environment) {
   TempDir tmp;
   // GOMP_SPINCOUNT preset: the CLI does not need to re-execute itself (see run/runtime.h).
-  std::string cmd = "PTQ_PROGRESS=plain GOMP_SPINCOUNT=0 " + shell_quote(PTQ_CLI_PATH);
+  std::string cmd = "PTQ_PROGRESS=plain GOMP_SPINCOUNT=0 " + environment + " " + shell_quote(PTQ_CLI_PATH);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += fmt::format(" >{} 2>{}", shell_quote(tmp.file("out")), shell_quote(tmp.file("err")));
   const int status = std::system(cmd.c_str());

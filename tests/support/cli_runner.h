@@ -12,6 +12,8 @@ struct CliResult {
 };
 
 CliResult run_ptqbench(const std::vector<std::string>& args);
+// With `environment` in front of the command (shell words, e.g. "env -u OPENBLAS_CORETYPE PTQ_NO_REEXEC=1").
+CliResult run_ptqbench(const std::vector<std::string>& args, const std::string& environment);
 // The freshly built executable (for tests that start it themselves, e.g. in the background).
 std::string ptqbench_path();
 

@@ -1,10 +1,12 @@
 #include "support/result_fixtures.h"
 
 #include "io/sha256.h"
+#include "store/sample_log.h"
 #include "support/test_env.h"
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 
 namespace fs = std::filesystem;
@@ -27,7 +29,9 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
                          {"calibration", r.seed ? nlohmann::json{{"seed", *r.seed}} : nlohmann::json(nullptr)},
                          {"runtime", {{"device", "cpu"}, {"dtype", "auto"}, {"threads", 0}}}};
   nlohmann::json metrics = nlohmann::json::array();
-  for (const auto& [name, value] : r.metrics) metrics.push_back({{"name", name}, {"value", value}, {"stderr", 0.1}, {"n", 100}});
+  const nlohmann::json se = std::isfinite(r.stderr_value) ? nlohmann::json(r.stderr_value) : nlohmann::json(nullptr);
+  for (const auto& [name, value] : r.metrics) metrics.push_back({{"name", name}, {"value", value}, {"stderr", se}, {"n", 100}});
+  cell["zeroshot_average"] = r.zeroshot_average;
   nlohmann::json result = {{"format", 1},
                            {"run_id", run_id},
                            {"experiment", r.experiment},
@@ -43,6 +47,11 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
   }
   const fs::path dir = fs::path(results_dir) / "runs" / run_id;
   fs::create_directories(dir);
+  if (!r.numerics.empty()) result["provenance"]["environment"]["numerics"] = {{"mode", r.numerics}};
+  for (const auto& [task, records] : r.samples) {
+    result["details"][task] = {{"reported_metric", "acc"},
+                               {"samples", store::write_sample_log((dir / "samples").string(), task, records)}};
+  }
   write_text((dir / "result.json").string(), result.dump(2));
   if (r.status == "ok") write_text((dir / "DONE").string(), run_id + "\n");
   return run_id;

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ptq::test {
 
@@ -16,8 +17,14 @@ struct FakeRun {
   std::optional<int64_t> seed;
   int64_t index = 0;
   std::string status = "ok", error;
-  std::map<std::string, double> metrics;  // name -> value (stderr 0.1, n 100)
+  std::map<std::string, double> metrics;  // name -> value (stderr below, n 100)
+  double stderr_value = 0.1;               // NaN: written as null
   double quantize_s = 1, total_s = 10, peak_rss_gb = 2;
+  // Per-example logs (store/sample_log.h), task -> records, written to <run>/samples/ and hashed into
+  // details[task]; zero-shot tasks report `acc`.
+  std::map<std::string, std::vector<nlohmann::json>> samples;
+  std::vector<std::string> zeroshot_average;  // the cell's zeroshot_average
+  std::string numerics;                       // provenance.environment.numerics.mode ("" = none recorded)
 };
 
 // Writes <results>/runs/<run_id>/result.json (+ DONE when ok); returns the run id.
