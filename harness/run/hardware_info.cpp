@@ -6,6 +6,10 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/Version.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#define PTQ_HAVE_CPUID 1
+#endif
 #include <dlfcn.h>
 #include <gnu/libc-version.h>
 #include <torch/version.h>
@@ -16,9 +20,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
-#include <fstream>
-#include <map>
-#include <set>
+#include <cstring>
 #include <sstream>
 
 namespace ptq {
@@ -30,17 +32,28 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
-// "key : value" lines of the first processor in /proc/cpuinfo.
-std::map<std::string, std::string> first_cpu() {
-  std::map<std::string, std::string> fields;
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);) {
-    if (trim(line).empty()) break;
-    const size_t colon = line.find(':');
-    if (colon != std::string::npos) fields[trim(line.substr(0, colon))] = trim(line.substr(colon + 1));
-  }
-  return fields;
+#ifdef PTQ_HAVE_CPUID
+struct CpuidRegs {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+};
+CpuidRegs cpuid(unsigned leaf, unsigned subleaf = 0) {
+  CpuidRegs r;
+  if (__get_cpuid_max(leaf & 0x80000000u, nullptr) < leaf) return r;  // leaf not implemented: zeros
+  __cpuid_count(leaf, subleaf, r.a, r.b, r.c, r.d);
+  return r;
 }
+
+// The 48-byte brand string (leaves 0x80000002-4), e.g. "Intel(R) Xeon(R) Platinum 8480+".
+std::string brand_string() {
+  char brand[49] = {0};
+  for (unsigned i = 0; i < 3; ++i) {
+    const CpuidRegs r = cpuid(0x80000002u + i);
+    const unsigned words[4] = {r.a, r.b, r.c, r.d};
+    std::memcpy(brand + 16 * i, words, 16);
+  }
+  return trim(brand);
+}
+#endif
 
 template <typename Fn>
 Fn blas_symbol(const char* name) {
@@ -50,18 +63,29 @@ Fn blas_symbol(const char* name) {
 }  // namespace
 
 nlohmann::json cpu_info() {
-  const auto f = first_cpu();
-  const auto get = [&](const char* k) { return f.count(k) ? f.at(k) : std::string(); };
-  std::set<std::string> flags;
-  std::istringstream words(get("flags"));
-  for (std::string w; words >> w;) flags.insert(w);
+#ifndef PTQ_HAVE_CPUID
+  return {{"model", "not x86"}, {"isa", nlohmann::json::array()}, {"logical_cpus", available_cpus()}};
+#else
+  // CPUID, not /proc/cpuinfo: what this process's instructions see (also under an emulator or a
+  // hypervisor that masks features), which is what kernel dispatch decides on.
+  const CpuidRegs v = cpuid(0), l1 = cpuid(1), l7 = cpuid(7, 0), l7s1 = cpuid(7, 1);
+  char vendor[13] = {0};
+  const unsigned vendor_words[3] = {v.b, v.d, v.c};
+  std::memcpy(vendor, vendor_words, 12);
+  const unsigned base_family = (l1.a >> 8) & 0xf, base_model = (l1.a >> 4) & 0xf;
+  const unsigned family = base_family == 0xf ? base_family + ((l1.a >> 20) & 0xff) : base_family;
+  const unsigned model = base_family == 0x6 || base_family == 0xf ? base_model | (((l1.a >> 16) & 0xf) << 4) : base_model;
+  const std::pair<const char*, bool> features[] = {
+      {"avx2", (l7.b >> 5) & 1},        {"fma", (l1.c >> 12) & 1},          {"avx512f", (l7.b >> 16) & 1},
+      {"avx512bw", (l7.b >> 30) & 1},   {"avx512vl", (l7.b >> 31) & 1},     {"avx512_vnni", (l7.c >> 11) & 1},
+      {"avx512_bf16", (l7s1.a >> 5) & 1}, {"avx512_fp16", (l7.d >> 23) & 1}, {"amx_bf16", (l7.d >> 22) & 1},
+      {"amx_tile", (l7.d >> 24) & 1},   {"amx_int8", (l7.d >> 25) & 1}};
   nlohmann::json isa = nlohmann::json::array();
-  for (const char* x : {"avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16",
-                        "amx_tile", "amx_bf16", "amx_int8"})
-    if (flags.count(x)) isa.push_back(x);
-  return {{"model", get("model name")}, {"vendor", get("vendor_id")},      {"family", get("cpu family")},
-          {"model_number", get("model")}, {"stepping", get("stepping")}, {"isa", isa},
-          {"logical_cpus", available_cpus()}};
+  for (const auto& [name, present] : features)
+    if (present) isa.push_back(name);
+  return {{"model", brand_string()}, {"vendor", vendor},   {"family", family}, {"model_number", model},
+          {"stepping", l1.a & 0xf},  {"isa", isa},         {"logical_cpus", available_cpus()}};
+#endif
 }
 
 std::string openblas_core() {
