@@ -259,6 +259,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
     out += fmt::format("\n{} failed run(s) (re-run the experiment to retry them):\n", t.failures.size());
     for (const auto& f : t.failures) out += "- " + f + "\n";
   }
+  if (!t.numerics.empty()) out += "\nnumerics: " + join(t.numerics, "; ") + "\n";
   return out;
 }
 

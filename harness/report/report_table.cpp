@@ -157,7 +157,7 @@ ReportTable build_report(store::ResultsDb& db, const std::string& experiment, co
   std::set<std::string> metric_set;
   SQLite::Statement runs(sql, R"sql(
 SELECT run_id, cell_index, model_id, paper_model, setting, method, label, paper_method, status, COALESCE(error, ''),
-       quantize_s, total_s, peak_rss_gb, peak_gpu_gb
+       quantize_s, total_s, peak_rss_gb, peak_gpu_gb, numerics
 FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
   runs.bind(1, experiment);
   SQLite::Statement mq(sql, "SELECT metric, value FROM metrics WHERE run_id = ? ORDER BY metric");
@@ -171,6 +171,9 @@ FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
       continue;
     }
     const RowKey key{setting, label};
+    if (!runs.getColumn(14).isNull() &&
+        std::find(t.numerics.begin(), t.numerics.end(), runs.getColumn(14).getString()) == t.numerics.end())
+      t.numerics.push_back(runs.getColumn(14).getString());
     if (!row_info.count(key)) row_info[key] = {index, runs.getColumn(5).getString(), runs.getColumn(7).getString()};
     if (!model_first.count(model)) {
       model_first[model] = index;
