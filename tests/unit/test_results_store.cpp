@@ -39,6 +39,26 @@ TEST_CASE("a new database gets the current schema version and its tables", "[uni
   CHECK(again.schema_version() == ptq::store::kSchemaVersion);
 }
 
+TEST_CASE("a schema-1 database (before numerics and samples) is migrated by ingest, refused read-only", "[unit][store]") {
+  TempDir dir;
+  ptq::test::FakeRun run;
+  run.setting = "W4A16", run.method = "rtn", run.numerics = "reproducible";
+  run.metrics = {{"wikitext2_ppl", 6.1}};
+  run.samples = {{"wikitext2", {{{"segment", 0}, {"nll", 1.8}, {"tokens", 511}}, {{"segment", 1}, {"nll", 1.9}, {"tokens", 511}}}}};
+  ptq::test::write_fake_run(dir.file("results"), run);
+  {  // What schema 1 was: no runs.numerics, no metric_samples.
+    ResultsDb db(dir.file("ptq.db"));
+    db.db().exec("DROP TABLE metric_samples; ALTER TABLE runs DROP COLUMN numerics; UPDATE schema_version SET version = 1");
+  }
+  CHECK_THROWS_WITH(ResultsDb(dir.file("ptq.db"), true), Contains("schema version 1 is older than 2") && Contains("ptqbench ingest"));
+  ResultsDb db(dir.file("ptq.db"));
+  CHECK(db.schema_version() == 2);
+  db.ingest(dir.file("results"));
+  CHECK(db.db().execAndGet("SELECT numerics FROM runs").getString() == "reproducible (? kernels, ? ?, fixed tiles)");
+  CHECK(db.db().execAndGet("SELECT samples_json FROM metric_samples WHERE metric = 'wikitext2_ppl'").getString() ==
+        R"({"ids":[0,1],"kind":"nll","values":[1.8,1.9]})");
+}
+
 TEST_CASE("a database from a newer ptqbench is refused, a missing one in read-only mode too", "[unit][store]") {
   TempDir dir;
   {
