@@ -58,7 +58,7 @@ double naive_ll(const ptq::LlamaModel& m, const ptq::Tokenizer& tok, const ptq::
 
 }  // namespace
 
-TEST_CASE("eval runs every zero-shot task; piqa and boolq match naive log-likelihoods", "[integration][zeroshot]") {
+TEST_CASE("eval runs every zero-shot task, piqa and boolq match naive log-likelihoods", "[integration][zeroshot]") {
   Setup s;
   const auto r = run_ptqbench({"eval", "--model", s.dir.file("model"), "--task",
                                "piqa,arc_easy,arc_challenge,boolq,hellaswag,winogrande,lambada_openai", "--data-dir",

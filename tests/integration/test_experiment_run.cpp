@@ -253,7 +253,7 @@ TEST_CASE("NaN weights fail the cell with a clear error", "[integration][runner]
   CHECK_THAT(r.err, Contains("ptqbench: error: cell 1 (test_fault W16A16 rand) failed: segment 0: loss is nan"));
 }
 
-TEST_CASE("streamed cells compute what resident cells do; a failed streamed cell leaves no spill behind",
+TEST_CASE("streamed cells compute what resident cells do, a failed streamed cell leaves no spill behind",
           "[integration][runner][streaming]") {
   Fixture f;
   std::map<std::string, nlohmann::json> metrics[2];
@@ -360,7 +360,7 @@ TEST_CASE("LRQuant's test-time adaptation runs per perplexity task in a cell and
   CHECK(result["method_summary"]["tta"]["transductive"] == true);
 }
 
-TEST_CASE("SIGUSR1 stops a worker mid-block with its state saved (exit 5); running it again resumes to the same result",
+TEST_CASE("SIGUSR1 stops a worker mid-block with its state saved (exit 5), running it again resumes to the same result",
           "[integration][runner][preemption]") {
   Fixture f;
   const std::string src = ptq::test::source_dir();

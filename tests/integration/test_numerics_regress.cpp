@@ -48,7 +48,7 @@ nlohmann::json run_cell(const TempDir& dir, const std::string& name, const nlohm
 
 }  // namespace
 
-TEST_CASE("reproducible numerics: 1 and 2 threads give identical cells; regress flags a real regression, not a re-run",
+TEST_CASE("reproducible numerics: 1 and 2 threads give identical cells, regress flags a real regression, not a re-run",
           "[integration][numerics]") {
   TempDir dir;
   const auto one = run_cell(dir, "one", spec("auto", 1));

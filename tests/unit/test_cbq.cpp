@@ -36,7 +36,7 @@ TEST_CASE("the homologous distance is MSE plus KL of the softmaxes (naive check)
   CHECK(ptq::methods::cbq::homologous_distance(q, fp, 0.5).item<double>() == Approx(mse / 15 + 0.5 * kl / 3).epsilon(1e-5));
 }
 
-TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid; ablations run", "[unit][cbq]") {
+TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid, ablations run", "[unit][cbq]") {
   at::manual_seed(2);
   ptq::test::TinyShape shape;
   shape.layers = 3;
@@ -85,7 +85,7 @@ TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid; ablations
   }
 }
 
-TEST_CASE("CBQ W4A4 learns activation steps; per-window checkpoints resume to the same model", "[unit][cbq]") {
+TEST_CASE("CBQ W4A4 learns activation steps, per-window checkpoints resume to the same model", "[unit][cbq]") {
   ptq::test::TinyShape shape;
   shape.layers = 3;
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 62);

@@ -168,7 +168,7 @@ TEST_CASE("index lists for --index", "[unit][plan]") {
   CHECK_THROWS_AS(parse_index_list("", 5), ptq::InputError);
 }
 
-TEST_CASE("${VAR} in paths comes from the environment; unset is an error naming the key", "[unit][spec]") {
+TEST_CASE("${VAR} in paths comes from the environment, unset is an error naming the key", "[unit][spec]") {
   ::setenv("PTQ_TEST_MODELS_DIR", (ptq::test::source_dir() + "/experiments/models").c_str(), 1);
   auto j = valid_spec();
   j["models"][0]["path"] = "${PTQ_TEST_MODELS_DIR}/tiny-llama";

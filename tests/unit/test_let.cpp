@@ -68,7 +68,7 @@ TEST_CASE("LET folded into a block leaves its FP output unchanged (MHA and GQA, 
   }
 }
 
-TEST_CASE("the reference's free q/k scale before RoPE is not an identity; tied on RoPE pairs it is", "[unit][let]") {
+TEST_CASE("the reference's free q/k scale before RoPE is not an identity, tied on RoPE pairs it is", "[unit][let]") {
   at::manual_seed(4);
   const auto c = ptq::test::tiny_config();
   const auto m = ptq::test::random_model(c, 32);

@@ -123,7 +123,7 @@ TEST_CASE("omniquant refuses bad configs and stops on a NaN loss", "[unit][omniq
   CHECK_THROWS_WITH(ptq::methods::registry().get("omniquant").resolve_config({{"epoch", 3}}), Contains("did you mean \"epochs\""));
 }
 
-TEST_CASE("per-block checkpoints: a resumed run equals the uninterrupted one; another run's files are refused",
+TEST_CASE("per-block checkpoints: a resumed run equals the uninterrupted one, another run's files are refused",
           "[unit][omniquant]") {
   at::manual_seed(9);
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 15);

@@ -41,7 +41,7 @@ void require_same_weights(const ptq::LlamaModel& a, const ptq::LlamaModel& b) {
 
 }  // namespace
 
-TEST_CASE("a stop request saves the block being trained; the rerun resumes there and equals an unstopped run",
+TEST_CASE("a stop request saves the block being trained, the rerun resumes there and equals an unstopped run",
           "[unit][preemption]") {
   const StopGuard guard;
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 71);
@@ -76,7 +76,7 @@ TEST_CASE("a stop request saves the block being trained; the rerun resumes there
   for (size_t i = 0; i < fp.blocks.size(); ++i) CHECK(at::equal(clean.blocks[i].o_proj.bias, resumed.blocks[i].o_proj.bias));
 }
 
-TEST_CASE("a stop request inside a CBQ window saves it; the rerun resumes there and equals an unstopped run",
+TEST_CASE("a stop request inside a CBQ window saves it, the rerun resumes there and equals an unstopped run",
           "[unit][preemption][cbq]") {
   const StopGuard guard;
   ptq::test::TinyShape shape;

@@ -31,7 +31,7 @@ TEST_CASE("multi-word seeds, getrandbits(32) and a randint above 2^31", "[unit][
   CHECK(r.randint(0, 3000000000LL) == 1830505710);
 }
 
-TEST_CASE("negative seeds use abs(seed); small ranges use few bits", "[unit][rng]") {
+TEST_CASE("negative seeds use abs(seed), small ranges use few bits", "[unit][rng]") {
   // random.seed(-7); [randint(5, 9) for _ in range(8)]
   PyRandom r(-7);
   std::vector<int64_t> got;

@@ -89,7 +89,7 @@ const Finding& finding(const ptq::report::RegressResult& r, const std::string& m
 
 }  // namespace
 
-TEST_CASE("regress without samples: tolerance and a z-test in standard errors; missing counts", "[unit][regress]") {
+TEST_CASE("regress without samples: tolerance and a z-test in standard errors, missing counts", "[unit][regress]") {
   TempDir dir;
   ptq::test::write_golden_fixture(dir.file("results"));  // every metric with stderr 0.1
   ptq::store::ResultsDb db(dir.file("ptq.db"));

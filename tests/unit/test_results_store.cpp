@@ -69,7 +69,7 @@ TEST_CASE("a database from a newer ptqbench is refused, a missing one in read-on
   CHECK_THROWS_WITH(ResultsDb(dir.file("none.db"), true), Contains("results database not found"));
 }
 
-TEST_CASE("ingest upserts every result file; ingesting twice changes nothing", "[unit][store]") {
+TEST_CASE("ingest upserts every result file, ingesting twice changes nothing", "[unit][store]") {
   TempDir dir;
   const std::string papers = ptq::test::write_golden_fixture(dir.file("results"));
   ResultsDb db(dir.file("ptq.db"));

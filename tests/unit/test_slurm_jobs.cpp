@@ -59,7 +59,7 @@ TEST_CASE("array index ranges, Slurm time formats and shell quoting", "[unit][sl
   CHECK(ptq::run::shell_quote("it's here") == "'it'\\''s here'");
 }
 
-TEST_CASE("cells are grouped into one array per resource request; the scripts carry it", "[unit][slurm]") {
+TEST_CASE("cells are grouped into one array per resource request, the scripts carry it", "[unit][slurm]") {
   const auto spec = ptq::run::parse_experiment_spec(two_model_spec({{"gpus", 4}, {"mem", "320G"}, {"time", "2-00:00:00"}}),
                                                     "grid.json", "/");
   REQUIRE(spec.models[1].slurm.gpus == 4);
@@ -103,7 +103,7 @@ TEST_CASE("cells are grouped into one array per resource request; the scripts ca
   CHECK(jobs.ingest_script.find("gpus") == std::string::npos);
 }
 
-TEST_CASE("defaults: CPU specs ask for no GPU, short limits shorten the signal lead; bad resources are refused",
+TEST_CASE("defaults: CPU specs ask for no GPU, short limits shorten the signal lead, bad resources are refused",
           "[unit][slurm]") {
   const auto cells = ptq::run::plan_cells(ptq::run::parse_experiment_spec(two_model_spec({{"cpus", 16}}), "g", "/"));
   ptq::run::SlurmOptions o;  // gpus_per_task -1: from the runtime device (cpu here)

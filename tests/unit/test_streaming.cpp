@@ -173,7 +173,7 @@ TEST_CASE("copies of a streamed model share resting blocks until one of them sto
   CHECK(before.storage()->where(1) != a.storage()->where(1));
 }
 
-TEST_CASE("streaming choices: auto against free memory; activations leave the device only on CUDA", "[unit][streaming]") {
+TEST_CASE("streaming choices: auto against free memory, activations leave the device only on CUDA", "[unit][streaming]") {
   using ptq::run::decide_streaming;
   CHECK(decide_streaming("on", 0, 100).stream);
   CHECK_FALSE(decide_streaming("off", 1000, 1).stream);

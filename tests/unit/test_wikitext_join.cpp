@@ -11,7 +11,7 @@
 using Catch::Matchers::Contains;
 using ptq::test::TempDir;
 
-TEST_CASE("wikitext rows: lines keep their newline, blank lines become empty rows, rows joined by \\n\\n",
+TEST_CASE("wikitext rows: lines keep their newline, blank lines become empty rows, rows joined by two newlines",
           "[unit][wikitext]") {
   // Lines: " \n", " = T = \n", " \n", " a b\n", "\u3000\n" (blank in Python), "last" (no newline)
   const std::string raw = " \n = T = \n \n a b\n\xe3\x80\x80\nlast";
