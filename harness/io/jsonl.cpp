@@ -9,13 +9,17 @@
 namespace ptq::io {
 
 size_t for_each_json_line(const std::string& path, const std::function<bool(size_t, const nlohmann::json&)>& visit) {
-  const std::string content = read_file(path);
+  return for_each_json_line_in(read_file(path), path, visit);
+}
+
+size_t for_each_json_line_in(std::string_view content, const std::string& path,
+                             const std::function<bool(size_t, const nlohmann::json&)>& visit) {
   size_t pos = 0, line = 0, count = 0;
   while (pos < content.size()) {
     size_t end = content.find('\n', pos);
     if (end == std::string::npos) end = content.size();
     ++line;
-    const std::string_view text(content.data() + pos, end - pos);
+    const std::string_view text = content.substr(pos, end - pos);
     pos = end + 1;
     if (python_is_blank(text)) continue;
     nlohmann::json doc;

@@ -59,13 +59,16 @@ void read_samples_file(Baseline& b, const nlohmann::json& ref) {
     const std::string where = fmt::format("{}: metrics[{}]", b.samples_file, i);
     for (const char* k : {"model", "setting", "method", "metric"})
       if (!m.contains(k) || !m[k].is_string()) throw InputError(fmt::format("{}.{}: expected a string", where, k));
-    const std::string key = fmt::format("{}|{}|{}|{}", m["model"].get<std::string>(), m["setting"].get<std::string>(),
-                                        m["method"].get<std::string>(), m["metric"].get<std::string>());
-    b.samples[key] = store::MetricSamples::from_json(m, where);
+    b.samples[metric_key(m)] = store::MetricSamples::from_json(m, where);
   }
 }
 
 }  // namespace
+
+std::string metric_key(const nlohmann::json& m) {
+  return fmt::format("{}|{}|{}|{}", m.at("model").get<std::string>(), m.at("setting").get<std::string>(),
+                     m.at("method").get<std::string>(), m.at("metric").get<std::string>());
+}
 
 Baseline read_baseline(const std::string& path) {
   const nlohmann::json doc = io::read_json_file(path);
@@ -108,9 +111,7 @@ nlohmann::json write_baseline(store::ResultsDb& db, const std::string& experimen
   if (metrics.empty()) throw InputError(fmt::format("no finished runs of experiment '{}' in {}", experiment, db.path()));
   nlohmann::json sample_doc = {{"format", 1}, {"experiment", experiment}, {"metrics", nlohmann::json::array()}};
   for (const auto& m : metrics) {
-    const std::string key = fmt::format("{}|{}|{}|{}", m["model"].get<std::string>(), m["setting"].get<std::string>(),
-                                        m["method"].get<std::string>(), m["metric"].get<std::string>());
-    const auto it = samples.find(key);
+    const auto it = samples.find(metric_key(m));
     if (it == samples.end()) continue;
     nlohmann::json s = it->second.to_json();
     for (const char* k : {"model", "setting", "method", "metric"}) s[k] = m[k];

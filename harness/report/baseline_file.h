@@ -32,6 +32,10 @@ struct Baseline {
   std::map<std::string, store::MetricSamples> samples;  // by "model|setting|method|metric"
 };
 
+// The key of Baseline::samples (and of current_metrics' samples): "model|setting|method|metric", from an
+// object holding those four strings.
+std::string metric_key(const nlohmann::json& metric);
+
 // InputError naming the file and key for a malformed baseline, a samples file that is missing, malformed
 // or whose SHA-256 does not match.
 Baseline read_baseline(const std::string& path);

@@ -3,6 +3,7 @@
 #include "io/files.h"
 #include "io/json_file.h"
 #include "io/sha256.h"
+#include "report/report_table.h"
 #include "run/cell_runner.h"
 #include "run/runtime.h"
 #include "store/results_db.h"
@@ -28,13 +29,8 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 using Key = std::tuple<std::string, std::string, std::string, std::string>;  // model, setting, method, metric
 
-std::string key_text(const Key& k) {
-  return fmt::format("{}|{}|{}|{}", std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k));
-}
-
-bool is_detail(const std::string& m) {
-  const auto ends = [&](const std::string& s) { return m.size() > s.size() && m.compare(m.size() - s.size(), s.size(), s) == 0; };
-  return ends("_acc") || ends("_acc_norm");
+nlohmann::json key_json(const Key& k) {
+  return {{"model", std::get<0>(k)}, {"setting", std::get<1>(k)}, {"method", std::get<2>(k)}, {"metric", std::get<3>(k)}};
 }
 
 // One metric as one side of the comparison sees it: a value (mean over seeds), its standard error, and,
@@ -86,7 +82,7 @@ ORDER BY r.model_id, r.setting, r.label, m.metric, r.run_id)sql");
   q.bind(1, experiment);
   while (q.executeStep()) {
     const std::string metric = q.getColumn(3).getString();
-    if (is_detail(metric)) continue;
+    if (is_detail_metric(metric)) continue;
     Rows& r = rows[{q.getColumn(0).getString(), q.getColumn(1).getString(), q.getColumn(2).getString(), metric}];
     r.values.push_back(q.getColumn(4).getDouble());
     r.ses.push_back(q.getColumn(5).isNull() ? kNaN : q.getColumn(5).getDouble());
@@ -127,7 +123,7 @@ std::map<Key, Observed> baseline_observations(const Baseline& b) {
     o.se = m.contains("stderr") && m["stderr"].is_number() ? m["stderr"].get<double>() : kNaN;
     o.n = m.value("n", int64_t{0});
     if (m.contains("of")) o.parts = m["of"].get<std::vector<std::string>>();
-    const auto it = b.samples.find(key_text(key));
+    const auto it = b.samples.find(metric_key(m));
     if (it != b.samples.end()) o.samples = it->second;
     out[key] = std::move(o);
   }
@@ -305,12 +301,13 @@ nlohmann::json current_metrics(store::ResultsDb& db, const std::string& experime
   std::set<std::string> numerics_seen;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& [k, o] : current_observations(db, experiment, numerics_seen)) {
-    nlohmann::json m = {{"model", std::get<0>(k)}, {"setting", std::get<1>(k)}, {"method", std::get<2>(k)},
-                        {"metric", std::get<3>(k)}, {"value", o.value},
-                        {"stderr", std::isfinite(o.se) ? nlohmann::json(o.se) : nlohmann::json(nullptr)}, {"n", o.n}};
+    nlohmann::json m = key_json(k);
+    m["value"] = o.value;
+    m["stderr"] = std::isfinite(o.se) ? nlohmann::json(o.se) : nlohmann::json(nullptr);
+    m["n"] = o.n;
     if (!o.parts.empty()) m["of"] = o.parts;
+    if (samples && o.samples) (*samples)[metric_key(m)] = *o.samples;
     out.push_back(m);
-    if (samples && o.samples) (*samples)[key_text(k)] = *o.samples;
   }
   if (numerics) numerics->assign(numerics_seen.begin(), numerics_seen.end());
   return out;

@@ -25,13 +25,6 @@ const std::vector<std::string>& canonical_metrics() {
   return order;
 }
 
-bool is_detail_metric(const std::string& m) {
-  const auto ends = [&](const std::string& suffix) {
-    return m.size() > suffix.size() && m.compare(m.size() - suffix.size(), suffix.size(), suffix) == 0;
-  };
-  return ends("_acc") || ends("_acc_norm");
-}
-
 Stat summarize(const std::vector<double>& xs) {
   Stat s;
   std::vector<double> v;
@@ -101,6 +94,13 @@ ORDER BY verified DESC, rowid LIMIT 1)sql");
 }
 
 }  // namespace
+
+bool is_detail_metric(const std::string& m) {
+  const auto ends = [&](const std::string& suffix) {
+    return m.size() > suffix.size() && m.compare(m.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends("_acc") || ends("_acc_norm");
+}
 
 bool ReportTable::column_has_paper(const Column& c) const {
   return std::any_of(rows.begin(), rows.end(), [&](const Row& r) {

@@ -60,6 +60,8 @@ std::vector<std::string> experiments(store::ResultsDb& db);
 // `metrics` empty: every reported metric present (details such as piqa_acc are left out).
 ReportTable build_report(store::ResultsDb& db, const std::string& experiment, const std::vector<std::string>& metrics = {});
 
+// Per-metric details (piqa_acc, piqa_acc_norm) beside the reported metric: not table columns, not baseline metrics.
+bool is_detail_metric(const std::string& metric);
 // Display names used by papers: "WikiText2", "C4", "PIQA", "ARC-e", ... (the metric itself otherwise).
 std::string metric_title(const std::string& metric);
 // The order of settings in tables: FP first, weight-only before weight-activation settings, then fewer

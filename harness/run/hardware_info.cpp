@@ -2,6 +2,7 @@
 
 #include "run/runtime.h"
 #include "run/tiled_gemm.h"
+#include "util/text.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -27,11 +28,6 @@ namespace ptq {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 #ifdef PTQ_HAVE_CPUID
 struct CpuidRegs {
   unsigned a = 0, b = 0, c = 0, d = 0;
@@ -51,7 +47,7 @@ std::string brand_string() {
     const unsigned words[4] = {r.a, r.b, r.c, r.d};
     std::memcpy(brand + 16 * i, words, 16);
   }
-  return trim(brand);
+  return python_strip(brand);
 }
 #endif
 
@@ -90,7 +86,7 @@ nlohmann::json cpu_info() {
 
 std::string openblas_core() {
   const auto corename = blas_symbol<char* (*)()>("openblas_get_corename");
-  return corename ? trim(corename()) : "";
+  return corename ? python_strip(corename()) : "";
 }
 
 int openblas_threads() {
@@ -106,7 +102,7 @@ nlohmann::json blas_info() {
     return j;
   }
   j["vendor"] = "OpenBLAS";
-  j["config"] = trim(config());  // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
+  j["config"] = python_strip(config());  // "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64"
   j["core"] = openblas_core();
   j["threads"] = openblas_threads();
   return j;
@@ -118,7 +114,7 @@ std::string aten_cpu_capability() {
   std::istringstream config(at::show_config());
   const std::string key = "- CPU capability usage:";
   for (std::string line; std::getline(config, line);)
-    if (trim(line).rfind(key, 0) == 0) return trim(trim(line).substr(key.size()));
+    if (python_strip(line).rfind(key, 0) == 0) return python_strip(python_strip(line).substr(key.size()));
   return "unknown";
 }
 
@@ -127,7 +123,7 @@ nlohmann::json libtorch_info() {
   std::string build;
   std::istringstream config(at::show_config());
   for (std::string line; std::getline(config, line);)
-    if (trim(line).rfind("- Build settings:", 0) == 0) build = trim(trim(line).substr(17));
+    if (python_strip(line).rfind("- Build settings:", 0) == 0) build = python_strip(python_strip(line).substr(17));
   return {{"version", TORCH_VERSION},
           {"cpu_capability", aten_cpu_capability()},
           {"intra_op_threads", at::get_num_threads()},

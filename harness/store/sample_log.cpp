@@ -1,6 +1,7 @@
 #include "store/sample_log.h"
 
 #include "io/files.h"
+#include "io/jsonl.h"
 #include "io/sha256.h"
 #include "perplexity/perplexity.h"
 #include "util/errors.h"
@@ -60,17 +61,10 @@ std::vector<nlohmann::json> read_sample_log(const std::string& path, const std::
     throw InputError(fmt::format("{}: SHA-256 {} does not match the {} its result records (a log from another run?)",
                                  path, sha, expected_sha256));
   std::vector<nlohmann::json> records;
-  size_t pos = 0, line = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    ++line;
-    const auto parsed = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(pos),
-                                              text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
-    if (!parsed.is_object()) throw InputError(fmt::format("{}: line {}: expected a JSON object", path, line));
-    records.push_back(parsed);
-    pos = end + 1;
-  }
+  io::for_each_json_line_in(text, path, [&](size_t, const nlohmann::json& record) {
+    records.push_back(record);
+    return true;
+  });
   return records;
 }
 
