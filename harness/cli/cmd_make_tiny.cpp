@@ -28,6 +28,14 @@ void add_make_tiny_command(CLI::App& app) {
   cmd->add_option("--seed", opts->make.seed, "Seed of everything")->capture_default_str();
   cmd->add_option("--steps", opts->make.steps, "Training steps")->capture_default_str();
   cmd->add_flag("--small", opts->make.small, "A minute-sized variant (tests)");
+  cmd->add_option("--transforms", opts->make.transforms,
+                  "Equivalence transforms after training: all (activation outliers and heavy-tailed weights), "
+                  "activations, none (ablations; tiny/outliers.h)")
+      ->check(CLI::IsMember({"all", "activations", "none"}))
+      ->capture_default_str();
+  cmd->add_option("--trained-cache", opts->make.trained_cache,
+                  "Directory for the trained weights before the outlier transforms: written after training, reused "
+                  "when present (to iterate on the transforms, tasks or reports without training again)");
   cmd->add_option("--threads", opts->runtime.threads, "CPU threads (the hashes are for a fixed count)")
       ->capture_default_str();
   cmd->add_option("--numerics", opts->runtime.numerics,
@@ -36,8 +44,9 @@ void add_make_tiny_command(CLI::App& app) {
   cmd->callback([opts, cmd] {
     apply_runtime_options(opts->runtime);
     auto make = opts->make;
-    make.command = fmt::format("ptqbench make-tiny --out {} --seed {} --steps {}{} --threads {}{}", make.out_dir, make.seed,
-                               make.steps, make.small ? " --small" : "", opts->runtime.threads,
+    make.command = fmt::format("ptqbench make-tiny --out {} --seed {} --steps {}{}{} --threads {}{}", make.out_dir, make.seed,
+                               make.steps, make.small ? " --small" : "",
+                               make.transforms == "all" ? "" : " --transforms " + make.transforms, opts->runtime.threads,
                                opts->runtime.numerics == "native" ? "" : " --numerics " + opts->runtime.numerics);
     const auto report = tiny::make_tiny(make);
     fmt::print("{}\n", report.dump(2));

@@ -33,10 +33,15 @@ struct Scale {
   size_t train_chars, eval_chars, c4_val_docs, c4_train_docs;
   int task_examples, vocab;
   int64_t hidden, intermediate, layers, seqlen, batch;
+  WorldSize world;
 };
 
-const Scale kFull = {2'000'000, 150'000, 1200, 600, 500, 1024, 192, 512, 4, 512, 8};
-const Scale kSmall = {150'000, 20'000, 40, 40, 20, 400, 64, 128, 2, 64, 4};
+// Hidden and intermediate sizes are multiples of 128 in the full model, so that group-wise settings
+// (W4A16g128) apply to every linear as they do on real models.
+const Scale kFull = {4'000'000, 150'000, 1200, 600, 1000, 2048, 256, 768, 4, 512, 8, {320, 64}};
+// Heavy-tailed weights (tiny/outliers.h): how many channels, chosen by the measurements in the README.
+constexpr int kHeavyHiddenChannels = 4, kHeavyIntermediateChannels = 4;
+const Scale kSmall = {150'000, 20'000, 40, 40, 20, 400, 64, 128, 2, 64, 4, {40, 12}};
 
 // Deterministic gzip (zlib writes mtime 0 in the header).
 void write_gzip(const std::string& path, const std::string& text) {
@@ -94,6 +99,43 @@ double outlier_ratio(const LlamaModel& m, const at::Tensor& ids, int64_t seqlen,
   return per_channel.max().item<double>() / per_channel.median().item<double>();
 }
 
+// The mean over every linear's rows of max |w| / rms(w): about 3.5 for Gaussian rows of 256, larger for
+// heavy-tailed ones (what a per-row min/max quantizer's step is proportional to).
+double weight_row_max_over_rms(LlamaModel& m) {
+  double sum = 0;
+  int64_t rows = 0;
+  for (auto& [name, t] : m.named_tensors()) {
+    if (name.find("_proj.weight") == std::string::npos) continue;
+    const at::Tensor w = t->to(at::kDouble);
+    const at::Tensor ratio = std::get<0>(w.abs().max(1)) / w.pow(2).mean(1).sqrt();
+    sum += ratio.sum().item<double>();
+    rows += w.size(0);
+  }
+  return sum / static_cast<double>(rows);
+}
+
+// Trains `model`, or loads weights trained before from `cache_dir` (a directory written by the same
+// options; make-tiny --trained-cache: iterate on everything after training without repeating it).
+TrainReport trained(LlamaModel& model, const at::Tensor& ids, const TrainConfig& tc, const std::string& cache_dir) {
+  const fs::path report_file = fs::path(cache_dir) / "train_report.json";
+  if (!cache_dir.empty() && fs::exists(report_file)) {
+    fmt::print(stderr, "make-tiny: trained weights from {}\n", cache_dir);
+    model = load_llama(cache_dir);
+    const auto j = nlohmann::json::parse(io::read_file(report_file.string()));
+    TrainReport r;
+    r.losses = j.at("losses").get<std::vector<double>>();
+    r.seconds = j.at("seconds").get<double>();
+    return r;
+  }
+  fmt::print(stderr, "make-tiny: training {} steps of {} x {} tokens\n", tc.steps, tc.batch, tc.seqlen);
+  TrainReport r = train_lm(model, ids, tc);
+  if (!cache_dir.empty()) {
+    save_llama(model, cache_dir, at::kFloat, {{"source", "ptqbench make-tiny (trained, before the outlier transforms)"}});
+    io::write_file_atomic(report_file.string(), nlohmann::json{{"losses", r.losses}, {"seconds", r.seconds}}.dump() + "\n");
+  }
+  return r;
+}
+
 nlohmann::json manifest_of(const fs::path& root, const std::vector<fs::path>& dirs) {
   std::vector<std::string> files;
   for (const auto& d : dirs)
@@ -129,16 +171,17 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
   fs::create_directories(model_dir);
   const uint64_t s = o.seed * 1000;
 
-  // 1. Text: three WikiText-layout splits and two C4-style shards, each from its own seed.
+  // 1. Text: a world, three WikiText-layout splits and two C4-style shards, each from its own seed.
   fmt::print(stderr, "make-tiny: corpus\n");
-  io::write_file_atomic((data / "wikitext2" / "wiki.train.raw").string(), generate_wikitext(s + 1, sc.train_chars));
-  io::write_file_atomic((data / "wikitext2" / "wiki.valid.raw").string(), generate_wikitext(s + 2, sc.eval_chars));
-  io::write_file_atomic((data / "wikitext2" / "wiki.test.raw").string(), generate_wikitext(s + 3, sc.eval_chars));
+  const World world = build_world(s + 10, sc.world);
+  io::write_file_atomic((data / "wikitext2" / "wiki.train.raw").string(), generate_wikitext(world, s + 1, sc.train_chars));
+  io::write_file_atomic((data / "wikitext2" / "wiki.valid.raw").string(), generate_wikitext(world, s + 2, sc.eval_chars));
+  io::write_file_atomic((data / "wikitext2" / "wiki.test.raw").string(), generate_wikitext(world, s + 3, sc.eval_chars));
   write_gzip((data / "c4" / "c4-validation.00000-of-00008.json.gz").string(),
-             c4_shard(generate_web_documents(s + 4, sc.c4_val_docs), "validation"));
+             c4_shard(generate_web_documents(world, s + 4, sc.c4_val_docs), "validation"));
   write_gzip((data / "c4" / "c4-train.00000-of-01024.json.gz").string(),
-             c4_shard(generate_web_documents(s + 5, sc.c4_train_docs), "train"));
-  write_task_files(data.string(), s + 6, sc.task_examples);
+             c4_shard(generate_web_documents(world, s + 5, sc.c4_train_docs), "train"));
+  write_task_files(world, data.string(), s + 6, sc.task_examples);
 
   // 2. Tokenizer: sentencepiece BPE with Llama's settings (byte fallback, no whitespace normalisation; no
   //    whitespace-only pieces, so a separately encoded " word" is ['▁', '▁word'] as with Llama).
@@ -171,14 +214,13 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
   c.eos_token_ids = {tok.eos_id()};
   c.torch_dtype = "float16";
   c.validate("make-tiny");
-  LlamaModel model = init_llama(c, s + 7);
   TrainConfig tc;
   tc.steps = o.steps;
   tc.batch = sc.batch;
   tc.seqlen = sc.seqlen;
   tc.seed = s + 8;
-  fmt::print(stderr, "make-tiny: training {} steps of {} x {} tokens\n", tc.steps, tc.batch, tc.seqlen);
-  const TrainReport tr = train_lm(model, to_tensor(train_ids), tc);
+  LlamaModel model = init_llama(c, s + 7);
+  const TrainReport tr = trained(model, to_tensor(train_ids), tc, o.trained_cache);
 
   // 4. Outliers by an exact transform; the function must not change.
   const at::Tensor test = to_tensor(test_ids);
@@ -186,6 +228,11 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
   const double ratio_before = outlier_ratio(stored_copy(model), test, sc.seqlen, 0);
   OutlierSpec os;
   os.seed = s + 9;
+  os.weight_hidden_channels = o.small ? 2 : kHeavyHiddenChannels;
+  os.weight_intermediate_channels = o.small ? 2 : kHeavyIntermediateChannels;
+  if (o.transforms != "all") os.weight_hidden_channels = os.weight_intermediate_channels = 0;
+  if (o.transforms == "none") os.hidden_channels = os.intermediate_channels = 0;
+  const double heavy_before = weight_row_max_over_rms(model);
   const nlohmann::json outliers = inject_outliers(model, os);
   LlamaModel stored = stored_copy(model);
   const double ppl_after = test_ppl(stored, test, sc.seqlen);
@@ -194,7 +241,7 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
   save_llama(model, model_dir.string(), at::kHalf, {{"source", "ptqbench make-tiny"}});
 
   nlohmann::json report = {
-      {"seed", o.seed}, {"scale", o.small ? "small" : "full"},
+      {"seed", o.seed}, {"scale", o.small ? "small" : "full"}, {"transforms", o.transforms},
       {"config", c.to_json()}, {"parameters", c.parameter_count()},
       {"train", {{"steps", tc.steps}, {"batch", tc.batch}, {"seqlen", tc.seqlen}, {"lr", tc.lr},
                  {"tokens_per_step", tc.batch * tc.seqlen}, {"train_tokens", train_ids.size()},
@@ -204,6 +251,7 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
       {"test_ppl_rel_change_by_outliers", std::abs(ppl_after - ppl_before) / ppl_before},
       {"unigram_test_ppl", unigram_perplexity(train_ids, test_ids, tok.vocab_size())},
       {"q_proj_input_max_over_median_before", ratio_before}, {"q_proj_input_max_over_median_min_over_layers", ratio_min},
+      {"weight_row_max_over_rms_before", heavy_before}, {"weight_row_max_over_rms", weight_row_max_over_rms(model)},
       {"outliers", outliers}};
   io::write_file_atomic((model_dir / "make_tiny.json").string(), report.dump(2) + "\n");
   const nlohmann::json manifest = {{"command", o.command}, {"harness_version", harness_version()},

@@ -48,6 +48,15 @@ struct Fixture {
   }
 };
 
+// WikiText-2 perplexity of a model directory on the first 4 windows of 256 tokens of `data`.
+double wikitext_ppl(const std::string& model, const std::string& data) {
+  const auto e = run_ptqbench({"eval", "--model", model, "--task", "wikitext2", "--data", data, "--seqlen", "256",
+                               "--limit", "4", "--json", "--no-cache"});
+  INFO(e.err);
+  REQUIRE(e.exit_code == 0);
+  return nlohmann::json::parse(e.out)["results"]["wikitext2"]["ppl"].get<double>();
+}
+
 bool one_line_error(const ptq::test::CliResult& r) {
   return r.exit_code == 2 && r.err.rfind("ptqbench: error: ", 0) == 0 && r.err.find('\n') == r.err.size() - 1;
 }
@@ -181,13 +190,13 @@ TEST_CASE("quantize with a calibrated method: windows drawn from --calib-data, r
   CHECK(doc["calibration"]["seed"] == 7);
   CHECK(doc["calibration"]["provenance"]["windows_sha256"].get<std::string>().size() == 64);
   CHECK(doc["method_summary"]["recon"]["blocks"].size() == 4);
-  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "256",
-                               "--limit", "4", "--json", "--no-cache"});
-  INFO(e.err);
-  REQUIRE(e.exit_code == 0);
-  const double ppl = nlohmann::json::parse(e.out)["results"]["wikitext2"]["ppl"].get<double>();
-  CHECK(ppl > 1.0);
-  CHECK(ppl < 2.0);  // FP is 1.33 on this split: a working 3-bit model stays close
+  // One epoch on 4 x 64 tokens already recovers part of RTN's loss (the committed model's heavy-tailed
+  // weights make RTN W3A16 lose XX % on these windows).
+  const auto rtn = run_ptqbench({"quantize", "--model", model, "--method", "rtn", "--setting", "W3A16", "--out", dir.file("rtn")});
+  REQUIRE(rtn.exit_code == 0);
+  const double fp = wikitext_ppl(model, data), ppl = wikitext_ppl(dir.file("q"), data), rtn_ppl = wikitext_ppl(dir.file("rtn"), data);
+  CHECK(ppl > fp);
+  CHECK(ppl < rtn_ppl);
 }
 
 TEST_CASE("quantize with LRQuant W4A4: trained shifts become declared biases, the checkpoint evaluates back",
@@ -206,12 +215,8 @@ TEST_CASE("quantize with LRQuant W4A4: trained shifts become declared biases, th
   const auto doc = nlohmann::json::parse(ptq::test::read_text(dir.file("q/quantization.json")));
   CHECK(doc["config"]["nan_policy"] == "skip-block");
   CHECK(doc["method_summary"]["let_options"]["init"] == "lae");
-  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "256",
-                               "--limit", "4", "--json", "--no-cache"});
-  INFO(e.err);
-  REQUIRE(e.exit_code == 0);
-  const double ppl = nlohmann::json::parse(e.out)["results"]["wikitext2"]["ppl"].get<double>();
-  CHECK(ppl < 2.0);  // RTN W4A4 is above 1000 on this model
+  // RTN W4A4 is several times FP on this model (activation outliers); one epoch of LET + LWC is not.
+  CHECK(wikitext_ppl(dir.file("q"), data) < 2 * wikitext_ppl(model, data));
 }
 
 TEST_CASE("quantize --stream on writes the checkpoint --stream off writes, byte for byte, and leaves no spill behind",
