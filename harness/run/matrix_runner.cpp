@@ -1,5 +1,7 @@
 #include "run/matrix_runner.h"
 
+#include "run/runtime.h"
+
 #include "run/cell_runner.h"
 #include "util/errors.h"
 #include "util/text.h"
@@ -138,6 +140,9 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
         env.push_back("CUDA_VISIBLE_DEVICES=" + gpu);
         where = ", GPU " + gpu;
       }
+      // N cells at a time share the cores: each one's "all cores" (threads 0) becomes its share, instead of
+      // N processes each starting a thread per core.
+      if (jobs > 1) env.push_back(fmt::format("PTQ_CPUS_PER_CELL={}", std::max(1, available_cpus() / jobs)));
       fmt::print(stderr, "[cell {}/{}] {} (index {}, run {}{})\n", next + 1, todo.size(), describe_cell(cell), todo[next],
                  cell.at("run_id").get<std::string>(), where);
       std::vector<std::string> args = {exe, "run", "--plan", options.plan_path, "--index", std::to_string(todo[next]),

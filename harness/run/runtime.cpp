@@ -39,10 +39,13 @@ int available_cpus() {
   CPU_ZERO(&set);
   int n = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0;  // taskset, cgroup cpusets
   if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (const char* slurm = std::getenv("SLURM_CPUS_PER_TASK")) {  // without CPU binding the node's cores all look free
-    const int k = std::atoi(slurm);
-    if (k > 0 && k < n) n = k;
-  }
+  // Without CPU binding the node's cores all look free: a Slurm task's share, or a cell's share when
+  // `ptqbench run --jobs N` runs N cells at once (run/matrix_runner.cpp).
+  for (const char* share : {"SLURM_CPUS_PER_TASK", "PTQ_CPUS_PER_CELL"})
+    if (const char* v = std::getenv(share)) {
+      const int k = std::atoi(v);
+      if (k > 0 && k < n) n = k;
+    }
   return n;
 }
 

@@ -41,6 +41,7 @@ struct Scale {
 const Scale kFull = {4'000'000, 150'000, 1200, 600, 1000, 2048, 256, 768, 4, 512, 8, {320, 64}};
 // Heavy-tailed weights (tiny/outliers.h): how many channels, chosen by the measurements in the README.
 constexpr int kHeavyHiddenChannels = 4, kHeavyIntermediateChannels = 4;
+constexpr int kHeavyMinLog2 = 3, kHeavyMaxLog2 = 4;
 const Scale kSmall = {150'000, 20'000, 40, 40, 20, 400, 64, 128, 2, 64, 4, {40, 12}};
 
 // Deterministic gzip (zlib writes mtime 0 in the header).
@@ -230,6 +231,8 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
   os.seed = s + 9;
   os.weight_hidden_channels = o.small ? 2 : kHeavyHiddenChannels;
   os.weight_intermediate_channels = o.small ? 2 : kHeavyIntermediateChannels;
+  os.weight_min_log2 = kHeavyMinLog2;
+  os.weight_max_log2 = kHeavyMaxLog2;
   if (o.transforms != "all") os.weight_hidden_channels = os.weight_intermediate_channels = 0;
   if (o.transforms == "none") os.hidden_channels = os.intermediate_channels = 0;
   const double heavy_before = weight_row_max_over_rms(model);

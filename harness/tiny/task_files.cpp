@@ -109,10 +109,12 @@ class TaskWriter {
     return arc_row(fmt::format("tiny-challenge-{}", i), q, choices, gold);
   }
 
-  // A passage in the corpus's phrasing, then a question about it that is true half of the time.
+  // A passage in the corpus's phrasing, then a question about it that is true half of the time. (Asked about
+  // animals' habitats instead - knowledge the passage does not state - the committed model scored 56 %,
+  // near chance; about the person the passage describes, 71 %: the README's measurement.)
   json boolq(int i) {
-    const Person& p = person();
     const bool truth = rng_.randbelow(2) == 0;
+    const Person& p = person();
     const Tool& t = w_.tools[p.tool];
     const std::string passage = fmt::format("{} is a {} from {} . {} is {} years old . {} works with a {} every day .", p.name,
                                             w_.jobs[p.job], town_of(p), capitalize_first(pronoun(p)), p.age,

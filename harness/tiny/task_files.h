@@ -6,7 +6,7 @@
 //   PIQA        which tool achieves a goal / which town to go to to find a person (2 choices)
 //   ARC-Easy    animals' habitats and food, tools' materials (4 choices)
 //   ARC-Chall.  people's towns, tools and jobs; towns' products, rivers and regions (4 choices)
-//   BoolQ       a passage about a person, then a yes/no question about the passage
+//   BoolQ       a passage about a person, then a yes/no question about where they live
 //   HellaSwag   "<person> works with a" -> which tool (4 endings)
 //   WinoGrande  which of two animals goes to its habitat / which of two people lives in a town
 //   LAMBADA     the person a paragraph is about, named only at its start

@@ -11,6 +11,7 @@
 #include "support/test_env.h"
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <regex>
@@ -54,10 +55,13 @@ TEST_CASE("reproducible numerics: 1 and 2 threads give identical cells, regress 
   const auto one = run_cell(dir, "one", spec("auto", 1));
   const auto two = run_cell(dir, "two", spec("auto", 2));
   CHECK(one["metrics"] == two["metrics"]);
+  // WikiText-2: one record per 512-token segment of the test split (its token count is in make_tiny.json).
+  const int64_t segments = ptq::io::read_json_file(ptq::test::source_dir() + "/experiments/models/tiny-llama/make_tiny.json")
+                               ["test_tokens"].get<int64_t>() / 512;
   for (const char* task : {"wikitext2", "piqa", "arc_easy", "hellaswag", "boolq"}) {
     INFO(task);
     CHECK(one["details"][task]["samples"]["sha256"] == two["details"][task]["samples"]["sha256"]);
-    CHECK(one["details"][task]["samples"]["records"] == (std::string(task) == "wikitext2" ? 86 : 200));
+    CHECK(one["details"][task]["samples"]["records"] == (std::string(task) == "wikitext2" ? segments : 200));
   }
   const auto& numerics = two["provenance"]["environment"]["numerics"];
   CHECK(numerics["mode"] == "reproducible");
@@ -85,7 +89,7 @@ TEST_CASE("reproducible numerics: 1 and 2 threads give identical cells, regress 
   const auto bad = run_ptqbench({"regress", "--baseline", baseline, "--db", dir.file("worse/ptqbench.db")});
   INFO(bad.out);
   CHECK(bad.exit_code == 3);
-  CHECK_THAT(bad.out, Contains("REGRESSED  tiny W4A4 omniquant wikitext2_ppl") && Contains("paired t-test on 86 paired examples"));
+  CHECK_THAT(bad.out, Contains("REGRESSED  tiny W4A4 omniquant wikitext2_ppl") && Contains(fmt::format("paired t-test on {} paired examples", segments)));
   CHECK_THAT(bad.out, Contains("REGRESSED  tiny W4A4 omniquant piqa") && Contains("exact McNemar on 200 paired examples"));
   CHECK_THAT(bad.out, Contains("REGRESSED  tiny W4A4 omniquant zeroshot_avg"));
   // Every line says its p-value; the exit code counts only the significant ones.

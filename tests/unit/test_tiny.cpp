@@ -205,6 +205,11 @@ TEST_CASE("task answers follow from the world's facts", "[unit][tiny]") {
         found = true;
         truth = ctx.find(" live in " + w.towns[p.town].name + "?") != std::string::npos;
       }
+    for (const auto& a : w.animals)
+      if (ctx.find("Question: does the " + a.name + " live in ") != std::string::npos) {
+        found = true;
+        truth = ctx.find(" live in " + w.habitats[a.habitat] + "?") != std::string::npos;
+      }
     CHECK(found);
     CHECK((d.gold == 0) == truth);
     yes += truth;
