@@ -1,7 +1,8 @@
 // `ptqbench make-tiny`: the embedded default, made from nothing but a seed - corpus, C4-style shards,
 // zero-shot task files, a sentencepiece tokenizer, a trained Llama with GQA, and LLaMA-like activation
-// outliers injected by an exact equivalence transform. Writes <out>/models/tiny-llama and <out>/data/tiny
-// with a manifest of SHA-256 hashes and the command that made them.
+// outliers and heavy-tailed weights put in by exact equivalence transforms (tiny/outliers.h). Writes
+// <out>/models/tiny-llama and <out>/data/tiny with a manifest of SHA-256 hashes and the command that made
+// them. The defaults make the committed model: `ptqbench make-tiny --out experiments`.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -14,7 +15,7 @@ namespace ptq::tiny {
 struct MakeTinyOptions {
   std::string out_dir;
   uint64_t seed = 1;
-  int64_t steps = 800;
+  int64_t steps = 1000;  // the committed model's
   bool small = false;  // a minute-sized variant (tests): less data, a smaller model
   std::string transforms = "all";  // all | activations (no heavy-tailed weights) | none: the README's ablations
   std::string trained_cache;  // when set: reuse (or write) the trained weights there, before the transforms

@@ -13,7 +13,7 @@
 namespace ptq::tiny {
 
 struct TrainConfig {
-  int64_t steps = 800;
+  int64_t steps = 1000;
   int64_t batch = 8;
   int64_t seqlen = 512;
   double lr = 3e-3;           // peak
