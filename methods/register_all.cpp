@@ -1,11 +1,12 @@
-#include "register_all.h"
+#include "methods/register_all.h"
 
-#include "cbq/cbq.h"
-#include "lrquant/lrquant.h"
-#include "mppq/mppq.h"
-#include "omniquant/omniquant.h"
-#include "rtn/rtn.h"
-#include "testing/test_fault.h"
+#include "methods/cbq/cbq.h"
+#include "methods/lrquant/lrquant.h"
+#include "methods/mppq/mppq.h"
+#include "methods/omniquant/omniquant.h"
+#include "methods/rtn/rtn.h"
+#include "methods/testing/lsq_rtn.h"
+#include "methods/testing/test_fault.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -23,9 +24,13 @@ const quant::MethodRegistry& registry() {
     r.add(make_lrquant());
     r.add(make_cbq());
     r.add(make_mppq());
-    // The harness's own fault-injection method, for its tests only (see testing/test_fault.h).
+    // The harness's own test methods: fault injection (testing/test_fault.h) and a closed-form method
+    // that exercises the engine's contract (testing/lsq_rtn.h).
     const char* test_methods = std::getenv("PTQBENCH_TEST_METHODS");
-    if (test_methods != nullptr && std::strcmp(test_methods, "1") == 0) r.add(make_test_fault());
+    if (test_methods != nullptr && std::strcmp(test_methods, "1") == 0) {
+      r.add(make_test_fault());
+      r.add(make_lsq_rtn());
+    }
   });
   return r;
 }

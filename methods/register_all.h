@@ -1,7 +1,7 @@
 // Every PTQ method the harness knows, registered explicitly (one line each in register_all.cpp).
 #pragma once
 
-#include "quant/method.h"
+#include "harness/ptq/method.h"
 
 namespace ptq::methods {
 

@@ -1,7 +1,7 @@
-#include "perplexity/perplexity.h"
+#include "evaluators/perplexity/perplexity.h"
 
-#include "run/progress.h"
-#include "util/errors.h"
+#include "harness/util/errors.h"
+#include "harness/util/progress.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>

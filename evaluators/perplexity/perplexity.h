@@ -5,7 +5,7 @@
 // segments, which under-reports ppl; we do not copy that).
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <ATen/core/Tensor.h>
 

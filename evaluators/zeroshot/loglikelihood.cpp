@@ -1,13 +1,13 @@
-#include "zeroshot/loglikelihood.h"
+#include "evaluators/zeroshot/loglikelihood.h"
 
-#include "model/block_reader.h"
-#include "recon/activation_home.h"
+#include "harness/model/activation_home.h"
+#include "harness/model/block_reader.h"
 
-#include "model/llama_model.h"
-#include "model/tokenizer.h"
-#include "run/progress.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/model/llama_model.h"
+#include "harness/model/tokenizer.h"
+#include "harness/util/errors.h"
+#include "harness/util/progress.h"
+#include "harness/util/text.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -133,7 +133,7 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
     }
   };
   const int64_t group_bytes = opt.stream_group_bytes > 0 ? opt.stream_group_bytes
-                              : model.device().is_cuda() ? recon::free_device_bytes(model.device()) / 4
+                              : model.device().is_cuda() ? free_device_bytes(model.device()) / 4
                                                          : int64_t{2} << 30;
   for (size_t first = 0; first < order.size();) {
     // One batch at a time; a streamed model takes a group of batches through each block it reads.

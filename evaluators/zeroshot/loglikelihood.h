@@ -8,7 +8,7 @@
 // the continuation tokens, greedy = every continuation token is the argmax.
 #pragma once
 
-#include "zeroshot/tasks.h"
+#include "evaluators/zeroshot/tasks.h"
 
 #include <cstdint>
 #include <string>

@@ -1,9 +1,9 @@
 // One loader per task: the original file formats, turned into lm-eval v0.3.0's requests (see tasks.h).
-#include "io/files.h"
-#include "io/jsonl.h"
-#include "util/errors.h"
-#include "util/text.h"
-#include "zeroshot/tasks.h"
+#include "evaluators/zeroshot/tasks.h"
+#include "harness/io/files.h"
+#include "harness/io/jsonl.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <fmt/format.h>
 

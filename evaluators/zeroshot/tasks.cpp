@@ -1,9 +1,9 @@
-#include "zeroshot/tasks.h"
+#include "evaluators/zeroshot/tasks.h"
 
-#include "io/files.h"
-#include "io/sha256.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/io/files.h"
+#include "harness/io/sha256.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <fmt/format.h>
 

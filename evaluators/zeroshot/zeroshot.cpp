@@ -1,9 +1,9 @@
-#include "zeroshot/zeroshot.h"
+#include "evaluators/zeroshot/zeroshot.h"
 
-#include "model/llama_model.h"
-#include "model/tokenizer.h"
-#include "run/py_random.h"
-#include "util/errors.h"
+#include "harness/model/llama_model.h"
+#include "harness/model/tokenizer.h"
+#include "harness/util/errors.h"
+#include "harness/util/py_random.h"
 
 #include <fmt/format.h>
 

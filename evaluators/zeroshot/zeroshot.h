@@ -2,8 +2,8 @@
 // lm-eval's standard errors (sample standard deviation / sqrt(n)).
 #pragma once
 
-#include "zeroshot/loglikelihood.h"
-#include "zeroshot/tasks.h"
+#include "evaluators/zeroshot/loglikelihood.h"
+#include "evaluators/zeroshot/tasks.h"
 
 #include <nlohmann/json.hpp>
 

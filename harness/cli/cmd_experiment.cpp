@@ -5,19 +5,19 @@
 //   ptqbench run SPEC                            all of it locally, then print the report
 // Exit codes: 0 success, 2 bad input, 1 internal failure, 3 finished but some cells failed, 4 (one cell)
 // another worker holds it, 5 (one cell) stopped by SIGTERM/SIGUSR1 with its state saved.
-#include "cli/commands.h"
-#include "cli/results_options.h"
-#include "perplexity/token_cache.h"
-#include "report/render.h"
-#include "report/report_table.h"
-#include "run/cell_runner.h"
-#include "run/experiment_spec.h"
-#include "run/matrix_runner.h"
-#include "run/numerics.h"
-#include "run/plan.h"
-#include "store/results_db.h"
-#include "util/errors.h"
-#include "util/stop_request.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/results_options.h"
+#include "harness/data/token_cache.h"
+#include "harness/report/render.h"
+#include "harness/report/report_table.h"
+#include "harness/run/cell_runner.h"
+#include "harness/run/experiment_spec.h"
+#include "harness/run/matrix_runner.h"
+#include "harness/run/plan.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "harness/util/numerics.h"
+#include "harness/util/stop_request.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -1,11 +1,11 @@
 // `ptqbench import-llama2c MODEL.bin TOKENIZER.model OUT_DIR`: a llama2.c checkpoint (tinyllamas) as an HF
 // checkpoint directory, so small real models can be evaluated and quantized by the harness.
-#include "cli/commands.h"
-#include "io/files.h"
-#include "model/checkpoint.h"
-#include "model/llama2c_import.h"
-#include "model/tokenizer.h"
-#include "util/errors.h"
+#include "harness/cli/commands.h"
+#include "harness/io/files.h"
+#include "harness/model/checkpoint.h"
+#include "harness/model/llama2c_import.h"
+#include "harness/model/tokenizer.h"
+#include "harness/util/errors.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

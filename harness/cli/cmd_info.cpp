@@ -1,13 +1,13 @@
 // `ptqbench info MODEL_DIR`: what a checkpoint is, read from config.json and safetensors headers only
 // (instant even for 70B), plus a check of every tensor's name and shape against the config.
-#include "cli/commands.h"
-#include "cli/model_dir.h"
-#include "io/tensor_store.h"
-#include "model/checkpoint.h"
-#include "model/tokenizer.h"
-#include "quant/quantized_checkpoint.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/model_dir.h"
+#include "harness/io/tensor_store.h"
+#include "harness/model/checkpoint.h"
+#include "harness/model/tokenizer.h"
+#include "harness/ptq/quantized_checkpoint.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -1,9 +1,10 @@
 // `ptqbench ls methods|settings|evaluators`: what the harness can do, with one line each.
-#include "cli/commands.h"
-#include "perplexity/ppl_tasks.h"
-#include "quant/quant_setting.h"
-#include "register_all.h"
-#include "util/errors.h"
+#include "evaluators/evaluator.h"
+#include "harness/cli/commands.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
+#include "methods/register_all.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -20,13 +21,21 @@ void run_ls(const std::string& what) {
     for (const auto& name : registry.names()) {
       const auto& m = registry.get(name);
       fmt::print("{:<12} {}\n{:<12} default config: {}\n", name, m.description(), "", m.default_config().dump());
+      const nlohmann::json fields = m.config_fields();
+      for (const auto& [key, f] : fields.items())  // each default and where it comes from
+        fmt::print("{:<12}   {:<18} {:<12} {}{}\n", "", key, f.at("default").dump(), f.at("source").get<std::string>(),
+                   f.contains("allowed") ? " (one of: " + join(f.at("allowed").get<std::vector<std::string>>(), ", ") + ")" : "");
     }
   } else if (what == "settings") {
     for (const auto& s : quant::known_settings()) fmt::print("{:<12} {}\n", s.name, s.description);
     fmt::print("\nGrammar: W<bits>A<bits>[g<group>][KV<bits>][-wsym][-actsym]; bits 2..8 or 16 (not quantized).\n"
                "KV<bits> sets the Q/K/V activation bits; -wsym / -actsym choose symmetric quantizers.\n");
   } else if (what == "evaluators") {
-    for (const auto& t : eval::ppl_tasks()) fmt::print("{:<12} perplexity: {}\n", t.name, t.description);
+    for (const auto& t : eval::evaluators().all()) {
+      std::vector<std::string> metrics;
+      for (const auto& m : t.metrics) metrics.push_back(m.name + (m.higher_is_better ? " (higher is better)" : " (lower is better)"));
+      fmt::print("{:<15} {}: {}\n{:<15} metrics: {}\n", t.name, t.kind, t.description, "", join(metrics, ", "));
+    }
   } else {
     throw InputError(fmt::format("ls {}: expected methods, settings or evaluators", what));
   }

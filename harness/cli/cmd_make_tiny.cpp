@@ -1,7 +1,7 @@
 // `ptqbench make-tiny --out DIR`: regenerate the embedded default model and its data (see tiny/make_tiny.h).
-#include "cli/commands.h"
-#include "cli/runtime_options.h"
-#include "tiny/make_tiny.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/runtime_options.h"
+#include "harness/tiny/make_tiny.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -1,20 +1,17 @@
 // `ptqbench quantize`: apply a method at a setting to a checkpoint and write the quantized checkpoint
 // (de-quantized weights + scales/zeros + quantization.json) that `ptqbench eval` reads back.
-#include "cli/commands.h"
-#include "cli/model_dir.h"
-#include "calibration/calibration.h"
-#include "cli/runtime_options.h"
-#include "io/files.h"
-#include "model/checkpoint.h"
-#include "model/tokenizer.h"
-#include "perplexity/token_cache.h"
-#include "quant/method.h"
-#include "quant/quantized_checkpoint.h"
-#include "register_all.h"
-#include "run/provenance.h"
-#include "run/runtime.h"
-#include "run/streaming_choice.h"
-#include "util/errors.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/model_dir.h"
+#include "harness/cli/runtime_options.h"
+#include "harness/data/calibration.h"
+#include "harness/data/token_cache.h"
+#include "harness/io/files.h"
+#include "harness/model/tokenizer.h"
+#include "harness/pipeline/quantize.h"
+#include "harness/ptq/quantized_checkpoint.h"
+#include "harness/run/provenance.h"
+#include "harness/util/errors.h"
+#include "harness/util/runtime.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -65,18 +62,45 @@ std::string utc_now() {
   return buf;
 }
 
+// quantization.json: what was done, by what, on what.
+nlohmann::json quantization_document(const pipeline::ResolvedMethod& method, const quant::QuantSetting& setting,
+                                     const nlohmann::json& calibration, const pipeline::Quantized& q,
+                                     const pipeline::LoadedModel& lm, const ModelDir& m, c10::ScalarType dtype,
+                                     c10::ScalarType save_dtype, c10::Device device) {
+  return {{"format_version", quant::kQuantizationFormat},
+          {"harness_version", harness_version()},
+          {"setting", setting.str()},
+          {"setting_detail", setting.to_json()},
+          {"method", method.name()},
+          {"config", method.config},
+          {"calibration", calibration},
+          {"activation_quantization",
+           {{"linear_input_bits", setting.abits}, {"qkv_bits", setting.kv_bits}, {"symmetric", setting.act_symmetric},
+            {"granularity", "dynamic per token (Q/K/V per head and token)"}}},
+          {"weights", fmt::format("de-quantized values in model.safetensors ({}); scales and zero points in {}",
+                                  dtype_name(save_dtype), quant::kQParamsFile)},
+          {"method_summary", q.report.summary},
+          {"source_model", {{"dir", m.dir}, {"config_sha256", m.config_sha256}}},
+          {"compute_dtype", dtype_name(dtype)},
+          {"streamed", lm.streaming.stream},
+          {"memory", run::peak_memory(device)},  // peak RSS and GPU memory up to here: load + quantization
+          {"seconds", q.seconds},
+          {"created", utc_now()},
+          {"environment", environment_info(device)}};
+}
+
 void run_quantize(const QuantizeOptions& o) {
   // Everything about the request is checked before the (possibly long) model load.
-  const quant::Method& method = methods::registry().get(o.method);
-  const quant::QuantSetting setting = quant::QuantSetting::parse(o.setting);
   nlohmann::json overrides = parse_config_arg(o.config);
   if (!o.nan_policy.empty()) overrides["nan_policy"] = o.nan_policy;
-  const nlohmann::json config = method.resolve_config(overrides);
+  const pipeline::ResolvedMethod method = pipeline::resolve_method(o.method, overrides);
+  if (!method.method) throw InputError("--method fp: nothing to quantize (evaluate the checkpoint with `ptqbench eval`)");
+  const quant::QuantSetting setting = quant::QuantSetting::parse(o.setting);
   const ModelDir m = inspect_model_dir(o.model_dir);
   setting.validate_for(m.config);
-  const bool calibrated = method.needs_calibration(config);
+  const pipeline::CalibrationRequest calib{o.calib, o.calib_data, o.nsamples, o.seqlen, o.seed};
   std::optional<Tokenizer> tokenizer;
-  if (calibrated) {
+  if (method.needs_calibration) {
     if (o.calib_data.empty())
       throw InputError(fmt::format("method {} needs calibration data: give --calib-data (the {} train split)", o.method, o.calib));
     eval::resolve_calibration_file(o.calib, o.calib_data);  // fail before loading anything
@@ -86,16 +110,13 @@ void run_quantize(const QuantizeOptions& o) {
   const auto [threads, device, dtype, stream, activations] = apply_runtime_options(o.runtime);
   const c10::ScalarType save_dtype = o.save_dtype == "auto" ? dtype : parse_dtype(o.save_dtype, device);
 
-  std::optional<eval::CalibrationSet> calibration;
+  const std::optional<eval::CalibrationSet> calibration = pipeline::sample_calibration(
+      method, calib, tokenizer ? &*tokenizer : nullptr, eval::TokenCache(o.no_cache ? "" : o.cache_dir), m.dir);
   nlohmann::json calibration_doc = nullptr;
-  if (calibrated) {
-    calibration = eval::sample_calibration(o.calib, o.calib_data, *tokenizer, o.nsamples, o.seqlen, o.seed,
-                                           eval::TokenCache(o.no_cache ? "" : o.cache_dir));
+  if (calibration)
     calibration_doc = {{"dataset", o.calib}, {"n", o.nsamples}, {"seqlen", o.seqlen}, {"seed", o.seed},
                        {"provenance", calibration->provenance}};
-  }
   // A streamed model's quantized blocks rest in a spill directory beside the output until it is written.
-  const run::StreamingChoice streaming = run::choose_streaming(stream, m.dir, device, dtype);
   const fs::path out_path = fs::absolute(o.out_dir);
   const fs::path spill = out_path.parent_path() / fmt::format(".{}.spill-{}", out_path.filename().string(), ::getpid());
   struct RemoveOnExit {
@@ -105,39 +126,18 @@ void run_quantize(const QuantizeOptions& o) {
       fs::remove_all(dir, ec);
     }
   } remove_spill{spill};
-  if (streaming.stream) fmt::print(stderr, "{}: {}\n", m.dir, streaming.reason);
-  LlamaModel model = load_llama(m.dir, {dtype, device, streaming.stream, spill.string()});
-  const auto start = std::chrono::steady_clock::now();
-  quant::MethodContext ctx;
-  ctx.activations = activations;
-  if (calibration) ctx.calibration = &calibration->windows;
-  const quant::MethodReport report = method.apply(model, setting, config, ctx);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  pipeline::LoadedModel lm = pipeline::load_model(m.dir, dtype, device, stream, spill.string());
+  if (lm.streaming.stream) fmt::print(stderr, "{}: {}\n", m.dir, lm.streaming.reason);
+  pipeline::QuantizeRequest request;
+  request.setting = setting;
+  request.calibration = calibration ? &calibration->windows : nullptr;
+  request.activations = activations;
+  const pipeline::Quantized q = pipeline::quantize(lm.model, method, request);
 
-  const nlohmann::json doc = {
-      {"format_version", quant::kQuantizationFormat},
-      {"harness_version", harness_version()},
-      {"setting", setting.str()},
-      {"setting_detail", setting.to_json()},
-      {"method", method.name()},
-      {"config", config},
-      {"calibration", calibration_doc},
-      {"activation_quantization",
-       {{"linear_input_bits", setting.abits}, {"qkv_bits", setting.kv_bits}, {"symmetric", setting.act_symmetric},
-        {"granularity", "dynamic per token (Q/K/V per head and token)"}}},
-      {"weights", fmt::format("de-quantized values in model.safetensors ({}); scales and zero points in {}",
-                              dtype_name(save_dtype), quant::kQParamsFile)},
-      {"method_summary", report.summary},
-      {"source_model", {{"dir", m.dir}, {"config_sha256", m.config_sha256}}},
-      {"compute_dtype", dtype_name(dtype)},
-      {"streamed", streaming.stream},
-      {"memory", run::peak_memory(device)},  // peak RSS and GPU memory up to here: load + quantization
-      {"seconds", seconds},
-      {"created", utc_now()},
-      {"environment", environment_info(device)}};
-  quant::write_quantized_checkpoint(model, o.out_dir, save_dtype, doc, report, m.tokenizer_path.value_or(""),
+  const nlohmann::json doc = quantization_document(method, setting, calibration_doc, q, lm, m, dtype, save_dtype, device);
+  quant::write_quantized_checkpoint(lm.model, o.out_dir, save_dtype, doc, q.report, m.tokenizer_path.value_or(""),
                                     o.overwrite);
-  fmt::print("{}: {} at {} in {:.1f} s -> {}\n", m.dir, method.name(), setting.str(), seconds, o.out_dir);
+  fmt::print("{}: {} at {} in {:.1f} s -> {}\n", m.dir, method.name(), setting.str(), q.seconds, o.out_dir);
 }
 
 }  // namespace

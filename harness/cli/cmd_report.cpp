@@ -1,13 +1,13 @@
 // `ptqbench report` (paper-style tables from the database) and `ptqbench regress` (compare with a stored
 // baseline; exit 3 listing every metric that got worse beyond tolerance).
-#include "cli/commands.h"
-#include "io/files.h"
-#include "report/regress.h"
-#include "report/render.h"
-#include "report/report_table.h"
-#include "store/results_db.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/cli/commands.h"
+#include "harness/io/files.h"
+#include "harness/report/regress.h"
+#include "harness/report/render.h"
+#include "harness/report/report_table.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -7,20 +7,20 @@
 //   logs/%A_%a.out      one log per task; submissions.jsonl: what was submitted when
 // and submits them, or prints them with --dry-run. Only cells without DONE are submitted, so running
 // the command again after a failure or a cancellation runs just what is missing.
-#include "cli/commands.h"
-#include "cli/results_options.h"
-#include "io/files.h"
-#include "io/sha256.h"
-#include "report/render.h"
-#include "report/report_table.h"
-#include "run/cell_runner.h"
-#include "run/experiment_spec.h"
-#include "run/matrix_runner.h"
-#include "run/plan.h"
-#include "run/provenance.h"
-#include "run/slurm_jobs.h"
-#include "store/results_db.h"
-#include "util/errors.h"
+#include "harness/cli/commands.h"
+#include "harness/cli/results_options.h"
+#include "harness/io/files.h"
+#include "harness/io/sha256.h"
+#include "harness/report/render.h"
+#include "harness/report/report_table.h"
+#include "harness/run/cell_runner.h"
+#include "harness/run/experiment_spec.h"
+#include "harness/run/matrix_runner.h"
+#include "harness/run/plan.h"
+#include "harness/run/provenance.h"
+#include "harness/run/slurm_jobs.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -1,9 +1,9 @@
 // ptqbench: the command-line entry point. Exit codes: 0 success, 2 bad input, 6 the environment cannot do
 // what was asked (e.g. reproducible numerics without OpenBLAS), 1 internal failure; 3-5 from `run`/`regress`.
-#include "cli/commands.h"
-#include "run/numerics.h"
-#include "run/runtime.h"
-#include "util/errors.h"
+#include "harness/cli/commands.h"
+#include "harness/util/errors.h"
+#include "harness/util/numerics.h"
+#include "harness/util/runtime.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

@@ -1,8 +1,8 @@
-#include "cli/model_dir.h"
+#include "harness/cli/model_dir.h"
 
-#include "io/files.h"
-#include "io/sha256.h"
-#include "util/errors.h"
+#include "harness/io/files.h"
+#include "harness/io/sha256.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
 // What the CLI needs to know about a model directory before loading any weight.
 #pragma once
 
-#include "model/llama_config.h"
+#include "harness/model/llama_config.h"
 
 #include <optional>
 #include <string>

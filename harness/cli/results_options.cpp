@@ -1,6 +1,6 @@
-#include "cli/results_options.h"
+#include "harness/cli/results_options.h"
 
-#include "perplexity/token_cache.h"
+#include "harness/data/token_cache.h"
 
 #include <CLI/CLI.hpp>
 

@@ -1,7 +1,7 @@
-#include "cli/runtime_options.h"
+#include "harness/cli/runtime_options.h"
 
-#include "run/numerics.h"
-#include "run/runtime.h"
+#include "harness/util/numerics.h"
+#include "harness/util/runtime.h"
 
 #include <CLI/CLI.hpp>
 

@@ -1,7 +1,7 @@
-#include "io/files.h"
+#include "harness/io/files.h"
 
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <fmt/format.h>
 #include <zlib.h>

@@ -1,7 +1,7 @@
-#include "io/json_file.h"
+#include "harness/io/json_file.h"
 
-#include "io/files.h"
-#include "util/errors.h"
+#include "harness/io/files.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

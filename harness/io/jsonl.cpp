@@ -1,8 +1,8 @@
-#include "io/jsonl.h"
+#include "harness/io/jsonl.h"
 
-#include "io/files.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/io/files.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <fmt/format.h>
 

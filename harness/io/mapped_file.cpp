@@ -1,6 +1,6 @@
-#include "io/mapped_file.h"
+#include "harness/io/mapped_file.h"
 
-#include "util/errors.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

@@ -1,7 +1,7 @@
-#include "io/npy.h"
+#include "harness/io/npy.h"
 
-#include "io/files.h"
-#include "util/errors.h"
+#include "harness/io/files.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

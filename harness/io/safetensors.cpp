@@ -1,7 +1,7 @@
-#include "io/safetensors.h"
+#include "harness/io/safetensors.h"
 
-#include "io/files.h"
-#include "util/errors.h"
+#include "harness/io/files.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -4,7 +4,7 @@
 // implementation does, and copies tensors out one at a time (lazy loading).
 #pragma once
 
-#include "io/mapped_file.h"
+#include "harness/io/mapped_file.h"
 
 #include <ATen/core/Tensor.h>
 

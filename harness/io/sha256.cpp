@@ -1,6 +1,6 @@
-#include "io/sha256.h"
+#include "harness/io/sha256.h"
 
-#include "util/errors.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 #include <openssl/evp.h>

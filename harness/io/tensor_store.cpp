@@ -1,8 +1,8 @@
-#include "io/tensor_store.h"
+#include "harness/io/tensor_store.h"
 
-#include "io/files.h"
-#include "io/json_file.h"
-#include "util/errors.h"
+#include "harness/io/files.h"
+#include "harness/io/json_file.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

@@ -3,7 +3,7 @@
 // Opening reads only headers; tensors are copied out on demand.
 #pragma once
 
-#include "io/safetensors.h"
+#include "harness/io/safetensors.h"
 
 #include <memory>
 #include <string>

@@ -1,6 +1,6 @@
-#include "model/block_reader.h"
+#include "harness/model/block_reader.h"
 
-#include "model/block_storage.h"
+#include "harness/model/block_storage.h"
 
 #include <stdexcept>
 

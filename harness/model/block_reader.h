@@ -5,7 +5,7 @@
 // over WikiText-2 on a GPU. Resident blocks are handed out as model.block(i), with no thread.
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <future>
 

@@ -1,8 +1,8 @@
-#include "model/block_storage.h"
+#include "harness/model/block_storage.h"
 
-#include "io/safetensors.h"
-#include "io/tensor_store.h"
-#include "util/errors.h"
+#include "harness/io/safetensors.h"
+#include "harness/io/tensor_store.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

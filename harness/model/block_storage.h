@@ -7,7 +7,7 @@
 // Copies of a streamed LlamaModel share one storage until one of them stores a block (copy on write).
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>

@@ -1,9 +1,9 @@
-#include "model/checkpoint.h"
+#include "harness/model/checkpoint.h"
 
-#include "io/files.h"
-#include "model/block_storage.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/io/files.h"
+#include "harness/model/block_storage.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -1,8 +1,8 @@
 // Hugging Face Llama checkpoint directories: config.json + safetensors (single or sharded).
 #pragma once
 
-#include "io/tensor_store.h"
-#include "model/llama_model.h"
+#include "harness/io/tensor_store.h"
+#include "harness/model/llama_model.h"
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>

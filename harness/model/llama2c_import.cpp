@@ -1,7 +1,7 @@
-#include "model/llama2c_import.h"
+#include "harness/model/llama2c_import.h"
 
-#include "io/mapped_file.h"
-#include "util/errors.h"
+#include "harness/io/mapped_file.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

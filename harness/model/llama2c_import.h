@@ -4,7 +4,7 @@
 // (i, i + d/2); q/k rows are permuted per head as transformers' convert_llama_weights_to_hf.py does.
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <string>
 

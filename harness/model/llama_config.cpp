@@ -1,8 +1,8 @@
-#include "model/llama_config.h"
+#include "harness/model/llama_config.h"
 
-#include "io/json_file.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/io/json_file.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

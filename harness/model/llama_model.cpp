@@ -1,7 +1,7 @@
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
-#include "model/block_reader.h"
-#include "model/block_storage.h"
+#include "harness/model/block_reader.h"
+#include "harness/model/block_storage.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -4,9 +4,9 @@
 // Blocks are plain structs of tensors, addressable one at a time for block-wise PTQ methods.
 #pragma once
 
-#include "model/llama_config.h"
-#include "model/rope.h"
-#include "quant/act_quant.h"
+#include "harness/model/llama_config.h"
+#include "harness/model/rope.h"
+#include "harness/quant/act_quant.h"
 
 #include <ATen/core/Tensor.h>
 

@@ -1,4 +1,4 @@
-#include "model/rope.h"
+#include "harness/model/rope.h"
 
 #include <ATen/ATen.h>
 

@@ -2,7 +2,7 @@
 // permuted for it; Meta/llama2.c checkpoints use interleaved pairs instead).
 #pragma once
 
-#include "model/llama_config.h"
+#include "harness/model/llama_config.h"
 
 #include <ATen/core/Tensor.h>
 

@@ -1,9 +1,9 @@
-#include "model/tokenizer.h"
+#include "harness/model/tokenizer.h"
 
-#include "io/files.h"
-#include "io/sha256.h"
-#include "model/spm_shim/spm_shim.h"
-#include "util/errors.h"
+#include "harness/io/files.h"
+#include "harness/io/sha256.h"
+#include "harness/model/spm_shim/spm_shim.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

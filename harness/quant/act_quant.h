@@ -8,7 +8,7 @@
 // The softmax output, embeddings, final norm and lm_head are never quantized.
 #pragma once
 
-#include "quant/uniform_quantizer.h"
+#include "harness/quant/uniform_quantizer.h"
 
 namespace ptq::quant {
 

@@ -1,8 +1,8 @@
-#include "quant/fused_fake_quant.h"
+#include "harness/quant/fused_fake_quant.h"
 
-#include "quant/fused_fake_quant_math.h"
+#include "harness/quant/fused_fake_quant_math.h"
 #ifdef PTQ_WITH_CUDA
-#include "quant/fused_fake_quant_cuda.h"
+#include "harness/quant/fused_fake_quant_cuda.h"
 
 #include <c10/cuda/CUDAStream.h>
 #endif

@@ -3,8 +3,8 @@
 // quantize-dequantize of each element in a second, cached read. Backward: one read of x and dL/dy for
 // the row's scale-gradient sum and the direct gradients, then the two range elements' corrections.
 // Arithmetic in float from fp32/fp16/bf16 storage, in the expressions of fused_fake_quant_math.h.
-#include "quant/fused_fake_quant_cuda.h"
-#include "quant/fused_fake_quant_math.h"
+#include "harness/quant/fused_fake_quant_cuda.h"
+#include "harness/quant/fused_fake_quant_math.h"
 
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>

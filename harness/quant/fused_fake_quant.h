@@ -8,7 +8,7 @@
 // LibTorch has CUDA). The arithmetic lives in fused_fake_quant_math.h, shared by both.
 #pragma once
 
-#include "quant/uniform_quantizer.h"
+#include "harness/quant/uniform_quantizer.h"
 
 #include <ATen/core/Tensor.h>
 

@@ -2,7 +2,7 @@
 // the .cu file needs no LibTorch header; `stream` is a cudaStream_t. Compiled only with CUDA.
 #pragma once
 
-#include "quant/fused_fake_quant_math.h"
+#include "harness/quant/fused_fake_quant_math.h"
 
 #include <cstdint>
 

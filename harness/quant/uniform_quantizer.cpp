@@ -1,7 +1,7 @@
-#include "quant/uniform_quantizer.h"
+#include "harness/quant/uniform_quantizer.h"
 
-#include "quant/fused_fake_quant.h"
-#include "util/errors.h"
+#include "harness/quant/fused_fake_quant.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>

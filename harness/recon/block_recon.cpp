@@ -1,120 +1,54 @@
-#include "recon/block_recon.h"
+#include "harness/recon/block_recon.h"
 
-#include "model/block_reader.h"
-#include "recon/activation_home.h"
-#include "recon/checkpoint_file.h"
-#include "io/sha256.h"
-#include "run/progress.h"
-#include "train/loss_scaler.h"
-#include "util/errors.h"
-#include "util/stop_request.h"
+#include "harness/io/sha256.h"
+#include "harness/model/activation_home.h"
+#include "harness/model/block_reader.h"
+#include "harness/recon/checkpoint_file.h"
+#include "harness/recon/train_loop.h"
+#include "harness/recon/window_schedule.h"
+#include "harness/util/errors.h"
+#include "harness/util/progress.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
-#include <cctype>
-#include <cmath>
 
 namespace ptq::recon {
 
 namespace {
 
-std::string checkpoint_path(const ReconOptions& o, size_t block) {
-  return (std::filesystem::path(o.checkpoint_dir) / fmt::format("block_{}.safetensors", block)).string();
+bool block_wise(const Window& w) { return w.blocks.size() == 1; }
+
+// A unit is a block when K = 1 ("block 3", checkpoint block_3), a window otherwise ("window [3..4]",
+// checkpoint window_<index in the schedule>): the names of the checkpoints and of the partial states.
+std::string unit_name(const Window& w) {
+  return block_wise(w) ? fmt::format("block {}", w.blocks[0]) : fmt::format("window [{}..{}]", w.blocks.front(), w.blocks.back());
 }
 
-// Restores a block's parameters from its checkpoint; false when there is none.
-bool load_checkpoint(const ReconOptions& o, size_t block, BlockParts& parts, BlockLog& log) {
-  if (o.checkpoint_dir.empty()) return false;
-  const std::string path = checkpoint_path(o, block);
-  std::map<std::string, at::Tensor> state;
-  if (!read_checkpoint_file(path, o, state, log)) return false;
-  try {
-    parts.load_state(state);
-  } catch (const std::out_of_range&) {
-    throw InputError(fmt::format("{}: does not hold this method's parameters", path));
-  }
-  return true;
+std::string unit_label(const Window& w, size_t num_blocks) {
+  return block_wise(w) ? fmt::format("block {}/{}", w.blocks[0] + 1, num_blocks) : unit_name(w);
 }
 
-void save_checkpoint(const ReconOptions& o, size_t block, const BlockParts& parts, const BlockLog& log) {
-  if (!o.checkpoint_dir.empty()) write_checkpoint_file(checkpoint_path(o, block), o, parts.state(), log);
+std::string unit_checkpoint_path(const ReconOptions& o, const Window& w, size_t index) {
+  const std::string file = block_wise(w) ? fmt::format("block_{}.safetensors", w.blocks[0]) : fmt::format("window_{}.safetensors", index);
+  return (std::filesystem::path(o.checkpoint_dir) / file).string();
 }
 
-// Where train_steps stands: the next step to run and the running loss sum of its epoch.
-struct LoopPosition {
-  int epoch = 0;
-  int64_t j = 0;     // first sample of the next batch
-  int64_t step = 0;  // steps of the unit done so far
-  double epoch_sum = 0;
-};
+// In a unit's checkpoint, each block's state under its own names (K = 1) or "state.<block>.<name>".
+std::string state_prefix(const Window& w, int64_t b) { return block_wise(w) ? "" : fmt::format("state.{}.", b); }
 
-// A unit stopped part-way (StopRequested): its parameters, the optimiser's and loss scaler's state and
-// the loop position, so that the resumed run makes exactly the updates the uninterrupted one would.
-void save_partial(const std::string& path, const ReconOptions& o, train::AdamW& opt, const train::DynamicLossScaler& scaler,
-                  const LoopPosition& at, const BlockLog& log) {
-  std::vector<std::pair<std::string, at::Tensor>> t = opt.state();
-  for (size_t g = 0; g < opt.groups().size(); ++g)
-    for (size_t i = 0; i < opt.groups()[g].params.size(); ++i)
-      t.emplace_back(fmt::format("param.{}.{}", g, i), opt.groups()[g].params[i].detach());
-  const std::vector<double> sc = scaler.state();
-  t.emplace_back("loss_scaler", at::tensor(sc, at::kDouble));
-  t.emplace_back("loop", at::tensor(std::vector<double>{static_cast<double>(at.epoch), static_cast<double>(at.j),
-                                                        static_cast<double>(at.step), at.epoch_sum}, at::kDouble));
-  write_checkpoint_file(path, o, t, log);
-}
-
-bool load_partial(const std::string& path, const ReconOptions& o, train::AdamW& opt, train::DynamicLossScaler& scaler,
-                  LoopPosition& at, BlockLog& log) {
-  std::map<std::string, at::Tensor> t;
-  if (!read_checkpoint_file(path, o, t, log)) return false;
-  try {
-    at::NoGradGuard no_grad;
-    for (size_t g = 0; g < opt.groups().size(); ++g)
-      for (size_t i = 0; i < opt.groups()[g].params.size(); ++i) {
-        at::Tensor& p = opt.groups()[g].params[i];
-        const at::Tensor& v = t.at(fmt::format("param.{}.{}", g, i));
-        if (v.sizes() != p.sizes()) throw InputError("parameter shapes differ");
-        p.copy_(v);
-      }
-    opt.load_state(t);
-    const at::Tensor sc = t.at("loss_scaler").to(at::kDouble).contiguous();
-    scaler.load_state(std::vector<double>(sc.data_ptr<double>(), sc.data_ptr<double>() + sc.numel()));
-    const at::Tensor loop = t.at("loop").to(at::kDouble).contiguous();
-    at.epoch = static_cast<int>(loop[0].item<double>());
-    at.j = static_cast<int64_t>(loop[1].item<double>());
-    at.step = static_cast<int64_t>(loop[2].item<double>());
-    at.epoch_sum = loop[3].item<double>();
-  } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: not a partial state of this unit ({}); remove it to restart the unit", path,
-                                 dynamic_cast<const std::out_of_range*>(&e) ? "a tensor is missing" : e.what()));
-  }
-  return true;
-}
-
-void remove_partial(const std::string& path) {
-  if (path.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove(path, ec);
+std::map<std::string, at::Tensor> cloned(const Named& state) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& [name, t] : state) out[name] = t.detach().clone();
+  return out;
 }
 
 }  // namespace
-
-std::string partial_checkpoint_path(const std::string& checkpoint_dir, const std::string& unit) {
-  std::string slug;
-  for (const char c : unit) {
-    if (std::isalnum(static_cast<unsigned char>(c)))
-      slug += c;
-    else if (!slug.empty() && slug.back() != '_')
-      slug += '_';
-  }
-  while (!slug.empty() && slug.back() == '_') slug.pop_back();
-  return (std::filesystem::path(checkpoint_dir) / ("partial_" + slug + ".safetensors")).string();
-}
 
 std::string checkpoint_key(const std::string& setting, const nlohmann::json& config, const at::Tensor& calibration) {
   const at::Tensor w = calibration.to(at::kLong).contiguous();
@@ -141,77 +75,239 @@ at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<a
   return out;
 }
 
-nlohmann::json ReconReport::to_json() const {
-  nlohmann::json b = nlohmann::json::array();
-  for (const auto& l : blocks)
-    b.push_back({{"first_epoch_loss", l.first_epoch_loss}, {"last_epoch_loss", l.last_epoch_loss}, {"seconds", l.seconds},
-                 {"resumed", l.resumed}, {"skipped", l.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.skipped)}});
-  return {{"blocks", b}};
+NanPolicy parse_nan_policy(const std::string& name) {
+  if (name == "stop") return NanPolicy::kStop;
+  if (name == "skip-block") return NanPolicy::kSkipBlock;
+  throw InputError(fmt::format("nan_policy \"{}\" (expected stop or skip-block)", name));
 }
 
-BlockLog train_steps(const std::vector<train::ParamGroup>& groups, int64_t n, const StepLossFn& step_loss,
-                     const std::string& where, const std::string& label, bool can_skip, const ReconOptions& o,
-                     Progress& progress, int64_t& done) {
-  BlockLog log;
-  if (o.batch_size < 1 || n % o.batch_size != 0)
-    throw InputError(fmt::format("batch_size {} must divide the {} training samples", o.batch_size, n));
-  const int64_t steps_per_epoch = n / o.batch_size;
-  train::AdamW opt(groups);
-  std::vector<at::Tensor> params;
-  for (const auto& g : opt.groups()) params.insert(params.end(), g.params.begin(), g.params.end());
-  train::DynamicLossScaler scaler;
-  LoopPosition at;
-  const std::string partial = o.checkpoint_dir.empty() ? "" : partial_checkpoint_path(o.checkpoint_dir, where);
-  if (!partial.empty() && load_partial(partial, o, opt, scaler, at, log)) {
-    done += at.epoch * steps_per_epoch + at.j / o.batch_size;
-    progress.note(fmt::format("{}: resuming at epoch {} step {} ({})", where, at.epoch + 1, at.j / o.batch_size, partial));
-  }
-  for (; at.epoch < o.epochs; ++at.epoch, at.j = 0, at.epoch_sum = 0) {
-    for (; at.j < n; at.j += o.batch_size, ++at.step) {
-      if (const int sig = stop_signal()) {  // preemption: save this unit where it stands, then stop
-        if (!partial.empty()) save_partial(partial, o, opt, scaler, at, log);
-        throw StopRequested(fmt::format("{} epoch {} step {}: stopped on {}; {}", where, at.epoch + 1,
-                                        at.j / o.batch_size, signal_name(sig),
-                                        partial.empty() ? "no checkpoint directory, the unit restarts" : "state saved to " + partial));
-      }
-      at::AutoGradMode grad(true);
-      StepLoss s;
-      {
-        const AutocastGuard autocast(o.precision.autocast);
-        s = step_loss(at.j, at.step);
-      }
-      const double l = s.loss.item<double>();
-      if (!std::isfinite(l)) {
-        const std::string what = fmt::format("{} epoch {} step {}: loss is {} (NaN/Inf)", where, at.epoch, at.j / o.batch_size, l);
-        if (!can_skip) throw std::runtime_error(what + "; nan_policy \"skip-block\" keeps the fallback (RTN) for such blocks");
-        log.skipped = what;
-        progress.note(fmt::format("warning: {}: {} keeps the fallback (nan_policy skip-block)", what, where));
-        done += (o.epochs - at.epoch) * steps_per_epoch - at.j / o.batch_size;
-        remove_partial(partial);
-        return log;
-      }
-      opt.zero_grad();
-      if (o.precision.loss_scaling) {  // GradScaler: scaled backward, unscale, skip the step on overflow
-        scaler.scale(s.loss).backward();
-        const bool finite = scaler.unscale(params);
-        if (finite) opt.step();
-        scaler.update(!finite);
-      } else {
-        s.loss.backward();
-        opt.step();
-      }
-      at.epoch_sum += std::isnan(s.logged) ? l : s.logged;
-      ++done;
-      if (o.progress) progress.update(done, fmt::format("{} epoch {}/{} loss {:.3g}", label, at.epoch + 1, o.epochs, l));
+nlohmann::json ReconReport::to_json() const {
+  const bool windows = std::any_of(units.begin(), units.end(), [](const UnitLog& u) { return u.blocks.size() > 1; });
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& u : units) {
+    const BlockLog& l = u.log;
+    nlohmann::json j = {{"first_epoch_loss", l.first_epoch_loss}, {"last_epoch_loss", l.last_epoch_loss}, {"seconds", l.seconds},
+                        {"resumed", l.resumed}, {"skipped", l.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(l.skipped)}};
+    if (windows) {
+      j["blocks"] = u.blocks;
+      j["hardened"] = u.hardened;
     }
-    const double mean = at.epoch_sum / static_cast<double>(steps_per_epoch);
-    if (at.epoch == 0) log.first_epoch_loss = mean;
-    log.last_epoch_loss = mean;
+    out.push_back(j);
   }
-  remove_partial(partial);
-  log.resumed = false;  // trained here (possibly continued from a partial state)
-  return log;
+  return {{windows ? "windows" : "blocks", out}};
 }
+
+namespace {
+
+// One reconstruct() call: the calibration activations, the blocks and parts in flight, the schedule.
+class Engine {
+ public:
+  Engine(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts, const ReconOptions& o)
+      : model_(model), cfg_(model.config()), o_(o), make_parts_(make_parts), dev_(model.device()),
+        model_dtype_(model.dtype()), rope_(model.rope(calibration.size(1))), n_(calibration.size(0)),
+        schedule_(window_schedule(static_cast<int64_t>(model.blocks.size()), o.window, o.overlap)),
+        steps_per_unit_(o.epochs * (n_ / o.batch_size)),
+        progress_("reconstruct", static_cast<int64_t>(schedule_.size()) * steps_per_unit_, 10.0),
+        reader_(model, 0, model.blocks.size()) {
+    embed(calibration);
+  }
+
+  ReconReport run() {
+    for (size_t w = 0; w < schedule_.size(); ++w) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const Window& win = schedule_[w];
+      enter(win);
+      BlockLog log = train_or_resume(win, w);
+      leave(win, log);
+      log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      report_.units.push_back({win.blocks, win.hardened, log});
+    }
+    if (o_.progress)
+      progress_.finish(fmt::format("{} {}", schedule_.size(), o_.window == 1 ? "blocks" : "windows"));
+    return std::move(report_);
+  }
+
+ private:
+  // X_fp = X_q = the embedded calibration windows, on the device or in pinned host memory.
+  void embed(const at::Tensor& calibration) {
+    at::NoGradGuard no_grad;
+    x_fp_ = model_.embed(calibration.to(dev_));
+    if (o_.precision.fp32_block) x_fp_ = x_fp_.to(at::kFloat);
+    // x_fp, x_q, the target (and target_2) live side by side.
+    const bool second = o_.aug_loss || o_.target_2_loss;
+    const int64_t bytes = x_fp_.numel() * x_fp_.element_size() * (second ? 4 : 3);
+    const ActivationHome home = choose_activation_home(o_.activations, dev_, bytes, free_device_bytes(dev_));
+    if (home == ActivationHome::kHost && o_.progress)
+      progress_.note(fmt::format("calibration activations ({:.1f} GB) kept in pinned host memory (activations: {})",
+                                 static_cast<double>(bytes) / 1e9, o_.activations));
+    x_q_ = home == ActivationHome::kHost ? to_home(x_fp_, home, dev_) : x_fp_.clone();  // both pinned on the host
+    x_fp_ = to_home(x_fp_, home, dev_);
+  }
+
+  at::Tensor forward(const at::Tensor& x, const DecoderBlock& block, const quant::ActivationQuant& aq = {}) const {
+    return map_batches(x, o_.batch_size, [&](const at::Tensor& b) { return decoder_block_forward(block, cfg_, b, rope_, aq); }, dev_);
+  }
+
+  // Blocks entering the window are read (streamed: block i+1 is read while block i trains) and get their
+  // parts from their FP-path inputs; then the window's FP targets.
+  void enter(const Window& win) {
+    at::NoGradGuard no_grad;
+    at::Tensor h = x_fp_;
+    for (int64_t b : win.blocks) {
+      if (!parts_.count(b)) {
+        DecoderBlock block = reader_.next();
+        if (o_.precision.fp32_block) block.cast(at::kFloat);
+        fp_[b] = std::move(block);
+        parts_[b] = make_parts_(BlockInputs{fp_[b], static_cast<size_t>(b), cfg_, h, x_q_, rope_, o_.batch_size, &model_.act_quant});
+      }
+      h = forward(h, fp_[b]);
+    }
+    target_ = h;
+    target_2_ = at::Tensor();
+    if ((o_.aug_loss || o_.target_2_loss) && o_.epochs > 0) {
+      h = x_q_;
+      for (int64_t b : win.blocks) h = forward(h, fp_[b]);
+      target_2_ = h;
+    }
+  }
+
+  // The loss of one step: the window's quantized forward against the targets, plus the regularisers.
+  StepLossFn step_loss(const Window& win) {
+    return [this, &win](int64_t j, int64_t step) {
+      const int64_t bs = o_.batch_size;
+      for (int64_t b : win.blocks) parts_.at(b)->before_step();
+      const double progress = static_cast<double>(step) / static_cast<double>(steps_per_unit_);
+      at::Tensor out = x_q_.narrow(0, j, bs).to(dev_, true), reg;
+      for (int64_t b : win.blocks) {
+        out = decoder_block_forward(parts_.at(b)->temporary_block(fp_.at(b)), cfg_, out, rope_, model_.act_quant);
+        const at::Tensor r = parts_.at(b)->regularizer(progress);
+        if (r.defined()) reg = (reg.defined() ? reg : at::zeros({}, at::kFloat)) + r;
+      }
+      const at::Tensor y = target_.narrow(0, j, bs).to(dev_, true);
+      at::Tensor loss = o_.loss ? o_.loss(out, y) : at::mse_loss(out, y);
+      if (target_2_.defined()) {
+        const at::Tensor y2 = target_2_.narrow(0, j, bs).to(dev_, true);
+        if (o_.aug_loss) loss = loss + at::mse_loss(out, y2);
+        if (o_.target_2_loss) loss = loss + o_.target_2_loss(out, y2);
+      }
+      if (!reg.defined()) return StepLoss{loss};
+      const double logged = loss.item<double>();
+      return StepLoss{loss + o_.regularizer_weight * reg / static_cast<double>(win.blocks.size()), logged};
+    };
+  }
+
+  BlockLog train_or_resume(const Window& win, size_t w) {
+    BlockLog log;
+    if (o_.epochs == 0) return log;  // the parts' initial values (e.g. LET's SmoothQuant scales from x_fp)
+    if (load_unit(win, w, log)) {
+      done_ += steps_per_unit_;
+      return log;
+    }
+    const bool can_skip = o_.nan_policy == NanPolicy::kSkipBlock;
+    std::map<int64_t, std::map<std::string, at::Tensor>> at_start;  // skip-block restores these
+    std::vector<train::ParamGroup> groups;
+    for (int64_t b : win.blocks) {
+      for (auto& g : parts_.at(b)->param_groups()) groups.push_back(g);
+      if (can_skip) at_start[b] = cloned(parts_.at(b)->state());
+    }
+    log = train_steps(groups, n_, step_loss(win), unit_name(win), unit_label(win, model_.blocks.size()), can_skip, o_,
+                      progress_, done_);
+    if (log.skipped.empty()) {
+      save_unit(win, w, log);
+    } else {
+      for (int64_t b : win.blocks) parts_.at(b)->load_state(at_start.at(b));
+    }
+    return log;
+  }
+
+  // Blocks leaving the window are folded for good (or given the fallback after a skipped unit) and
+  // advance both paths.
+  void leave(const Window& win, const BlockLog& log) {
+    at::NoGradGuard no_grad;
+    const bool whole_window = win.hardened.size() == win.blocks.size();
+    for (int64_t b : win.hardened) {
+      DecoderBlock block = fp_.at(b);
+      const std::string prefix = fmt::format("model.layers.{}.", b);
+      if (!log.skipped.empty() && o_.fallback_fold)
+        o_.fallback_fold(block, prefix, report_.qparams);
+      else
+        parts_.at(b)->fold(block, prefix, report_.qparams);
+      if (!whole_window) x_fp_ = forward(x_fp_, fp_.at(b));
+      x_q_ = forward(x_q_, block, model_.act_quant);
+      if (o_.precision.fp32_block) block.cast(model_dtype_);
+      model_.set_block(static_cast<size_t>(b), std::move(block));
+      parts_.erase(b);
+      fp_.erase(b);
+    }
+    if (whole_window) x_fp_ = target_;  // the FP path through every block of the window: the target itself
+  }
+
+  void save_unit(const Window& win, size_t w, const BlockLog& log) const {
+    if (o_.checkpoint_dir.empty()) return;
+    Named tensors;
+    for (int64_t b : win.blocks)
+      for (auto& [name, t] : parts_.at(b)->state()) tensors.emplace_back(state_prefix(win, b) + name, t);
+    write_checkpoint_file(unit_checkpoint_path(o_, win, w), o_, tensors, log);
+  }
+
+  // Restores the window's parameters from its checkpoint; false when there is none.
+  bool load_unit(const Window& win, size_t w, BlockLog& log) {
+    if (o_.checkpoint_dir.empty()) return false;
+    const std::string path = unit_checkpoint_path(o_, win, w);
+    std::map<std::string, at::Tensor> all;
+    if (!read_checkpoint_file(path, o_, all, log)) return false;
+    for (int64_t b : win.blocks) {
+      const std::string prefix = state_prefix(win, b);
+      std::map<std::string, at::Tensor> state;
+      for (const auto& [name, t] : all)
+        if (name.compare(0, prefix.size(), prefix) == 0) state[name.substr(prefix.size())] = t;
+      try {
+        parts_.at(b)->load_state(state);
+      } catch (const std::out_of_range&) {
+        throw InputError(fmt::format("{}: does not hold this method's parameters", path));
+      }
+    }
+    return true;
+  }
+
+  LlamaModel& model_;
+  const LlamaConfig& cfg_;
+  const ReconOptions& o_;
+  const PartsFactory& make_parts_;
+  const at::Device dev_;
+  const at::ScalarType model_dtype_;
+  const RopeTables rope_;
+  const int64_t n_;
+  const std::vector<Window> schedule_;
+  const int64_t steps_per_unit_;
+  Progress progress_;
+  BlockReader reader_;
+  int64_t done_ = 0;
+  at::Tensor x_fp_, x_q_, target_, target_2_;
+  std::map<int64_t, DecoderBlock> fp_;                         // FP blocks in flight (work dtype)
+  std::map<int64_t, std::unique_ptr<BlockParts>> parts_;       // their parts
+  ReconReport report_;
+};
+
+// Without calibration windows (epochs 0, nothing to learn from): each block's parts at their initial
+// values.
+ReconReport fold_initial_parts(LlamaModel& model, const PartsFactory& make_parts, const ReconOptions& o) {
+  if (o.epochs > 0) throw InputError("block reconstruction needs calibration windows");
+  if (o.window != 1) throw InputError("reconstruction over windows of blocks needs calibration windows");
+  ReconReport report;
+  const RopeTables rope = model.rope(1);
+  const at::Tensor none;
+  for (size_t i = 0; i < model.blocks.size(); ++i) {
+    DecoderBlock block = model.block(i);
+    const BlockInputs in{block, i, model.config(), none, none, rope, o.batch_size, &model.act_quant};
+    make_parts(in)->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
+    model.set_block(i, std::move(block));
+    report.units.push_back({{static_cast<int64_t>(i)}, {static_cast<int64_t>(i)}, {}});
+  }
+  return report;
+}
+
+}  // namespace
 
 BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, size_t num_blocks, const LlamaConfig& cfg,
                      const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
@@ -228,26 +324,13 @@ BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, siz
     return StepLoss{loss};
   };
   return train_steps(parts.param_groups(), x_q.size(0), step_loss, fmt::format("block {}", i),
-                     fmt::format("block {}/{}", i + 1, num_blocks), o.nan_policy == "skip-block" && o.fallback_fold, o,
+                     fmt::format("block {}/{}", i + 1, num_blocks), o.nan_policy == NanPolicy::kSkipBlock && o.fallback_fold, o,
                      progress, done);
 }
 
 ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,
                         const ReconOptions& o) {
-  ReconReport report;
-  if (calibration.numel() == 0) {  // nothing to learn from: the parts at their initial values
-    if (o.epochs > 0) throw InputError("block reconstruction needs calibration windows");
-    const RopeTables rope = model.rope(1);
-    const at::Tensor none;
-    for (size_t i = 0; i < model.blocks.size(); ++i) {
-      DecoderBlock block = model.block(i);
-      const BlockInputs in{block, i, model.config(), none, rope, o.batch_size};
-      make_parts(in)->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
-      model.set_block(i, std::move(block));
-      report.blocks.push_back({});
-    }
-    return report;
-  }
+  if (calibration.numel() == 0) return fold_initial_parts(model, make_parts, o);
   if (calibration.dim() != 2) throw InputError("calibration windows must be [n, seqlen] token ids");
   const int64_t n = calibration.size(0), seqlen = calibration.size(1);
   if (o.batch_size < 1 || n % o.batch_size != 0)
@@ -255,70 +338,7 @@ ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const 
   if (seqlen > model.config().max_position_embeddings)
     throw InputError(fmt::format("calibration seqlen {} exceeds max_position_embeddings {}", seqlen,
                                  model.config().max_position_embeddings));
-  const RopeTables rope = model.rope(seqlen);
-  const LlamaConfig& cfg = model.config();
-  const at::Device dev = model.device();
-  at::Tensor x_fp, x_q;
-  std::string placement_note;
-  {
-    at::NoGradGuard no_grad;
-    x_fp = model.embed(calibration.to(dev));
-    if (o.precision.fp32_block) x_fp = x_fp.to(at::kFloat);
-    // x_fp, x_q, the target (and target_2) live side by side.
-    const int64_t bytes = x_fp.numel() * x_fp.element_size() * (o.aug_loss ? 4 : 3);
-    const ActivationHome home = choose_activation_home(o.activations, dev, bytes, free_device_bytes(dev));
-    if (home == ActivationHome::kHost)
-      placement_note = fmt::format("calibration activations ({:.1f} GB) kept in pinned host memory (activations: {})",
-                                   static_cast<double>(bytes) / 1e9, o.activations);
-    x_q = home == ActivationHome::kHost ? to_home(x_fp, home, dev) : x_fp.clone();  // both pinned on the host
-    x_fp = to_home(x_fp, home, dev);
-  }
-  const at::ScalarType model_dtype = model.dtype();
-  const int64_t steps_per_epoch = n / o.batch_size;
-  Progress progress("reconstruct", static_cast<int64_t>(model.blocks.size()) * o.epochs * steps_per_epoch, 10.0);
-  if (!placement_note.empty() && o.progress) progress.note(placement_note);
-  int64_t done = 0;
-  BlockReader reader(model, 0, model.blocks.size());  // streamed: block i+1 is read while block i trains
-  for (size_t i = 0; i < model.blocks.size(); ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    DecoderBlock block = reader.next();  // streamed: stored back (spilled) below
-    if (o.precision.fp32_block) block.cast(at::kFloat);
-    at::Tensor target, target_2;
-    {
-      at::NoGradGuard no_grad;
-      const auto fp_forward = [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope); };
-      target = map_batches(x_fp, o.batch_size, fp_forward, dev);
-      if (o.aug_loss && o.epochs > 0) target_2 = map_batches(x_q, o.batch_size, fp_forward, dev);
-    }
-    std::unique_ptr<BlockParts> parts = make_parts(BlockInputs{block, i, cfg, x_fp, rope, o.batch_size});
-    BlockLog log;
-    if (o.epochs == 0) {
-      // no training: the parts' initial values (e.g. LET's SmoothQuant scales from x_fp)
-    } else if (load_checkpoint(o, i, *parts, log)) {
-      done += o.epochs * steps_per_epoch;
-    } else {
-      log = train_block(*parts, block, i, model.blocks.size(), cfg, x_q, target, target_2, rope, model.act_quant, o, progress,
-                        done);
-      if (log.skipped.empty()) save_checkpoint(o, i, *parts, log);
-    }
-    if (log.skipped.empty())
-      parts->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
-    else
-      o.fallback_fold(block, fmt::format("model.layers.{}.", i), report.qparams);
-    if (o.epochs > 0) {  // the next block trains on the quantized path; without training nobody reads it
-      at::NoGradGuard no_grad;
-      x_q = map_batches(
-          x_q, o.batch_size, [&](const at::Tensor& x) { return decoder_block_forward(block, cfg, x, rope, model.act_quant); },
-          dev);
-    }
-    if (o.precision.fp32_block) block.cast(model_dtype);
-    model.set_block(i, std::move(block));
-    x_fp = target;
-    log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    report.blocks.push_back(log);
-  }
-  if (o.progress) progress.finish(fmt::format("{} blocks", model.blocks.size()));
-  return report;
+  return Engine(model, calibration, make_parts, o).run();
 }
 
 }  // namespace ptq::recon

@@ -1,24 +1,31 @@
-// The block-wise reconstruction engine shared by OmniQuant, LRQuant, CBQ and MPPQ
-// (research/omniquant_lrquant.md §1.4; OmniQuant quantize/omniquant.py):
+// The reconstruction engine shared by OmniQuant, LRQuant, MPPQ and CBQ (and any block-wise method):
+// windows of K consecutive blocks moving by K - overlap (recon/window_schedule.h; K = 1 is OmniQuant's
+// block-wise procedure, research/omniquant_lrquant.md §1.4; K = 2, overlap 1 is CBQ's cross-block one,
+// research/cbq_mppq.md §1.2):
 //
-//   X_fp = X_q = embed(calibration windows)                  # the input of block 0
-//   for each block i:
-//     target   = B_i(X_fp)               (FP block, no quantization)
-//     target_2 = B_i(X_q)                (only with aug_loss: the FP block on the quantized-path input)
-//     learnable parts P (LWC, LET; rounding later) -> AdamW, fixed sample order, batch size, epochs:
-//       loss = MSE(Bq_i(X_q[j]; P), target[j]) (+ MSE(., target_2[j]))
-//     fold P into the block, fake-quantize its weights once
-//     X_q  = Bq_i(X_q)  (quantized weights AND activations: the next block learns on what it will see)
-//     X_fp = target
+//   X_fp = X_q = embed(calibration windows)
+//   for each window W of the schedule:
+//     blocks entering W: parts P_b = make_parts(FP block b, its FP-path input, X_q)     (warm start after)
+//     target   = FP_W(X_fp)                  (the FP blocks of W, no quantization)
+//     target_2 = FP_W(X_q)                   (only with a second-target loss: OmniQuant's aug_loss, CBQ's
+//                                             homologous term)
+//     AdamW over the parts of W, fixed sample order, batch size, epochs:
+//       loss = L(Q_W(X_q[j]; P), target[j]) (+ L_2(., target_2[j])) (+ w * mean_b regularizer_b)
+//     blocks leaving W (the schedule's `hardened`): fold P_b into the block for good, then
+//       X_q = B_q(X_q) (quantized weights AND activations), X_fp = B_fp(X_fp)
 //
-// CPU runs fp32 throughout; CUDA follows the reference's precision policy (recon/precision.h). A NaN/Inf
-// loss stops the run naming block, epoch and step (or, with nan_policy skip-block, keeps a fallback).
+// The engine owns propagation, the step loop (recon/train_loop.h), precision policy, NaN policy,
+// activation placement, prefetch of streamed blocks, per-unit checkpoints and preemption; a method
+// supplies parts. CPU runs fp32 throughout; CUDA follows the reference's precision policy
+// (recon/precision.h). A NaN/Inf loss stops the run naming the unit, epoch and step, or, with nan_policy
+// skip-block, restores the unit's parameters to their values at its start and folds the leaving blocks
+// with `fallback_fold` (e.g. RTN) or, without one, with those restored parameters.
 #pragma once
 
-#include "model/llama_model.h"
-#include "quant/quant_setting.h"
-#include "recon/precision.h"
-#include "train/adamw.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/recon/adamw.h"
+#include "harness/recon/precision.h"
 
 #include <ATen/core/Tensor.h>
 #include <c10/util/Optional.h>
@@ -38,6 +45,8 @@ class Progress;
 
 namespace ptq::recon {
 
+using Named = std::vector<std::pair<std::string, at::Tensor>>;
+
 // The learnable parts of one block.
 class BlockParts {
  public:
@@ -45,14 +54,17 @@ class BlockParts {
   virtual std::vector<train::ParamGroup> param_groups() = 0;
   // Called before every step's temporary_block (OmniQuant truncates its LET scales here).
   virtual void before_step() {}
-  // The block as the current parameters make it: differentiable w.r.t. param_groups().
+  // The block as the current parameters make it: differentiable w.r.t. param_groups(). `fp`: the FP
+  // block (parts that keep their own pre-processed copy, like CBQ's, may ignore it).
   virtual DecoderBlock temporary_block(const DecoderBlock& fp) const = 0;
+  // A term added to the unit's loss at `progress` = steps done / steps of the unit (CBQ's rounding
+  // regulariser); undefined = none.
+  virtual at::Tensor regularizer(double progress) const { return {}; }
   // Writes the learned transformation into `block` for good (weights fake-quantized, stored
   // de-quantized) and appends "<prefix><linear>.weight_scale/_zero" to `qparams`.
-  virtual void fold(DecoderBlock& block, const std::string& prefix,
-                    std::vector<std::pair<std::string, at::Tensor>>& qparams) = 0;
+  virtual void fold(DecoderBlock& block, const std::string& prefix, Named& qparams) = 0;
   // The learned parameters by name, for per-block checkpoints, and their restoration.
-  virtual std::vector<std::pair<std::string, at::Tensor>> state() const = 0;
+  virtual Named state() const = 0;
   virtual void load_state(const std::map<std::string, at::Tensor>& state) = 0;
 };
 
@@ -63,8 +75,11 @@ struct BlockInputs {
   const LlamaConfig& config;
   const at::Tensor& x_fp;     // [n, T, hidden]: the FP model's input of this block on the calibration
                               // windows; undefined when the method runs without calibration
+  const at::Tensor& x_q;      // the quantized path's input of the window the block enters (with K = 1, of
+                              // the block itself); available with or without training
   const RopeTables& rope;
   int64_t batch_size;
+  const quant::ActivationQuant* act_quant = nullptr;  // the quantized path's activation quantizers (engine: set)
 };
 
 using PartsFactory = std::function<std::unique_ptr<BlockParts>(const BlockInputs& in)>;
@@ -72,26 +87,33 @@ using PartsFactory = std::function<std::unique_ptr<BlockParts>(const BlockInputs
 // The training loss of one step: (quantized block output, FP target) -> scalar. Empty = MSE (OmniQuant).
 using BlockLoss = std::function<at::Tensor(const at::Tensor& out, const at::Tensor& target)>;
 
+// What a NaN/Inf training loss does (the methods' "nan_policy": "stop" | "skip-block").
+enum class NanPolicy { kStop, kSkipBlock };
+NanPolicy parse_nan_policy(const std::string& name);  // InputError for other names
+
 struct ReconOptions {
+  // The window schedule: K blocks trained jointly, windows moving by K - overlap (1, 0: block-wise).
+  int64_t window = 1, overlap = 0;
   int epochs = 20;
   int64_t batch_size = 1;
   bool aug_loss = false;  // + MSE(out, target_2), whatever `loss` is (the reference's --aug_loss term)
   BlockLoss loss;
+  BlockLoss target_2_loss;  // a second term on target_2 other than aug_loss's MSE (CBQ's homologous term)
+  double regularizer_weight = 0;  // w of the parts' regularizers (averaged over the window's blocks)
   PrecisionPolicy precision;  // recon/precision.h; the default (fp32) is the CPU policy
   bool progress = true;
-  // Per-block checkpoints: after block i trains, its learned parameters go to
-  // <checkpoint_dir>/block_<i>.safetensors (atomically); a later run with the same `checkpoint_key`
-  // loads them instead of training, so an interrupted method resumes at its first unfinished block
-  // with the same result. A file written under another key is an error. "" = no checkpoints.
+  // Per-unit checkpoints: after a unit (block, or window) trains, its parts' learned parameters go to
+  // <checkpoint_dir>/block_<i>.safetensors (window_<w> for K > 1), atomically; a later run with the same
+  // `checkpoint_key` loads them instead of training, so an interrupted method resumes at its first
+  // unfinished unit with the same result. A file written under another key is an error. "" = none.
   std::string checkpoint_dir;
   std::string checkpoint_key;
-  // A NaN/Inf loss: "stop" (an error naming block, epoch and step) or "skip-block": the block keeps the
-  // method's fallback (`fallback_fold`, e.g. RTN) and the run goes on; the report lists such blocks.
-  std::string nan_policy = "stop";
-  // Where x_fp, x_q and the targets live (recon/activation_home.h): "auto", "device" or "host".
+  // A NaN/Inf loss: stop (an error naming unit, epoch and step) or skip the unit (see above); the
+  // report lists such units.
+  NanPolicy nan_policy = NanPolicy::kStop;
+  // Where x_fp, x_q and the targets live (model/activation_home.h): "auto", "device" or "host".
   std::string activations = "auto";
-  std::function<void(DecoderBlock&, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qparams)>
-      fallback_fold;
+  std::function<void(DecoderBlock&, const std::string& prefix, Named& qparams)> fallback_fold;
 };
 
 struct BlockLog {
@@ -101,14 +123,19 @@ struct BlockLog {
   std::string skipped;   // non-empty: why training was abandoned and the fallback folded (nan_policy)
 };
 
-struct ReconReport {
-  std::vector<BlockLog> blocks;
-  std::vector<std::pair<std::string, at::Tensor>> qparams;
-  nlohmann::json to_json() const;
+// One unit of the schedule: its blocks, those folded for good after it, and how its training went.
+struct UnitLog {
+  std::vector<int64_t> blocks, hardened;
+  BlockLog log;
 };
 
-// <checkpoint_dir>/partial_<unit as a slug>.safetensors, e.g. "block 3" -> partial_block_3.safetensors.
-std::string partial_checkpoint_path(const std::string& checkpoint_dir, const std::string& unit);
+struct ReconReport {
+  std::vector<UnitLog> units;
+  Named qparams;
+  // Block-wise: {"blocks": [per block: losses, seconds, resumed, skipped]}; windows: {"windows": [... with
+  // "blocks" and "hardened"]}.
+  nlohmann::json to_json() const;
+};
 
 // The key of a method's checkpoints: exactly this setting, resolved config and calibration windows.
 std::string checkpoint_key(const std::string& setting, const nlohmann::json& config, const at::Tensor& calibration);
@@ -118,29 +145,6 @@ std::string checkpoint_key(const std::string& setting, const nlohmann::json& con
 // there and its result comes back.
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f,
                        c10::optional<at::Device> compute = c10::nullopt);
-
-// One training step's loss, built by the caller for the batch of samples starting at `j` (`step` counts
-// the steps of the whole run from 0); `logged` is the value averaged into the epoch means (e.g. the
-// reconstruction term without a regulariser).
-struct StepLoss {
-  at::Tensor loss;
-  double logged = std::numeric_limits<double>::quiet_NaN();  // NaN: the loss itself
-};
-using StepLossFn = std::function<StepLoss(int64_t j, int64_t step)>;
-
-// The optimisation loop shared by block reconstruction and CBQ's windows: AdamW over `groups`,
-// o.epochs epochs over `n` samples in batches of o.batch_size in fixed order, `step_loss` under autocast
-// as o.precision says, dynamic loss scaling, progress ("<label> epoch e/E loss l"). A NaN/Inf loss throws
-// "<where> epoch e step s: loss is nan ..." unless `can_skip` (the caller has a fallback and
-// o.nan_policy is skip-block): then it stops and returns log.skipped; `done` still advances past the
-// unit's remaining steps.
-// Preemption (util/stop_request.h): before every step the loop checks for a stop request; with
-// o.checkpoint_dir set it saves the unit's state to partial_checkpoint_path(dir, where) and throws
-// StopRequested. A later call with the same `where` and key resumes from that file at the same step
-// (bit-identical to an uninterrupted run) and removes it when the unit is done.
-BlockLog train_steps(const std::vector<train::ParamGroup>& groups, int64_t n, const StepLossFn& step_loss,
-                     const std::string& where, const std::string& label, bool can_skip, const ReconOptions& o,
-                     Progress& progress, int64_t& done);
 
 // Trains `parts` of `block` (block number `index`) on inputs `x_q` against `target` (and `target_2` when
 // o.aug_loss) for o.epochs epochs in fixed order, with activation quantizers `aq`; `progress`/`done`
@@ -152,8 +156,8 @@ BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t index,
 
 // Runs the procedure above over every block of `model` (in place). `calibration`: [n, seqlen] int64;
 // with epochs 0 the parts are folded at their initial values (computed from the calibration windows
-// when given: `calibration` may then be [0, 0]). model.act_quant must already hold the setting's
-// activation quantizers (used on the quantized path).
+// when given: `calibration` may then be [0, 0], and then K must be 1). model.act_quant must already hold
+// the setting's activation quantizers (used on the quantized path).
 ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,
                         const ReconOptions& options);
 

@@ -1,8 +1,8 @@
-#include "recon/checkpoint_file.h"
+#include "harness/recon/checkpoint_file.h"
 
-#include "io/files.h"
-#include "io/safetensors.h"
-#include "util/errors.h"
+#include "harness/io/files.h"
+#include "harness/io/safetensors.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

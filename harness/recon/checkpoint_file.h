@@ -3,7 +3,7 @@
 // atomically; a file written under another key is refused.
 #pragma once
 
-#include "recon/block_recon.h"
+#include "harness/recon/block_recon.h"
 
 #include <map>
 #include <string>

@@ -1,4 +1,4 @@
-#include "recon/precision.h"
+#include "harness/recon/precision.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>

@@ -8,7 +8,7 @@
 // The CUDA branches are not yet verified on a GPU (research/omniquant_lrquant.md §1.4).
 #pragma once
 
-#include "quant/quant_setting.h"
+#include "harness/ptq/quant_setting.h"
 
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>

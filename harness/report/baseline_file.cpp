@@ -1,13 +1,13 @@
-#include "report/baseline_file.h"
+#include "harness/report/baseline_file.h"
 
-#include "io/files.h"
-#include "io/json_file.h"
-#include "io/sha256.h"
-#include "report/regress.h"
-#include "run/runtime.h"
-#include "store/results_db.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
+#include "harness/io/files.h"
+#include "harness/io/json_file.h"
+#include "harness/io/sha256.h"
+#include "harness/report/regress.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "harness/util/runtime.h"
+#include "harness/util/strict_json.h"
 
 #include <fmt/format.h>
 

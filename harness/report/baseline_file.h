@@ -3,7 +3,7 @@
 // values, for paired tests; its SHA-256 is in NAME.json). Format 1 (values only) is still read.
 #pragma once
 
-#include "store/sample_log.h"
+#include "harness/store/sample_log.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,14 +1,14 @@
-#include "report/regress.h"
+#include "harness/report/regress.h"
 
-#include "io/files.h"
-#include "io/json_file.h"
-#include "io/sha256.h"
-#include "report/report_table.h"
-#include "run/cell_runner.h"
-#include "run/runtime.h"
-#include "store/results_db.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
+#include "evaluators/evaluator.h"
+#include "harness/io/files.h"
+#include "harness/io/json_file.h"
+#include "harness/io/sha256.h"
+#include "harness/report/report_table.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "harness/util/runtime.h"
+#include "harness/util/strict_json.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -149,7 +149,7 @@ PairedPart align(const store::MetricSamples& base, const store::MetricSamples& c
 // The test for one metric: paired where both sides have samples, else stderr-based, else none.
 void test_metric(Finding& f, const Observed& base, const Observed& cur, const std::map<Key, Observed>& base_all,
                  const std::map<Key, Observed>& cur_all) {
-  const double scale = run::lower_is_better(f.metric) ? 1.0 : 100.0;  // accuracies are stored in percent
+  const double scale = eval::evaluators().higher_is_better(f.metric) ? 100.0 : 1.0;  // accuracies are stored in percent
   if (base.samples && cur.samples && base.samples->kind == cur.samples->kind) {
     const PairedPart p = align(*base.samples, *cur.samples);
     f.paired_examples = static_cast<int64_t>(p.baseline.size());
@@ -181,7 +181,7 @@ void test_metric(Finding& f, const Observed& base, const Observed& cur, const st
 
 // Beyond the tolerance in the worse (-1) or better (+1) direction, or within it (0).
 int beyond_tolerance(const Finding& f, const Tolerance& tol) {
-  if (run::lower_is_better(f.metric)) {
+  if (!eval::evaluators().higher_is_better(f.metric)) {
     if (f.current > f.baseline * (1 + tol.ppl_rel)) return -1;
     if (f.current < f.baseline * (1 - tol.ppl_rel)) return 1;
     return 0;
@@ -205,7 +205,7 @@ Finding::Kind classify(const Finding& f, const Tolerance& tol, double alpha) {
 }
 
 std::string tolerance_text(const Finding& f, const Tolerance& tol) {
-  return run::lower_is_better(f.metric) ? fmt::format("{:g}%", 100 * tol.ppl_rel) : fmt::format("{:g} points", tol.acc_abs);
+  return eval::evaluators().higher_is_better(f.metric) ? fmt::format("{:g} points", tol.acc_abs) : fmt::format("{:g}%", 100 * tol.ppl_rel);
 }
 
 std::string test_name(const std::string& method) {
@@ -271,7 +271,7 @@ double parse_alpha(double alpha) {
 }
 
 std::string Finding::describe(const Tolerance& tol, double alpha) const {
-  const bool ppl = run::lower_is_better(metric);
+  const bool ppl = !eval::evaluators().higher_is_better(metric);
   const std::string change = ppl ? fmt::format("{:+.2f}%", 100 * (current / baseline - 1))
                                  : fmt::format("{:+.2f} points", current - baseline);
   const std::string what = fmt::format("{} {} {} {}", model, setting, method, metric);

@@ -14,8 +14,8 @@
 // the reproducible-numerics promise.
 #pragma once
 
-#include "report/baseline_file.h"
-#include "report/significance.h"
+#include "harness/report/baseline_file.h"
+#include "harness/report/significance.h"
 
 #include <nlohmann/json.hpp>
 

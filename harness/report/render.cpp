@@ -1,8 +1,8 @@
-#include "report/render.h"
+#include "harness/report/render.h"
 
-#include "run/cell_runner.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "evaluators/evaluator.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <fmt/format.h>
 
@@ -42,7 +42,7 @@ std::set<std::pair<size_t, Column>> best_cells(const ReportTable& t, const std::
     while (end < t.rows.size() && t.rows[end].setting == t.rows[begin].setting) ++end;
     for (size_t ci = 0; ci < cols.size(); ++ci) {
       const Column& c = cols[ci];
-      const bool lower = run::lower_is_better(c.second);
+      const bool lower = !eval::evaluators().higher_is_better(c.second);
       std::vector<std::pair<std::string, size_t>> cand;  // compare as printed: ties are all bold
       double best_v = lower ? INFINITY : -INFINITY;
       for (size_t i = begin; i < end; ++i) {
@@ -394,7 +394,7 @@ tr.group td { border-top: 2px solid #999; }
     out += "</p>\n";
     std::string ppl_metric;
     for (const auto& m : t.metrics)
-      if (run::lower_is_better(m)) {
+      if (!eval::evaluators().higher_is_better(m)) {
         ppl_metric = m;
         break;
       }

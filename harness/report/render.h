@@ -3,7 +3,7 @@
 // and a standalone HTML page with an SVG chart of perplexity against weight bits.
 #pragma once
 
-#include "report/report_table.h"
+#include "harness/report/report_table.h"
 
 #include <string>
 #include <vector>

@@ -1,10 +1,9 @@
-#include "report/report_table.h"
+#include "harness/report/report_table.h"
 
-#include "quant/quant_setting.h"
-#include "run/cell_runner.h"
-#include "store/results_db.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>

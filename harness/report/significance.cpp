@@ -1,4 +1,4 @@
-#include "report/significance.h"
+#include "harness/report/significance.h"
 
 #include <fmt/format.h>
 

@@ -1,8 +1,8 @@
 // The HTML report's chart: perplexity (log scale) against weight bits, one line per method and
 // activation/group configuration, the FP model as a dashed reference line. Plain SVG, no scripts.
-#include "quant/quant_setting.h"
-#include "report/render.h"
-#include "util/errors.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/report/render.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

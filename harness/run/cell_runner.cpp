@@ -1,25 +1,19 @@
-#include "run/cell_runner.h"
+#include "harness/run/cell_runner.h"
 
-#include "calibration/calibration.h"
-#include "io/files.h"
-#include "model/checkpoint.h"
-#include "model/llama_config.h"
-#include "model/tokenizer.h"
-#include "perplexity/perplexity.h"
-#include "perplexity/ppl_tasks.h"
-#include "quant/method.h"
-#include "quant/quant_setting.h"
-#include "register_all.h"
-#include "run/fingerprint.h"
-#include "run/matrix_runner.h"
-#include "run/numerics.h"
-#include "run/provenance.h"
-#include "run/runtime.h"
-#include "run/streaming_choice.h"
-#include "store/sample_log.h"
-#include "util/errors.h"
-#include "util/stop_request.h"
-#include "zeroshot/zeroshot.h"
+#include "evaluators/evaluator.h"
+#include "harness/io/files.h"
+#include "harness/model/llama_config.h"
+#include "harness/model/tokenizer.h"
+#include "harness/pipeline/evaluate.h"
+#include "harness/pipeline/quantize.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/run/fingerprint.h"
+#include "harness/run/matrix_runner.h"
+#include "harness/run/provenance.h"
+#include "harness/util/errors.h"
+#include "harness/util/numerics.h"
+#include "harness/util/runtime.h"
+#include "harness/util/stop_request.h"
 
 #include <ATen/ATen.h>
 #include <fcntl.h>
@@ -41,22 +35,51 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
-
-nlohmann::json metric(const std::string& name, double value, double stderr_value, int64_t n) {
-  return {{"name", name}, {"value", number_or_null(value)}, {"stderr", number_or_null(stderr_value)}, {"n", n}};
-}
-
 std::string host_name() {
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
   return host;
 }
 
-// The work of one cell; throws on any failure. Fills `result`; per-example logs go to <dir>/samples/.
+// The tasks a plan line lists, as the evaluators take them.
+std::vector<eval::TaskSpec> task_specs(const nlohmann::json& cell, const LlamaConfig& config) {
+  std::vector<eval::TaskSpec> specs;
+  for (const auto& e : cell.at("evaluators")) {
+    eval::TaskSpec s;
+    s.task = e.at("task").get<std::string>();
+    s.data = e.at("data").get<std::string>();
+    s.limit = e.at("limit").get<int64_t>();
+    s.batch_size = e.at("batch_size").get<int64_t>();
+    if (eval::evaluators().get(s.task).kind == "zero-shot") {
+      s.lm_eval_mode = e.at("lm_eval_mode").get<std::string>();
+      s.reported_metric = e.at("metric").get<std::string>();
+    } else {
+      s.seqlen = std::min<int64_t>(e.at("seqlen").get<int64_t>(), config.max_position_embeddings);
+    }
+    specs.push_back(std::move(s));
+  }
+  return specs;
+}
+
+pipeline::CalibrationRequest calibration_request(const nlohmann::json& c) {
+  if (!c.is_object()) return {};
+  return {c.at("dataset").get<std::string>(), c.at("data").get<std::string>(), c.at("n").get<int64_t>(),
+          c.at("seqlen").get<int64_t>(), c.at("seed").get<int64_t>()};
+}
+
+// The model must be the one that was planned (its fingerprint is in the run id).
+void check_fingerprint(const nlohmann::json& cell, const std::string& model_dir) {
+  const nlohmann::json fingerprint = model_fingerprint(model_dir);
+  if (fingerprint.at("sha256") != cell.at("model").at("fingerprint").at("sha256"))
+    throw InputError(fmt::format("model {} changed since the plan was made (fingerprint {} != {}): plan again",
+                                 model_dir, fingerprint.at("sha256").get<std::string>(),
+                                 cell.at("model").at("fingerprint").at("sha256").get<std::string>()));
+}
+
+// The work of one cell through the pipeline (harness/pipeline/); throws on any failure. Fills `result`;
+// per-example logs go to <dir>/samples/.
 void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, const fs::path& dir, nlohmann::json& result) {
   const std::string work_dir = (dir / "work").string();
-  const std::string samples_dir = (dir / "samples").string();
   const auto t_start = Clock::now();
   nlohmann::json timing = nlohmann::json::object();
   const auto& rt = cell.at("runtime");
@@ -70,17 +93,11 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   result["provenance"]["environment"]["threads"] = threads;
   result["provenance"]["dtype"] = dtype_name(dtype);
 
-  // The model must be the one that was planned (its fingerprint is in the run id).
   const std::string model_dir = cell.at("model").at("path").get<std::string>();
-  const nlohmann::json fingerprint = model_fingerprint(model_dir);
-  if (fingerprint.at("sha256") != cell.at("model").at("fingerprint").at("sha256"))
-    throw InputError(fmt::format("model {} changed since the plan was made (fingerprint {} != {}): plan again",
-                                 model_dir, fingerprint.at("sha256").get<std::string>(),
-                                 cell.at("model").at("fingerprint").at("sha256").get<std::string>()));
+  check_fingerprint(cell, model_dir);
   const LlamaConfig config = LlamaConfig::from_file((fs::path(model_dir) / "config.json").string());
   const quant::QuantSetting setting = quant::QuantSetting::parse(cell.at("setting").get<std::string>());
-  const std::string method_name = cell.at("method").get<std::string>();
-  const quant::Method* method = method_name == "fp" ? nullptr : &methods::registry().get(method_name);
+  const pipeline::ResolvedMethod method = pipeline::resolve_method(cell.at("method").get<std::string>(), cell.at("config"));
 
   // Data first: a bad file fails the cell before the model is loaded.
   auto t = Clock::now();
@@ -91,132 +108,45 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
     tokenizer = Tokenizer::load(tokenizer_path);
     result["provenance"]["tokenizer_sha256"] = tokenizer->sha256();
   }
-  const auto need_tokenizer = [&]() -> const Tokenizer& {
-    if (!tokenizer) throw InputError(fmt::format("{}: no tokenizer.model", model_dir));
-    return *tokenizer;
-  };
-  struct Loaded {
-    nlohmann::json spec;
-    std::optional<eval::EvalStream> stream;
-    std::optional<eval::LoadedTask> task;
-  };
-  std::vector<Loaded> loaded;
-  for (const auto& e : cell.at("evaluators")) {
-    Loaded l{e, std::nullopt, std::nullopt};
-    const std::string task = e.at("task").get<std::string>();
-    if (eval::find_zeroshot_task(task)) {
-      l.task = eval::load_zeroshot_task(task, e.at("data").get<std::string>());
-    } else {
-      const int64_t seqlen = std::min<int64_t>(e.at("seqlen").get<int64_t>(), config.max_position_embeddings);
-      l.spec["seqlen_used"] = seqlen;
-      l.stream = eval::load_eval_stream(task, e.at("data").get<std::string>(),
-                                        eval::find_ppl_task(task).needs_tokenizer ? &need_tokenizer() : nullptr, seqlen,
-                                        cache);
-    }
-    loaded.push_back(std::move(l));
-  }
-  std::optional<eval::CalibrationSet> calibration;
-  quant::MethodContext ctx;
-  ctx.progress = options.progress;
-  ctx.work_dir = work_dir;  // per-block checkpoints: a killed cell resumes inside its method
-  ctx.activations = rt.value("activations", "auto");  // plans made before streaming lack the key
-  if (method && method->needs_calibration(cell.at("config"))) {
-    const auto& c = cell.at("calibration");
-    calibration = eval::sample_calibration(c.at("dataset").get<std::string>(), c.at("data").get<std::string>(),
-                                           need_tokenizer(), c.at("n").get<int64_t>(), c.at("seqlen").get<int64_t>(),
-                                           c.at("seed").get<int64_t>(), cache);
-    ctx.calibration = &calibration->windows;
-    result["calibration"] = calibration->provenance;
-  }
+  const Tokenizer* tok = tokenizer ? &*tokenizer : nullptr;
+  const pipeline::Tasks tasks = pipeline::load_tasks(task_specs(cell, config), {tok, &cache, model_dir});
+  const std::optional<eval::CalibrationSet> calibration =
+      pipeline::sample_calibration(method, calibration_request(cell.at("calibration")), tok, cache, model_dir);
+  if (calibration) result["calibration"] = calibration->provenance;
   timing["data_s"] = seconds_since(t);
 
   t = Clock::now();
-  const StreamingChoice streaming = choose_streaming(rt.value("stream", "auto"), model_dir, device, dtype);
   // Blocks a method changes rest in work/stream/ (removed by run_cell however the cell ends).
-  LlamaModel model = load_llama(model_dir, {dtype, device, streaming.stream, (fs::path(work_dir) / "stream").string()});
-  result["provenance"]["streaming"] = {{"streamed", streaming.stream}, {"reason", streaming.reason},
-                                       {"activations", ctx.activations}};
+  pipeline::LoadedModel loaded = pipeline::load_model(model_dir, dtype, device, rt.value("stream", "auto"),
+                                                      (fs::path(work_dir) / "stream").string());
+  pipeline::QuantizeRequest request;
+  request.setting = setting;
+  request.calibration = calibration ? &calibration->windows : nullptr;
+  request.progress = options.progress;
+  request.work_dir = work_dir;  // per-block checkpoints: a killed cell resumes inside its method
+  request.activations = rt.value("activations", "auto");  // plans made before streaming lack the key
+  result["provenance"]["streaming"] = {{"streamed", loaded.streaming.stream}, {"reason", loaded.streaming.reason},
+                                       {"activations", request.activations}};
   timing["load_s"] = seconds_since(t);
 
-  quant::EvalAdapter adapter;
-  if (method) {
-    throw_if_stop_requested("before quantizing");
-    t = Clock::now();
-    const quant::MethodReport report = method->apply(model, setting, cell.at("config"), ctx);
-    timing["quantize_s"] = seconds_since(t);
-    result["method_summary"] = report.summary;
-    adapter = report.evaluation_adapter;
-  } else {
-    timing["quantize_s"] = 0.0;
-  }
+  const pipeline::Quantized quantized = pipeline::quantize(loaded.model, method, request);
+  timing["quantize_s"] = quantized.seconds;
+  if (method.method) result["method_summary"] = quantized.report.summary;
 
+  pipeline::EvaluateOptions eo;
+  eo.progress = options.progress;
+  eo.samples_dir = (dir / "samples").string();
+  eo.average = cell.at("zeroshot_average").get<std::vector<std::string>>();
+  eo.fail_on_nonfinite = true;
+  eo.adapter = quantized.report.evaluation_adapter;
+  eo.calibration_dataset = cell.at("calibration").is_object() ? cell.at("calibration").at("dataset").get<std::string>() : "";
+  const pipeline::Evaluation evaluation = pipeline::evaluate(loaded.model, tasks, eo);
   nlohmann::json metrics = nlohmann::json::array();
-  nlohmann::json details = nlohmann::json::object();
-  nlohmann::json eval_s = nlohmann::json::object();
-  std::map<std::string, double> reported;  // zero-shot task -> percent
-  for (auto& l : loaded) {
-    const std::string task = l.spec.at("task").get<std::string>();
-    throw_if_stop_requested("before evaluating " + task);
-    if (l.stream) {
-      eval::PplOptions popt;
-      popt.seqlen = l.spec.at("seqlen_used").get<int64_t>();
-      popt.limit = l.spec.at("limit").get<int64_t>();
-      popt.batch_size = l.spec.at("batch_size").get<int64_t>();
-      popt.label = task;
-      popt.progress = options.progress;
-      // Evaluation-time adaptation (LRQuant's TTA) on exactly the windows that will be scored.
-      std::shared_ptr<LlamaModel> adapted;
-      nlohmann::json adaptation = nullptr;
-      if (adapter) {
-        const auto ta = Clock::now();
-        const at::Tensor segments = eval::scored_windows(l.stream->ids, popt);
-        quant::EvalAdaptationRequest req;
-        req.task = task;
-        req.calibration_dataset = cell.at("calibration").is_object() ? cell.at("calibration").at("dataset").get<std::string>() : "";
-        req.segments = &segments;
-        req.progress = options.progress;
-        adaptation = nlohmann::json::object();
-        adapted = adapter(model, req, adaptation);
-        adaptation["seconds"] = seconds_since(ta);
-      }
-      const eval::PplResult r = eval::evaluate_perplexity(adapted ? *adapted : model, l.stream->ids, popt);
-      if (!std::isfinite(r.ppl)) throw std::runtime_error(fmt::format("{} perplexity is {} (NaN/inf logits)", task, r.ppl));
-      metrics.push_back(metric(task + "_ppl", r.ppl, r.stderr_ppl, r.nsamples));
-      details[task] = {{"protocol", l.stream->protocol}, {"seqlen", r.seqlen}, {"ppl", r.ppl}, {"nll", r.nll},
-                       {"tokens", r.tokens}, {"nsamples", r.nsamples}, {"nsamples_total", r.nsamples_total},
-                       {"provenance", l.stream->provenance}, {"notices", l.stream->notices}};
-      if (!adaptation.is_null()) details[task]["evaluation_adaptation"] = adaptation;
-      details[task]["samples"] = store::write_sample_log(samples_dir, task, store::perplexity_sample_records(r));
-      eval_s[task] = r.seconds;
-    } else {
-      eval::ZeroShotOptions zopt;
-      zopt.mode = eval::parse_lm_eval_mode(l.spec.at("lm_eval_mode").get<std::string>());
-      zopt.limit = l.spec.at("limit").get<int64_t>();
-      zopt.batch_size = l.spec.at("batch_size").get<int64_t>();
-      zopt.reported_metric = l.spec.at("metric").get<std::string>();
-      zopt.progress = options.progress;
-      const eval::ZeroShotResult r = eval::evaluate_zeroshot(model, need_tokenizer(), *l.task, zopt);
-      const eval::Metric& main = r.reported_metric == "acc_norm" ? *r.acc_norm : r.acc;
-      metrics.push_back(metric(task, 100 * main.value, 100 * main.stderr_value, r.n));
-      metrics.push_back(metric(task + "_acc", 100 * r.acc.value, 100 * r.acc.stderr_value, r.n));
-      if (r.acc_norm) metrics.push_back(metric(task + "_acc_norm", 100 * r.acc_norm->value, 100 * r.acc_norm->stderr_value, r.n));
-      if (r.ppl) metrics.push_back(metric(task + "_ppl", r.ppl->value, r.ppl->stderr_value, r.n));
-      reported[task] = 100 * r.reported_value;
-      details[task] = r.to_json();
-      details[task]["samples"] = store::write_sample_log(samples_dir, task, store::zeroshot_sample_records(r));
-      eval_s[task] = r.seconds;
-    }
-  }
-  const auto& average = cell.at("zeroshot_average");
-  if (!average.empty()) {
-    double sum = 0;
-    for (const auto& name : average) sum += reported.at(name.get<std::string>());
-    metrics.push_back(metric("zeroshot_avg", sum / average.size(), NAN, static_cast<int64_t>(average.size())));
-  }
-  timing["eval_s"] = eval_s;
+  for (const auto& m : evaluation.metrics) metrics.push_back(m.to_json());
+  timing["eval_s"] = evaluation.seconds;
   timing["total_s"] = seconds_since(t_start);
   result["metrics"] = metrics;
-  result["details"] = details;
+  result["details"] = evaluation.details;
   result["timing"] = timing;
   result["memory"] = peak_memory(device);
 }
@@ -234,10 +164,6 @@ CellState cell_state(const std::string& results_dir, const std::string& run_id) 
   if (io::file_exists((dir / "DONE").string())) return CellState::kDone;
   if (io::file_exists((dir / "result.json").string())) return CellState::kFailed;
   return CellState::kMissing;
-}
-
-bool lower_is_better(const std::string& metric) {
-  return metric.size() > 4 && metric.compare(metric.size() - 4, 4, "_ppl") == 0;
 }
 
 CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) {

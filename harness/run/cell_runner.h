@@ -39,8 +39,4 @@ enum class CellOutcome { kSkipped, kBusy, kOk, kFailed, kStopped };
 // itself cannot be written.
 CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options);
 
-// Metric names: "<task>_ppl" for perplexity tasks; zero-shot "<task>" (the metric papers report, in
-// percent), "<task>_acc", "<task>_acc_norm", "lambada_openai_ppl"; "zeroshot_avg" (percent).
-bool lower_is_better(const std::string& metric);
-
 }  // namespace ptq::run

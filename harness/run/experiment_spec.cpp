@@ -1,15 +1,16 @@
-#include "run/experiment_spec.h"
+#include "harness/run/experiment_spec.h"
 
-#include "calibration/calibration.h"
-#include "io/json_file.h"
-#include "model/llama_config.h"
-#include "perplexity/ppl_tasks.h"
-#include "quant/quant_setting.h"
-#include "register_all.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
-#include "util/text.h"
-#include "zeroshot/tasks.h"
+#include "evaluators/evaluator.h"
+#include "evaluators/zeroshot/tasks.h"
+#include "harness/data/calibration.h"
+#include "harness/data/ppl_tasks.h"
+#include "harness/io/json_file.h"
+#include "harness/model/llama_config.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/util/errors.h"
+#include "harness/util/strict_json.h"
+#include "harness/util/text.h"
+#include "methods/register_all.h"
 
 #include <fmt/format.h>
 
@@ -287,9 +288,7 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
   r.known("average");
   r.finish();
   data_dir = resolve_path(base_dir, data_dir, ctx.key("data_dir"));
-  std::vector<std::string> known;
-  for (const auto& t : eval::ppl_tasks()) known.push_back(t.name);
-  for (const auto& t : eval::zeroshot_tasks()) known.push_back(t.name);
+  const std::vector<std::string> known = eval::evaluators().names();
 
   const Ctx tc = ctx.key("tasks");
   const nlohmann::json& tasks = require_array(require_key(v, "tasks", ctx), tc);
@@ -320,8 +319,12 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
     if (e.seqlen < 2) c.key("seqlen").fail(fmt::format("is {}, expected >= 2", e.seqlen));
     if (e.limit < 0) c.key("limit").fail(fmt::format("is {}, expected >= 0 (0 = all)", e.limit));
     if (e.batch_size < 1) c.key("batch_size").fail(fmt::format("is {}, expected >= 1", e.batch_size));
-    e.is_zeroshot = eval::find_zeroshot_task(e.task) != nullptr;
-    if (!e.metric.empty() && (!e.is_zeroshot || (e.metric == "acc_norm" && !eval::find_zeroshot_task(e.task)->has_acc_norm)))
+    const eval::EvaluatorInfo& info = eval::evaluators().get(e.task);
+    e.is_zeroshot = info.kind == "zero-shot";
+    const auto declares = [&](const std::string& metric) {
+      return std::any_of(info.metrics.begin(), info.metrics.end(), [&](const eval::MetricInfo& m) { return m.name == metric; });
+    };
+    if (!e.metric.empty() && (!e.is_zeroshot || !declares(e.task + "_" + e.metric)))
       c.key("metric").fail(fmt::format("task {} has no metric \"{}\"", e.task, e.metric));
     // Data: the task's own "data", else the shared data_dir (<data_dir>/<task>/ when it exists).
     if (!e.data.empty()) {
@@ -427,7 +430,7 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
   }
   s.evaluators = parse_evaluators(require_key(doc, "evaluators", root), root.key("evaluators"), base_dir, &s.zeroshot_average);
   bool needs_tokenizer = false;
-  for (const auto& e : s.evaluators) needs_tokenizer |= e.is_zeroshot || eval::find_ppl_task(e.task).needs_tokenizer;
+  for (const auto& e : s.evaluators) needs_tokenizer |= eval::evaluators().get(e.task).needs_tokenizer;
   needs_tokenizer |= needs_calibration;
 
   // Every setting must fit every model (group sizes divide the linears' widths); tokenizers must exist.

@@ -1,7 +1,7 @@
-#include "run/fingerprint.h"
+#include "harness/run/fingerprint.h"
 
-#include "io/sha256.h"
-#include "util/errors.h"
+#include "harness/io/sha256.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

@@ -1,10 +1,10 @@
-#include "run/matrix_runner.h"
+#include "harness/run/matrix_runner.h"
 
-#include "run/runtime.h"
+#include "harness/util/runtime.h"
 
-#include "run/cell_runner.h"
-#include "util/errors.h"
-#include "util/text.h"
+#include "harness/run/cell_runner.h"
+#include "harness/util/errors.h"
+#include "harness/util/text.h"
 
 #include <fmt/format.h>
 #include <spawn.h>

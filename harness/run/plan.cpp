@@ -1,14 +1,14 @@
-#include "run/plan.h"
+#include "harness/run/plan.h"
 
-#include "calibration/calibration.h"
-#include "io/files.h"
-#include "io/jsonl.h"
-#include "io/sha256.h"
-#include "perplexity/ppl_tasks.h"
-#include "run/build_info.h"
-#include "run/fingerprint.h"
-#include "util/errors.h"
-#include "zeroshot/tasks.h"
+#include "evaluators/zeroshot/tasks.h"
+#include "harness/data/calibration.h"
+#include "harness/data/ppl_tasks.h"
+#include "harness/io/files.h"
+#include "harness/io/jsonl.h"
+#include "harness/io/sha256.h"
+#include "harness/run/fingerprint.h"
+#include "harness/util/build_info.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 

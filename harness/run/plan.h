@@ -4,7 +4,7 @@
 // again, by any machine, gets the same id and finds its finished result.
 #pragma once
 
-#include "run/experiment_spec.h"
+#include "harness/run/experiment_spec.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "run/provenance.h"
+#include "harness/run/provenance.h"
 
 #include <sys/resource.h>
 

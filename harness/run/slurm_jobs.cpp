@@ -1,7 +1,7 @@
-#include "run/slurm_jobs.h"
+#include "harness/run/slurm_jobs.h"
 
-#include "run/matrix_runner.h"
-#include "util/errors.h"
+#include "harness/run/matrix_runner.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 #include <sys/wait.h>

@@ -9,7 +9,7 @@
 // training and exits with kCellStoppedExit; the script then requeues its own task, which resumes there.
 #pragma once
 
-#include "run/experiment_spec.h"
+#include "harness/run/experiment_spec.h"
 
 #include <nlohmann/json.hpp>
 

@@ -1,10 +1,11 @@
-#include "store/results_db.h"
+#include "harness/store/results_db.h"
 
-#include "io/files.h"
-#include "io/json_file.h"
-#include "run/numerics.h"
-#include "store/sample_log.h"
-#include "util/errors.h"
+#include "evaluators/sample_log.h"
+#include "harness/io/files.h"
+#include "harness/io/json_file.h"
+#include "harness/store/sample_log.h"
+#include "harness/util/errors.h"
+#include "harness/util/numerics.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -120,7 +121,7 @@ void insert_metric_samples(SQLite::Database& db, const nlohmann::json& r, const 
       fmt::print(stderr, "ptqbench: notice: {} is gone: {} is compared without per-example samples\n", path, task);
       continue;
     }
-    const auto records = read_sample_log(path, d.at("samples").at("sha256").get<std::string>());
+    const auto records = eval::read_sample_log(path, d.at("samples").at("sha256").get<std::string>());
     for (const auto& [metric, samples] : metric_samples_of_task(task, d.value("reported_metric", ""), records)) {
       q.bind(1, r.at("run_id").get<std::string>());
       q.bind(2, metric);

@@ -1,11 +1,7 @@
-#include "store/sample_log.h"
+#include "harness/store/sample_log.h"
 
-#include "io/files.h"
-#include "io/jsonl.h"
-#include "io/sha256.h"
-#include "perplexity/perplexity.h"
-#include "util/errors.h"
-#include "zeroshot/zeroshot.h"
+#include "evaluators/zeroshot/tasks.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 
@@ -17,56 +13,12 @@ namespace ptq::store {
 
 namespace {
 
-std::string joined_lines(const std::vector<nlohmann::json>& records) {
-  std::string text;
-  for (const auto& r : records) text += r.dump() + "\n";
-  return text;
-}
-
 void add(MetricSamples& m, int64_t id, double value) {
   m.ids.push_back(id);
   m.values.push_back(value);
 }
 
 }  // namespace
-
-std::vector<nlohmann::json> zeroshot_sample_records(const eval::ZeroShotResult& result) {
-  std::vector<nlohmann::json> out;
-  out.reserve(result.docs.size());
-  for (const auto& d : result.docs) out.push_back(d.to_json());
-  return out;
-}
-
-std::vector<nlohmann::json> perplexity_sample_records(const eval::PplResult& result) {
-  std::vector<nlohmann::json> out;
-  for (size_t i = 0; i < result.segment_loss.size(); ++i)
-    out.push_back({{"segment", i}, {"nll", result.segment_loss[i]}, {"tokens", result.seqlen - 1}});
-  return out;
-}
-
-nlohmann::json write_sample_log(const std::string& dir, const std::string& task, const std::vector<nlohmann::json>& records) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error(fmt::format("cannot create {}: {}", dir, ec.message()));
-  const std::string text = joined_lines(records);
-  const std::string file = task + ".jsonl.gz";
-  io::write_file_atomic((fs::path(dir) / file).string(), io::gzip_compress(text));
-  return {{"file", file}, {"sha256", io::sha256_hex(text)}, {"records", records.size()}};
-}
-
-std::vector<nlohmann::json> read_sample_log(const std::string& path, const std::string& expected_sha256) {
-  const std::string text = io::read_file(path);
-  const std::string sha = io::sha256_hex(text);
-  if (sha != expected_sha256)
-    throw InputError(fmt::format("{}: SHA-256 {} does not match the {} its result records (a log from another run?)",
-                                 path, sha, expected_sha256));
-  std::vector<nlohmann::json> records;
-  io::for_each_json_line_in(text, path, [&](size_t, const nlohmann::json& record) {
-    records.push_back(record);
-    return true;
-  });
-  return records;
-}
 
 nlohmann::json MetricSamples::to_json() const { return {{"kind", kind}, {"ids", ids}, {"values", values}}; }
 

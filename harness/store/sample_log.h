@@ -1,9 +1,5 @@
-// Per-example logs (lm-eval's --log_samples): one gzip'd JSON-lines file per task of a run,
-//   zero-shot:  {"doc", "gold", "ll": [per choice], "greedy": [per choice], "pred", "acc", ["pred_norm", "acc_norm"]}
-//   perplexity: {"segment", "nll" (mean token NLL of the segment, nats), "tokens"}
-// and the per-example values of each metric derived from them, which `ptqbench regress` pairs across
-// runs. A log's SHA-256 (of the uncompressed lines) goes into the result, so that a log that does not
-// belong to its result is caught when it is read.
+// The per-example values of each metric, derived from a run's per-example logs
+// (evaluators/sample_log.h), which `ptqbench regress` pairs across runs.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -13,20 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace ptq::eval {
-struct ZeroShotResult;
-struct PplResult;
-}  // namespace ptq::eval
-
 namespace ptq::store {
-
-std::vector<nlohmann::json> zeroshot_sample_records(const eval::ZeroShotResult& result);
-std::vector<nlohmann::json> perplexity_sample_records(const eval::PplResult& result);
-
-// Writes <dir>/<task>.jsonl.gz atomically; returns {"file": "<task>.jsonl.gz", "sha256", "records"}.
-nlohmann::json write_sample_log(const std::string& dir, const std::string& task, const std::vector<nlohmann::json>& records);
-// Reads a log; InputError naming the file when it is unreadable or its SHA-256 is not `expected_sha256`.
-std::vector<nlohmann::json> read_sample_log(const std::string& path, const std::string& expected_sha256);
 
 // One metric's per-example values: "binary" (an accuracy: 1 right, 0 wrong) or "nll" (a perplexity:
 // the example's mean NLL, ppl = exp(mean)); ids name the examples (document or segment index).

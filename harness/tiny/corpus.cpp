@@ -1,4 +1,4 @@
-#include "tiny/corpus.h"
+#include "harness/tiny/corpus.h"
 
 #include <fmt/format.h>
 

@@ -12,8 +12,8 @@
 //     see questions and answers on the web), and irregular whitespace.
 #pragma once
 
-#include "run/py_random.h"
-#include "tiny/world.h"
+#include "harness/tiny/world.h"
+#include "harness/util/py_random.h"
 
 #include <cstdint>
 #include <string>

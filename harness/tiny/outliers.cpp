@@ -1,6 +1,6 @@
-#include "tiny/outliers.h"
+#include "harness/tiny/outliers.h"
 
-#include "run/py_random.h"
+#include "harness/util/py_random.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>

@@ -15,7 +15,7 @@
 //     3 and 2 bits and what clipping (OmniQuant's LWC, GPTQ's error feedback, AWQ's scales) recovers.
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <nlohmann/json.hpp>
 

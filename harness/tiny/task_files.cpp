@@ -1,8 +1,8 @@
-#include "tiny/task_files.h"
+#include "harness/tiny/task_files.h"
 
-#include "io/files.h"
-#include "run/py_random.h"
-#include "tiny/corpus.h"
+#include "harness/io/files.h"
+#include "harness/tiny/corpus.h"
+#include "harness/util/py_random.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

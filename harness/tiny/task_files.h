@@ -12,7 +12,7 @@
 //   LAMBADA     the person a paragraph is about, named only at its start
 #pragma once
 
-#include "tiny/world.h"
+#include "harness/tiny/world.h"
 
 #include <cstdint>
 #include <string>

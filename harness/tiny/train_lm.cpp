@@ -1,9 +1,9 @@
-#include "tiny/train_lm.h"
+#include "harness/tiny/train_lm.h"
 
-#include "run/progress.h"
-#include "run/py_random.h"
-#include "train/adamw.h"
-#include "util/errors.h"
+#include "harness/recon/adamw.h"
+#include "harness/util/errors.h"
+#include "harness/util/progress.h"
+#include "harness/util/py_random.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

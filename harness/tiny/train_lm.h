@@ -3,7 +3,7 @@
 // everything seeded so that the same inputs give the same weights on the same machine.
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <ATen/core/Tensor.h>
 

@@ -1,6 +1,6 @@
-#include "tiny/world.h"
+#include "harness/tiny/world.h"
 
-#include "run/py_random.h"
+#include "harness/util/py_random.h"
 
 #include <algorithm>
 #include <set>

@@ -1,4 +1,4 @@
-#include "util/stop_request.h"
+#include "harness/util/stop_request.h"
 
 #include <atomic>
 #include <csignal>

@@ -1,6 +1,6 @@
-#include "util/strict_json.h"
+#include "harness/util/strict_json.h"
 
-#include "util/text.h"
+#include "harness/util/text.h"
 
 namespace ptq {
 

@@ -3,7 +3,7 @@
 // a silent fallback to the default.
 #pragma once
 
-#include "util/errors.h"
+#include "harness/util/errors.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

@@ -1,65 +1,48 @@
-#include "cbq/cbq.h"
+#include "methods/cbq/cbq.h"
 
-#include "cbq/cross_block.h"
-#include "model/llama_model.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
+#include "harness/model/llama_model.h"
+#include "harness/util/errors.h"
+#include "methods/cbq/cross_block.h"
+#include "methods/omniquant/omni_pipeline.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 namespace ptq::methods {
 
-nlohmann::json CbqConfig::to_json() const {
-  return {{"window", window},
-          {"overlap", overlap},
-          {"epochs", epochs},
-          {"step_lr", step_lr},
-          {"act_steps", act_steps},
-          {"act_clip_init", act_clip_init},
-          {"rounding_lr", rounding_lr},
-          {"rounding", rounding},
-          {"rank", rank},
-          {"rounding_forward", rounding_forward},
-          {"rounding_weight", rounding_weight},
-          {"warmup", warmup},
-          {"beta_start", beta_start},
-          {"beta_end", beta_end},
-          {"kl_weight", kl_weight},
-          {"homologous_weight", homologous_weight},
-          {"cfp", cfp},
-          {"cfp_quantiles", cfp_quantiles},
-          {"cfp_weights", cfp_weights},
-          {"batch_size", batch_size},
-          {"nan_policy", nan_policy}};
+const quant::ConfigSchema<CbqConfig>& CbqConfig::schema() {
+  using C = CbqConfig;
+  static const auto schema =
+      quant::ConfigSchema<C>("cbq")
+          .field("window", &C::window, "[S] Korean summary of v5; SliderQuant's re-implementation")
+          .field("overlap", &C::overlap, "[S]")
+          .field("epochs", &C::epochs, "-1: 20, 40 for 2-bit weights [A: OmniQuant's schedule]")
+          .field("step_lr", &C::step_lr, "[A] OmniQuant's lwc_lr")
+          .field("act_steps", &C::act_steps, "[A] the dossier: learned per-token clipping")
+          .field("act_clip_init", &C::act_clip_init, "[A] OmniQuant's LWC init")
+          .field("rounding_lr", &C::rounding_lr, "[A] AdaRound practice")
+          .field("rounding", &C::rounding, "lora: the paper", {"lora", "full", "nearest"})
+          .field("rank", &C::rank, "[A] not in any readable source")
+          .field("rounding_forward", &C::rounding_forward, "soft: AdaRound", {"soft", "ste"})
+          .field("rounding_weight", &C::rounding_weight, "[A] AdaRound/BRECQ weight")
+          .field("warmup", &C::warmup, "[A] AdaRound")
+          .field("beta_start", &C::beta_start, "[A] AdaRound")
+          .field("beta_end", &C::beta_end, "[A] AdaRound")
+          .field("kl_weight", &C::kl_weight, "[A] 1:1")
+          .field("homologous_weight", &C::homologous_weight, "[A] 1:1")
+          .field("cfp", &C::cfp, "the paper")
+          .field("cfp_quantiles", &C::cfp_quantiles, "paper: 0.25/0.75 (huawei: msModelSlim)", {"paper", "huawei"})
+          .field("cfp_weights", &C::cfp_weights, "[A] per output row")
+          .field("batch_size", &C::batch_size, "1, fixed order [A: OmniQuant]")
+          .field("nan_policy", &C::nan_policy, "stop (ours: skip-block)", {"stop", "skip-block"});
+  return schema;
 }
 
+nlohmann::json CbqConfig::to_json() const { return schema().to_json(*this); }
+
 CbqConfig CbqConfig::from_json(const nlohmann::json& j) {
-  CbqConfig c;
-  const std::string where = "config of method 'cbq'";
-  StrictJsonReader r(j, where);
-  r.read("window", c.window);
-  r.read("overlap", c.overlap);
-  r.read("epochs", c.epochs);
-  r.read("step_lr", c.step_lr);
-  r.read("act_steps", c.act_steps);
-  r.read("act_clip_init", c.act_clip_init);
-  r.read("rounding_lr", c.rounding_lr);
-  r.read_choice("rounding", c.rounding, {"lora", "full", "nearest"});
-  r.read("rank", c.rank);
-  r.read_choice("rounding_forward", c.rounding_forward, {"soft", "ste"});
-  r.read("rounding_weight", c.rounding_weight);
-  r.read("warmup", c.warmup);
-  r.read("beta_start", c.beta_start);
-  r.read("beta_end", c.beta_end);
-  r.read("kl_weight", c.kl_weight);
-  r.read("homologous_weight", c.homologous_weight);
-  r.read("cfp", c.cfp);
-  r.read_choice("cfp_quantiles", c.cfp_quantiles, {"paper", "huawei"});
-  r.read("cfp_weights", c.cfp_weights);
-  r.read("batch_size", c.batch_size);
-  r.read_choice("nan_policy", c.nan_policy, {"stop", "skip-block"});
-  r.finish();
+  const CbqConfig c = schema().from_json(j);
+  const std::string& where = schema().context();
   if (c.window < 1 || c.overlap < 0 || c.overlap >= c.window)
     throw InputError(fmt::format("{}: window {} overlap {} (expected window >= 1, 0 <= overlap < window)", where, c.window, c.overlap));
   if (c.epochs < -1) throw InputError(fmt::format("{}: epochs {} (expected >= 0, or -1 = auto)", where, c.epochs));
@@ -71,14 +54,12 @@ CbqConfig CbqConfig::from_json(const nlohmann::json& j) {
 
 namespace {
 
-class Cbq final : public quant::Method {
+class Cbq final : public quant::MethodWithConfig<CbqConfig> {
  public:
   std::string name() const override { return "cbq"; }
   std::string description() const override {
     return "cross-block reconstruction (sliding window, homologous MSE+KL loss) with CFP and LoRA-Rounding";
   }
-  nlohmann::json default_config() const override { return CbqConfig{}.to_json(); }
-  nlohmann::json resolve_config(const nlohmann::json& overrides) const override { return CbqConfig::from_json(overrides).to_json(); }
   bool needs_calibration(const nlohmann::json&) const override { return true; }
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
@@ -93,11 +74,12 @@ class Cbq final : public quant::Method {
     cbq::CrossBlockOptions o;
     o.window = c.window;
     o.overlap = c.overlap;
-    o.train.epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
+    o.train.epochs = omniquant_epochs(c.epochs, setting);
     o.train.batch_size = c.batch_size;
     o.train.precision = recon::precision_policy(setting, model.device(), model.dtype());
-    o.train.nan_policy = c.nan_policy;
+    o.train.nan_policy = recon::parse_nan_policy(c.nan_policy);
     o.train.progress = ctx.progress;
+    o.train.activations = ctx.activations;
     if (!ctx.work_dir.empty() && o.train.epochs > 0) {
       o.train.checkpoint_dir = ctx.work_dir + "/cbq";
       o.train.checkpoint_key = recon::checkpoint_key(setting.str(), config, *ctx.calibration);

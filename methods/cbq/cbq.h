@@ -4,7 +4,8 @@
 // default below marked [A] with its basis.
 #pragma once
 
-#include "quant/method.h"
+#include "harness/ptq/config_schema.h"
+#include "harness/ptq/method.h"
 
 #include <memory>
 #include <string>
@@ -43,8 +44,9 @@ struct CbqConfig {
   // window's start (fresh blocks: CFP + round-to-nearest) and the run goes on.
   std::string nan_policy = "stop";
 
+  static const quant::ConfigSchema<CbqConfig>& schema();  // the fields' keys, sources, allowed values
   nlohmann::json to_json() const;
-  static CbqConfig from_json(const nlohmann::json& j);  // strict
+  static CbqConfig from_json(const nlohmann::json& j);  // strict (schema) + range checks
 };
 
 std::unique_ptr<quant::Method> make_cbq();

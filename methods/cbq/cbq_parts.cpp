@@ -1,4 +1,4 @@
-#include "cbq/cbq_parts.h"
+#include "methods/cbq/cbq_parts.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>

@@ -4,9 +4,9 @@
 // with quantized activations, the learnable activation steps S^X of the block's four linear inputs.
 #pragma once
 
-#include "cbq/lora_rounding.h"
-#include "model/llama_model.h"
-#include "train/adamw.h"
+#include "harness/model/llama_model.h"
+#include "harness/recon/adamw.h"
+#include "methods/cbq/lora_rounding.h"
 
 #include <map>
 #include <memory>

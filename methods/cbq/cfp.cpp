@@ -1,6 +1,6 @@
-#include "cbq/cfp.h"
+#include "methods/cbq/cfp.h"
 
-#include "util/errors.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>

@@ -1,19 +1,15 @@
-#include "cbq/cross_block.h"
+#include "methods/cbq/cross_block.h"
 
-#include "cbq/window_schedule.h"
-#include "recon/checkpoint_file.h"
-#include "recon/let.h"
-#include "recon/losses.h"
-#include "run/progress.h"
-#include "util/errors.h"
+#include "harness/recon/losses.h"
+#include "methods/cbq/lora_rounding.h"
+#include "methods/omniquant/let.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
-#include <chrono>
-#include <filesystem>
 #include <map>
+#include <memory>
 
 namespace ptq::methods::cbq {
 
@@ -47,11 +43,11 @@ DecoderBlock cfp_block(const DecoderBlock& fp, const LlamaConfig& c, const at::T
   const ActivationOutliers a1 = activation_outlier_scales(qkv_in.max, qkv_in.min, o.cfp_options);
   const ActivationOutliers a2 = activation_outlier_scales(fc1_in.max, fc1_in.min, o.cfp_options);
   const ActivationOutliers a3 = activation_outlier_scales(down_in.max, down_in.min, o.cfp_options);
-  recon::LetParams p;  // the scales in LET's form: the norm divided by s, the consuming columns times s
+  methods::LetParams p;  // the scales in LET's form: the norm divided by s, the consuming columns times s
   p.qkv_scale = a1.scale.to(fp.input_layernorm.scalar_type());
   p.fc1_scale = a2.scale.to(fp.input_layernorm.scalar_type());
   p.out_scale = at::ones({c.kv_dim()}, p.qkv_scale.options());
-  DecoderBlock b = recon::let_transform(fp, c, p);
+  DecoderBlock b = methods::let_transform(fp, c, p);
   // up -> down: SiLU(gate) * up is linear in up, so up's rows / s and down's columns * s is exact.
   const at::Tensor s3 = a3.scale.to(fp.up_proj.weight.scalar_type());
   b.up_proj.weight = b.up_proj.weight / s3.unsqueeze(1);
@@ -67,70 +63,26 @@ DecoderBlock cfp_block(const DecoderBlock& fp, const LlamaConfig& c, const at::T
   return b;
 }
 
-using Named = std::vector<std::pair<std::string, at::Tensor>>;
+// CBQ's parts as the engine takes them: the rounding regulariser at the step's beta (warm-up, then
+// annealed from beta_start to beta_end over the window's steps), folding = hardening.
+class WindowParts final : public recon::BlockParts {
+ public:
+  WindowParts(std::unique_ptr<CbqBlockParts> parts, const CrossBlockOptions& o) : parts_(std::move(parts)), o_(o) {}
+  std::vector<train::ParamGroup> param_groups() override { return parts_->param_groups(); }
+  DecoderBlock temporary_block(const DecoderBlock&) const override { return parts_->temporary_block(); }
+  at::Tensor regularizer(double progress) const override {
+    return parts_->regularizer(rounding_beta(progress, o_.warmup, o_.beta_start, o_.beta_end));
+  }
+  void fold(DecoderBlock& block, const std::string& prefix, recon::Named& qparams) override {
+    block = parts_->hardened_block(prefix, qparams);
+  }
+  recon::Named state() const override { return parts_->state(); }
+  void load_state(const std::map<std::string, at::Tensor>& state) override { parts_->load_state(state); }
 
-// What a finished window leaves behind: its hardened blocks (all tensors, their scales) and the learned
-// state of the blocks that stay in flight.
-struct WindowCheckpoint {
-  std::map<int64_t, DecoderBlock> hardened;
-  Named qparams;
-  std::map<int64_t, std::map<std::string, at::Tensor>> in_flight;
-  recon::BlockLog log;
+ private:
+  std::unique_ptr<CbqBlockParts> parts_;
+  const CrossBlockOptions& o_;
 };
-
-std::string window_path(const recon::ReconOptions& o, size_t w) {
-  return (std::filesystem::path(o.checkpoint_dir) / fmt::format("window_{}.safetensors", w)).string();
-}
-
-void save_window(const recon::ReconOptions& o, size_t w, const WindowCheckpoint& c) {
-  if (o.checkpoint_dir.empty()) return;
-  Named tensors = c.qparams;
-  for (auto [b, block] : c.hardened)
-    for (auto& [name, t] : block.named_tensors()) tensors.emplace_back(fmt::format("hardened.{}.{}", b, name), *t);
-  for (const auto& [b, state] : c.in_flight)
-    for (const auto& [name, t] : state) tensors.emplace_back(fmt::format("state.{}.{}", b, name), t);
-  recon::write_checkpoint_file(window_path(o, w), o, tensors, c.log);
-}
-
-// The checkpoint of window `w`, if there is one. `hardened` blocks are filled into copies of `shape`.
-bool load_window(const recon::ReconOptions& o, size_t w, const Window& win, const std::map<int64_t, DecoderBlock>& shape,
-                 WindowCheckpoint& c) {
-  if (o.checkpoint_dir.empty()) return false;
-  const std::string path = window_path(o, w);
-  std::map<std::string, at::Tensor> all;
-  if (!recon::read_checkpoint_file(path, o, all, c.log)) return false;
-  const auto take = [&](const std::string& name) {
-    const auto it = all.find(name);
-    if (it == all.end()) throw InputError(fmt::format("{}: no tensor {} (expected a CBQ window checkpoint)", path, name));
-    return it->second;
-  };
-  for (int64_t b : win.hardened) {
-    DecoderBlock block = shape.at(b);
-    const std::string prefix = fmt::format("hardened.{}.", b);
-    // Optional tensors the hardened block may carry beyond the FP block's (learned activation clipping,
-    // biases): give them slots so that named_tensors() lists them.
-    const auto slot = [&](at::Tensor& t, const std::string& name) {
-      if (!t.defined() && all.count(prefix + name)) t = at::empty({0}, block.input_layernorm.options());
-    };
-    slot(block.act_clip, "ptqbench_act_clip");
-    slot(block.input_layernorm_bias, "input_layernorm.bias");
-    slot(block.post_attention_layernorm_bias, "post_attention_layernorm.bias");
-    const auto ls = block.linears();
-    for (size_t k = 0; k < ls.size(); ++k) slot(ls[k]->bias, std::string(DecoderBlock::kLinearNames[k]) + ".bias");
-    for (auto& [name, t] : block.named_tensors()) *t = take(prefix + name).to(block.input_layernorm.options());
-    c.hardened[b] = block;
-  }
-  for (const auto& [name, t] : all) {
-    if (name.rfind("hardened.", 0) == 0) continue;
-    if (name.rfind("state.", 0) == 0) {
-      const size_t dot = name.find('.', 6);
-      c.in_flight[std::stoll(name.substr(6, dot - 6))][name.substr(dot + 1)] = t;
-    } else {
-      c.qparams.emplace_back(name, t);
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -141,132 +93,33 @@ at::Tensor homologous_distance(const at::Tensor& q, const at::Tensor& fp, double
 
 nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& calibration, const CrossBlockOptions& o,
                                        std::vector<std::pair<std::string, at::Tensor>>& qparams) {
-  if (calibration.dim() != 2) throw InputError("calibration windows must be [n, seqlen] token ids");
-  const recon::ReconOptions& t = o.train;
-  const int64_t n = calibration.size(0), bs = t.batch_size;
-  if (bs < 1 || n % bs != 0) throw InputError(fmt::format("batch_size {} must divide the {} calibration windows", bs, n));
-  const LlamaConfig& cfg = model.config();
-  const RopeTables rope = model.rope(calibration.size(1));
-  const auto schedule = window_schedule(static_cast<int64_t>(model.blocks.size()), o.window, o.overlap);
-  // fp32_block (8-bit quantizers on CUDA): activations, FP targets and the trained blocks in float32.
-  const at::ScalarType work_dtype = t.precision.fp32_block ? at::kFloat : model.dtype();
-  const auto cast = [](DecoderBlock b, at::ScalarType type) {
-    b.cast(type);
-    return b;
-  };
-  at::Tensor x_fp, x_q;
-  {
-    at::NoGradGuard no_grad;
-    x_fp = model.embed(calibration.to(model.device())).to(work_dtype);
-    x_q = x_fp.clone();
-  }
-  const int64_t steps_per_window = t.epochs * (n / bs);
-  Progress progress("cbq", static_cast<int64_t>(schedule.size()) * steps_per_window, 10.0);
-  int64_t done = 0;
-  std::map<int64_t, std::unique_ptr<CbqBlockParts>> parts;
-  std::map<int64_t, DecoderBlock> fp_blocks;  // the original FP blocks of the window (targets)
-  nlohmann::json windows = nlohmann::json::array(), cfp_log = nlohmann::json::object();
+  recon::ReconOptions ro = o.train;
+  ro.window = o.window;
+  ro.overlap = o.overlap;
+  const double kl = o.kl_weight, homologous = o.homologous_weight;
+  ro.loss = [kl](const at::Tensor& out, const at::Tensor& target) { return homologous_distance(out, target, kl); };
+  if (homologous > 0)
+    ro.target_2_loss = [kl, homologous](const at::Tensor& out, const at::Tensor& target_2) {
+      return homologous * homologous_distance(out, target_2, kl);
+    };
+  ro.regularizer_weight = o.rounding_weight;
+  nlohmann::json cfp_log = nlohmann::json::object();
   int64_t rounding_parameters = 0;
-  for (size_t w = 0; w < schedule.size(); ++w) {
-    const Window& win = schedule[w];
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::string where = fmt::format("window [{}..{}]", win.blocks.front(), win.blocks.back());
-    at::Tensor t1, t2;
-    {
-      at::NoGradGuard no_grad;
-      at::Tensor h = x_fp;
-      for (int64_t b : win.blocks) {
-        if (!parts.count(b)) {  // first time in a window: CFP on its FP inputs, then fresh parts
-          fp_blocks[b] = cast(model.block(static_cast<size_t>(b)), work_dtype);  // streamed: read now
-          nlohmann::json log;
-          const DecoderBlock pre = o.cfp ? cfp_block(fp_blocks[b], cfg, h, rope, bs, o, log) : fp_blocks[b];
-          if (o.cfp) cfp_log[std::to_string(b)] = log;
-          parts[b] = std::make_unique<CbqBlockParts>(pre, o.parts);
-          rounding_parameters += parts[b]->rounding_parameters();
-        }
-        h = recon::map_batches(h, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
-      }
-      t1 = h;
-      if (o.homologous_weight > 0) {
-        h = x_q;
-        for (int64_t b : win.blocks)
-          h = recon::map_batches(h, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
-        t2 = h;
-      }
-    }
-    WindowCheckpoint saved;
-    recon::BlockLog log;
-    if (t.epochs > 0 && load_window(t, w, win, fp_blocks, saved)) {
-      log = saved.log;
-      for (auto& [b, state] : saved.in_flight) parts.at(b)->load_state(state);
-      done += steps_per_window;
-    } else if (t.epochs > 0) {
-      std::vector<train::ParamGroup> groups;
-      std::map<int64_t, Named> at_start;  // the NaN fallback: the window's parameters as they came in
-      for (int64_t b : win.blocks) {
-        for (auto& g : parts[b]->param_groups()) groups.push_back(g);
-        at_start[b] = parts[b]->state();
-      }
-      const recon::StepLossFn step_loss = [&](int64_t j, int64_t step) {
-        const double beta = rounding_beta(static_cast<double>(step) / static_cast<double>(steps_per_window), o.warmup,
-                                          o.beta_start, o.beta_end);
-        at::Tensor out = x_q.narrow(0, j, bs);
-        at::Tensor reg = at::zeros({}, at::kFloat);
-        for (int64_t b : win.blocks) {
-          out = decoder_block_forward(parts[b]->temporary_block(), cfg, out, rope, model.act_quant);
-          reg = reg + parts[b]->regularizer(beta);
-        }
-        at::Tensor loss = homologous_distance(out, t1.narrow(0, j, bs), o.kl_weight);
-        if (o.homologous_weight > 0) loss = loss + o.homologous_weight * homologous_distance(out, t2.narrow(0, j, bs), o.kl_weight);
-        const double rec = loss.item<double>();
-        return recon::StepLoss{loss + o.rounding_weight * reg / static_cast<double>(win.blocks.size()), rec};
-      };
-      log = recon::train_steps(groups, n, step_loss, where, where, t.nan_policy == "skip-block", t, progress, done);
-      if (!log.skipped.empty())
-        for (int64_t b : win.blocks) {
-          std::map<std::string, at::Tensor> state(at_start[b].begin(), at_start[b].end());
-          parts[b]->load_state(state);
-        }
-    }
-    {
-      at::NoGradGuard no_grad;
-      for (int64_t b : win.hardened) {
-        x_fp = recon::map_batches(x_fp, bs, [&](const at::Tensor& x) { return decoder_block_forward(fp_blocks[b], cfg, x, rope); });
-        const std::string prefix = fmt::format("model.layers.{}.", b);
-        DecoderBlock hard;
-        if (log.resumed) {
-          hard = saved.hardened.at(b);
-        } else {
-          Named block_qparams;
-          hard = parts[b]->hardened_block(prefix, block_qparams);
-          saved.qparams.insert(saved.qparams.end(), block_qparams.begin(), block_qparams.end());
-          saved.hardened[b] = hard;
-        }
-        x_q = recon::map_batches(x_q, bs, [&](const at::Tensor& x) { return decoder_block_forward(hard, cfg, x, rope, model.act_quant); });
-        model.set_block(static_cast<size_t>(b), cast(hard, model.dtype()));
-        parts.erase(b);
-        fp_blocks.erase(b);
-      }
-      qparams.insert(qparams.end(), saved.qparams.begin(), saved.qparams.end());
-      if (!log.resumed && log.skipped.empty() && t.epochs > 0) {
-        saved.log = log;
-        for (const auto& [b, p] : parts) {
-          const Named s = p->state();
-          saved.in_flight[b] = std::map<std::string, at::Tensor>(s.begin(), s.end());
-        }
-        save_window(t, w, saved);
-      }
-    }
-    windows.push_back({{"blocks", win.blocks},
-                       {"hardened", win.hardened},
-                       {"first_epoch_loss", log.first_epoch_loss},
-                       {"last_epoch_loss", log.last_epoch_loss},
-                       {"resumed", log.resumed},
-                       {"skipped", log.skipped.empty() ? nlohmann::json(nullptr) : nlohmann::json(log.skipped)},
-                       {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
-  }
-  if (t.progress) progress.finish(fmt::format("{} windows", schedule.size()));
-  return {{"windows", windows}, {"cfp", cfp_log}, {"rounding_parameters", rounding_parameters}};
+  // A block entering its first window: CFP on its FP-path inputs, then fresh parts.
+  const recon::PartsFactory make_parts = [&](const recon::BlockInputs& in) -> std::unique_ptr<recon::BlockParts> {
+    nlohmann::json log;
+    const DecoderBlock pre = o.cfp ? cfp_block(in.block, in.config, in.x_fp, in.rope, in.batch_size, o, log) : in.block;
+    if (o.cfp) cfp_log[std::to_string(in.index)] = log;
+    auto parts = std::make_unique<CbqBlockParts>(pre, o.parts);
+    rounding_parameters += parts->rounding_parameters();
+    return std::make_unique<WindowParts>(std::move(parts), o);
+  };
+  const recon::ReconReport report = recon::reconstruct(model, calibration, make_parts, ro);
+  qparams.insert(qparams.end(), report.qparams.begin(), report.qparams.end());
+  nlohmann::json out = report.to_json();
+  out["cfp"] = cfp_log;
+  out["rounding_parameters"] = rounding_parameters;
+  return out;
 }
 
 }  // namespace ptq::methods::cbq

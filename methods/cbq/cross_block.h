@@ -1,26 +1,22 @@
-// CBQ's cross-block reconstruction (research/cbq_mppq.md §1.2.2-1.2.7):
+// CBQ's cross-block reconstruction (research/cbq_mppq.md §1.2.2-1.2.7) on the reconstruction engine
+// (harness/recon/block_recon.h) with windows of `window` blocks overlapping by `overlap`:
 //
-//   X_fp = X_q = embed(calibration)
-//   for each window of the schedule (cbq/window_schedule.h):
-//     blocks entering for the first time: CFP on the FP path's statistics (activation scales folded
-//       exactly into norm -> {q,k,v}, norm -> {gate,up} and up -> down; weight rows truncated), then
-//       their parts (cbq_parts.h); blocks seen before keep their parameters (warm start)
-//     targets: T_fp(window)(X_fp) and, homologous, T_fp(window)(X_q)  (the original FP blocks)
-//     AdamW over the window's parts: E(T_q(X_q), t1) + w_h * E(T_q(X_q), t2) + lambda_r * L_round(beta)
-//       with E = MSE + w_kl * KL(softmax(fp) || softmax(q)) per token over the hidden dimension
-//     blocks leaving the window are hardened: X_fp = B_fp(X_fp), X_q = B_hard(X_q) (activations quantized)
+//   blocks entering their first window: CFP on the FP path's statistics (activation scales folded
+//     exactly into norm -> {q,k,v}, norm -> {gate,up} and up -> down; weight rows truncated), then their
+//     parts (cbq_parts.h); blocks seen before keep their parameters (warm start)
+//   loss: E(T_q(X_q), T_fp(X_fp)) + w_h * E(T_q(X_q), T_fp(X_q)) + lambda_r * mean over blocks of L_round(beta)
+//     with E = MSE + w_kl * KL(softmax(fp) || softmax(q)) per token over the hidden dimension
+//   blocks leaving the window are hardened (the engine advances X_fp and X_q past them)
 //
-// The steps run in the reconstruction engine's loop (recon::train_steps: precision policy, loss scaling,
-// NaN policy, progress). Per-window checkpoints: after each window, the hardened blocks, their scales and
-// the learned state of the blocks still in flight go to <checkpoint_dir>/window_<w>.safetensors; a rerun
-// with the same key replays finished windows from their files (forward passes only) and resumes at the
-// first unfinished one with the same result. A NaN/Inf loss with nan_policy skip-block restores the
-// window's parameters to their values at the window's start (fresh blocks: CFP + round-to-nearest).
+// The engine owns the rest: the step loop, precision, NaN policy (skip-block restores the window's
+// parameters to their values at its start: fresh blocks CFP + round-to-nearest), activation placement,
+// prefetch, per-window checkpoints (<checkpoint_dir>/window_<w>.safetensors, the learned state of the
+// window's blocks) and preemption.
 #pragma once
 
-#include "cbq/cbq_parts.h"
-#include "cbq/cfp.h"
-#include "recon/block_recon.h"
+#include "harness/recon/block_recon.h"
+#include "methods/cbq/cbq_parts.h"
+#include "methods/cbq/cfp.h"
 
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>

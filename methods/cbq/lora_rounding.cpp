@@ -1,4 +1,4 @@
-#include "cbq/lora_rounding.h"
+#include "methods/cbq/lora_rounding.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>

@@ -15,7 +15,7 @@
 // h -> 1[h >= 0.5], an integer-grid weight.
 #pragma once
 
-#include "quant/uniform_quantizer.h"
+#include "harness/quant/uniform_quantizer.h"
 
 #include <ATen/core/Tensor.h>
 

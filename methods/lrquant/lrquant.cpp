@@ -1,11 +1,11 @@
-#include "lrquant/lrquant.h"
+#include "methods/lrquant/lrquant.h"
 
-#include "common/omni_pipeline.h"
-#include "lrquant/tta.h"
-#include "model/llama_model.h"
-#include "recon/losses.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
+#include "harness/model/llama_model.h"
+#include "harness/util/errors.h"
+#include "methods/lrquant/lae_init.h"
+#include "methods/lrquant/nlc_loss.h"
+#include "methods/lrquant/tta.h"
+#include "methods/omniquant/omni_pipeline.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
@@ -14,34 +14,34 @@
 
 namespace ptq::methods {
 
-nlohmann::json LRQuantConfig::to_json() const {
-  return {{"epochs", epochs},         {"lwc", lwc},           {"lwc_lr", lwc_lr},       {"let_lr", let_lr},
-          {"let", let},               {"nlc", nlc},           {"aug_loss", aug_loss},   {"qk_scale", qk_scale},
-          {"tta", tta},               {"tta_mode", tta_mode}, {"tta_epochs", tta_epochs}, {"tta_let_lr", tta_let_lr},
-          {"tta_lwc_lr", tta_lwc_lr}, {"tta_datasets", tta_datasets}, {"nan_policy", nan_policy}, {"batch_size", batch_size}};
+const quant::ConfigSchema<LRQuantConfig>& LRQuantConfig::schema() {
+  using C = LRQuantConfig;
+  static const auto schema =
+      quant::ConfigSchema<C>("lrquant")
+          .field("epochs", &C::epochs, "README commands: 20 (main.py default 10)")
+          .field("lwc", &C::lwc, "README commands")
+          .field("lwc_lr", &C::lwc_lr, "main.py --lwc_lr")
+          .field("let_lr", &C::let_lr, "main.py --let_lr")
+          .field("let", &C::let, "auto: README W4A4/W6A6 commands use --let; weight-only off [assumption]", {"auto", "on", "off"})
+          .field("nlc", &C::nlc, "released: RLQuant.py (the mean first)", {"released", "per_token", "off"})
+          .field("aug_loss", &C::aug_loss, "README commands do not use --aug_loss", {"on", "off"})
+          .field("qk_scale", &C::qk_scale, "as OmniQuant's", {"released", "rope_paired", "off"})
+          .field("tta", &C::tta, "off: TTA is optional in the paper")
+          .field("tta_mode", &C::tta_mode, "paper: the last block on its true inputs", {"paper", "released"})
+          .field("tta_epochs", &C::tta_epochs, "TTA.py: hard-coded 5")
+          .field("tta_let_lr", &C::tta_let_lr, "0 = let_lr (TTA.py uses --let_lr)")
+          .field("tta_lwc_lr", &C::tta_lwc_lr, "TTA.py: hard-coded 1e-2")
+          .field("tta_datasets", &C::tta_datasets, "auto: main.py (dataset != calib_dataset)", {"auto", "all"})
+          .field("nan_policy", &C::nan_policy, "stop, as the reference (ours: skip-block)", {"stop", "skip-block"})
+          .field("batch_size", &C::batch_size, "RLQuant.py: 1, fixed order");
+  return schema;
 }
 
+nlohmann::json LRQuantConfig::to_json() const { return schema().to_json(*this); }
+
 LRQuantConfig LRQuantConfig::from_json(const nlohmann::json& j) {
-  LRQuantConfig c;
-  const std::string where = "config of method 'lrquant'";
-  StrictJsonReader r(j, where);
-  r.read("epochs", c.epochs);
-  r.read("lwc", c.lwc);
-  r.read("lwc_lr", c.lwc_lr);
-  r.read("let_lr", c.let_lr);
-  r.read_choice("let", c.let, {"auto", "on", "off"});
-  r.read_choice("nlc", c.nlc, {"released", "per_token", "off"});
-  r.read_choice("aug_loss", c.aug_loss, {"on", "off"});
-  r.read_choice("qk_scale", c.qk_scale, {"released", "rope_paired", "off"});
-  r.read("tta", c.tta);
-  r.read_choice("tta_mode", c.tta_mode, {"paper", "released"});
-  r.read("tta_epochs", c.tta_epochs);
-  r.read("tta_let_lr", c.tta_let_lr);
-  r.read("tta_lwc_lr", c.tta_lwc_lr);
-  r.read_choice("tta_datasets", c.tta_datasets, {"auto", "all"});
-  r.read_choice("nan_policy", c.nan_policy, {"stop", "skip-block"});
-  r.read("batch_size", c.batch_size);
-  r.finish();
+  const LRQuantConfig c = schema().from_json(j);
+  const std::string& where = schema().context();
   if (c.epochs < 0) throw InputError(fmt::format("{}: epochs {} (expected >= 0)", where, c.epochs));
   if (c.tta_epochs < 1) throw InputError(fmt::format("{}: tta_epochs {} (expected >= 1)", where, c.tta_epochs));
   if (c.lwc_lr < 0 || c.let_lr <= 0 || c.tta_let_lr < 0 || c.tta_lwc_lr < 0)
@@ -50,12 +50,13 @@ LRQuantConfig LRQuantConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-recon::LetOptions lrquant_let(const std::string& let, double lr, const std::string& qk_scale, const quant::QuantSetting& setting) {
+methods::LetOptions lrquant_let(const std::string& let, double lr, const std::string& qk_scale, const quant::QuantSetting& setting) {
   const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
-  recon::LetOptions o;
+  methods::LetOptions o;
   o.enabled = let == "on" || (let == "auto" && !weight_only);
   o.lr = lr;
   o.init = "lae";
+  o.initialiser = lae_init;
   o.shift = o.train_shift = true;
   o.qk_scale = qk_scale;
   o.fold_in_fp32 = true;
@@ -64,15 +65,11 @@ recon::LetOptions lrquant_let(const std::string& let, double lr, const std::stri
 
 namespace {
 
-class LRQuant final : public quant::Method {
+class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
  public:
   std::string name() const override { return "lrquant"; }
   std::string description() const override {
     return "OmniQuant's pipeline with LAE scale init, trained shifts, MSE + NLC loss, optional test-time adaptation";
-  }
-  nlohmann::json default_config() const override { return LRQuantConfig{}.to_json(); }
-  nlohmann::json resolve_config(const nlohmann::json& overrides) const override {
-    return LRQuantConfig::from_json(overrides).to_json();
   }
   bool needs_calibration(const nlohmann::json& config) const override {
     const auto c = LRQuantConfig::from_json(config);
@@ -91,11 +88,11 @@ class LRQuant final : public quant::Method {
     p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
     p.recon.batch_size = c.batch_size;
     p.recon.aug_loss = c.aug_loss == "on";
-    p.recon.nan_policy = c.nan_policy;
+    p.recon.nan_policy = recon::parse_nan_policy(c.nan_policy);
     const std::string nlc = c.nlc;
     p.recon.loss = [nlc](const at::Tensor& out, const at::Tensor& target) {
       at::Tensor l = at::mse_loss(out, target);
-      return nlc == "off" ? l : l + recon::nlc_loss(out, target, nlc);
+      return nlc == "off" ? l : l + methods::nlc_loss(out, target, nlc);
     };
     // TTA adapts a fresh copy of the FP last block: keep it before the pipeline quantizes the model.
     std::optional<DecoderBlock> fp_last;

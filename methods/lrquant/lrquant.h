@@ -4,9 +4,10 @@
 // (research/omniquant_lrquant.md §2). Every default is the released code's unless noted.
 #pragma once
 
-#include "quant/method.h"
-#include "quant/quant_setting.h"
-#include "recon/omni_parts.h"
+#include "harness/ptq/config_schema.h"
+#include "harness/ptq/method.h"
+#include "harness/ptq/quant_setting.h"
+#include "methods/omniquant/omni_parts.h"
 
 #include <memory>
 #include <string>
@@ -45,8 +46,9 @@ struct LRQuantConfig {
   std::string nan_policy = "stop";  // as omniquant's
   int64_t batch_size = 1;
 
+  static const quant::ConfigSchema<LRQuantConfig>& schema();  // the fields' keys, sources, allowed values
   nlohmann::json to_json() const;
-  static LRQuantConfig from_json(const nlohmann::json& j);  // strict
+  static LRQuantConfig from_json(const nlohmann::json& j);  // strict (schema) + range checks
 };
 
 std::unique_ptr<quant::Method> make_lrquant();
@@ -54,6 +56,6 @@ std::unique_ptr<quant::Method> make_lrquant();
 // LRQuant's LET, which MPPQ extends: on when `let` is "on", or "auto" with quantized activations; LAE
 // initialisation, trained shifts (RLQuant.py: use_shift = True, LLaMA shifts start at 0), folding in
 // float32 (RLQuant.py folds while the block is fp32, then casts).
-recon::LetOptions lrquant_let(const std::string& let, double lr, const std::string& qk_scale, const quant::QuantSetting& setting);
+methods::LetOptions lrquant_let(const std::string& let, double lr, const std::string& qk_scale, const quant::QuantSetting& setting);
 
 }  // namespace ptq::methods

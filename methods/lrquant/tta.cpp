@@ -1,9 +1,9 @@
-#include "lrquant/tta.h"
+#include "methods/lrquant/tta.h"
 
-#include "recon/block_recon.h"
-#include "recon/losses.h"
-#include "recon/omni_parts.h"
-#include "run/progress.h"
+#include "harness/recon/block_recon.h"
+#include "harness/util/progress.h"
+#include "methods/lrquant/nlc_loss.h"
+#include "methods/omniquant/omni_parts.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -56,16 +56,16 @@ quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const Tta
       for (int64_t j = 0; j < x.size(0); ++j) t.push_back(decoder_block_forward(*fp, cfg, x.narrow(0, j, 1), rope));
       target = at::cat(t, 0);
     }
-    recon::LwcOptions lwc;
+    methods::LwcOptions lwc;
     lwc.lr = o.lwc_lr;
-    recon::LetOptions let;
+    methods::LetOptions let;
     let.enabled = o.let;
     let.lr = o.let_lr;
     let.init = "identity";  // TTA.py re-initialises every smooth scale to 1 and shift to 0
     let.shift = let.train_shift = true;
     let.qk_scale = o.qk_scale;
     let.fold_in_fp32 = true;
-    auto parts = recon::make_omni_parts(recon::BlockInputs{*fp, last, cfg, x, rope, 1}, o.weight_spec, lwc, let);
+    auto parts = methods::make_omni_parts(recon::BlockInputs{*fp, last, cfg, x, x, rope, 1}, o.weight_spec, lwc, let);
     recon::ReconOptions ro;
     ro.epochs = o.epochs;
     ro.batch_size = 1;
@@ -73,7 +73,7 @@ quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const Tta
     const std::string nlc = o.nlc;
     ro.loss = [nlc](const at::Tensor& out, const at::Tensor& y) {
       at::Tensor l = at::mse_loss(out, y);
-      return nlc == "off" ? l : l + recon::nlc_loss(out, y, nlc);
+      return nlc == "off" ? l : l + methods::nlc_loss(out, y, nlc);
     };
     const quant::ActivationQuant aq = released ? quant::ActivationQuant{} : q.act_quant;
     Progress progress("tta " + req.task, o.epochs * x.size(0), 10.0);

@@ -5,8 +5,8 @@
 // its checkpoints are never touched.
 #pragma once
 
-#include "model/llama_model.h"
-#include "quant/method.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/method.h"
 
 #include <string>
 

@@ -1,57 +1,45 @@
-#include "mppq/mppq.h"
+#include "methods/mppq/mppq.h"
 
-#include "common/omni_pipeline.h"
-#include "lrquant/lrquant.h"
-#include "recon/clip_search.h"
-#include "recon/losses.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
+#include "harness/util/errors.h"
+#include "methods/lrquant/lrquant.h"
+#include "methods/mppq/clip_search.h"
+#include "methods/mppq/mixed_loss.h"
+#include "methods/omniquant/omni_pipeline.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 namespace ptq::methods {
 
-nlohmann::json MppqConfig::to_json() const {
-  return {{"epochs", epochs},
-          {"lwc", lwc},
-          {"lwc_lr", lwc_lr},
-          {"let_lr", let_lr},
-          {"let", let},
-          {"mse_weight", mse_weight},
-          {"cos_weight", cos_weight},
-          {"kl_weight", kl_weight},
-          {"proxy", proxy},
-          {"proxy_lr", proxy_lr},
-          {"presearch", presearch},
-          {"presearch_grid", presearch_grid.empty() ? recon::default_clip_grid() : presearch_grid},
-          {"presearch_tokens", presearch_tokens},
-          {"qk_scale", qk_scale},
-          {"nan_policy", nan_policy},
-          {"batch_size", batch_size}};
+const quant::ConfigSchema<MppqConfig>& MppqConfig::schema() {
+  using C = MppqConfig;
+  static const auto schema =
+      quant::ConfigSchema<C>("mppq")
+          .field("epochs", &C::epochs, "-1: 20, 40 for 2-bit weights [A: OmniQuant's schedule]")
+          .field("lwc", &C::lwc, "[A] LRQuant")
+          .field("lwc_lr", &C::lwc_lr, "[A] LRQuant")
+          .field("let_lr", &C::let_lr, "[A] LRQuant")
+          .field("let", &C::let, "auto: as LRQuant", {"auto", "on", "off"})
+          .field("mse_weight", &C::mse_weight, "[A] LRQuant's 1:1")
+          .field("cos_weight", &C::cos_weight, "[A] LRQuant's 1:1")
+          .field("kl_weight", &C::kl_weight, "[A] CBQ's KL 1:1")
+          .field("proxy", &C::proxy, "the abstract's proxy rounding [A: FlexRound's form]")
+          .field("proxy_lr", &C::proxy_lr, "[A]")
+          .field("presearch", &C::presearch, "the abstract's coarse pre-search")
+          .field("presearch_grid", &C::presearch_grid, "[A] 0.982 (LWC's init), 0.95, ..., 0.50")
+          .field("presearch_tokens", &C::presearch_tokens, "[A]")
+          .field("qk_scale", &C::qk_scale, "as OmniQuant's", {"released", "rope_paired", "off"})
+          .field("nan_policy", &C::nan_policy, "stop (ours: skip-block)", {"stop", "skip-block"})
+          .field("batch_size", &C::batch_size, "1, fixed order [A: LRQuant]");
+  return schema;
 }
 
+nlohmann::json MppqConfig::to_json() const { return schema().to_json(*this); }
+
 MppqConfig MppqConfig::from_json(const nlohmann::json& j) {
-  MppqConfig c;
-  const std::string where = "config of method 'mppq'";
-  StrictJsonReader r(j, where);
-  r.read("epochs", c.epochs);
-  r.read("lwc", c.lwc);
-  r.read("lwc_lr", c.lwc_lr);
-  r.read("let_lr", c.let_lr);
-  r.read_choice("let", c.let, {"auto", "on", "off"});
-  r.read("mse_weight", c.mse_weight);
-  r.read("cos_weight", c.cos_weight);
-  r.read("kl_weight", c.kl_weight);
-  r.read("proxy", c.proxy);
-  r.read("proxy_lr", c.proxy_lr);
-  r.read("presearch", c.presearch);
-  r.read("presearch_grid", c.presearch_grid);
-  r.read("presearch_tokens", c.presearch_tokens);
-  r.read_choice("qk_scale", c.qk_scale, {"released", "rope_paired", "off"});
-  r.read_choice("nan_policy", c.nan_policy, {"stop", "skip-block"});
-  r.read("batch_size", c.batch_size);
-  r.finish();
+  MppqConfig c = schema().from_json(j);
+  const std::string& where = schema().context();
+  if (c.presearch_grid.empty()) c.presearch_grid = default_clip_grid();
   if (c.epochs < -1) throw InputError(fmt::format("{}: epochs {} (expected >= 0, or -1 = auto)", where, c.epochs));
   if (c.mse_weight < 0 || c.cos_weight < 0 || c.kl_weight < 0 || c.mse_weight + c.cos_weight + c.kl_weight <= 0)
     throw InputError(fmt::format("{}: loss weights must be >= 0 and not all 0", where));
@@ -65,14 +53,12 @@ MppqConfig MppqConfig::from_json(const nlohmann::json& j) {
 
 namespace {
 
-class Mppq final : public quant::Method {
+class Mppq final : public quant::MethodWithConfig<MppqConfig> {
  public:
   std::string name() const override { return "mppq"; }
   std::string description() const override {
     return "LRQuant's pipeline with mixed MSE+NLC+KL supervision, proxy rounding and pre-searched clipping";
   }
-  nlohmann::json default_config() const override { return MppqConfig{}.to_json(); }
-  nlohmann::json resolve_config(const nlohmann::json& overrides) const override { return MppqConfig::from_json(overrides).to_json(); }
   bool needs_calibration(const nlohmann::json&) const override { return true; }
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
@@ -81,18 +67,23 @@ class Mppq final : public quant::Method {
     setting.validate_for(model.config());
     OmniPipeline p;
     p.method = "mppq";
-    p.epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
+    p.epochs = omniquant_epochs(c.epochs, setting);
     p.lwc.enabled = c.lwc;
     p.lwc.lr = c.lwc_lr;
-    if (c.presearch) p.lwc.presearch_grid = c.presearch_grid.empty() ? recon::default_clip_grid() : c.presearch_grid;
-    p.lwc.presearch_tokens = c.presearch_tokens;
+    if (c.presearch) {
+      const std::vector<double> grid = c.presearch_grid;
+      const int64_t tokens = c.presearch_tokens;
+      p.lwc.initial_ratios = [grid, tokens](const DecoderBlock& b, const recon::BlockInputs& in, const quant::QuantizerSpec& spec) {
+        return presearch_clip_ratios(b, in, spec, grid, tokens);
+      };
+    }
     p.lwc.proxy = c.proxy;
     p.lwc.proxy_lr = c.proxy_lr;
     p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
     p.recon.batch_size = c.batch_size;
-    p.recon.nan_policy = c.nan_policy;
-    const recon::MixedLossWeights w{c.mse_weight, c.cos_weight, c.kl_weight};
-    p.recon.loss = [w](const at::Tensor& out, const at::Tensor& target) { return recon::mixed_loss(out, target, w); };
+    p.recon.nan_policy = recon::parse_nan_policy(c.nan_policy);
+    const methods::MixedLossWeights w{c.mse_weight, c.cos_weight, c.kl_weight};
+    p.recon.loss = [w](const at::Tensor& out, const at::Tensor& target) { return methods::mixed_loss(out, target, w); };
     quant::MethodReport report = run_omni_pipeline(model, setting, config, ctx, p);
     report.summary["supervision"] = {{"mse", c.mse_weight}, {"cos", c.cos_weight}, {"kl", c.kl_weight}};
     report.summary["proxy_rounding"] = c.proxy;

@@ -9,7 +9,9 @@
 // Ablations: "kl_weight": 0 (LRQuant's MSE + NLC), "proxy": false, "presearch": false.
 #pragma once
 
-#include "quant/method.h"
+#include "harness/ptq/config_schema.h"
+#include "harness/ptq/method.h"
+#include "methods/mppq/clip_search.h"
 
 #include <memory>
 #include <string>
@@ -27,14 +29,15 @@ struct MppqConfig {
   bool proxy = true;
   double proxy_lr = 1e-3;   // [A]
   bool presearch = true;
-  std::vector<double> presearch_grid;  // empty = recon::default_clip_grid(): 0.982, 0.95, ..., 0.50 [A]
+  std::vector<double> presearch_grid = default_clip_grid();  // 0.982, 0.95, ..., 0.50 [A]; [] = this grid
   int64_t presearch_tokens = 2048;     // calibration tokens per block for the search [A]
   std::string qk_scale = "released";
   std::string nan_policy = "stop";
   int64_t batch_size = 1;
 
+  static const quant::ConfigSchema<MppqConfig>& schema();  // the fields' keys, sources, allowed values
   nlohmann::json to_json() const;
-  static MppqConfig from_json(const nlohmann::json& j);  // strict
+  static MppqConfig from_json(const nlohmann::json& j);  // strict (schema) + range checks
 };
 
 std::unique_ptr<quant::Method> make_mppq();

@@ -1,39 +1,39 @@
-#include "omniquant/omniquant.h"
+#include "methods/omniquant/omniquant.h"
 
-#include "model/llama_model.h"
-#include "common/omni_pipeline.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
+#include "harness/model/llama_model.h"
+#include "harness/util/errors.h"
+#include "methods/omniquant/omni_pipeline.h"
 
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
 namespace ptq::methods {
 
-nlohmann::json OmniQuantConfig::to_json() const {
-  return {{"epochs", epochs}, {"lwc", lwc},         {"lwc_lr", lwc_lr}, {"mode", mode},
-          {"aug_loss", aug_loss}, {"let", let},   {"let_lr", let_lr}, {"alpha", alpha},
-          {"shift", shift},   {"let_init", let_init}, {"smooth_init", smooth_init}, {"qk_scale", qk_scale}, {"nan_policy", nan_policy}, {"batch_size", batch_size}};
+const quant::ConfigSchema<OmniQuantConfig>& OmniQuantConfig::schema() {
+  using C = OmniQuantConfig;
+  static const auto schema =
+      quant::ConfigSchema<C>("omniquant")
+          .field("epochs", &C::epochs, "-1: scripts/ (20; 40 for W2A16)")
+          .field("lwc", &C::lwc, "every released script")
+          .field("lwc_lr", &C::lwc_lr, "0: by mode (released main.py 1e-2; paper §4.1 5e-3)")
+          .field("mode", &C::mode, "released: main.py + scripts at HEAD", {"released", "paper"})
+          .field("aug_loss", &C::aug_loss, "auto: scripts (on for 2-bit weight-only)", {"auto", "on", "off"})
+          .field("let", &C::let, "auto: scripts (weight-activation on; weight-only LLaMA off)", {"auto", "on", "off"})
+          .field("let_lr", &C::let_lr, "0: by mode (released main.py 5e-3; paper 1e-2)")
+          .field("alpha", &C::alpha, "main.py --alpha 0.5")
+          .field("shift", &C::shift, "auto: released none for LLaMA (7984672); paper trained", {"auto", "on", "off"})
+          .field("let_init", &C::let_init, "the reference's SmoothQuant init", {"smoothquant", "identity"})
+          .field("smooth_init", &C::smooth_init, "auto: released |W|.max (ae39458); paper W.max", {"auto", "abs_max", "signed_max"})
+          .field("qk_scale", &C::qk_scale, "released: free per channel", {"released", "rope_paired", "off"})
+          .field("nan_policy", &C::nan_policy, "stop, as the reference (ours: skip-block)", {"stop", "skip-block"})
+          .field("batch_size", &C::batch_size, "omniquant.py: 1, fixed order");
+  return schema;
 }
 
+nlohmann::json OmniQuantConfig::to_json() const { return schema().to_json(*this); }
+
 OmniQuantConfig OmniQuantConfig::from_json(const nlohmann::json& j) {
-  OmniQuantConfig c;
-  StrictJsonReader r(j, "config of method 'omniquant'");
-  r.read("epochs", c.epochs);
-  r.read("lwc", c.lwc);
-  r.read("lwc_lr", c.lwc_lr);
-  r.read_choice("mode", c.mode, {"released", "paper"});
-  r.read_choice("aug_loss", c.aug_loss, {"auto", "on", "off"});
-  r.read_choice("let", c.let, {"auto", "on", "off"});
-  r.read("let_lr", c.let_lr);
-  r.read("alpha", c.alpha);
-  r.read_choice("shift", c.shift, {"auto", "on", "off"});
-  r.read_choice("let_init", c.let_init, {"smoothquant", "identity"});
-  r.read_choice("smooth_init", c.smooth_init, {"auto", "abs_max", "signed_max"});
-  r.read_choice("qk_scale", c.qk_scale, {"released", "rope_paired", "off"});
-  r.read_choice("nan_policy", c.nan_policy, {"stop", "skip-block"});
-  r.read("batch_size", c.batch_size);
-  r.finish();
+  const OmniQuantConfig c = schema().from_json(j);
   if (c.epochs < -1) throw InputError(fmt::format("config of method 'omniquant': epochs {} (expected >= 0, or -1 = auto)", c.epochs));
   if (c.lwc_lr < 0) throw InputError("config of method 'omniquant': lwc_lr must be >= 0 (0 = by mode)");
   if (c.let_lr < 0) throw InputError("config of method 'omniquant': let_lr must be >= 0 (0 = by mode)");
@@ -44,15 +44,11 @@ OmniQuantConfig OmniQuantConfig::from_json(const nlohmann::json& j) {
 
 namespace {
 
-class OmniQuant final : public quant::Method {
+class OmniQuant final : public quant::MethodWithConfig<OmniQuantConfig> {
  public:
   std::string name() const override { return "omniquant"; }
   std::string description() const override {
     return "block-wise reconstruction with learnable weight clipping (LWC) and equivalent transformation (LET)";
-  }
-  nlohmann::json default_config() const override { return OmniQuantConfig{}.to_json(); }
-  nlohmann::json resolve_config(const nlohmann::json& overrides) const override {
-    return OmniQuantConfig::from_json(overrides).to_json();
   }
   bool needs_calibration(const nlohmann::json& config) const override {
     // LET's initial scales come from calibration activations even without training; "auto" LET may be
@@ -69,7 +65,7 @@ class OmniQuant final : public quant::Method {
     const bool paper = c.mode == "paper";
     OmniPipeline p;
     p.method = "omniquant";
-    p.epochs = c.epochs >= 0 ? c.epochs : (setting.wbits == 2 ? 40 : 20);
+    p.epochs = omniquant_epochs(c.epochs, setting);
     p.lwc.enabled = c.lwc;
     p.lwc.lr = c.lwc_lr > 0 ? c.lwc_lr : (paper ? 5e-3 : 1e-2);
     p.let.enabled = c.let == "on" || (c.let == "auto" && !weight_only);
@@ -83,7 +79,7 @@ class OmniQuant final : public quant::Method {
     p.let.fold_in_fp32 = paper;
     p.recon.batch_size = c.batch_size;
     p.recon.aug_loss = c.aug_loss == "on" || (c.aug_loss == "auto" && setting.wbits == 2 && weight_only);
-    p.recon.nan_policy = c.nan_policy;
+    p.recon.nan_policy = recon::parse_nan_policy(c.nan_policy);
     return run_omni_pipeline(model, setting, config, ctx, p);
   }
 };

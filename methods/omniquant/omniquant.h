@@ -4,7 +4,8 @@
 // in research/omniquant_lrquant.md §1.6.
 #pragma once
 
-#include "quant/method.h"
+#include "harness/ptq/config_schema.h"
+#include "harness/ptq/method.h"
 
 #include <memory>
 #include <string>
@@ -53,8 +54,9 @@ struct OmniQuantConfig {
   std::string nan_policy = "stop";
   int64_t batch_size = 1;  // samples per step, fixed order, no shuffling (omniquant.py)
 
+  static const quant::ConfigSchema<OmniQuantConfig>& schema();  // the fields' keys, sources, allowed values
   nlohmann::json to_json() const;
-  static OmniQuantConfig from_json(const nlohmann::json& j);  // strict
+  static OmniQuantConfig from_json(const nlohmann::json& j);  // strict (schema) + range checks
 };
 
 std::unique_ptr<quant::Method> make_omniquant();

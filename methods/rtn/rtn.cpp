@@ -1,9 +1,8 @@
-#include "rtn/rtn.h"
+#include "methods/rtn/rtn.h"
 
-#include "model/block_reader.h"
-#include "model/llama_model.h"
-#include "util/errors.h"
-#include "util/strict_json.h"
+#include "harness/model/block_reader.h"
+#include "harness/model/llama_model.h"
+#include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -11,27 +10,24 @@
 
 namespace ptq::methods {
 
-nlohmann::json RtnConfig::to_json() const { return {{"range", range}}; }
-
-RtnConfig RtnConfig::from_json(const nlohmann::json& j) {
-  RtnConfig c;
-  StrictJsonReader r(j, "config of method 'rtn'");
-  r.read_choice("range", c.range, {"minmax", "gptq_nearest"});
-  r.finish();
-  return c;
+const quant::ConfigSchema<RtnConfig>& RtnConfig::schema() {
+  static const auto schema = quant::ConfigSchema<RtnConfig>("rtn").field(
+      "range", &RtnConfig::range, "minmax: OmniQuant quantize/quantizer.py (the RTN rows of its tables)",
+      {"minmax", "gptq_nearest"});
+  return schema;
 }
+
+nlohmann::json RtnConfig::to_json() const { return schema().to_json(*this); }
+
+RtnConfig RtnConfig::from_json(const nlohmann::json& j) { return schema().from_json(j); }
 
 namespace {
 
-class Rtn final : public quant::Method {
+class Rtn final : public quant::MethodWithConfig<RtnConfig> {
  public:
   std::string name() const override { return "rtn"; }
   std::string description() const override {
     return "round-to-nearest weights (min/max per channel or group), dynamic per-token activations; no calibration";
-  }
-  nlohmann::json default_config() const override { return RtnConfig{}.to_json(); }
-  nlohmann::json resolve_config(const nlohmann::json& overrides) const override {
-    return RtnConfig::from_json(overrides).to_json();
   }
   bool needs_calibration(const nlohmann::json&) const override { return false; }
 

@@ -1,7 +1,8 @@
 // RTN: round-to-nearest, no calibration. The baseline row of every PTQ table.
 #pragma once
 
-#include "quant/method.h"
+#include "harness/ptq/config_schema.h"
+#include "harness/ptq/method.h"
 
 #include <memory>
 
@@ -17,6 +18,7 @@ struct RtnConfig {
   //                 (source: IST-DASLab/gptq llama.py + quant.py). The RTN rows of the GPTQ tables.
   std::string range = "minmax";
 
+  static const quant::ConfigSchema<RtnConfig>& schema();  // the fields' keys, sources, allowed values
   nlohmann::json to_json() const;
   static RtnConfig from_json(const nlohmann::json& j);  // strict: unknown keys are errors
 };

@@ -1,7 +1,7 @@
-#include "testing/test_fault.h"
+#include "methods/testing/test_fault.h"
 
-#include "model/llama_model.h"
-#include "util/strict_json.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/config_schema.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
@@ -20,30 +20,23 @@ struct TestFaultConfig {
   std::string block_while_exists, fail_while_exists;
   bool nan = false;
   bool calibrate = false;
-  nlohmann::json to_json() const {
-    return {{"block_while_exists", block_while_exists}, {"fail_while_exists", fail_while_exists}, {"nan", nan},
-            {"calibrate", calibrate}};
+  static const quant::ConfigSchema<TestFaultConfig>& schema() {
+    using C = TestFaultConfig;
+    static const auto schema = quant::ConfigSchema<C>("test_fault")
+                                   .field("block_while_exists", &C::block_while_exists, "off")
+                                   .field("fail_while_exists", &C::fail_while_exists, "off")
+                                   .field("nan", &C::nan, "off")
+                                   .field("calibrate", &C::calibrate, "off");
+    return schema;
   }
-  static TestFaultConfig from_json(const nlohmann::json& j) {
-    TestFaultConfig c;
-    StrictJsonReader r(j, "config of method 'test_fault'");
-    r.read("block_while_exists", c.block_while_exists);
-    r.read("fail_while_exists", c.fail_while_exists);
-    r.read("nan", c.nan);
-    r.read("calibrate", c.calibrate);
-    r.finish();
-    return c;
-  }
+  nlohmann::json to_json() const { return schema().to_json(*this); }
+  static TestFaultConfig from_json(const nlohmann::json& j) { return schema().from_json(j); }
 };
 
-class TestFault final : public quant::Method {
+class TestFault final : public quant::MethodWithConfig<TestFaultConfig> {
  public:
   std::string name() const override { return "test_fault"; }
   std::string description() const override { return "harness tests only: blocks, fails or produces NaN on request"; }
-  nlohmann::json default_config() const override { return TestFaultConfig{}.to_json(); }
-  nlohmann::json resolve_config(const nlohmann::json& overrides) const override {
-    return TestFaultConfig::from_json(overrides).to_json();
-  }
   bool needs_calibration(const nlohmann::json& config) const override { return TestFaultConfig::from_json(config).calibrate; }
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting&, const nlohmann::json& config,
                             quant::MethodContext& ctx) const override {

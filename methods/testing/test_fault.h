@@ -9,7 +9,7 @@
 // which cell it is.
 #pragma once
 
-#include "quant/method.h"
+#include "harness/ptq/method.h"
 
 #include <memory>
 

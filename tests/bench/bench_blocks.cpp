@@ -1,4 +1,4 @@
-#include "bench/bench_blocks.h"
+#include "tests/bench/bench_blocks.h"
 
 #include <ATen/ATen.h>
 

@@ -3,7 +3,7 @@
 // PTQ_PEAK_TFLOPS=<the device's dense fp16/bf16 peak, e.g. 989 for an H100/H200 SXM> adds the fraction of it.
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <benchmark/benchmark.h>
 #include <c10/core/Device.h>

@@ -2,9 +2,9 @@
 // (hidden 4096, intermediate 11008, 32 heads) at seqlen 2048 with random weights - the unit of work of
 // perplexity evaluation and of block-wise PTQ -, a whole 7B-shaped model through evaluate_perplexity
 // (GPU only), and a whole tiny model (CPU).
-#include "bench/bench_blocks.h"
-#include "model/llama_model.h"
-#include "perplexity/perplexity.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "harness/model/llama_model.h"
+#include "tests/bench/bench_blocks.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>

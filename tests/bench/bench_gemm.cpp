@@ -3,7 +3,7 @@
 // (512 tokens x 512 x 192). Counters: GFLOP (per second), and the fraction of C's elements whose bits differ from
 // the same path on one thread (OpenBLAS's threading splits C by the thread count: nonzero; tiled: 0).
 // Run with OPENBLAS_CORETYPE=Haswell for the kernels reproducible numerics pins.
-#include "run/tiled_gemm.h"
+#include "harness/util/tiled_gemm.h"
 
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>

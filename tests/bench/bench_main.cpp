@@ -2,8 +2,8 @@
 // Run: build/bin/ptq_bench --benchmark_out=bench.json --benchmark_out_format=json
 //      (PTQ_THREADS=N to use N threads instead of all cores; PTQ_BENCH_NUMERICS=reproducible measures the
 //      pinned kernels and fixed-tile gemm of reproducible numerics instead of the machine's own)
-#include "run/numerics.h"
-#include "run/runtime.h"
+#include "harness/util/numerics.h"
+#include "harness/util/runtime.h"
 
 #include <benchmark/benchmark.h>
 #include <c10/core/Device.h>

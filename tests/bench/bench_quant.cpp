@@ -2,8 +2,8 @@
 // quantize-dequantize when no gradient is needed) against the plain out-of-place composition of
 // round/clamp ops one would write first. Per-token activations of a 7B layer input (2048 x 4096) and a
 // 7B-sized weight (4096 x 4096) in groups of 128.
-#include "quant/fused_fake_quant.h"
-#include "quant/uniform_quantizer.h"
+#include "harness/quant/fused_fake_quant.h"
+#include "harness/quant/uniform_quantizer.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>

@@ -5,10 +5,10 @@
 // 70 ms per step (research/omniquant_lrquant.md §1.8); the target is <= 35 ms on an H100.
 // On CUDA (PTQ_BENCH_DEVICE=cuda) the block runs under the engine's precision policy; PTQ_FUSED_QUANT=on
 // measures the fused quantizers.
-#include "bench/bench_blocks.h"
-#include "quant/quant_setting.h"
-#include "recon/omni_parts.h"
-#include "recon/precision.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/recon/precision.h"
+#include "methods/omniquant/omni_parts.h"
+#include "tests/bench/bench_blocks.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
@@ -32,9 +32,9 @@ void omniquant_step(benchmark::State& state, const char* setting_name, bool let)
     target = ptq::decoder_block_forward(block, c, x, rope);
   }
   const ptq::quant::ActivationQuant aq{setting.act_spec(), setting.kv_spec()};
-  ptq::recon::LetOptions lo;
+  ptq::methods::LetOptions lo;
   lo.enabled = let;
-  auto parts = ptq::recon::make_omni_parts(ptq::recon::BlockInputs{block, 0, c, x, rope, 1}, setting.weight_spec(), {}, lo);
+  auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{block, 0, c, x, x, rope, 1}, setting.weight_spec(), {}, lo);
   ptq::train::AdamW opt(parts->param_groups());
   for (auto _ : state) {
     parts->before_step();

@@ -7,12 +7,12 @@
 //   PTQ_BENCH_STREAM_WINDOWS calibration windows (default 16 on CUDA, 1 on the CPU)
 //   PTQ_BENCH_STREAM_SEQLEN  tokens per window (default 2048 on CUDA, 64 on the CPU)
 //   PTQ_BENCH_TMP            where the checkpoint and the spill files go (default /var/tmp)
-#include "bench/bench_blocks.h"
-#include "io/safetensors.h"
-#include "model/checkpoint.h"
-#include "quant/quant_setting.h"
-#include "recon/block_recon.h"
-#include "recon/omni_parts.h"
+#include "harness/io/safetensors.h"
+#include "harness/model/checkpoint.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/recon/block_recon.h"
+#include "methods/omniquant/omni_parts.h"
+#include "tests/bench/bench_blocks.h"
 
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
@@ -119,10 +119,10 @@ void BM_Llama70BStreamedOmniQuantW4A4(benchmark::State& state) {
   o.batch_size = 1;
   o.progress = false;
   o.precision = ptq::recon::precision_policy(setting, device, dtype);
-  ptq::recon::LetOptions let;
+  ptq::methods::LetOptions let;
   let.enabled = true;
   const auto factory = [&](const ptq::recon::BlockInputs& in) {
-    return ptq::recon::make_omni_parts(in, setting.weight_spec(), {}, let);
+    return ptq::methods::make_omni_parts(in, setting.weight_spec(), {}, let);
   };
   const at::Tensor calib = at::randint(0, c.vocab_size, {windows, seqlen}, at::kLong);
   double seconds = 0;
@@ -133,7 +133,7 @@ void BM_Llama70BStreamedOmniQuantW4A4(benchmark::State& state) {
     ptq::LlamaModel m = ptq::load_llama(dir, lo);
     m.act_quant = {setting.act_spec(), setting.kv_spec()};
     const auto report = ptq::recon::reconstruct(m, calib, factory, o);
-    benchmark::DoNotOptimize(report.blocks.back().last_epoch_loss);
+    benchmark::DoNotOptimize(report.units.back().log.last_epoch_loss);
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
   fs::remove_all(dir + "/spill");

@@ -3,15 +3,15 @@
 //  - stories260K: a real pretrained Llama (GQA, tied embeddings) in llama2.c format, imported into a
 //    Hugging Face checkpoint (q/k rows permuted for rotate-half RoPE); greedy decoding must reproduce
 //    llama2.c's own test output token for token, so the import, RoPE, GQA and the forward pass are right.
-#include "io/files.h"
-#include "io/sha256.h"
-#include "model/checkpoint.h"
-#include "model/llama2c_import.h"
-#include "model/tokenizer.h"
-#include "perplexity/perplexity.h"
-#include "perplexity/text_sources.h"
-#include "support/cli_runner.h"
-#include "support/test_env.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "harness/data/text_sources.h"
+#include "harness/io/files.h"
+#include "harness/io/sha256.h"
+#include "harness/model/checkpoint.h"
+#include "harness/model/llama2c_import.h"
+#include "harness/model/tokenizer.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

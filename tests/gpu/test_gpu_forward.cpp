@@ -1,9 +1,9 @@
 // CUDA runs must agree with CPU runs. Skipped (exit 77) where LibTorch has no CUDA or no GPU is visible.
-#include "perplexity/perplexity.h"
-#include "quant/fused_fake_quant.h"
-#include "quant/uniform_quantizer.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "harness/quant/fused_fake_quant.h"
+#include "harness/quant/uniform_quantizer.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

@@ -1,11 +1,11 @@
 // Streaming on CUDA: blocks read from the checkpoint onto the GPU one at a time, and calibration
 // activations kept in pinned host memory, must give the model the resident run gives. Skipped (exit 77)
 // where LibTorch has no CUDA or no GPU is visible.
-#include "model/checkpoint.h"
-#include "perplexity/perplexity.h"
-#include "support/apply_method.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "harness/model/checkpoint.h"
+#include "tests/support/apply_method.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

@@ -1,14 +1,14 @@
 // The `ptqbench` executable end to end, as a user runs it: checkpoints and data written by the test,
 // results compared with independent computations made here, and bad input rejected with one line.
-#include "model/tokenizer.h"
-#include "support/cli_runner.h"
-#include "support/naive_llama.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "support/test_tokenizer.h"
-#include "io/npy.h"
-#include "io/safetensors.h"
-#include "model/checkpoint.h"
+#include "harness/io/npy.h"
+#include "harness/io/safetensors.h"
+#include "harness/model/checkpoint.h"
+#include "harness/model/tokenizer.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/naive_llama.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
+#include "tests/support/test_tokenizer.h"
 
 #include <fmt/format.h>
 

@@ -1,13 +1,13 @@
 // `ptqbench quantize` + `ptqbench eval` end to end: the written checkpoint reproduces the in-process
 // perplexity exactly, and bad requests fail with one line before anything is written.
-#include "io/npy.h"
-#include "io/safetensors.h"
-#include "model/checkpoint.h"
-#include "perplexity/perplexity.h"
-#include "register_all.h"
-#include "support/cli_runner.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "harness/io/npy.h"
+#include "harness/io/safetensors.h"
+#include "harness/model/checkpoint.h"
+#include "methods/register_all.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

@@ -1,14 +1,14 @@
 // `ptqbench eval` on zero-shot tasks end to end, checked against naive log-likelihoods computed here.
-#include "model/checkpoint.h"
-#include "model/tokenizer.h"
-#include "support/cli_runner.h"
-#include "support/naive_llama.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "support/test_tokenizer.h"
-#include "support/zeroshot_fixtures.h"
-#include "zeroshot/loglikelihood.h"
-#include "zeroshot/tasks.h"
+#include "evaluators/zeroshot/loglikelihood.h"
+#include "evaluators/zeroshot/tasks.h"
+#include "harness/model/checkpoint.h"
+#include "harness/model/tokenizer.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/naive_llama.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
+#include "tests/support/test_tokenizer.h"
+#include "tests/support/zeroshot_fixtures.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

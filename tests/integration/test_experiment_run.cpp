@@ -1,15 +1,15 @@
 // `ptqbench run` end to end on a small random model: resuming after a kill, failed cells retried alone,
 // parallel workers giving the same database as one run, NaN detection, and bad specs refused before any
 // cell runs. Faults come from the test-only method "test_fault" (PTQBENCH_TEST_METHODS=1).
-#include "io/npy.h"
-#include "io/json_file.h"
-#include "run/plan.h"
-#include "calibration/calibration.h"
-#include "model/tokenizer.h"
-#include "store/results_db.h"
-#include "support/cli_runner.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
+#include "harness/data/calibration.h"
+#include "harness/io/json_file.h"
+#include "harness/io/npy.h"
+#include "harness/model/tokenizer.h"
+#include "harness/run/plan.h"
+#include "harness/store/results_db.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <SQLiteCpp/SQLiteCpp.h>

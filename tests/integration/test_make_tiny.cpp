@@ -1,8 +1,8 @@
 // make-tiny end to end (the small variant) and the committed embedded default.
-#include "io/json_file.h"
-#include "io/sha256.h"
-#include "support/cli_runner.h"
-#include "support/test_env.h"
+#include "harness/io/json_file.h"
+#include "harness/io/sha256.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/test_env.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

@@ -5,10 +5,10 @@
 //    regression - the same method with LET switched off, run for real - with paired tests on the
 //    per-example samples, while a change within noise is listed as noise;
 //  - bad numerics input: one line naming the key or the missing pin.
-#include "io/json_file.h"
-#include "run/plan.h"
-#include "support/cli_runner.h"
-#include "support/test_env.h"
+#include "harness/io/json_file.h"
+#include "harness/run/plan.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/test_env.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>

@@ -4,9 +4,9 @@
 // cells - must give the baseline's numbers to the last digit on any x86-64 machine with AVX2 (--exact),
 // whichever CPU made the baseline. The check must be able to fail: a baseline without its samples and with
 // a better FP perplexity is reported, in units of standard errors.
-#include "io/json_file.h"
-#include "support/cli_runner.h"
-#include "support/test_env.h"
+#include "harness/io/json_file.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/test_env.h"
 
 #include <catch2/catch.hpp>
 

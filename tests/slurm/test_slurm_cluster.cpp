@@ -4,9 +4,9 @@
 // --signal=B:USR1@N does before a time limit), saves its state, requeues itself and resumes. The
 // database and the report must equal those of a local `ptqbench run` of the same spec.
 // Skipped (exit 77) without slurm-wlm (PTQ_WITH_SLURM=1 scripts/setup) or without root.
-#include "store/results_db.h"
-#include "support/cli_runner.h"
-#include "support/test_env.h"
+#include "harness/store/results_db.h"
+#include "tests/support/cli_runner.h"
+#include "tests/support/test_env.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>

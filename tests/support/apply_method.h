@@ -1,8 +1,9 @@
-// Runs a registered method on a model in place, as the CLI would, without progress output.
+// Runs a registered method on a model in place through the pipeline (harness/pipeline/quantize.h), as the
+// CLI and the cell runner do, without progress output.
 #pragma once
 
-#include "model/llama_model.h"
-#include "quant/method.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/method.h"
 
 #include <ATen/core/Tensor.h>
 #include <nlohmann/json.hpp>

@@ -5,8 +5,8 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include "run/numerics.h"
-#include "util/errors.h"
+#include "harness/util/errors.h"
+#include "harness/util/numerics.h"
 
 #include <cstdio>
 #include <cstdlib>

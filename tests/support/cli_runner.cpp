@@ -1,6 +1,6 @@
-#include "support/cli_runner.h"
+#include "tests/support/cli_runner.h"
 
-#include "support/test_env.h"
+#include "tests/support/test_env.h"
 
 #include <fmt/format.h>
 

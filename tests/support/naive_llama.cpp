@@ -1,4 +1,4 @@
-#include "support/naive_llama.h"
+#include "tests/support/naive_llama.h"
 
 #include <ATen/ATen.h>
 

@@ -8,7 +8,7 @@
 // float32), and activations per token / per (head, token) at the points where OmniQuant quantizes them.
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <cstdint>
 #include <vector>

@@ -1,6 +1,6 @@
-#include "support/random_model.h"
+#include "tests/support/random_model.h"
 
-#include "model/checkpoint.h"
+#include "harness/model/checkpoint.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

@@ -1,7 +1,7 @@
 // Small Llama models with random weights, written as real HF checkpoint directories by the tests.
 #pragma once
 
-#include "model/llama_model.h"
+#include "harness/model/llama_model.h"
 
 #include <cstdint>
 #include <string>

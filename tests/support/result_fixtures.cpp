@@ -1,8 +1,9 @@
-#include "support/result_fixtures.h"
+#include "tests/support/result_fixtures.h"
 
-#include "io/sha256.h"
-#include "store/sample_log.h"
-#include "support/test_env.h"
+#include "evaluators/sample_log.h"
+#include "harness/io/sha256.h"
+#include "harness/store/sample_log.h"
+#include "tests/support/test_env.h"
 
 #include <fmt/format.h>
 
@@ -50,7 +51,7 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
   if (!r.numerics.empty()) result["provenance"]["environment"]["numerics"] = {{"mode", r.numerics}};
   for (const auto& [task, records] : r.samples) {
     result["details"][task] = {{"reported_metric", "acc"},
-                               {"samples", store::write_sample_log((dir / "samples").string(), task, records)}};
+                               {"samples", eval::write_sample_log((dir / "samples").string(), task, records)}};
   }
   write_text((dir / "result.json").string(), result.dump(2));
   if (r.status == "ok") write_text((dir / "DONE").string(), run_id + "\n");

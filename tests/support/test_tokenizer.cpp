@@ -1,7 +1,7 @@
-#include "support/test_tokenizer.h"
+#include "tests/support/test_tokenizer.h"
 
-#include "model/tokenizer.h"
-#include "support/test_env.h"
+#include "harness/model/tokenizer.h"
+#include "tests/support/test_env.h"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
-#include "support/zeroshot_fixtures.h"
+#include "tests/support/zeroshot_fixtures.h"
 
-#include "support/test_env.h"
+#include "tests/support/test_env.h"
 
 #include <filesystem>
 

@@ -1,7 +1,7 @@
 // The get_c4 window loop against CPython (values from tests/reference/c4_windows.py).
-#include "calibration/calibration.h"
-#include "perplexity/c4_windows.h"
-#include "util/errors.h"
+#include "harness/data/c4_windows.h"
+#include "harness/data/calibration.h"
+#include "harness/util/errors.h"
 
 #include <catch2/catch.hpp>
 #include <fmt/format.h>

@@ -1,10 +1,10 @@
 // Calibration windows end to end: files -> token stream -> CPython-seeded windows.
-#include "calibration/calibration.h"
-#include "model/tokenizer.h"
-#include "perplexity/text_sources.h"
-#include "support/test_env.h"
-#include "support/test_tokenizer.h"
-#include "util/errors.h"
+#include "harness/data/calibration.h"
+#include "harness/data/text_sources.h"
+#include "harness/model/tokenizer.h"
+#include "harness/util/errors.h"
+#include "tests/support/test_env.h"
+#include "tests/support/test_tokenizer.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

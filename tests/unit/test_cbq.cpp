@@ -2,13 +2,13 @@
 // window's loss, the result beats RTN's output error on the calibration set, hardened weights lie on
 // their integer grid, and every ablation switch runs (window 1, full-rank AdaRound, nearest rounding,
 // no CFP), with LoRA-Rounding holding far fewer rounding parameters than AdaRound.
-#include "cbq/cross_block.h"
-#include "model/llama_model.h"
-#include "quant/quant_setting.h"
-#include "register_all.h"
-#include "support/apply_method.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/quant_setting.h"
+#include "methods/cbq/cross_block.h"
+#include "methods/register_all.h"
+#include "tests/support/apply_method.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

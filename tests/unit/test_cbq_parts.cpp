@@ -2,13 +2,13 @@
 // its scaling folds exactly; weight truncation clips only planted entries; LoRA-Rounding starts near
 // the weight, hardens to an integer grid, and is much smaller than full-rank AdaRound; the window
 // schedule enumerates the expected block sets.
-#include "cbq/cfp.h"
-#include "cbq/lora_rounding.h"
-#include "cbq/window_schedule.h"
-#include "model/llama_model.h"
-#include "recon/let.h"
-#include "support/random_model.h"
-#include "util/errors.h"
+#include "harness/model/llama_model.h"
+#include "harness/util/errors.h"
+#include "methods/cbq/cfp.h"
+#include "methods/cbq/lora_rounding.h"
+#include "harness/recon/window_schedule.h"
+#include "methods/omniquant/let.h"
+#include "tests/support/random_model.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -17,6 +17,8 @@
 #include <cmath>
 
 using namespace ptq::methods::cbq;
+using ptq::recon::Window;
+using ptq::recon::window_schedule;
 
 TEST_CASE("CFP finds exactly the planted outlier channels of an activation, on both sides", "[unit][cbq]") {
   at::manual_seed(1);
@@ -50,13 +52,13 @@ TEST_CASE("CFP scales fold exactly into the norm -> linear pairs", "[unit][cbq]"
   const auto m = ptq::test::random_model(c, 51);
   const at::Tensor x = at::randn({1, 16, c.hidden_size});
   const auto rope = m.rope(16);
-  ptq::recon::LetParams p;  // CFP's scales in LET's form: norm / s, columns * s; v->o and q/k untouched
+  ptq::methods::LetParams p;  // CFP's scales in LET's form: norm / s, columns * s; v->o and q/k untouched
   p.qkv_scale = at::ones({c.hidden_size});
   p.qkv_scale[5] = 7.5;
   p.fc1_scale = at::ones({c.hidden_size});
   p.fc1_scale[11] = 3.0;
   p.out_scale = at::ones({c.kv_dim()});
-  const auto folded = ptq::recon::let_transform(m.blocks[0], c, p);
+  const auto folded = ptq::methods::let_transform(m.blocks[0], c, p);
   CHECK((ptq::decoder_block_forward(folded, c, x, rope) - ptq::decoder_block_forward(m.blocks[0], c, x, rope)).abs().max().item<double>() < 1e-5);
 }
 

@@ -1,9 +1,9 @@
 // Loading and saving HF checkpoint directories, and the by-name report of what does not match.
-#include "io/safetensors.h"
-#include "model/checkpoint.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/io/safetensors.h"
+#include "harness/model/checkpoint.h"
+#include "harness/util/errors.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

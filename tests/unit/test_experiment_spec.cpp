@@ -1,11 +1,11 @@
 // Experiment files: strict validation naming the key path, before any cell runs; plans and run ids.
-#include "io/json_file.h"
-#include "run/experiment_spec.h"
-#include "run/matrix_runner.h"
-#include "run/plan.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/io/json_file.h"
+#include "harness/run/experiment_spec.h"
+#include "harness/run/matrix_runner.h"
+#include "harness/run/plan.h"
+#include "harness/util/errors.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <catch2/catch.hpp>
 

@@ -2,8 +2,8 @@
 // fake_quant_per_token and their autograd (forward bit for bit, gradients to float summation order), and
 // a hand-derived row. On CPU this checks the arithmetic the CUDA kernels share (fused_fake_quant_math.h);
 // tests/gpu checks the kernels themselves.
-#include "quant/fused_fake_quant.h"
-#include "quant/uniform_quantizer.h"
+#include "harness/quant/fused_fake_quant.h"
+#include "harness/quant/uniform_quantizer.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

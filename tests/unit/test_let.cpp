@@ -2,12 +2,12 @@
 // q/k scale tied on RoPE pairs), the reference's free pre-RoPE q/k scale is not, training steps and
 // folding agree, the SmoothQuant initialisation against naive per-channel loops, and LET training
 // recovering a planted channel scaling under W-A quantization.
-#include "model/llama_model.h"
-#include "quant/quant_setting.h"
-#include "recon/block_recon.h"
-#include "recon/let.h"
-#include "recon/omni_parts.h"
-#include "support/random_model.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/recon/block_recon.h"
+#include "methods/omniquant/let.h"
+#include "methods/omniquant/omni_parts.h"
+#include "tests/support/random_model.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -15,7 +15,7 @@
 #include <cmath>
 #include <map>
 
-using ptq::recon::LetParams;
+using ptq::methods::LetParams;
 
 namespace {
 
@@ -58,7 +58,7 @@ TEST_CASE("LET folded into a block leaves its FP output unchanged (MHA and GQA, 
       const at::Tensor x = at::randn({2, 24, c.hidden_size});
       const auto rope = m.rope(24);
       const at::Tensor ref = ptq::decoder_block_forward(block, c, x, rope);
-      const ptq::DecoderBlock folded = ptq::recon::let_transform(block, c, random_let(c, shifts, false));
+      const ptq::DecoderBlock folded = ptq::methods::let_transform(block, c, random_let(c, shifts, false));
       CHECK(folded.input_layernorm_bias.defined() == shifts);
       CHECK(folded.o_proj.bias.defined() == shifts);
       CHECK_FALSE(folded.down_proj.bias.defined());  // down_proj is never transformed
@@ -76,9 +76,9 @@ TEST_CASE("the reference's free q/k scale before RoPE is not an identity, tied o
   const auto rope = m.rope(32);
   const at::Tensor ref = ptq::decoder_block_forward(m.blocks[1], c, x, rope);
   LetParams p = random_let(c, false, /*free_qk=*/true);
-  const double free = max_abs_diff(ptq::decoder_block_forward(ptq::recon::let_transform(m.blocks[1], c, p), c, x, rope), ref);
+  const double free = max_abs_diff(ptq::decoder_block_forward(ptq::methods::let_transform(m.blocks[1], c, p), c, x, rope), ref);
   p.qkt_scale = at::ones_like(p.qkt_scale);
-  const double unit = max_abs_diff(ptq::decoder_block_forward(ptq::recon::let_transform(m.blocks[1], c, p), c, x, rope), ref);
+  const double unit = max_abs_diff(ptq::decoder_block_forward(ptq::methods::let_transform(m.blocks[1], c, p), c, x, rope), ref);
   INFO("free q/k scale: " << free << ", unit q/k scale: " << unit);
   CHECK(free > 1e-3);
   CHECK(unit < 1e-5);
@@ -87,7 +87,7 @@ TEST_CASE("the reference's free q/k scale before RoPE is not an identity, tied o
 TEST_CASE("GQA: the shared v->o and q/k scales act on every query head of their K/V head", "[unit][let]") {
   const auto c = ptq::test::tiny_config(shape_with_kv(2));  // 4 query heads, 2 K/V heads, head_dim 16
   const at::Tensor s = at::arange(c.kv_dim(), at::kFloat);
-  const at::Tensor r = ptq::recon::repeat_over_query_heads(s, c);
+  const at::Tensor r = ptq::methods::repeat_over_query_heads(s, c);
   REQUIRE(r.size(0) == c.q_dim());
   for (int64_t h = 0; h < c.num_attention_heads; ++h)
     for (int64_t d = 0; d < c.head_dim; ++d)
@@ -100,7 +100,7 @@ TEST_CASE("SmoothQuant initialisation against naive per-channel loops", "[unit][
   const auto m = ptq::test::random_model(c, 33);
   const auto& b = m.blocks[0];
   const at::Tensor x = at::randn({3, 10, c.hidden_size}) * 2;
-  const auto act = ptq::recon::linear_input_absmax(b, c, x, m.rope(10), /*batch=*/2);
+  const auto act = ptq::methods::linear_input_absmax(b, c, x, m.rope(10), /*batch=*/2);
   // q_proj's input: RMSNorm(x) * gain, max |.| over all 30 tokens, in double.
   const at::Tensor xd = x.to(at::kDouble);
   for (int64_t ch = 0; ch < c.hidden_size; ch += 7) {
@@ -115,7 +115,7 @@ TEST_CASE("SmoothQuant initialisation against naive per-channel loops", "[unit][
     CHECK(act.qkv[ch].item<double>() == Approx(mx).epsilon(1e-5));
   }
   for (const bool signed_max : {false, true}) {
-    const LetParams p = ptq::recon::smoothquant_init(b, c, act, 0.75, signed_max, true, true);
+    const LetParams p = ptq::methods::smoothquant_init(b, c, act, 0.75, signed_max, true, true);
     for (int64_t ch = 0; ch < c.hidden_size; ch += 5) {
       double w = -1e30;
       for (int64_t r = 0; r < c.q_dim(); ++r) {
@@ -156,11 +156,11 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
   const auto rope = m.rope(16);
   for (const char* qk : {"released", "rope_paired"}) {
     INFO(qk);
-    ptq::recon::LetOptions lo;
+    ptq::methods::LetOptions lo;
     lo.enabled = true;
     lo.shift = lo.train_shift = true;
     lo.qk_scale = qk;
-    auto parts = ptq::recon::make_omni_parts(ptq::recon::BlockInputs{m.blocks[0], 0, c, x, rope, 1}, setting.weight_spec(), {}, lo);
+    auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{m.blocks[0], 0, c, x, x, rope, 1}, setting.weight_spec(), {}, lo);
     // Move every parameter away from its initial value with a few steps on a made-up target.
     ptq::train::AdamW opt(parts->param_groups());
     for (int step = 0; step < 3; ++step) {
@@ -189,9 +189,9 @@ TEST_CASE("LET scales are truncated to |s| >= 1e-2 before each step, keeping the
   const auto c = ptq::test::tiny_config();
   const auto m = ptq::test::random_model(c, 35);
   const at::Tensor x = at::randn({1, 8, c.hidden_size});
-  ptq::recon::LetOptions lo;
+  ptq::methods::LetOptions lo;
   lo.enabled = true;
-  auto parts = ptq::recon::make_omni_parts(ptq::recon::BlockInputs{m.blocks[0], 0, c, x, m.rope(8), 1},
+  auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{m.blocks[0], 0, c, x, x, m.rope(8), 1},
                                            ptq::quant::QuantSetting::parse("W4A4").weight_spec(), {}, lo);
   std::map<std::string, at::Tensor> state;
   for (const auto& [name, t] : parts->state()) state[name] = t.clone();

@@ -1,5 +1,5 @@
-#include "model/llama_config.h"
-#include "util/errors.h"
+#include "harness/model/llama_config.h"
+#include "harness/util/errors.h"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

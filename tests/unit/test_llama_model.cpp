@@ -1,7 +1,7 @@
 // The LibTorch model against the naive scalar reference (tests/support/naive_llama.cpp).
-#include "model/llama_model.h"
-#include "support/naive_llama.h"
-#include "support/random_model.h"
+#include "harness/model/llama_model.h"
+#include "tests/support/naive_llama.h"
+#include "tests/support/random_model.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

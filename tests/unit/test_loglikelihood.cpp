@@ -1,12 +1,12 @@
 // Log-likelihood scoring against an independent computation (naive scalar forward + log-softmax summed
 // by hand), batching, truncation, and the v0.3 / v0.4 tokenization difference on a Llama-like tokenizer.
-#include "model/tokenizer.h"
-#include "support/naive_llama.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "support/test_tokenizer.h"
-#include "util/errors.h"
-#include "zeroshot/loglikelihood.h"
+#include "evaluators/zeroshot/loglikelihood.h"
+#include "harness/model/tokenizer.h"
+#include "harness/util/errors.h"
+#include "tests/support/naive_llama.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
+#include "tests/support/test_tokenizer.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

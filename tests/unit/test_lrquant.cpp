@@ -3,14 +3,15 @@
 // includes the NLC term), and test-time adaptation: it works on a copy (the quantized model and the
 // per-block checkpoints on disk stay byte-identical), skips the calibration dataset as the released
 // code does, and in "released" mode leaves the adapted block without activation quantization.
-#include "io/files.h"
-#include "model/llama_model.h"
-#include "quant/quant_setting.h"
-#include "recon/let.h"
-#include "recon/losses.h"
-#include "register_all.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
+#include "harness/io/files.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/quant_setting.h"
+#include "methods/lrquant/lae_init.h"
+#include "methods/lrquant/nlc_loss.h"
+#include "methods/omniquant/let.h"
+#include "methods/register_all.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -55,7 +56,7 @@ TEST_CASE("NLC loss and its gradient against naive double-precision computations
     const std::string form = per_token ? "per_token" : "released";
     INFO(form);
     at::Tensor out = out0.clone().requires_grad_(true);
-    const at::Tensor loss = ptq::recon::nlc_loss(out, target, form);
+    const at::Tensor loss = ptq::methods::nlc_loss(out, target, form);
     CHECK(loss.item<double>() == Approx(naive_nlc(out0, target, per_token)).epsilon(1e-10));
     loss.backward();
     // Central differences of the naive loss, element by element.
@@ -73,9 +74,9 @@ TEST_CASE("NLC loss and its gradient against naive double-precision computations
     CHECK(max_err < 1e-6);
   }
   // The two forms differ: the released code takes the log of the mean, not the mean of the logs.
-  CHECK(ptq::recon::nlc_loss(out0, target, "released").item<double>() <
-        ptq::recon::nlc_loss(out0, target, "per_token").item<double>());
-  CHECK_THROWS_WITH(ptq::recon::nlc_loss(out0, target, "mean"), Contains("released or per_token"));
+  CHECK(ptq::methods::nlc_loss(out0, target, "released").item<double>() <
+        ptq::methods::nlc_loss(out0, target, "per_token").item<double>());
+  CHECK_THROWS_WITH(ptq::methods::nlc_loss(out0, target, "mean"), Contains("released or per_token"));
 }
 
 TEST_CASE("LAE initial scales are act / log2(2 + act), clamped, per K/V channel for GQA", "[unit][lrquant]") {
@@ -83,8 +84,8 @@ TEST_CASE("LAE initial scales are act / log2(2 + act), clamped, per K/V channel 
   const auto c = ptq::test::tiny_config();
   const auto m = ptq::test::random_model(c, 41);
   const at::Tensor x = at::randn({2, 12, c.hidden_size}) * 3;
-  const auto act = ptq::recon::linear_input_absmax(m.blocks[0], c, x, m.rope(12), 1);
-  const auto p = ptq::recon::lae_init(m.blocks[0], c, act, true, true);
+  const auto act = ptq::methods::linear_input_absmax(m.blocks[0], c, x, m.rope(12), 1);
+  const auto p = ptq::methods::lae_init(m.blocks[0], c, act, true, true);
   for (int64_t ch = 0; ch < c.hidden_size; ch += 9) {
     const double a = std::max(act.fc1[ch].item<double>(), 1e-5);
     CHECK(p.fc1_scale[ch].item<double>() == Approx(a / std::log2(2 + a)).epsilon(1e-5));

@@ -1,12 +1,12 @@
 // The method registry, every method's config round trip, and RTN against the naive fake-quant reference.
-#include "model/checkpoint.h"
-#include "perplexity/perplexity.h"
-#include "quant/quantized_checkpoint.h"
-#include "register_all.h"
-#include "support/naive_llama.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "harness/model/checkpoint.h"
+#include "harness/ptq/quantized_checkpoint.h"
+#include "harness/util/errors.h"
+#include "methods/register_all.h"
+#include "tests/support/naive_llama.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

@@ -1,13 +1,13 @@
 // MPPQ's three parts against naive computations written here (proxy rounding, the mixed loss, the
 // clipping pre-search on a weight with planted outliers), then the method end to end on a random model.
-#include "register_all.h"
-#include "model/llama_model.h"
-#include "quant/quant_setting.h"
-#include "quant/uniform_quantizer.h"
-#include "recon/clip_search.h"
-#include "recon/losses.h"
-#include "support/apply_method.h"
-#include "support/random_model.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/quant/uniform_quantizer.h"
+#include "methods/mppq/clip_search.h"
+#include "methods/mppq/mixed_loss.h"
+#include "methods/register_all.h"
+#include "tests/support/apply_method.h"
+#include "tests/support/random_model.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -85,7 +85,7 @@ TEST_CASE("mixed supervision is the weighted sum of MSE, NLC and KL (naive doubl
       }
     }
   const double want = 0.5 * mse / 36 + 2.0 * -std::log(std::abs(cos_sum / 6)) + 0.25 * kl / 6;
-  CHECK(ptq::recon::mixed_loss(q, fp, {0.5, 2.0, 0.25}).item<double>() == Approx(want).epsilon(1e-5));
+  CHECK(ptq::methods::mixed_loss(q, fp, {0.5, 2.0, 0.25}).item<double>() == Approx(want).epsilon(1e-5));
 }
 
 TEST_CASE("clipping pre-search picks the best grid factor on a weight with planted outliers", "[unit][mppq]") {
@@ -93,8 +93,8 @@ TEST_CASE("clipping pre-search picks the best grid factor on a weight with plant
   at::Tensor w = at::randn({16, 64});
   for (int64_t r = 0; r < 16; ++r) w[r][(r * 7) % 64] = 12.0;  // one planted outlier per row
   const at::Tensor x = at::randn({256, 64});
-  const auto grid = ptq::recon::default_clip_grid();
-  const auto got = ptq::recon::search_clip_ratio(w, x, bits(3), grid);
+  const auto grid = ptq::methods::default_clip_grid();
+  const auto got = ptq::methods::search_clip_ratio(w, x, bits(3), grid);
   // Naive: the layer-output error of every grid point, by explicit loops over rows and tokens.
   const at::Tensor wd = w.to(at::kDouble), xd = x.to(at::kDouble);
   double best = 1e300, best_c = 0;
@@ -112,7 +112,7 @@ TEST_CASE("clipping pre-search picks the best grid factor on a weight with plant
   }
   CHECK(got.ratio == best_c);
   CHECK(best_c < 0.95);  // the planted outliers make clipping pay
-  CHECK_THROWS_WITH(ptq::recon::search_clip_ratio(w, x.narrow(1, 0, 32), bits(3), grid), Contains("input features"));
+  CHECK_THROWS_WITH(ptq::methods::search_clip_ratio(w, x.narrow(1, 0, 32), bits(3), grid), Contains("input features"));
 }
 
 TEST_CASE("MPPQ beats RTN on a random model, folds onto the integer grid, and every ablation runs", "[unit][mppq]") {

@@ -1,15 +1,15 @@
 // OmniQuant's LWC on the reconstruction engine: plumbing checked against RTN bit for bit, LWC at its
 // initial value against a naive per-row loop, training against its own goal (block-output MSE on the
 // calibration set below RTN's), and NaN detection.
-#include "model/checkpoint.h"
-#include "model/llama_model.h"
-#include "quant/quant_setting.h"
-#include "recon/block_recon.h"
-#include "register_all.h"
-#include "support/apply_method.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/model/checkpoint.h"
+#include "harness/model/llama_model.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/recon/block_recon.h"
+#include "harness/util/errors.h"
+#include "methods/register_all.h"
+#include "tests/support/apply_method.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

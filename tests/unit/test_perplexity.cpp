@@ -1,8 +1,8 @@
 // The perplexity evaluator against the naive reference: same segments, same loss, same averaging.
-#include "perplexity/perplexity.h"
-#include "support/naive_llama.h"
-#include "support/random_model.h"
-#include "util/errors.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "harness/util/errors.h"
+#include "tests/support/naive_llama.h"
+#include "tests/support/random_model.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

@@ -1,8 +1,8 @@
 // The reconstruction engine's precision policy (which setting on which device gets fp32, amp, or the
 // fp32 block) and dynamic loss scaling with GradScaler's arithmetic, driven by hand-made gradients.
-#include "quant/quant_setting.h"
-#include "recon/precision.h"
-#include "train/loss_scaler.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/recon/loss_scaler.h"
+#include "harness/recon/precision.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

@@ -2,12 +2,12 @@
 // step) saves the unit being trained and stops; the rerun resumes at that step and must give the same
 // model bit for bit as a run that was never stopped (parameters, AdamW moments, loop position and epoch
 // loss sums all restored).
-#include "model/llama_model.h"
-#include "recon/block_recon.h"
-#include "support/apply_method.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "util/stop_request.h"
+#include "harness/model/llama_model.h"
+#include "harness/recon/train_loop.h"
+#include "harness/util/stop_request.h"
+#include "tests/support/apply_method.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -51,8 +51,9 @@ TEST_CASE("a stop request saves the block being trained, the rerun resumes there
   ptq::LlamaModel clean = copy_model(fp);
   const auto clean_report = apply_method(clean, "omniquant", "W4A4", config, calib, clean_dir.path());
 
-  // 2 blocks x 3 epochs x 2 steps: the 10th step is block 1, epoch 2, its second step.
-  ptq::request_stop_at_check(10, SIGUSR1);
+  // 2 blocks x 3 epochs x 2 steps: the 10th step is block 1, epoch 2, its second step (the 11th check:
+  // the pipeline checks once before quantizing).
+  ptq::request_stop_at_check(11, SIGUSR1);
   ptq::LlamaModel stopped = copy_model(fp);
   CHECK_THROWS_WITH(apply_method(stopped, "omniquant", "W4A4", config, calib, dir.path()),
                     Contains("block 1 epoch 2 step 1: stopped on SIGUSR1; state saved to") &&
@@ -94,8 +95,9 @@ TEST_CASE("a stop request inside a CBQ window saves it, the rerun resumes there 
   ptq::test::TempDir clean_dir, dir;
   nlohmann::json s_clean, s_resumed;
   const auto clean = run(clean_dir.path(), &s_clean);
-  // Windows [0,1] and [1,2], 3 epochs x 2 steps each: the 10th step is window [1..2], epoch 2, step 1.
-  ptq::request_stop_at_check(10, SIGTERM);
+  // Windows [0,1] and [1,2], 3 epochs x 2 steps each: the 10th step is window [1..2], epoch 2, step 1
+  // (the 11th check: the pipeline checks once before quantizing).
+  ptq::request_stop_at_check(11, SIGTERM);
   CHECK_THROWS_WITH(run(dir.path(), nullptr), Contains("window [1..2] epoch 2 step 1: stopped on SIGTERM"));
   ptq::clear_stop_request();
   CHECK(std::filesystem::exists(dir.file("cbq/window_0.safetensors")));
@@ -111,7 +113,7 @@ TEST_CASE("without a checkpoint directory a stop request still stops, saying not
   const StopGuard guard;
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 73);
   const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
-  ptq::request_stop_at_check(1, SIGTERM);
+  ptq::request_stop_at_check(2, SIGTERM);  // the first step (the pipeline's check before quantizing is the first)
   ptq::LlamaModel m = copy_model(fp);
   CHECK_THROWS_WITH(apply_method(m, "omniquant", "W4A16", {{"epochs", 1}}, calib),
                     Contains("block 0 epoch 1 step 0: stopped on SIGTERM; no checkpoint directory"));

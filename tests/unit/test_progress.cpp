@@ -1,4 +1,4 @@
-#include "run/progress.h"
+#include "harness/util/progress.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
 // The CPython `random` port against values printed by CPython 3.11.7 (`python3 -c ...` shown per case).
-#include "run/py_random.h"
+#include "harness/util/py_random.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,6 +1,6 @@
-#include "quant/quant_setting.h"
-#include "support/random_model.h"
-#include "util/errors.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/util/errors.h"
+#include "tests/support/random_model.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,13 +1,14 @@
 // Regression checks against a baseline: a change counts only when it is beyond the tolerance and
 // significant; paired tests where both sides have per-example samples, standard errors where not, the
 // tolerance alone for old baselines; missing metrics, improvements, exact comparison, baseline files.
-#include "io/files.h"
-#include "io/json_file.h"
-#include "report/regress.h"
-#include "store/results_db.h"
-#include "support/result_fixtures.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "evaluators/sample_log.h"
+#include "harness/io/files.h"
+#include "harness/io/json_file.h"
+#include "harness/report/regress.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "tests/support/result_fixtures.h"
+#include "tests/support/test_env.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
@@ -227,6 +228,6 @@ TEST_CASE("ingest: per-example samples are verified against the result's hash", 
   CHECK(db->db().execAndGet("SELECT COUNT(*) FROM metric_samples").getInt() == 3);  // piqa, piqa_acc, wikitext2_ppl
   // Another run's log in place of this one's: ingest refuses it.
   const auto run_dir = *std::filesystem::directory_iterator(dir.file("base/runs"));
-  ptq::store::write_sample_log((run_dir.path() / "samples").string(), "piqa", zeroshot_records({1, 0, 1}));
+  ptq::eval::write_sample_log((run_dir.path() / "samples").string(), "piqa", zeroshot_records({1, 0, 1}));
   CHECK_THROWS_WITH(db->ingest(dir.file("base")), Contains("piqa.jsonl.gz: SHA-256"));
 }

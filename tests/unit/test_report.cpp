@@ -1,12 +1,12 @@
 // Reports on a fixed small database (support/result_fixtures): values computed by hand here, and the
 // rendered md / LaTeX / CSV compared with golden files (tests/golden/; regenerate after an intended
 // change with PTQ_UPDATE_GOLDEN=1 and review the diff).
-#include "report/render.h"
-#include "report/report_table.h"
-#include "store/results_db.h"
-#include "support/result_fixtures.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/report/render.h"
+#include "harness/report/report_table.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "tests/support/result_fixtures.h"
+#include "tests/support/test_env.h"
 
 #include <catch2/catch.hpp>
 

@@ -1,9 +1,9 @@
 // The SQLite results store: schema version and migrations, idempotent ingest, transactions that leave
 // the previous state intact when an ingest fails, paper-number import.
-#include "store/results_db.h"
-#include "support/result_fixtures.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/store/results_db.h"
+#include "harness/util/errors.h"
+#include "tests/support/result_fixtures.h"
+#include "tests/support/test_env.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>

@@ -1,9 +1,9 @@
 // safetensors: round trips through our writer, the reference format's own test vector, and every
 // malformed-file rule of the reference implementation rejected with a message naming the problem.
-#include "io/safetensors.h"
-#include "io/tensor_store.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/io/safetensors.h"
+#include "harness/io/tensor_store.h"
+#include "harness/util/errors.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

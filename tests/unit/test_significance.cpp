@@ -1,6 +1,6 @@
 // The significance tests behind `ptqbench regress`, against closed forms and a naive numerical
 // integration written here (not the incomplete-beta continued fraction the product uses).
-#include "report/significance.h"
+#include "harness/report/significance.h"
 
 #include <catch2/catch.hpp>
 

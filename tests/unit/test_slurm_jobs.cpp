@@ -1,12 +1,12 @@
 // `ptqbench slurm`'s job scripts, checked as text: array ranges, resource groups from the spec's
 // per-model "slurm" objects, time formats, quoting, and the preemption plumbing of the batch script.
 // (The real cluster run is tests/slurm.)
-#include "run/experiment_spec.h"
-#include "run/plan.h"
-#include "run/slurm_jobs.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/run/experiment_spec.h"
+#include "harness/run/plan.h"
+#include "harness/run/slurm_jobs.h"
+#include "harness/util/errors.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <catch2/catch.hpp>
 

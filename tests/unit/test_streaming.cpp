@@ -1,18 +1,18 @@
 // Streaming (model/block_storage.h): a model whose blocks rest in the mmap'd checkpoint and in spill files
 // must compute exactly what the resident model computes - forward, perplexity, log-likelihoods, every
 // method, the saved checkpoint - while holding no block between uses.
-#include "io/safetensors.h"
-#include "model/block_storage.h"
-#include "model/checkpoint.h"
-#include "model/llama_model.h"
-#include "perplexity/perplexity.h"
-#include "recon/activation_home.h"
-#include "run/streaming_choice.h"
-#include "support/apply_method.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "util/errors.h"
-#include "zeroshot/loglikelihood.h"
+#include "evaluators/perplexity/perplexity.h"
+#include "evaluators/zeroshot/loglikelihood.h"
+#include "harness/io/safetensors.h"
+#include "harness/model/activation_home.h"
+#include "harness/model/block_storage.h"
+#include "harness/model/checkpoint.h"
+#include "harness/model/llama_model.h"
+#include "harness/model/streaming_choice.h"
+#include "harness/util/errors.h"
+#include "tests/support/apply_method.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
@@ -174,7 +174,7 @@ TEST_CASE("copies of a streamed model share resting blocks until one of them sto
 }
 
 TEST_CASE("streaming choices: auto against free memory, activations leave the device only on CUDA", "[unit][streaming]") {
-  using ptq::run::decide_streaming;
+  using ptq::decide_streaming;
   CHECK(decide_streaming("on", 0, 100).stream);
   CHECK_FALSE(decide_streaming("off", 1000, 1).stream);
   CHECK_FALSE(decide_streaming("auto", 50, 100).stream);
@@ -182,8 +182,8 @@ TEST_CASE("streaming choices: auto against free memory, activations leave the de
   CHECK_THAT(decide_streaming("auto", 51, 100).reason, Catch::Matchers::Contains("half of the"));
   CHECK_THROWS_AS(decide_streaming("yes", 1, 1), ptq::InputError);
 
-  using ptq::recon::ActivationHome;
-  using ptq::recon::choose_activation_home;
+  using ptq::ActivationHome;
+  using ptq::choose_activation_home;
   const c10::Device cuda(c10::kCUDA, 0), cpu(c10::kCPU);
   CHECK(choose_activation_home("auto", cuda, 40, 100) == ActivationHome::kDevice);
   CHECK(choose_activation_home("auto", cuda, 51, 100) == ActivationHome::kHost);

@@ -1,4 +1,4 @@
-#include "util/text.h"
+#include "harness/util/text.h"
 
 #include <catch2/catch.hpp>
 

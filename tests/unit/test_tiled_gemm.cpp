@@ -1,7 +1,7 @@
 // ptqbench's sgemm_ (run/tiled_gemm.h): in tiled mode, the same bits for any thread count, for every
 // transpose combination and for shapes with partial edge tiles; and the right product, against a naive
 // double-precision loop written here.
-#include "run/tiled_gemm.h"
+#include "harness/util/tiled_gemm.h"
 
 #include <catch2/catch.hpp>
 

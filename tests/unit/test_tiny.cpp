@@ -1,15 +1,15 @@
 // The embedded default's generators: determinism, layout, the equivalence transform, and task answers
 // that follow from the world's facts.
-#include "model/llama_model.h"
-#include "support/random_model.h"
-#include "support/test_env.h"
-#include "tiny/corpus.h"
-#include "tiny/make_tiny.h"
-#include "tiny/outliers.h"
-#include "tiny/task_files.h"
-#include "tiny/world.h"
-#include "train/adamw.h"
-#include "zeroshot/tasks.h"
+#include "evaluators/zeroshot/tasks.h"
+#include "harness/model/llama_model.h"
+#include "harness/recon/adamw.h"
+#include "harness/tiny/corpus.h"
+#include "harness/tiny/make_tiny.h"
+#include "harness/tiny/outliers.h"
+#include "harness/tiny/task_files.h"
+#include "harness/tiny/world.h"
+#include "tests/support/random_model.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

@@ -1,10 +1,10 @@
 // The sentencepiece tokenizer through the dlopen'ed shim (LibTorch is loaded in this same process,
 // which is exactly the protobuf clash the shim exists to avoid).
-#include "model/tokenizer.h"
-#include "perplexity/ppl_tasks.h"
-#include "support/test_env.h"
-#include "support/test_tokenizer.h"
-#include "util/errors.h"
+#include "harness/data/ppl_tasks.h"
+#include "harness/model/tokenizer.h"
+#include "harness/util/errors.h"
+#include "tests/support/test_env.h"
+#include "tests/support/test_tokenizer.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

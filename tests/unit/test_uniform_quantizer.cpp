@@ -1,6 +1,6 @@
 // The shared fake-quantizer against hand-computed values and naive loops written here.
-#include "quant/uniform_quantizer.h"
-#include "support/naive_llama.h"
+#include "harness/quant/uniform_quantizer.h"
+#include "tests/support/naive_llama.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

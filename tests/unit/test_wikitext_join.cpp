@@ -1,9 +1,9 @@
 // The HF wikitext builder's row rules on a small hand-made file, and the raw-text loaders.
-#include "io/files.h"
-#include "io/npy.h"
-#include "perplexity/text_sources.h"
-#include "support/test_env.h"
-#include "util/errors.h"
+#include "harness/data/text_sources.h"
+#include "harness/io/files.h"
+#include "harness/io/npy.h"
+#include "harness/util/errors.h"
+#include "tests/support/test_env.h"
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>

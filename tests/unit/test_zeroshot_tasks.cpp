@@ -1,10 +1,10 @@
 // Each zero-shot task's loader on a hand-written 3-example file: the exact lm-eval v0.3.0 requests,
 // metrics computed by hand from given log-likelihoods, and malformed files rejected with file:line.
-#include "support/test_env.h"
-#include "support/zeroshot_fixtures.h"
-#include "util/errors.h"
-#include "zeroshot/tasks.h"
-#include "zeroshot/zeroshot.h"
+#include "evaluators/zeroshot/tasks.h"
+#include "evaluators/zeroshot/zeroshot.h"
+#include "harness/util/errors.h"
+#include "tests/support/test_env.h"
+#include "tests/support/zeroshot_fixtures.h"
 
 #include <catch2/catch.hpp>
 

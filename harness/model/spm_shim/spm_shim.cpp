@@ -1,5 +1,5 @@
 // The sentencepiece shim (see spm_shim.h for why it exists). Exceptions never cross the C ABI.
-#include "spm_shim.h"
+#include "harness/model/spm_shim/spm_shim.h"
 
 #include <sentencepiece_processor.h>
 

@@ -1,0 +1,45 @@
+// Quantized checkpoints as `ptqbench quantize` writes them: a normal HF directory whose weights are the
+// de-quantized (fake-quantized) values, plus
+//   quant_params.safetensors  scales and zero points of every quantized linear ("<name>.weight_scale/zero")
+//   quantization.json         setting, method, resolved config, calibration spec, provenance
+// Loading one for evaluation re-applies the activation quantization the setting asks for.
+#pragma once
+
+#include "harness/ptq/method.h"
+#include "harness/ptq/quant_setting.h"
+
+#include <c10/core/ScalarType.h>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace ptq {
+class LlamaModel;
+}
+
+namespace ptq::quant {
+
+inline constexpr const char* kQuantizationFile = "quantization.json";
+inline constexpr const char* kQParamsFile = "quant_params.safetensors";
+inline constexpr int kQuantizationFormat = 1;
+
+struct QuantizationInfo {
+  QuantSetting setting;
+  std::string method;
+  nlohmann::json document;  // the whole quantization.json
+};
+
+// The contents of <dir>/quantization.json, or nothing for a full-precision checkpoint.
+std::optional<QuantizationInfo> read_quantization_info(const std::string& dir);
+// Activation quantization of a setting (weights of a quantized checkpoint are already de-quantized).
+void apply_activation_quant(LlamaModel& model, const QuantSetting& setting);
+
+// Writes model + quant params + quantization.json into out_dir, atomically as a whole: everything goes
+// into a sibling temporary directory that is renamed into place at the end. An existing out_dir is an
+// InputError unless `overwrite`.
+void write_quantized_checkpoint(LlamaModel& model, const std::string& out_dir, c10::ScalarType storage_dtype,
+                                const nlohmann::json& quantization_doc, const MethodReport& report,
+                                const std::string& tokenizer_path, bool overwrite);
+
+}  // namespace ptq::quant
