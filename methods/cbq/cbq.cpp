@@ -34,7 +34,8 @@ const quant::ConfigSchema<CbqConfig>& CbqConfig::schema() {
           .field("cfp_quantiles", &C::cfp_quantiles, "paper: 0.25/0.75 (huawei: msModelSlim)", {"paper", "huawei"})
           .field("cfp_weights", &C::cfp_weights, "[A] per output row")
           .field("batch_size", &C::batch_size, "1, fixed order [A: OmniQuant]")
-          .field("nan_policy", &C::nan_policy, "stop (ours: skip-block)", {"stop", "skip-block"});
+          .field("nan_policy", &C::nan_policy, "stop (ours: skip-block)", {"stop", "skip-block"})
+          .field("seed", &C::seed, "ours: no source gives one (LoRA-Rounding's A2 init)");
   return schema;
 }
 
@@ -49,6 +50,7 @@ CbqConfig CbqConfig::from_json(const nlohmann::json& j) {
   if (c.rank < 1 && c.rounding == "lora") throw InputError(fmt::format("{}: rank {} (expected >= 1)", where, c.rank));
   if (!(c.warmup >= 0 && c.warmup < 1)) throw InputError(fmt::format("{}: warmup {} (expected 0 <= warmup < 1)", where, c.warmup));
   if (c.batch_size < 1) throw InputError(fmt::format("{}: batch_size must be >= 1", where));
+  if (c.seed < 0) throw InputError(fmt::format("{}: seed {} (expected >= 0)", where, c.seed));
   return c;
 }
 
@@ -104,6 +106,7 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.parts.act_clip_init = c.act_clip_init;
     o.parts.step_lr = c.step_lr;
     o.parts.rounding_lr = c.rounding_lr;
+    o.parts.seed = static_cast<uint64_t>(c.seed);
     const nlohmann::json log = cbq::cross_block_reconstruct(model, *ctx.calibration, o, report.qparams);
     model.sync_bias_layout();  // declares the learned activation clipping so the saved checkpoint loads back
     report.summary = {{"epochs", o.train.epochs},

@@ -43,6 +43,9 @@ struct CbqConfig {
   // A NaN/Inf loss: "stop", or "skip-block": the window's parameters go back to their values at the
   // window's start (fresh blocks: CFP + round-to-nearest) and the run goes on.
   std::string nan_policy = "stop";
+  // LoRA-Rounding's random A2 init: drawn from seed + 7 * block + linear (no source gives one; before
+  // this key the init came from the process's global generator, so CBQ results varied between runs).
+  int64_t seed = 0;
 
   static const quant::ConfigSchema<CbqConfig>& schema();  // the fields' keys, sources, allowed values
   nlohmann::json to_json() const;

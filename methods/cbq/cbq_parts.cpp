@@ -7,6 +7,7 @@ namespace ptq::methods::cbq {
 
 CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o) : block_(block), o_(o) {
   at::NoGradGuard no_grad;
+  uint64_t seed = o.seed;
   for (Linear* l : block_.linears()) {
     const at::Tensor w = l->weight.detach().to(at::kFloat);
     quant::QParams qp;
@@ -18,7 +19,9 @@ CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o
     steps_.push_back(at::ones_like(qp.scale).requires_grad_(true));
     zeros_.push_back(qp.zero);
     if (o.rounding != "nearest")
-      rounding_.push_back(std::make_unique<LoraRounding>(w, qp, o.weight_spec, LoraRoundingOptions{o.rounding == "full" ? 0 : o.rank}));
+      rounding_.push_back(std::make_unique<LoraRounding>(w, qp, o.weight_spec,
+                                                         LoraRoundingOptions{o.rounding == "full" ? 0 : o.rank, 1.1, -0.1, seed}));
+    ++seed;
   }
   if (o.act_steps) act_clip_ = at::full({DecoderBlock::kActClipSites}, o.act_clip_init, at::kFloat).requires_grad_(true);
 }

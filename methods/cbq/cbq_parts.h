@@ -26,6 +26,7 @@ struct CbqPartsOptions {
   bool act_steps = false;
   double act_clip_init = 4.0;
   double step_lr = 1e-2, rounding_lr = 1e-3;
+  uint64_t seed = 0;  // LoRA-Rounding's init: linear k of the block draws from seed + k (LoraRoundingOptions)
 };
 
 class CbqBlockParts {

@@ -110,7 +110,9 @@ nlohmann::json cross_block_reconstruct(LlamaModel& model, const at::Tensor& cali
     nlohmann::json log;
     const DecoderBlock pre = o.cfp ? cfp_block(in.block, in.config, in.x_fp, in.rope, in.batch_size, o, log) : in.block;
     if (o.cfp) cfp_log[std::to_string(in.index)] = log;
-    auto parts = std::make_unique<CbqBlockParts>(pre, o.parts);
+    CbqPartsOptions po = o.parts;
+    po.seed = o.parts.seed + 7 * in.index;  // one seed per linear of the model
+    auto parts = std::make_unique<CbqBlockParts>(pre, po);
     rounding_parameters += parts->rounding_parameters();
     return std::make_unique<WindowParts>(std::move(parts), o);
   };

@@ -1,6 +1,7 @@
 #include "methods/cbq/lora_rounding.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <c10/core/GradMode.h>
 
 #include <cmath>
@@ -25,7 +26,10 @@ LoraRounding::LoraRounding(const at::Tensor& weight, const quant::QParams& qp, c
   // (A1 = 0, A2 small random), so training starts at h = frac and the hardened init is round-to-nearest.
   v0_ = v0;
   a1_ = at::zeros({weight_.size(0), o_.rank}, weight_.options()).requires_grad_(true);
-  a2_ = (at::randn({o_.rank, weight_.size(1)}, weight_.options()) / std::sqrt(static_cast<double>(weight_.size(1))))
+  const at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(o_.seed);
+  a2_ = (at::randn({o_.rank, weight_.size(1)}, gen, at::TensorOptions().dtype(at::kFloat)) /
+         std::sqrt(static_cast<double>(weight_.size(1))))
+            .to(weight_.options())
             .requires_grad_(true);
 }
 

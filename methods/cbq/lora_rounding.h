@@ -27,6 +27,9 @@ namespace ptq::methods::cbq {
 struct LoraRoundingOptions {
   int64_t rank = 8;  // 0 = full-rank AdaRound
   double zeta = 1.1, gamma = -0.1;
+  // A2's random init is drawn from a CPU generator with this seed (then moved to the weight's device),
+  // never from the process's global generator: the same numbers on every run and machine.
+  uint64_t seed = 0;
 };
 
 class LoraRounding {

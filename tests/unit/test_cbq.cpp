@@ -149,3 +149,27 @@ TEST_CASE("CBQ stops on a NaN loss naming the window, or with skip-block goes on
   CHECK(std::isfinite(skipped.blocks[0].q_proj.weight.sum().item<double>()));
   CHECK(std::isfinite(skipped.blocks[1].down_proj.weight.sum().item<double>()));
 }
+
+TEST_CASE("CBQ gives the same model whatever the process's random state; its seed key changes it", "[unit][cbq]") {
+  const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 64);
+  at::manual_seed(3);
+  const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
+  const nlohmann::json config = {{"epochs", 2}};
+  const auto run = [&](uint64_t global_seed, const nlohmann::json& c) {
+    at::manual_seed(global_seed);  // the global generator must not matter (LoRA-Rounding's init has its own)
+    ptq::LlamaModel m = copy_model(fp);
+    apply_method(m, "cbq", "W4A16", c, calib);
+    return m;
+  };
+  const ptq::LlamaModel a = run(1, config), b = run(12345, config);
+  nlohmann::json other = config;
+  other["seed"] = 1;
+  const ptq::LlamaModel c = run(1, other);
+  for (size_t i = 0; i < fp.blocks.size(); ++i) {
+    CHECK(at::equal(a.blocks[i].q_proj.weight, b.blocks[i].q_proj.weight));
+    CHECK(at::equal(a.blocks[i].down_proj.weight, b.blocks[i].down_proj.weight));
+  }
+  bool differs = false;
+  for (size_t i = 0; i < fp.blocks.size(); ++i) differs |= !at::equal(a.blocks[i].q_proj.weight, c.blocks[i].q_proj.weight);
+  CHECK(differs);
+}
