@@ -39,7 +39,7 @@ void add_make_tiny_command(CLI::App& app) {
   cmd->add_option("--threads", opts->runtime.threads, "CPU threads (the hashes are for a fixed count)")
       ->capture_default_str();
   cmd->add_option("--numerics", opts->runtime.numerics,
-                  "native, or reproducible: the same hashes on any x86-64 machine with AVX2 (run/numerics.h)")
+                  "native, or reproducible: the same hashes on any x86-64 machine with AVX2 (util/numerics.h)")
       ->capture_default_str();
   cmd->callback([opts, cmd] {
     apply_runtime_options(opts->runtime);

@@ -18,7 +18,7 @@ std::string first_line(const std::string& s) { return s.substr(0, s.find('\n'));
 }  // namespace
 
 int main(int argc, char** argv) {
-  ptq::remember_command_line(argc, argv);  // for the re-exec of reproducible numerics (run/numerics.h)
+  ptq::remember_command_line(argc, argv);  // for the re-exec of reproducible numerics (util/numerics.h)
   ptq::reexec_with_openmp_env(argv);
   ptq::tune_malloc();
   std::setlocale(LC_NUMERIC, "C");  // decimals print with a dot whatever the user's locale

@@ -17,8 +17,8 @@ struct RuntimeOptions {
   std::string device = "cpu";
   std::string dtype = "auto";
   std::string stream = "auto";       // model/block_storage.h
-  std::string activations = "auto";  // recon/activation_home.h
-  std::string numerics = "native";   // run/numerics.h
+  std::string activations = "auto";  // model/activation_home.h
+  std::string numerics = "native";   // util/numerics.h
 };
 
 struct Runtime {

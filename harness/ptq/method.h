@@ -25,7 +25,7 @@ struct MethodContext {
   bool progress = true;
   std::string work_dir;  // where a method may keep checkpoints to resume from ("" = none)
   // Where block reconstruction keeps calibration activations: "auto", "device" or "host"
-  // (recon/activation_home.h; a runtime choice, not part of results).
+  // (model/activation_home.h; a runtime choice, not part of results).
   std::string activations = "auto";
 };
 

@@ -52,7 +52,7 @@ struct ReportTable {
   std::vector<Row> rows;                // grouped by setting (FP first), methods in plan order
   std::vector<CostRow> costs;
   std::vector<std::string> failures;    // "label setting model: error" of failed runs
-  std::vector<std::string> numerics;    // what decided the digits of the ok runs (run/numerics.h summaries)
+  std::vector<std::string> numerics;    // what decided the digits of the ok runs (util/numerics.h summaries)
   bool column_has_paper(const Column& c) const;
 };
 

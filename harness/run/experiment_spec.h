@@ -75,11 +75,11 @@ struct RuntimeSpec {
   std::string device = "cpu";
   std::string dtype = "auto";  // auto = fp32 on CPU, fp16 on CUDA (the reference codes)
   int threads = 0;             // 0 = all cores; not part of run ids
-  // Streaming (model/block_storage.h) and where calibration activations live (recon/activation_home.h):
+  // Streaming (model/block_storage.h) and where calibration activations live (model/activation_home.h):
   // how a cell runs, not what it computes - not part of run ids.
   std::string stream = "auto";       // auto | on | off
   std::string activations = "auto";  // auto | device | host
-  // run/numerics.h: native | reproducible. Part of run ids: the two modes compute different digits.
+  // util/numerics.h: native | reproducible. Part of run ids: the two modes compute different digits.
   std::string numerics = "native";
 };
 

@@ -74,7 +74,7 @@ CREATE TABLE paper_numbers (
 );
 CREATE INDEX paper_numbers_by_key ON paper_numbers(model, setting, method, metric);
 )sql",
-      // 2: what decided the digits (run/numerics.h), and per-example values for paired regression tests.
+      // 2: what decided the digits (util/numerics.h), and per-example values for paired regression tests.
       R"sql(
 ALTER TABLE runs ADD COLUMN numerics TEXT;
 CREATE TABLE metric_samples (

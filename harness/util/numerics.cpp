@@ -64,7 +64,7 @@ bool cpu_has(const char* flag) {
   return false;
 }
 
-// Every pin must show in what the libraries report, and LibTorch's sgemm_ calls must reach run/tiled_gemm.
+// Every pin must show in what the libraries report, and LibTorch's sgemm_ calls must reach util/tiled_gemm.
 void verify_pins() {
   const std::string capability = aten_cpu_capability();
   if (capability != "AVX2") {
@@ -118,7 +118,7 @@ const std::vector<std::pair<std::string, std::string>>& reproducible_pins() {
   static const std::vector<std::pair<std::string, std::string>> pins = {
       {"ATEN_CPU_CAPABILITY", "avx2"},     // LibTorch's kernels: AVX2 on every x86-64 machine that has it
       {"OPENBLAS_CORETYPE", "Haswell"},    // OpenBLAS's AVX2 + FMA kernels, whatever CPU it detects
-      {"OPENBLAS_NUM_THREADS", "1"},       // one thread per call: run/tiled_gemm.h parallelises over fixed tiles
+      {"OPENBLAS_NUM_THREADS", "1"},       // one thread per call: util/tiled_gemm.h parallelises over fixed tiles
       {"ONEDNN_MAX_CPU_ISA", "AVX2"},      // oneDNN (bf16 products on the CPU) at the same level
       {"CUBLAS_WORKSPACE_CONFIG", ":4096:8"},  // what deterministic cuBLAS needs (CUDA only)
   };

@@ -10,7 +10,7 @@
 //    follow the L2 cache size) on CPUs it does not know.           -> OPENBLAS_CORETYPE=Haswell
 //  - OpenBLAS's multi-threaded sgemm splits C by the thread count, and its kernels round differently at
 //    tile edges: 1 and 2 threads differ in most elements.          -> OpenBLAS single-threaded, and
-//    ptqbench's own fixed-tile parallel sgemm (run/tiled_gemm.h) between LibTorch and OpenBLAS
+//    ptqbench's own fixed-tile parallel sgemm (util/tiled_gemm.h) between LibTorch and OpenBLAS
 //  - LibTorch's reductions to one value split the input by the thread count, and element-wise kernels
 //    switch from vector to scalar code at thread-chunk borders.   -> LibTorch's intra-op threads = 1
 //  - oneDNN (bf16 matrix products on the CPU) dispatches per ISA.  -> ONEDNN_MAX_CPU_ISA=AVX2
@@ -56,7 +56,7 @@ NumericsMode current_numerics();
 int apply_thread_policy(int threads);
 
 // What produced a number: {"mode", "pins": {...}, "verified": {...}, "threads": {...}} plus the
-// hardware and software the kernels ran on (run/hardware_info.h).
+// hardware and software the kernels ran on (util/hardware_info.h).
 nlohmann::json numerics_provenance();
 
 // One line naming what decides the digits, from a numerics_provenance() record: "reproducible (AVX2

@@ -25,7 +25,7 @@ void reexec_with_openmp_env(char** argv);
 // SLURM_CPUS_PER_TASK.
 int available_cpus();
 // Grants `requested` threads (0 = available_cpus(); LibTorch defaults to 1 here) under the numerics mode's
-// policy (run/numerics.h: LibTorch's intra-op threads, or the fixed-tile gemm's). Returns the count granted.
+// policy (util/numerics.h: LibTorch's intra-op threads, or the fixed-tile gemm's). Returns the count granted.
 int configure_threads(int requested);
 // "cpu" or "cuda[:N]"; InputError when CUDA is asked for but this build or machine has none.
 c10::Device parse_device(const std::string& name);

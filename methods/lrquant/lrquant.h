@@ -29,7 +29,7 @@ struct LRQuantConfig {
   // The second MSE target (the FP block on the quantized input); main.py has --aug_loss, the README's
   // commands do not use it.
   std::string aug_loss = "off";
-  std::string qk_scale = "released";  // as OmniQuant's (recon/let.h)
+  std::string qk_scale = "released";  // as OmniQuant's (methods/omniquant/let.h)
   // Test-time adaptation of the last block on the evaluation windows (transductive: it sees the windows
   // it is then scored on, without labels). Only in experiment cells (it needs the FP last block).
   bool tta = false;

@@ -1,5 +1,5 @@
 // OmniQuant's learnable parts of one block: LWC on the seven linears and, optionally, LET
-// (recon/let.h). Each training step: truncate the LET scales (|s| < 1e-2 -> sign(s) * 1e-2), apply
+// (methods/omniquant/let.h). Each training step: truncate the LET scales (|s| < 1e-2 -> sign(s) * 1e-2), apply
 // LET to the FP block, fake-quantize the seven weights with LWC. Folding does the same once, without
 // gradients, and stores the fake-quantized weights (quantize/omniquant.py: smooth_and_quant_*).
 #pragma once
@@ -44,7 +44,7 @@ struct LetOptions {
   bool shift = false;              // channel shifts d1, d2, d4 (init 0 for LLaMA)
   bool train_shift = false;        // shifts in the optimizer (the paper-era code) or frozen
   bool signed_weight_max = false;  // paper-era SmoothQuant init (W.max instead of |W|.max)
-  std::string qk_scale = "released";  // "released" | "rope_paired" | "off" (recon/let.h)
+  std::string qk_scale = "released";  // "released" | "rope_paired" | "off" (methods/omniquant/let.h)
   double truncate = 1e-2;
   // Fold in float32 and cast the result to the model's dtype (paper-era code, LRQuant) rather than
   // casting the parameters first and folding in the model's dtype (the reference since PR #36).

@@ -1,5 +1,5 @@
 // OmniQuant (Shao et al., ICLR 2024): block-wise reconstruction (harness/recon) with learnable weight
-// clipping (LWC) and learnable equivalent transformation (LET, recon/let.h). Every default is the
+// clipping (LWC) and learnable equivalent transformation (LET, methods/omniquant/let.h). Every default is the
 // released code's (OpenGVLab/OmniQuant main.py + scripts/) unless `mode` is "paper"; sources below and
 // in research/omniquant_lrquant.md §1.6.
 #pragma once

@@ -1,5 +1,5 @@
 // fp32 matrix products on the CPU: OpenBLAS on 1 and 2 threads against ptqbench's fixed-tile sgemm
-// (run/tiled_gemm.h) on 2 threads, for a large product (4096 x 2048 x 4096) and a tiny-llama-sized one
+// (util/tiled_gemm.h) on 2 threads, for a large product (4096 x 2048 x 4096) and a tiny-llama-sized one
 // (512 tokens x 512 x 192). Counters: GFLOP (per second), and the fraction of C's elements whose bits differ from
 // the same path on one thread (OpenBLAS's threading splits C by the thread count: nonzero; tiled: 0).
 // Run with OPENBLAS_CORETYPE=Haswell for the kernels reproducible numerics pins.

@@ -35,7 +35,7 @@ CliResult run_ptqbench(const std::vector<std::string>& args) { return run_ptqben
 
 CliResult run_ptqbench(const std::vector<std::string>& args, const std::string& environment) {
   TempDir tmp;
-  // GOMP_SPINCOUNT preset: the CLI does not need to re-execute itself (see run/runtime.h).
+  // GOMP_SPINCOUNT preset: the CLI does not need to re-execute itself (see util/runtime.h).
   std::string cmd = "PTQ_PROGRESS=plain GOMP_SPINCOUNT=0 " + environment + " " + shell_quote(PTQ_CLI_PATH);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += fmt::format(" >{} 2>{}", shell_quote(tmp.file("out")), shell_quote(tmp.file("err")));

@@ -1,4 +1,4 @@
-// ptqbench's sgemm_ (run/tiled_gemm.h): in tiled mode, the same bits for any thread count, for every
+// ptqbench's sgemm_ (util/tiled_gemm.h): in tiled mode, the same bits for any thread count, for every
 // transpose combination and for shapes with partial edge tiles; and the right product, against a naive
 // double-precision loop written here.
 #include "harness/util/tiled_gemm.h"
