@@ -50,7 +50,7 @@ void run_plan(const PlanOptions& o) {
   const run::ExperimentSpec spec = run::load_experiment_spec(o.spec);
   const auto cells = run::plan_cells(spec);
   if (o.out.empty()) {
-    for (const auto& c : cells) fmt::print("{}\n", c.dump());
+    for (const auto& c : cells) fmt::print("{}\n", c.to_json().dump());
   } else {
     run::write_plan(o.out, cells);
   }
@@ -90,8 +90,8 @@ int run_cells_of_plan(const RunOptions& o) {
   if (indices.size() == 1) {
     const auto& cell = cells[static_cast<size_t>(indices[0])];
     // Before anything else: reproducible numerics may restart this process with its kernel pins.
-    if (run::cell_state(o.common.results_dir, cell.at("run_id").get<std::string>()) != run::CellState::kDone || o.force)
-      enter_numerics(parse_numerics(cell.at("runtime").value("numerics", "native"), o.plan + ": runtime.numerics"));
+    if (run::cell_state(o.common.results_dir, cell.run_id) != run::CellState::kDone || o.force)
+      enter_numerics(parse_numerics(cell.runtime.numerics, o.plan + ": runtime.numerics"));
     // A worker that can resume: SIGTERM/SIGUSR1 (Slurm preemption, --signal before the time limit)
     // save the unit being trained and end the cell with kExitCellStopped instead of killing it.
     install_stop_handlers();
@@ -100,7 +100,7 @@ int run_cells_of_plan(const RunOptions& o) {
     opt.cache_dir = o.common.cache();
     opt.force = o.force;
     const run::CellOutcome r = run::run_cell(cell, opt);
-    const std::string dir = run::cell_dir(o.common.results_dir, cell.at("run_id").get<std::string>());
+    const std::string dir = run::cell_dir(o.common.results_dir, cell.run_id);
     if (r == run::CellOutcome::kSkipped) fmt::print(stderr, "ptqbench: {}: already done ({})\n", run::describe_cell(cell), dir);
     if (r == run::CellOutcome::kBusy) {
       fmt::print(stderr, "ptqbench: {}: another worker is running it ({}/lock); skipped\n", run::describe_cell(cell), dir);

@@ -69,7 +69,7 @@ void run_slurm(const SlurmCommandOptions& o) {
   const run::ExperimentSpec spec = run::load_experiment_spec(o.spec);  // every check before anything is written
   const auto cells = run::plan_cells(spec);
   std::string plan_text;
-  for (const auto& c : cells) plan_text += c.dump() + "\n";
+  for (const auto& c : cells) plan_text += c.to_json().dump() + "\n";
 
   run::SlurmPaths p;
   p.exe = run::self_executable();
@@ -84,8 +84,8 @@ void run_slurm(const SlurmCommandOptions& o) {
 
   std::vector<int64_t> pending;
   for (const auto& c : cells)
-    if (run::cell_state(p.results, c.at("run_id").get<std::string>()) != run::CellState::kDone)
-      pending.push_back(c.at("index").get<int64_t>());
+    if (run::cell_state(p.results, c.run_id) != run::CellState::kDone)
+      pending.push_back(c.index);
   if (pending.empty()) {
     fmt::print(stderr, "ptqbench slurm: {}: all {} cells are DONE; nothing to submit. The report:\n", spec.name, cells.size());
     store::ResultsDb db(p.db);

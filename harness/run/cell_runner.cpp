@@ -42,62 +42,61 @@ std::string host_name() {
 }
 
 // The tasks a plan line lists, as the evaluators take them.
-std::vector<eval::TaskSpec> task_specs(const nlohmann::json& cell, const LlamaConfig& config) {
+std::vector<eval::TaskSpec> task_specs(const Cell& cell, const LlamaConfig& config) {
   std::vector<eval::TaskSpec> specs;
-  for (const auto& e : cell.at("evaluators")) {
+  for (const auto& e : cell.evaluators) {
     eval::TaskSpec s;
-    s.task = e.at("task").get<std::string>();
-    s.data = e.at("data").get<std::string>();
-    s.limit = e.at("limit").get<int64_t>();
-    s.batch_size = e.at("batch_size").get<int64_t>();
-    if (eval::evaluators().get(s.task).kind == "zero-shot") {
-      s.lm_eval_mode = e.at("lm_eval_mode").get<std::string>();
-      s.reported_metric = e.at("metric").get<std::string>();
+    s.task = e.task;
+    s.data = e.data;
+    s.limit = e.limit;
+    s.batch_size = e.batch_size;
+    if (e.zeroshot) {
+      s.lm_eval_mode = e.lm_eval_mode;
+      s.reported_metric = e.metric;
     } else {
-      s.seqlen = std::min<int64_t>(e.at("seqlen").get<int64_t>(), config.max_position_embeddings);
+      s.seqlen = std::min<int64_t>(e.seqlen, config.max_position_embeddings);
     }
     specs.push_back(std::move(s));
   }
   return specs;
 }
 
-pipeline::CalibrationRequest calibration_request(const nlohmann::json& c) {
-  if (!c.is_object()) return {};
-  return {c.at("dataset").get<std::string>(), c.at("data").get<std::string>(), c.at("n").get<int64_t>(),
-          c.at("seqlen").get<int64_t>(), c.at("seed").get<int64_t>()};
+pipeline::CalibrationRequest calibration_request(const std::optional<CellCalibration>& c) {
+  if (!c) return {};
+  return {c->dataset, c->data, c->n, c->seqlen, c->seed};
 }
 
 // The model must be the one that was planned (its fingerprint is in the run id).
-void check_fingerprint(const nlohmann::json& cell, const std::string& model_dir) {
-  const nlohmann::json fingerprint = model_fingerprint(model_dir);
-  if (fingerprint.at("sha256") != cell.at("model").at("fingerprint").at("sha256"))
+void check_fingerprint(const Cell& cell) {
+  const nlohmann::json fingerprint = model_fingerprint(cell.model.path);
+  const std::string planned = cell.model.fingerprint.at("sha256").get<std::string>();
+  if (fingerprint.at("sha256") != planned)
     throw InputError(fmt::format("model {} changed since the plan was made (fingerprint {} != {}): plan again",
-                                 model_dir, fingerprint.at("sha256").get<std::string>(),
-                                 cell.at("model").at("fingerprint").at("sha256").get<std::string>()));
+                                 cell.model.path, fingerprint.at("sha256").get<std::string>(), planned));
 }
 
 // The work of one cell through the pipeline (harness/pipeline/); throws on any failure. Fills `result`;
 // per-example logs go to <dir>/samples/.
-void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, const fs::path& dir, nlohmann::json& result) {
+void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::path& dir, nlohmann::json& result) {
   const std::string work_dir = (dir / "work").string();
   const auto t_start = Clock::now();
   nlohmann::json timing = nlohmann::json::object();
-  const auto& rt = cell.at("runtime");
+  const CellRuntime& rt = cell.runtime;
   // `ptqbench run --plan P --index I` entered the cell's mode before anything ran (a re-exec, when the
   // kernel pins were missing); here it is a check, or the entry for in-process callers.
-  enter_numerics(parse_numerics(rt.value("numerics", "native"), "runtime.numerics"));
-  const int threads = configure_threads(rt.at("threads").get<int>());
-  const c10::Device device = parse_device(rt.at("device").get<std::string>());
-  const c10::ScalarType dtype = parse_dtype(rt.at("dtype").get<std::string>(), device);
+  enter_numerics(parse_numerics(rt.numerics, "runtime.numerics"));
+  const int threads = configure_threads(rt.threads);
+  const c10::Device device = parse_device(rt.device);
+  const c10::ScalarType dtype = parse_dtype(rt.dtype, device);
   result["provenance"]["environment"] = environment_info(device);
   result["provenance"]["environment"]["threads"] = threads;
   result["provenance"]["dtype"] = dtype_name(dtype);
 
-  const std::string model_dir = cell.at("model").at("path").get<std::string>();
-  check_fingerprint(cell, model_dir);
+  const std::string& model_dir = cell.model.path;
+  check_fingerprint(cell);
   const LlamaConfig config = LlamaConfig::from_file((fs::path(model_dir) / "config.json").string());
-  const quant::QuantSetting setting = quant::QuantSetting::parse(cell.at("setting").get<std::string>());
-  const pipeline::ResolvedMethod method = pipeline::resolve_method(cell.at("method").get<std::string>(), cell.at("config"));
+  const quant::QuantSetting setting = quant::QuantSetting::parse(cell.setting);
+  const pipeline::ResolvedMethod method = pipeline::resolve_method(cell.method, cell.config);
 
   // Data first: a bad file fails the cell before the model is loaded.
   auto t = Clock::now();
@@ -111,20 +110,20 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   const Tokenizer* tok = tokenizer ? &*tokenizer : nullptr;
   const pipeline::Tasks tasks = pipeline::load_tasks(task_specs(cell, config), {tok, &cache, model_dir});
   const std::optional<eval::CalibrationSet> calibration =
-      pipeline::sample_calibration(method, calibration_request(cell.at("calibration")), tok, cache, model_dir);
+      pipeline::sample_calibration(method, calibration_request(cell.calibration), tok, cache, model_dir);
   if (calibration) result["calibration"] = calibration->provenance;
   timing["data_s"] = seconds_since(t);
 
   t = Clock::now();
   // Blocks a method changes rest in work/stream/ (removed by run_cell however the cell ends).
-  pipeline::LoadedModel loaded = pipeline::load_model(model_dir, dtype, device, rt.value("stream", "auto"),
+  pipeline::LoadedModel loaded = pipeline::load_model(model_dir, dtype, device, rt.stream,
                                                       (fs::path(work_dir) / "stream").string());
   pipeline::QuantizeRequest request;
   request.setting = setting;
   request.calibration = calibration ? &calibration->windows : nullptr;
   request.progress = options.progress;
   request.work_dir = work_dir;  // per-block checkpoints: a killed cell resumes inside its method
-  request.activations = rt.value("activations", "auto");  // plans made before streaming lack the key
+  request.activations = rt.activations;
   result["provenance"]["streaming"] = {{"streamed", loaded.streaming.stream}, {"reason", loaded.streaming.reason},
                                        {"activations", request.activations}};
   timing["load_s"] = seconds_since(t);
@@ -136,10 +135,10 @@ void compute_cell(const nlohmann::json& cell, const CellRunOptions& options, con
   pipeline::EvaluateOptions eo;
   eo.progress = options.progress;
   eo.samples_dir = (dir / "samples").string();
-  eo.average = cell.at("zeroshot_average").get<std::vector<std::string>>();
+  eo.average = cell.zeroshot_average;
   eo.fail_on_nonfinite = true;
   eo.adapter = quantized.report.evaluation_adapter;
-  eo.calibration_dataset = cell.at("calibration").is_object() ? cell.at("calibration").at("dataset").get<std::string>() : "";
+  eo.calibration_dataset = cell.calibration ? cell.calibration->dataset : "";
   const pipeline::Evaluation evaluation = pipeline::evaluate(loaded.model, tasks, eo);
   nlohmann::json metrics = nlohmann::json::array();
   for (const auto& m : evaluation.metrics) metrics.push_back(m.to_json());
@@ -166,8 +165,8 @@ CellState cell_state(const std::string& results_dir, const std::string& run_id) 
   return CellState::kMissing;
 }
 
-CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) {
-  const std::string run_id = cell.at("run_id").get<std::string>();
+CellOutcome run_cell(const Cell& cell, const CellRunOptions& options) {
+  const std::string& run_id = cell.run_id;
   const fs::path dir = cell_dir(options.results_dir, run_id);
   if (!options.force && cell_state(options.results_dir, run_id) == CellState::kDone) return CellOutcome::kSkipped;
   std::error_code ec;
@@ -183,17 +182,18 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) return CellOutcome::kBusy;
   if (!options.force && cell_state(options.results_dir, run_id) == CellState::kDone) return CellOutcome::kSkipped;
   fs::remove(dir / "DONE", ec);  // --force: the old result stops counting as finished
-  io::write_file_atomic((dir / "cell.json").string(), cell.dump(2) + "\n");
+  const nlohmann::json cell_json = cell.to_json();
+  io::write_file_atomic((dir / "cell.json").string(), cell_json.dump(2) + "\n");
   const std::string started = utc_timestamp();
   io::write_file_atomic((dir / "started.json").string(),
                         nlohmann::json{{"host", host_name()}, {"pid", ::getpid()}, {"started", started}}.dump() + "\n");
 
   nlohmann::json result = {{"format", 1},
                            {"run_id", run_id},
-                           {"experiment", cell.at("experiment")},
+                           {"experiment", cell.experiment},
                            {"status", "ok"},
                            {"error", nullptr},
-                           {"cell", cell},
+                           {"cell", cell_json},
                            {"provenance",
                             {{"started", started}, {"host", host_name()}, {"scheduler", scheduler_info()},
                              {"harness_version", harness_version()}}}};
@@ -210,7 +210,7 @@ CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options) 
   try {
     compute_cell(cell, options, dir, result);
   } catch (const StopRequested& e) {
-    fmt::print(stderr, "ptqbench: {}: {}\n", describe_cell(cell), e.what());
+    fmt::print(stderr, "ptqbench: {}: {}\n", cell.describe(), e.what());
     return CellOutcome::kStopped;  // no result.json: the cell is still to do, and resumes from work/
   } catch (const std::exception& e) {
     const std::string what = e.what();

@@ -11,6 +11,8 @@
 // Slurm array tasks); only `ptqbench ingest` writes the database.
 #pragma once
 
+#include "harness/run/cell.h"
+
 #include <nlohmann/json.hpp>
 
 #include <string>
@@ -37,6 +39,6 @@ enum class CellOutcome { kSkipped, kBusy, kOk, kFailed, kStopped };
 // Never throws for a failure inside the cell (bad data, NaN, method error): the error goes into
 // result.json (status "failed") and kFailed is returned. Throws only when the results directory
 // itself cannot be written.
-CellOutcome run_cell(const nlohmann::json& cell, const CellRunOptions& options);
+CellOutcome run_cell(const Cell& cell, const CellRunOptions& options);
 
 }  // namespace ptq::run

@@ -61,12 +61,7 @@ std::string self_executable() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-std::string describe_cell(const nlohmann::json& cell) {
-  std::string s = fmt::format("{} {} {}", cell.at("label").get<std::string>(), cell.at("setting").get<std::string>(),
-                              cell.at("model").at("id").get<std::string>());
-  if (cell.at("calibration").is_object()) s += fmt::format(" seed {}", cell.at("calibration").at("seed").get<int64_t>());
-  return s;
-}
+std::string describe_cell(const Cell& cell) { return cell.describe(); }
 
 std::vector<int64_t> parse_index_list(const std::string& text, int64_t n) {
   std::vector<int64_t> out;
@@ -103,7 +98,7 @@ std::vector<int64_t> parse_index_list(const std::string& text, int64_t n) {
   return out;
 }
 
-MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::vector<int64_t>& indices,
+MatrixSummary run_matrix(const std::vector<Cell>& cells, const std::vector<int64_t>& indices,
                          const MatrixOptions& options) {
   using Clock = std::chrono::steady_clock;
   const std::string exe = self_executable();
@@ -111,7 +106,7 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
   std::vector<int64_t> todo;
   for (int64_t i : indices) {
     const auto& cell = cells.at(static_cast<size_t>(i));
-    if (!options.force && cell_state(options.results_dir, cell.at("run_id").get<std::string>()) == CellState::kDone) {
+    if (!options.force && cell_state(options.results_dir, cell.run_id) == CellState::kDone) {
       ++summary.skipped;
     } else {
       todo.push_back(i);
@@ -144,7 +139,7 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
       // N processes each starting a thread per core.
       if (jobs > 1) env.push_back(fmt::format("PTQ_CPUS_PER_CELL={}", std::max(1, available_cpus() / jobs)));
       fmt::print(stderr, "[cell {}/{}] {} (index {}, run {}{})\n", next + 1, todo.size(), describe_cell(cell), todo[next],
-                 cell.at("run_id").get<std::string>(), where);
+                 cell.run_id, where);
       std::vector<std::string> args = {exe, "run", "--plan", options.plan_path, "--index", std::to_string(todo[next]),
                                        "--results", options.results_dir};
       args.insert(args.end(), options.child_args.begin(), options.child_args.end());
@@ -161,7 +156,7 @@ MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::ve
     slot_busy[static_cast<size_t>(r.slot)] = false;
     ++finished;
     const auto& cell = cells.at(static_cast<size_t>(todo[r.k]));
-    const std::string run_id = cell.at("run_id").get<std::string>();
+    const std::string run_id = cell.run_id;
     const double cell_s = std::chrono::duration<double>(Clock::now() - r.start).count();
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     const double eta = elapsed / static_cast<double>(finished) * static_cast<double>(todo.size() - finished);

@@ -5,6 +5,8 @@
 // cell is reported and the matrix goes on.
 #pragma once
 
+#include "harness/run/cell.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -28,7 +30,7 @@ struct MatrixSummary {
   std::vector<std::string> failed_run_ids;
 };
 
-MatrixSummary run_matrix(const std::vector<nlohmann::json>& cells, const std::vector<int64_t>& indices,
+MatrixSummary run_matrix(const std::vector<Cell>& cells, const std::vector<int64_t>& indices,
                          const MatrixOptions& options);
 
 // Exit status of `ptqbench run --plan P --index I` when another worker holds the cell's lock.
@@ -43,6 +45,6 @@ std::vector<int64_t> parse_index_list(const std::string& text, int64_t n);
 std::string self_executable();
 
 // A cell as people read it: "rtn W4A4 tiny-llama seed 2".
-std::string describe_cell(const nlohmann::json& cell);
+std::string describe_cell(const Cell& cell);
 
 }  // namespace ptq::run

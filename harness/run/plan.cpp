@@ -24,23 +24,26 @@ nlohmann::json hashed_files(const std::vector<std::string>& paths) {
   return files;
 }
 
-nlohmann::json evaluator_json(const EvaluatorSpec& e) {
+CellEvaluator evaluator_of(const EvaluatorSpec& e) {
   const std::vector<std::string> files =
       e.is_zeroshot ? eval::resolve_zeroshot_files(e.task, e.data) : std::vector<std::string>{eval::resolve_ppl_data_file(e.task, e.data)};
-  nlohmann::json j = {{"task", e.task}, {"data", e.data}, {"limit", e.limit}, {"batch_size", e.batch_size},
-                      {"files", hashed_files(files)}};
-  if (e.is_zeroshot) {
-    j["lm_eval_mode"] = e.lm_eval_mode;
-    j["metric"] = e.metric;
-  } else {
-    j["seqlen"] = e.seqlen;
-  }
-  return j;
+  CellEvaluator c;
+  c.task = e.task;
+  c.data = e.data;
+  c.limit = e.limit;
+  c.batch_size = e.batch_size;
+  c.files = hashed_files(files);
+  c.zeroshot = e.is_zeroshot;
+  c.lm_eval_mode = e.is_zeroshot ? e.lm_eval_mode : "";
+  c.metric = e.is_zeroshot ? e.metric : "";
+  c.seqlen = e.is_zeroshot ? 0 : e.seqlen;
+  return c;
 }
 
 }  // namespace
 
-nlohmann::json cell_identity(const nlohmann::json& cell) {
+nlohmann::json cell_identity(const Cell& c) {
+  const nlohmann::json cell = c.to_json();
   nlohmann::json evaluators = nlohmann::json::array();
   for (const auto& e : cell.at("evaluators")) {
     nlohmann::json id = e;
@@ -69,92 +72,110 @@ nlohmann::json cell_identity(const nlohmann::json& cell) {
           {"harness_version", cell.at("harness_version")}};
 }
 
-std::string run_id_of(const nlohmann::json& cell) { return io::sha256_hex(cell_identity(cell).dump()).substr(0, 16); }
+std::string run_id_of(const Cell& cell) { return io::sha256_hex(cell_identity(cell).dump()).substr(0, 16); }
 
-std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec) {
-  nlohmann::json evaluators = nlohmann::json::array();
-  for (const auto& e : spec.evaluators) evaluators.push_back(evaluator_json(e));
-  nlohmann::json calibration_base = nullptr;
+// The cells' common parts: evaluators (with their files' hashes), calibration (null unless some method
+// needs it), runtime.
+namespace {
+
+struct Shared {
+  std::vector<CellEvaluator> evaluators;
+  std::optional<CellCalibration> calibration;
+  CellRuntime runtime;
+};
+
+Shared shared_parts(const ExperimentSpec& spec) {
+  Shared s;
+  for (const auto& e : spec.evaluators) s.evaluators.push_back(evaluator_of(e));
   if (!spec.calibration.data.empty() || std::any_of(spec.methods.begin(), spec.methods.end(),
                                                     [](const MethodSpec& m) { return m.any_needs_calibration(); })) {
     const std::string file = eval::resolve_calibration_file(spec.calibration.dataset, spec.calibration.data);
-    calibration_base = {{"dataset", spec.calibration.dataset}, {"data", spec.calibration.data},
-                        {"n", spec.calibration.n}, {"seqlen", spec.calibration.seqlen},
-                        {"data_sha256", io::sha256_file(file)}};
+    s.calibration = CellCalibration{spec.calibration.dataset, spec.calibration.data, io::sha256_file(file),
+                                    spec.calibration.n, spec.calibration.seqlen, 0};
   }
-  const nlohmann::json runtime = {{"device", spec.runtime.device}, {"dtype", spec.runtime.dtype},
-                                  {"threads", spec.runtime.threads}, {"stream", spec.runtime.stream},
-                                  {"activations", spec.runtime.activations}, {"numerics", spec.runtime.numerics}};
+  s.runtime = {spec.runtime.device, spec.runtime.dtype,       spec.runtime.threads,
+               spec.runtime.stream, spec.runtime.activations, spec.runtime.numerics};
+  return s;
+}
 
-  std::vector<nlohmann::json> cells;
+void check_unique_run_ids(const ExperimentSpec& spec, const std::vector<Cell>& cells) {
+  std::map<std::string, int64_t> ids;
+  for (const auto& c : cells) {
+    const auto [it, inserted] = ids.emplace(c.run_id, c.index);
+    if (!inserted)
+      throw InputError(fmt::format("{}: cells {} and {} are the same experiment (same run id {}); remove the duplicate",
+                                   spec.file, it->second, c.index, it->first));
+  }
+}
+
+}  // namespace
+
+std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
+  const Shared shared = shared_parts(spec);
+  std::vector<Cell> cells;
   const auto add = [&](const ModelSpec& model, const nlohmann::json& fingerprint, const std::string& setting,
                        const std::string& method, const std::string& label, const std::string& paper_method,
-                       const nlohmann::json& config, const nlohmann::json& calibration) {
-    nlohmann::json cell = {{"index", cells.size()},
-                           {"experiment", spec.name},
-                           {"spec_file", spec.file},
-                           {"model", {{"id", model.id}, {"path", model.path}, {"paper_model", model.paper_model},
-                                      {"fingerprint", fingerprint}}},
-                           {"setting", setting},
-                           {"method", method},
-                           {"label", label},
-                           {"paper_method", paper_method},
-                           {"config", config},
-                           {"calibration", calibration},
-                           {"evaluators", evaluators},
-                           {"zeroshot_average", spec.zeroshot_average},
-                           {"runtime", runtime},
-                           {"papers", spec.papers},
-                           {"harness_version", build_info::kVersion}};
-    if (!model.slurm.empty()) cell["model"]["slurm"] = model.slurm.to_json();  // not in the identity
-    cell["run_id"] = run_id_of(cell);
-    cells.push_back(std::move(cell));
+                       const nlohmann::json& config, const std::optional<CellCalibration>& calibration) {
+    Cell c;
+    c.index = static_cast<int64_t>(cells.size());
+    c.experiment = spec.name;
+    c.spec_file = spec.file;
+    c.model = {model.id, model.path, model.paper_model, fingerprint,
+               model.slurm.empty() ? nlohmann::json() : model.slurm.to_json()};  // slurm: not in the identity
+    c.setting = setting;
+    c.method = method;
+    c.label = label;
+    c.paper_method = paper_method;
+    c.config = config;
+    c.calibration = calibration;
+    c.evaluators = shared.evaluators;
+    c.zeroshot_average = spec.zeroshot_average;
+    c.runtime = shared.runtime;
+    c.papers = spec.papers;
+    c.harness_version = build_info::kVersion;
+    c.run_id = run_id_of(c);
+    cells.push_back(std::move(c));
   };
   for (const auto& model : spec.models) {
     const nlohmann::json fingerprint = model_fingerprint(model.path);
     if (spec.fp_baseline)
-      add(model, fingerprint, "W16A16", "fp", "fp", default_paper_method("fp"), nlohmann::json::object(), nullptr);
+      add(model, fingerprint, "W16A16", "fp", "fp", default_paper_method("fp"), nlohmann::json::object(), std::nullopt);
     for (const auto& m : spec.methods)
       for (const auto& setting : m.settings) {
         const nlohmann::json& config = m.config_for(model.id, setting);
         if (!m.needs_calibration_for(model.id, setting)) {
-          add(model, fingerprint, setting, m.name, m.label, m.paper_method, config, nullptr);
+          add(model, fingerprint, setting, m.name, m.label, m.paper_method, config, std::nullopt);
           continue;
         }
         for (int64_t seed : spec.calibration.seeds) {
-          nlohmann::json calibration = calibration_base;
-          calibration["seed"] = seed;
+          CellCalibration calibration = *shared.calibration;
+          calibration.seed = seed;
           add(model, fingerprint, setting, m.name, m.label, m.paper_method, config, calibration);
         }
       }
   }
-  std::map<std::string, size_t> ids;
-  for (const auto& c : cells) {
-    const auto [it, inserted] = ids.emplace(c["run_id"].get<std::string>(), c["index"].get<size_t>());
-    if (!inserted)
-      throw InputError(fmt::format("{}: cells {} and {} are the same experiment (same run id {}); remove the duplicate",
-                                   spec.file, it->second, c["index"].get<size_t>(), it->first));
-  }
+  check_unique_run_ids(spec, cells);
   return cells;
 }
 
-void write_plan(const std::string& path, const std::vector<nlohmann::json>& cells) {
+void write_plan(const std::string& path, const std::vector<Cell>& cells) {
   std::string text;
-  for (const auto& c : cells) text += c.dump() + "\n";
+  for (const auto& c : cells) text += c.to_json().dump() + "\n";
   io::write_file_atomic(path, text);
 }
 
-std::vector<nlohmann::json> read_plan(const std::string& path) {
-  std::vector<nlohmann::json> cells;
-  io::for_each_json_line(path, [&](size_t line, const nlohmann::json& cell) {
+std::vector<Cell> read_plan(const std::string& path) {
+  std::vector<Cell> cells;
+  io::for_each_json_line(path, [&](size_t line, const nlohmann::json& j) {
     try {
-      if (run_id_of(cell) != cell.at("run_id").get<std::string>())
+      Cell cell = Cell::from_json(j);
+      if (run_id_of(cell) != cell.run_id)
         throw InputError(fmt::format("{}:{}: run_id {} does not match the cell's contents (edited by hand?)", path, line,
-                                     cell.at("run_id").get<std::string>()));
+                                     cell.run_id));
+      cells.push_back(std::move(cell));
     } catch (const nlohmann::json::exception& e) {
       throw InputError(fmt::format("{}:{}: not a plan cell ({})", path, line, e.what()));
     }
-    cells.push_back(cell);
     return true;
   });
   if (cells.empty()) throw InputError(fmt::format("{}: the plan has no cells", path));

@@ -4,6 +4,7 @@
 // again, by any machine, gets the same id and finds its finished result.
 #pragma once
 
+#include "harness/run/cell.h"
 #include "harness/run/experiment_spec.h"
 
 #include <nlohmann/json.hpp>
@@ -15,17 +16,17 @@ namespace ptq::run {
 
 // Order: per model, the FP cell, then methods in spec order x their settings x calibration seeds
 // (methods that need no calibration get one cell with seed null).
-std::vector<nlohmann::json> plan_cells(const ExperimentSpec& spec);
+std::vector<Cell> plan_cells(const ExperimentSpec& spec);
 
 // What defines a cell's result: experiment, model id + content fingerprint, setting, method, label,
 // config, calibration (dataset, n, seqlen, seed, data hash), evaluators (task, protocol options, data
 // hashes), device type, dtype and the harness version (major.minor.patch). Paths, thread counts and the
 // paper-name mappings are left out.
-nlohmann::json cell_identity(const nlohmann::json& cell);
-std::string run_id_of(const nlohmann::json& cell);  // 16 hex digits of sha256(canonical identity)
+nlohmann::json cell_identity(const Cell& cell);
+std::string run_id_of(const Cell& cell);  // 16 hex digits of sha256(canonical identity)
 
-void write_plan(const std::string& path, const std::vector<nlohmann::json>& cells);  // atomic
+void write_plan(const std::string& path, const std::vector<Cell>& cells);  // atomic
 // Reads plan.jsonl; InputError naming the file and line for malformed lines or ids that do not match.
-std::vector<nlohmann::json> read_plan(const std::string& path);
+std::vector<Cell> read_plan(const std::string& path);
 
 }  // namespace ptq::run

@@ -16,16 +16,15 @@ namespace ptq::run {
 namespace {
 
 // The resources of one cell: the spec's per-model request over the command's defaults.
-SlurmResources resolve(const nlohmann::json& cell, const SlurmOptions& o) {
+SlurmResources resolve(const Cell& cell, const SlurmOptions& o) {
   SlurmResources r;
-  const bool cuda = cell.at("runtime").at("device").get<std::string>().rfind("cuda", 0) == 0;
+  const bool cuda = cell.runtime.device.rfind("cuda", 0) == 0;
   r.gpus = o.gpus_per_task >= 0 ? o.gpus_per_task : (cuda ? 1 : 0);
   r.cpus = o.cpus_per_task;
   r.mem = o.mem;
   r.time = o.time;
-  const auto& model = cell.at("model");
-  if (model.contains("slurm")) {
-    const auto& s = model.at("slurm");
+  const nlohmann::json& s = cell.model.slurm;
+  if (s.is_object()) {
     if (s.contains("gpus")) r.gpus = s.at("gpus").get<int>();
     if (s.contains("cpus")) r.cpus = s.at("cpus").get<int>();
     if (s.contains("mem")) r.mem = s.at("mem").get<std::string>();
@@ -173,7 +172,7 @@ int64_t slurm_time_seconds(const std::string& time) {
   return (parts[0] * 60 + parts[1]) * 60 + parts[2];         // H:M:S
 }
 
-SlurmJobs make_slurm_jobs(const std::vector<nlohmann::json>& cells, const std::vector<int64_t>& pending,
+SlurmJobs make_slurm_jobs(const std::vector<Cell>& cells, const std::vector<int64_t>& pending,
                           const std::string& experiment, const SlurmOptions& options, const SlurmPaths& paths) {
   if (!options.time.empty()) slurm_time_seconds(options.time);
   if (options.max_parallel < 0) throw InputError(fmt::format("--max-parallel {}: expected >= 0", options.max_parallel));

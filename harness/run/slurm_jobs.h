@@ -9,6 +9,7 @@
 // training and exits with kCellStoppedExit; the script then requeues its own task, which resumes there.
 #pragma once
 
+#include "harness/run/cell.h"
 #include "harness/run/experiment_spec.h"
 
 #include <nlohmann/json.hpp>
@@ -55,7 +56,7 @@ struct SlurmJobs {
 };
 
 // Groups `pending` (indices into `cells`) by resource request and writes the scripts' text.
-SlurmJobs make_slurm_jobs(const std::vector<nlohmann::json>& cells, const std::vector<int64_t>& pending,
+SlurmJobs make_slurm_jobs(const std::vector<Cell>& cells, const std::vector<int64_t>& pending,
                           const std::string& experiment, const SlurmOptions& options, const SlurmPaths& paths);
 
 // {0,1,2,3,7,9,10} -> "0-3,7,9-10" (Slurm's --array syntax).

@@ -153,7 +153,7 @@ TEST_CASE("a cell another worker is running is skipped, not run twice", "[integr
   const pid_t a = spawn_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "1", "--results",
                                   f.dir.file("results"), "--no-cache"}, f.dir.file("log-a"));
   const auto ids = ptq::run::read_plan(f.dir.file("plan.jsonl"));
-  const std::string dir = f.run_dir(ids[1]["run_id"].get<std::string>());
+  const std::string dir = f.run_dir(ids[1].run_id);
   REQUIRE(wait_for([&] { return fs::exists(dir + "/started.json"); }, 60));
   const auto b = run_ptqbench({"run", "--plan", f.dir.file("plan.jsonl"), "--index", "1", "--results",
                                f.dir.file("results"), "--no-cache"});
@@ -225,7 +225,7 @@ TEST_CASE("two workers on disjoint --index sets + one ingest = one single run = 
   REQUIRE(run_ptqbench({"ingest", "--results", f.dir.file("jobs")}).exit_code == 0);
   std::set<std::string> gpus_seen;
   for (const auto& c : ptq::run::read_plan(f.dir.file("plan.jsonl")))
-    gpus_seen.insert(ptq::io::read_json_file(f.dir.file("jobs/runs/" + c["run_id"].get<std::string>() + "/result.json"))
+    gpus_seen.insert(ptq::io::read_json_file(f.dir.file("jobs/runs/" + c.run_id + "/result.json"))
                          ["provenance"]["scheduler"]["CUDA_VISIBLE_DEVICES"].get<std::string>());
   CHECK(gpus_seen == std::set<std::string>{"3", "5"});
 
@@ -316,9 +316,9 @@ TEST_CASE("methods that calibrate get one cell per seed with the windows of that
   const ptq::Tokenizer tok = ptq::Tokenizer::load(src + "/experiments/models/tiny-llama/tokenizer.model");
   std::vector<std::string> hashes;
   for (size_t i = 0; i < 2; ++i) {
-    const int64_t seed = cells[i]["calibration"]["seed"].get<int64_t>();
+    const int64_t seed = cells[i].calibration.value().seed;
     CHECK(seed == (i == 0 ? 0 : 5));
-    const auto result = ptq::io::read_json_file(f.run_dir(cells[i]["run_id"].get<std::string>()) + "/result.json");
+    const auto result = ptq::io::read_json_file(f.run_dir(cells[i].run_id) + "/result.json");
     // The same windows, drawn independently here.
     const auto expected = ptq::eval::sample_calibration("wikitext2", src + "/experiments/data/tiny/wikitext2", tok, 4, 64,
                                                         seed, ptq::eval::TokenCache::disabled());
@@ -349,7 +349,7 @@ TEST_CASE("LRQuant's test-time adaptation runs per perplexity task in a cell and
   REQUIRE(r.exit_code == 0);
   const auto cells = ptq::run::read_plan(f.dir.file("results/plans/tta.jsonl"));
   REQUIRE(cells.size() == 1);
-  const auto result = ptq::io::read_json_file(f.run_dir(cells[0]["run_id"].get<std::string>()) + "/result.json");
+  const auto result = ptq::io::read_json_file(f.run_dir(cells[0].run_id) + "/result.json");
   // Calibrated on WikiText-2: adapted on C4 only (the released code's rule), on exactly the 3 scored windows.
   CHECK(result["details"]["wikitext2"]["evaluation_adaptation"]["applied"] == false);
   const auto& c4 = result["details"]["c4"]["evaluation_adaptation"];
@@ -374,7 +374,7 @@ TEST_CASE("SIGUSR1 stops a worker mid-block with its state saved (exit 5), runni
       {"runtime", {{"threads", 1}}}};
   ptq::test::write_text(f.dir.file("preempt.json"), spec.dump());
   REQUIRE(run_ptqbench({"plan", f.dir.file("preempt.json"), "-o", f.dir.file("plan.jsonl")}).exit_code == 0);
-  const std::string run_id = ptq::run::read_plan(f.dir.file("plan.jsonl")).at(0).at("run_id").get<std::string>();
+  const std::string run_id = ptq::run::read_plan(f.dir.file("plan.jsonl")).at(0).run_id;
   const std::vector<std::string> cell = {"run", "--plan", f.dir.file("plan.jsonl"), "--index", "0", "--no-cache", "--results"};
   const auto with_results = [&](const std::string& results) {
     auto args = cell;

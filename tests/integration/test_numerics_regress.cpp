@@ -44,7 +44,7 @@ nlohmann::json run_cell(const TempDir& dir, const std::string& name, const nlohm
   REQUIRE(r.exit_code == 0);
   const auto cells = ptq::run::read_plan(dir.file(name + "/plans/injected.jsonl"));
   REQUIRE(cells.size() == 1);
-  return ptq::io::read_json_file(dir.file(name + "/runs/" + cells[0]["run_id"].get<std::string>() + "/result.json"));
+  return ptq::io::read_json_file(dir.file(name + "/runs/" + cells[0].run_id + "/result.json"));
 }
 
 }  // namespace

@@ -46,6 +46,13 @@ void expect_error(const nlohmann::json& j, const std::string& fragment) {
 
 }  // namespace
 
+// Plan cells as their JSON lines, for the checks that read them the way scripts do.
+static std::vector<nlohmann::json> as_json(const std::vector<ptq::run::Cell>& cells) {
+  std::vector<nlohmann::json> out;
+  for (const auto& c : cells) out.push_back(c.to_json());
+  return out;
+}
+
 TEST_CASE("a valid experiment file resolves methods, settings, evaluators and the average", "[unit][spec]") {
   const auto s = parse(valid_spec());
   CHECK(s.name == "t");
@@ -123,37 +130,56 @@ TEST_CASE("plans: one FP cell per model, methods x settings, stable run ids", "[
   const auto s = parse(valid_spec());
   const auto cells = ptq::run::plan_cells(s);
   REQUIRE(cells.size() == 1 + 2 + 1);
-  CHECK(cells[0]["method"] == "fp");
-  CHECK(cells[0]["setting"] == "W16A16");
-  CHECK(cells[3]["label"] == "rtn-gptq");
-  CHECK(cells[3]["setting"] == "W3A16");
+  CHECK(cells[0].method == "fp");
+  CHECK(cells[0].setting == "W16A16");
+  CHECK(cells[3].label == "rtn-gptq");
+  CHECK(cells[3].setting == "W3A16");
   for (size_t i = 0; i < cells.size(); ++i) {
-    CHECK(cells[i]["index"] == i);
-    CHECK(cells[i]["run_id"].get<std::string>().size() == 16);
-    CHECK(cells[i]["calibration"].is_null());  // RTN needs none: one cell, no seed
+    CHECK(cells[i].index == static_cast<int64_t>(i));
+    CHECK(cells[i].run_id.size() == 16);
+    CHECK_FALSE(cells[i].calibration);  // RTN needs none: one cell, no seed
+    // The typed cell and its JSON line are the same thing: scripts read "method", "config", ...
+    const nlohmann::json j = cells[i].to_json();
+    CHECK(j.at("method") == cells[i].method);
+    CHECK(j.at("config") == cells[i].config);
+    CHECK(ptq::run::Cell::from_json(j).to_json() == j);
   }
   // Planning again gives the same ids; a config change gives a new one; paths and threads do not count.
-  CHECK(ptq::run::plan_cells(s)[2]["run_id"] == cells[2]["run_id"]);
+  CHECK(ptq::run::plan_cells(s)[2].run_id == cells[2].run_id);
   auto moved = cells[2];
-  moved["model"]["path"] = "/elsewhere";
-  moved["evaluators"][0]["data"] = "/elsewhere/data";
-  moved["runtime"]["threads"] = 64;
-  CHECK(ptq::run::run_id_of(moved) == cells[2]["run_id"]);
+  moved.model.path = "/elsewhere";
+  moved.evaluators[0].data = "/elsewhere/data";
+  moved.runtime.threads = 64;
+  CHECK(ptq::run::run_id_of(moved) == cells[2].run_id);
   auto changed = cells[2];
-  changed["config"]["range"] = "gptq_nearest";
-  CHECK(ptq::run::run_id_of(changed) != cells[2]["run_id"]);
+  changed.config["range"] = "gptq_nearest";
+  CHECK(ptq::run::run_id_of(changed) != cells[2].run_id);
   auto other_data = cells[2];
-  other_data["evaluators"][0]["files"][0]["sha256"] = "00";
-  CHECK(ptq::run::run_id_of(other_data) != cells[2]["run_id"]);
+  other_data.evaluators[0].files[0]["sha256"] = "00";
+  CHECK(ptq::run::run_id_of(other_data) != cells[2].run_id);
 
   TempDir dir;
   ptq::run::write_plan(dir.file("plan.jsonl"), cells);
-  CHECK(ptq::run::read_plan(dir.file("plan.jsonl")) == cells);
+  CHECK(as_json(ptq::run::read_plan(dir.file("plan.jsonl"))) == as_json(cells));
   // A hand-edited cell no longer matches its id.
   std::string text = ptq::test::read_text(dir.file("plan.jsonl"));
   text.replace(text.find("W4A4"), 4, "W2A4");
   ptq::test::write_text(dir.file("plan.jsonl"), text);
   CHECK_THROWS_WITH(ptq::run::read_plan(dir.file("plan.jsonl")), Contains("plan.jsonl:3: run_id"));
+}
+
+TEST_CASE("a plan line written before streaming, activation placement and numerics reads with their defaults",
+          "[unit][plan]") {
+  auto j = ptq::run::plan_cells(parse(valid_spec()))[1].to_json();
+  const std::string id = j.at("run_id");
+  for (const char* k : {"stream", "activations", "numerics"}) j["runtime"].erase(k);
+  const ptq::run::Cell c = ptq::run::Cell::from_json(j);
+  CHECK(c.runtime.stream == "auto");
+  CHECK(c.runtime.activations == "auto");
+  CHECK(c.runtime.numerics == "native");
+  CHECK(ptq::run::run_id_of(c) == id);  // the spec's numerics is native: the same cell
+  j.erase("setting");
+  CHECK_THROWS_AS(ptq::run::Cell::from_json(j), nlohmann::json::exception);
 }
 
 TEST_CASE("index lists for --index", "[unit][plan]") {
@@ -229,7 +255,7 @@ TEST_CASE("experiments/omniquant_table1.json validates, plans, and meets the pap
   TempDir dir;
   fake_paper_tree(dir);
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/omniquant_table1.json");
-  const auto cells = ptq::run::plan_cells(spec);
+  const auto cells = as_json(ptq::run::plan_cells(spec));
   CHECK(cells.size() == 7 * (1 + 7 + 7));
   const auto reported = reported_numbers();
   for (const auto& c : cells)
@@ -243,7 +269,7 @@ TEST_CASE("experiments/omniquant_table2.json: per-model script settings through 
   TempDir dir;
   fake_paper_tree(dir);
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/omniquant_table2.json");
-  const auto cells = ptq::run::plan_cells(spec);
+  const auto cells = as_json(ptq::run::plan_cells(spec));
   CHECK(cells.size() == 6 * (1 + 2 + 2));
   const auto reported = reported_numbers();
   int omniquant_cells = 0;
@@ -268,7 +294,7 @@ TEST_CASE("experiments/cbq_ablation.json validates and plans every ablation row"
   fake_paper_tree(dir);
   ptq::test::write_text(dir.file("data/c4/c4-train.00000-of-01024.json.gz"), "");
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/cbq_ablation.json");
-  const auto cells = ptq::run::plan_cells(spec);
+  const auto cells = as_json(ptq::run::plan_cells(spec));
   CHECK(cells.size() == 2 * (1 + 2 + 2 * 5 + 3));
   std::set<std::string> labels;
   for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
@@ -281,7 +307,7 @@ TEST_CASE("experiments/mppq_ablation.json validates and plans every ablation row
   TempDir dir;
   fake_paper_tree(dir);
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/mppq_ablation.json");
-  const auto cells = ptq::run::plan_cells(spec);
+  const auto cells = as_json(ptq::run::plan_cells(spec));
   CHECK(cells.size() == 1 + 2 * 7);  // FP, then 7 method rows at W4A4 and W2A16
   std::set<std::string> labels;
   for (const auto& c : cells) labels.insert(c["label"].get<std::string>());

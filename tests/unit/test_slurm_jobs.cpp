@@ -67,7 +67,7 @@ TEST_CASE("cells are grouped into one array per resource request, the scripts ca
   REQUIRE(cells.size() == 6);  // per model: fp, rtn W4A16, rtn W8A8
   // The resources are not part of the identity: "big"'s cells get the ids they would get without them.
   const auto plain = ptq::run::plan_cells(ptq::run::parse_experiment_spec(two_model_spec(nlohmann::json::object()), "g", "/"));
-  for (size_t i = 0; i < cells.size(); ++i) CHECK(cells[i]["run_id"] == plain[i]["run_id"]);
+  for (size_t i = 0; i < cells.size(); ++i) CHECK(cells[i].run_id == plain[i].run_id);
 
   ptq::run::SlurmOptions o;
   o.time = "04:00:00";
