@@ -23,8 +23,9 @@ at::Tensor scored_windows(const at::Tensor& ids, const PplOptions& opt) {
   return ids.narrow(0, 0, n * opt.seqlen).view({n, opt.seqlen});
 }
 
-PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, const PplOptions& opt) {
-  c10::InferenceMode inference;
+namespace {
+
+void check_request(const LlamaModel& model, const at::Tensor& ids, const PplOptions& opt) {
   if (ids.dim() != 1) throw std::invalid_argument("evaluate_perplexity: ids must be 1-D");
   if (opt.seqlen < 2) throw InputError(fmt::format("seqlen {} is too short, expected at least 2", opt.seqlen));
   if (opt.batch_size < 1) throw InputError(fmt::format("batch size {} must be at least 1", opt.batch_size));
@@ -35,6 +36,43 @@ PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, co
       throw InputError(fmt::format("token ids range over [{}, {}], outside the model's vocabulary of {} (wrong "
                                    "tokenizer for this model?)", lo, hi, vocab));
   }
+}
+
+// A streamed model runs block by block over all segments (GPTQ's llama_eval does the same), so that
+// each block is read once; the batches, and so the numbers, are those of the resident path. Undefined
+// for a resident model (it runs batch by batch).
+at::Tensor streamed_hidden(const LlamaModel& model, const at::Tensor& segments, const RopeTables& rope, const PplOptions& opt) {
+  if (!model.streamed()) return {};
+  Progress blocks_progress(opt.label + " blocks", static_cast<int64_t>(model.blocks.size()), 5.0);
+  at::Tensor hidden = model.embed(segments);
+  for (size_t i = 0; i < model.blocks.size(); ++i) {
+    hidden = model.forward_blocks(hidden, rope, i, i + 1, opt.batch_size);
+    if (opt.progress) blocks_progress.update(static_cast<int64_t>(i) + 1);
+  }
+  return hidden;
+}
+
+// ppl = exp(mean segment loss), its delta-method standard error, the token counts.
+void summarize_losses(PplResult& r, double loss_sum) {
+  const auto n = static_cast<double>(r.nsamples);
+  const double mean = loss_sum / n;
+  r.ppl = std::exp(mean);
+  r.tokens = r.nsamples * (r.seqlen - 1);
+  r.nll = mean * static_cast<double>(r.tokens);
+  if (r.nsamples > 1) {
+    double ss = 0;
+    for (const double l : r.segment_loss) ss += (l - mean) * (l - mean);
+    r.stderr_ppl = r.ppl * std::sqrt(ss / (n - 1)) / std::sqrt(n);
+  } else {
+    r.stderr_ppl = std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+}  // namespace
+
+PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, const PplOptions& opt) {
+  c10::InferenceMode inference;
+  check_request(model, ids, opt);
   PplResult r;
   r.seqlen = opt.seqlen;
   r.nsamples_total = ids.numel() / opt.seqlen;
@@ -46,17 +84,7 @@ PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, co
   const auto start = std::chrono::steady_clock::now();
   const at::Tensor segments = scored_windows(ids, opt).to(model.device());
   const RopeTables rope = model.rope(opt.seqlen);
-  // A streamed model runs block by block over all segments (GPTQ's llama_eval does the same), so that
-  // each block is read once; the batches, and so the numbers, are those of the resident path.
-  at::Tensor hidden;
-  if (model.streamed()) {
-    Progress blocks_progress(opt.label + " blocks", static_cast<int64_t>(model.blocks.size()), 5.0);
-    hidden = model.embed(segments);
-    for (size_t i = 0; i < model.blocks.size(); ++i) {
-      hidden = model.forward_blocks(hidden, rope, i, i + 1, opt.batch_size);
-      if (opt.progress) blocks_progress.update(static_cast<int64_t>(i) + 1);
-    }
-  }
+  const at::Tensor hidden = streamed_hidden(model, segments, rope, opt);
   Progress progress(opt.label, r.nsamples, 5.0);
   double loss_sum = 0;
   for (int64_t first = 0; first < r.nsamples; first += opt.batch_size) {
@@ -88,19 +116,7 @@ PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, co
     if (opt.progress) progress.update(done, fmt::format("ppl {:.4f}", std::exp(loss_sum / done)));
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
-  const auto n = static_cast<double>(r.nsamples);
-  const double mean = loss_sum / n;
-  r.ppl = std::exp(mean);
-  r.tokens = r.nsamples * (opt.seqlen - 1);
-  r.nll = mean * static_cast<double>(r.tokens);
-  if (r.nsamples > 1) {
-    double ss = 0;
-    for (const double l : r.segment_loss) ss += (l - mean) * (l - mean);
-    r.stderr_ppl = r.ppl * std::sqrt(ss / (n - 1)) / std::sqrt(n);
-  } else {
-    r.stderr_ppl = std::numeric_limits<double>::quiet_NaN();
-  }
+  summarize_losses(r, loss_sum);
   if (opt.progress)
     progress.finish(fmt::format("ppl {:.4f}, {:.0f} tokens/s", r.ppl, r.nsamples * opt.seqlen / r.seconds));
   return r;

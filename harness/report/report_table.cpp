@@ -130,36 +130,55 @@ std::vector<std::string> experiments(store::ResultsDb& db) {
   return out;
 }
 
-ReportTable build_report(store::ResultsDb& db, const std::string& experiment, const std::vector<std::string>& metrics) {
-  ReportTable t;
-  t.experiment = experiment;
-  SQLite::Database& sql = db.db();
-  {
-    SQLite::Statement q(sql, "SELECT COUNT(*) FROM runs WHERE experiment = ?");
-    q.bind(1, experiment);
-    q.executeStep();
-    if (q.getColumn(0).getInt() == 0) {
-      const auto known = experiments(db);
-      throw InputError(fmt::format("no runs of experiment '{}' in {} (it has: {})", experiment, db.path(),
-                                   known.empty() ? "none" : join(known, ", ")));
-    }
+namespace {
+
+void require_runs(store::ResultsDb& db, const std::string& experiment) {
+  SQLite::Statement q(db.db(), "SELECT COUNT(*) FROM runs WHERE experiment = ?");
+  q.bind(1, experiment);
+  q.executeStep();
+  if (q.getColumn(0).getInt() == 0) {
+    const auto known = experiments(db);
+    throw InputError(fmt::format("no runs of experiment '{}' in {} (it has: {})", experiment, db.path(),
+                                 known.empty() ? "none" : join(known, ", ")));
   }
-  // Row and model order: first plan index at which each appears.
-  struct RowKey {
-    std::string setting, label;
-    bool operator<(const RowKey& o) const { return std::tie(setting, label) < std::tie(o.setting, o.label); }
-  };
+}
+
+// A table row: one setting and method label.
+struct RowKey {
+  std::string setting, label;
+  bool operator<(const RowKey& o) const { return std::tie(setting, label) < std::tie(o.setting, o.label); }
+};
+
+// What the experiment's ok runs hold, gathered in plan order (failures go to t.failures, numerics modes
+// and paper model names into t).
+struct Collected {
   std::map<RowKey, std::tuple<int64_t, std::string, std::string>> row_info;  // first index, method, paper method
-  std::map<std::string, int64_t> model_first;
-  std::map<std::pair<RowKey, Column>, std::vector<double>> values;
+  std::map<std::string, int64_t> model_first;                                // model -> first plan index
+  std::map<std::pair<RowKey, Column>, std::vector<double>> values;           // one value per seed
   std::map<std::pair<RowKey, std::string>, std::array<std::vector<double>, 4>> costs;
   std::set<std::string> metric_set;
-  SQLite::Statement runs(sql, R"sql(
+};
+
+void add_metrics_of_run(SQLite::Statement& mq, const std::string& run_id, const RowKey& key, const std::string& model,
+                        Collected& c) {
+  mq.bind(1, run_id);
+  while (mq.executeStep()) {
+    const std::string m = mq.getColumn(0).getString();
+    if (is_detail_metric(m)) continue;
+    c.metric_set.insert(m);
+    c.values[{key, {model, m}}].push_back(mq.getColumn(1).isNull() ? NAN : mq.getColumn(1).getDouble());
+  }
+  mq.reset();
+}
+
+Collected collect_runs(store::ResultsDb& db, const std::string& experiment, ReportTable& t) {
+  Collected c;
+  SQLite::Statement runs(db.db(), R"sql(
 SELECT run_id, cell_index, model_id, paper_model, setting, method, label, paper_method, status, COALESCE(error, ''),
        quantize_s, total_s, peak_rss_gb, peak_gpu_gb, numerics
 FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
   runs.bind(1, experiment);
-  SQLite::Statement mq(sql, "SELECT metric, value FROM metrics WHERE run_id = ? ORDER BY metric");
+  SQLite::Statement mq(db.db(), "SELECT metric, value FROM metrics WHERE run_id = ? ORDER BY metric");
   while (runs.executeStep()) {
     const std::string run_id = runs.getColumn(0).getString();
     const int64_t index = runs.getColumn(1).getInt64();
@@ -173,61 +192,73 @@ FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
     if (!runs.getColumn(14).isNull() &&
         std::find(t.numerics.begin(), t.numerics.end(), runs.getColumn(14).getString()) == t.numerics.end())
       t.numerics.push_back(runs.getColumn(14).getString());
-    if (!row_info.count(key)) row_info[key] = {index, runs.getColumn(5).getString(), runs.getColumn(7).getString()};
-    if (!model_first.count(model)) {
-      model_first[model] = index;
+    if (!c.row_info.count(key)) c.row_info[key] = {index, runs.getColumn(5).getString(), runs.getColumn(7).getString()};
+    if (!c.model_first.count(model)) {
+      c.model_first[model] = index;
       t.paper_model[model] = runs.getColumn(3).getString();
     }
-    auto& c = costs[{key, model}];
-    for (int k = 0; k < 4; ++k) c[k].push_back(runs.getColumn(10 + k).isNull() ? NAN : runs.getColumn(10 + k).getDouble());
-    mq.bind(1, run_id);
-    while (mq.executeStep()) {
-      const std::string m = mq.getColumn(0).getString();
-      if (is_detail_metric(m)) continue;
-      metric_set.insert(m);
-      values[{key, {model, m}}].push_back(mq.getColumn(1).isNull() ? NAN : mq.getColumn(1).getDouble());
-    }
-    mq.reset();
+    auto& cost = c.costs[{key, model}];
+    for (int k = 0; k < 4; ++k) cost[k].push_back(runs.getColumn(10 + k).isNull() ? NAN : runs.getColumn(10 + k).getDouble());
+    add_metrics_of_run(mq, run_id, key, model, c);
   }
+  return c;
+}
 
-  for (const auto& [m, i] : model_first) t.models.push_back(m);
-  std::sort(t.models.begin(), t.models.end(), [&](const std::string& a, const std::string& b) { return model_first[a] < model_first[b]; });
+// Models in plan order; the requested metrics, or every metric found (the canonical ones first).
+void choose_columns(const Collected& c, const std::vector<std::string>& metrics, ReportTable& t) {
+  for (const auto& [m, i] : c.model_first) t.models.push_back(m);
+  std::sort(t.models.begin(), t.models.end(),
+            [&](const std::string& a, const std::string& b) { return c.model_first.at(a) < c.model_first.at(b); });
   if (!metrics.empty()) {
     t.metrics = metrics;
-  } else {
-    for (const auto& m : canonical_metrics())
-      if (metric_set.count(m)) t.metrics.push_back(m);
-    for (const auto& m : metric_set)
-      if (std::find(t.metrics.begin(), t.metrics.end(), m) == t.metrics.end()) t.metrics.push_back(m);
+    return;
   }
+  for (const auto& m : canonical_metrics())
+    if (c.metric_set.count(m)) t.metrics.push_back(m);
+  for (const auto& m : c.metric_set)
+    if (std::find(t.metrics.begin(), t.metrics.end(), m) == t.metrics.end()) t.metrics.push_back(m);
+}
 
+// Rows ordered by setting, then by first plan index; ours beside the papers' values; the cost table.
+void build_rows(store::ResultsDb& db, const Collected& c, ReportTable& t) {
   std::vector<RowKey> keys;
-  for (const auto& [k, info] : row_info) keys.push_back(k);
+  for (const auto& [k, info] : c.row_info) keys.push_back(k);
   std::sort(keys.begin(), keys.end(), [&](const RowKey& a, const RowKey& b) {
     if (a.setting != b.setting) return setting_before(a.setting, b.setting);
-    return std::get<0>(row_info[a]) < std::get<0>(row_info[b]);
+    return std::get<0>(c.row_info.at(a)) < std::get<0>(c.row_info.at(b));
   });
   for (const auto& k : keys) {
     Row row;
     row.setting = k.setting;
     row.label = k.label;
-    row.method = std::get<1>(row_info[k]);
-    row.paper_method = std::get<2>(row_info[k]);
+    row.method = std::get<1>(c.row_info.at(k));
+    row.paper_method = std::get<2>(c.row_info.at(k));
     for (const auto& model : t.models)
       for (const auto& m : t.metrics) {
-        const auto it = values.find({k, {model, m}});
-        if (it != values.end()) row.ours[{model, m}] = summarize(it->second);
-        const PaperValue p = lookup_paper(sql, t.paper_model[model], k.setting, row.paper_method, m);
+        const auto it = c.values.find({k, {model, m}});
+        if (it != c.values.end()) row.ours[{model, m}] = summarize(it->second);
+        const PaperValue p = lookup_paper(db.db(), t.paper_model[model], k.setting, row.paper_method, m);
         if (p.has()) row.paper[{model, m}] = p;
       }
     for (const auto& model : t.models) {
-      const auto it = costs.find({k, model});
-      if (it == costs.end()) continue;
+      const auto it = c.costs.find({k, model});
+      if (it == c.costs.end()) continue;
       t.costs.push_back({k.setting, k.label, row.title(), model, summarize(it->second[0]), summarize(it->second[1]),
                          summarize(it->second[2]), summarize(it->second[3])});
     }
     t.rows.push_back(std::move(row));
   }
+}
+
+}  // namespace
+
+ReportTable build_report(store::ResultsDb& db, const std::string& experiment, const std::vector<std::string>& metrics) {
+  ReportTable t;
+  t.experiment = experiment;
+  require_runs(db, experiment);
+  const Collected c = collect_runs(db, experiment, t);
+  choose_columns(c, metrics, t);
+  build_rows(db, c, t);
   return t;
 }
 

@@ -160,19 +160,10 @@ double unigram_perplexity(const std::vector<int32_t>& train, const std::vector<i
   return std::exp(nll / static_cast<double>(test.size() - 1));
 }
 
-nlohmann::json make_tiny(const MakeTinyOptions& o) {
-  const Scale& sc = o.small ? kSmall : kFull;
-  const fs::path out(o.out_dir);
-  const fs::path data = out / "data" / "tiny", model_dir = out / "models" / "tiny-llama";
-  std::error_code ec;
-  fs::remove_all(data, ec);
-  fs::remove_all(model_dir, ec);
-  fs::create_directories(data / "wikitext2");
-  fs::create_directories(data / "c4");
-  fs::create_directories(model_dir);
-  const uint64_t s = o.seed * 1000;
+namespace {
 
-  // 1. Text: a world, three WikiText-layout splits and two C4-style shards, each from its own seed.
+// 1. Text: a world, three WikiText-layout splits and two C4-style shards, each from its own seed.
+void write_text_data(const fs::path& data, const Scale& sc, uint64_t s) {
   fmt::print(stderr, "make-tiny: corpus\n");
   const World world = build_world(s + 10, sc.world);
   io::write_file_atomic((data / "wikitext2" / "wiki.train.raw").string(), generate_wikitext(world, s + 1, sc.train_chars));
@@ -183,10 +174,11 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
   write_gzip((data / "c4" / "c4-train.00000-of-01024.json.gz").string(),
              c4_shard(generate_web_documents(world, s + 5, sc.c4_train_docs), "train"));
   write_task_files(world, data.string(), s + 6, sc.task_examples);
+}
 
-  // 2. Tokenizer: sentencepiece BPE with Llama's settings (byte fallback, no whitespace normalisation; no
-  //    whitespace-only pieces, so a separately encoded " word" is ['▁', '▁word'] as with Llama).
-  fmt::print(stderr, "make-tiny: tokenizer\n");
+// 2. Tokenizer: sentencepiece BPE with Llama's settings (byte fallback, no whitespace normalisation; no
+//    whitespace-only pieces, so a separately encoded " word" is ['▁', '▁word'] as with Llama).
+Tokenizer train_tokenizer(const fs::path& data, const fs::path& model_dir, const Scale& sc) {
   // Run in the data directory with relative paths: the trainer records them in the model file.
   Tokenizer::train({"--input=wikitext2/wiki.train.raw", "--model_prefix=tokenizer",
                     fmt::format("--vocab_size={}", sc.vocab), "--model_type=bpe", "--byte_fallback=true",
@@ -196,11 +188,11 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
                    data.string());
   fs::rename(data / "tokenizer.model", model_dir / "tokenizer.model");
   fs::remove(data / "tokenizer.vocab");
-  const Tokenizer tok = Tokenizer::load((model_dir / "tokenizer.model").string());
-  const auto train_ids = tokenize_wikitext(tok, (data / "wikitext2" / "wiki.train.raw").string());
-  const auto test_ids = tokenize_wikitext(tok, (data / "wikitext2" / "wiki.test.raw").string());
+  return Tokenizer::load((model_dir / "tokenizer.model").string());
+}
 
-  // 3. The model: a Llama with GQA, trained from scratch.
+// 3. The model: a Llama with GQA, trained from scratch.
+LlamaConfig tiny_llama_config(const Scale& sc, const Tokenizer& tok) {
   LlamaConfig c;
   c.hidden_size = sc.hidden;
   c.intermediate_size = sc.intermediate;
@@ -215,6 +207,30 @@ nlohmann::json make_tiny(const MakeTinyOptions& o) {
   c.eos_token_ids = {tok.eos_id()};
   c.torch_dtype = "float16";
   c.validate("make-tiny");
+  return c;
+}
+
+}  // namespace
+
+nlohmann::json make_tiny(const MakeTinyOptions& o) {
+  const Scale& sc = o.small ? kSmall : kFull;
+  const fs::path out(o.out_dir);
+  const fs::path data = out / "data" / "tiny", model_dir = out / "models" / "tiny-llama";
+  std::error_code ec;
+  fs::remove_all(data, ec);
+  fs::remove_all(model_dir, ec);
+  fs::create_directories(data / "wikitext2");
+  fs::create_directories(data / "c4");
+  fs::create_directories(model_dir);
+  const uint64_t s = o.seed * 1000;
+
+  write_text_data(data, sc, s);
+  fmt::print(stderr, "make-tiny: tokenizer\n");
+  const Tokenizer tok = train_tokenizer(data, model_dir, sc);
+  const auto train_ids = tokenize_wikitext(tok, (data / "wikitext2" / "wiki.train.raw").string());
+  const auto test_ids = tokenize_wikitext(tok, (data / "wikitext2" / "wiki.test.raw").string());
+
+  const LlamaConfig c = tiny_llama_config(sc, tok);
   TrainConfig tc;
   tc.steps = o.steps;
   tc.batch = sc.batch;
