@@ -150,7 +150,7 @@ TEST_CASE("CBQ stops on a NaN loss naming the window, or with skip-block goes on
   CHECK(std::isfinite(skipped.blocks[1].down_proj.weight.sum().item<double>()));
 }
 
-TEST_CASE("CBQ gives the same model whatever the process's random state; its seed key changes it", "[unit][cbq]") {
+TEST_CASE("CBQ gives the same model whatever the process's random state, and its seed key changes it", "[unit][cbq]") {
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 64);
   at::manual_seed(3);
   const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
