@@ -100,10 +100,8 @@ void run_quantize(const QuantizeOptions& o) {
   setting.validate_for(m.config);
   const pipeline::CalibrationRequest calib{o.calib, o.calib_data, o.nsamples, o.seqlen, o.seed};
   std::optional<Tokenizer> tokenizer;
+  pipeline::check_calibration_data(method, calib);  // fail before loading anything
   if (method.needs_calibration) {
-    if (o.calib_data.empty())
-      throw InputError(fmt::format("method {} needs calibration data: give --calib-data (the {} train split)", o.method, o.calib));
-    eval::resolve_calibration_file(o.calib, o.calib_data);  // fail before loading anything
     if (!m.tokenizer_path) throw InputError(fmt::format("{}: calibration needs the model's tokenizer.model", m.dir));
     tokenizer = Tokenizer::load(*m.tokenizer_path);
   }

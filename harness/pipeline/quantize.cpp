@@ -23,14 +23,19 @@ ResolvedMethod resolve_method(const std::string& name, const nlohmann::json& ove
   return r;
 }
 
+void check_calibration_data(const ResolvedMethod& method, const CalibrationRequest& request) {
+  if (!method.needs_calibration) return;
+  if (request.data.empty())
+    throw InputError(fmt::format("method {} needs calibration data: give --calib-data (the {} train split)",
+                                 method.name(), request.dataset));
+  eval::resolve_calibration_file(request.dataset, request.data);
+}
+
 std::optional<eval::CalibrationSet> sample_calibration(const ResolvedMethod& method, const CalibrationRequest& request,
                                                        const Tokenizer* tokenizer, const eval::TokenCache& cache,
                                                        const std::string& model_dir) {
   if (!method.needs_calibration) return std::nullopt;
-  if (request.data.empty())
-    throw InputError(fmt::format("method {} needs calibration data: give --calib-data (the {} train split)",
-                                 method.name(), request.dataset));
-  eval::resolve_calibration_file(request.dataset, request.data);  // names the missing file before the tokenizer
+  check_calibration_data(method, request);  // names the missing file before the tokenizer
   if (!tokenizer) throw InputError(fmt::format("{}: no tokenizer.model (calibration needs it)", model_dir));
   return eval::sample_calibration(request.dataset, request.data, *tokenizer, request.n, request.seqlen, request.seed,
                                   cache);

@@ -38,6 +38,9 @@ struct CalibrationRequest {
   std::string data;  // the train split's file or directory
   int64_t n = 128, seqlen = 2048, seed = 2;
 };
+// When the method needs calibration: InputError unless `request` names an existing train file (a cheap
+// check, for callers that fail before anything is loaded; sample_calibration makes it too).
+void check_calibration_data(const ResolvedMethod& method, const CalibrationRequest& request);
 // The windows, when the method needs them (nullopt otherwise); InputError for missing data/tokenizer.
 std::optional<eval::CalibrationSet> sample_calibration(const ResolvedMethod& method, const CalibrationRequest& request,
                                                        const Tokenizer* tokenizer, const eval::TokenCache& cache,
