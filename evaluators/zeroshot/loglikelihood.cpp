@@ -147,7 +147,7 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
     BlockReader reader(model, 0, model.blocks.size());
     for (size_t i = 0; i < model.blocks.size(); ++i) {
       const DecoderBlock block = reader.next();
-      const quant::ActivationQuant aq = model.act_quant_of(i);
+      const ActivationHook* aq = model.activation_hook(i).get();
       for (Batch& batch : group) batch.hidden = decoder_block_forward(block, model.config(), batch.hidden, batch.rope, aq);
     }
     for (const Batch& batch : group) score_batch(batch);

@@ -204,7 +204,7 @@ void run_eval(EvalOptions o) {
   const auto& quantization = lm.quantization;
   if (quantization)
     notice(fmt::format("quantized checkpoint: {} by {}{}", quantization->setting.str(), quantization->method,
-                       lm.model.act_quant.enabled() ? " (activation quantization re-applied)" : ""));
+                       lm.model.quantizes_activations() ? " (activation quantization re-applied)" : ""));
   const double load_s = seconds_since(t1);
   const std::string quant_tag =
       quantization ? fmt::format(", {} {}", quantization->setting.str(), quantization->method) : "";

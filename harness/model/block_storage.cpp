@@ -75,8 +75,6 @@ DecoderBlock BlockStorage::place(DecoderBlock b, const LlamaConfig& config, c10:
     if (!b.input_layernorm_bias.defined()) b.input_layernorm_bias = at::zeros({config.hidden_size}, options);
     if (!b.post_attention_layernorm_bias.defined()) b.post_attention_layernorm_bias = at::zeros({config.hidden_size}, options);
   }
-  if (config.act_clip && !b.act_clip.defined())
-    b.act_clip = at::full({DecoderBlock::kActClipSites}, kNoActClipLogit, options);
   return b;
 }
 

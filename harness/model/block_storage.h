@@ -28,7 +28,7 @@ class BlockStorage {
   BlockStorage(std::shared_ptr<const io::TensorStore> checkpoint, size_t num_blocks, std::string spill_dir);
 
   // Block i on `device` in `dtype`, with every slot `config` asks for: optional slots the resting block
-  // lacks (biases, act_clip) are filled as LlamaModel::sync_bias_layout would (zeros, kNoActClipLogit).
+  // lacks (biases) are filled as LlamaModel::sync_bias_layout would (zeros).
   // = place(read_host(i, config), config, device, dtype).
   DecoderBlock load(size_t i, const LlamaConfig& config, c10::Device device, c10::ScalarType dtype) const;
   // The two halves of load(), so that the read (disk, page cache) can run ahead on another thread

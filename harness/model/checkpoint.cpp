@@ -10,6 +10,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -41,7 +42,8 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
       out.push_back({p + "input_layernorm.bias", {h}});
       out.push_back({p + "post_attention_layernorm.bias", {h}});
     }
-    if (c.act_clip) out.push_back({p + "ptqbench_act_clip", {DecoderBlock::kActClipSites}});
+    // Learned clipping of the activation hooks (not a block tensor: ptq/ reads it back into the hooks).
+    if (c.act_clip) out.push_back({p + kActClipTensor, {kLinearInputSites}});
     const std::tuple<const char*, int64_t, int64_t, bool> linears[] = {
         {"self_attn.q_proj", c.q_dim(), h, c.attention_bias},  {"self_attn.k_proj", c.kv_dim(), h, c.attention_bias},
         {"self_attn.v_proj", c.kv_dim(), h, c.attention_bias}, {"self_attn.o_proj", h, c.q_dim(), c.attention_bias},
@@ -115,12 +117,21 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
 
 void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storage_dtype,
                 const std::map<std::string, std::string>& metadata) {
+  size_t hooks_saving = 0;
+  for (size_t i = 0; i < model.blocks.size(); ++i)
+    hooks_saving += model.activation_hook(i) && !model.activation_hook(i)->saved_tensors().empty();
+  if (hooks_saving != 0 && hooks_saving != model.blocks.size())  // load_llama expects them in every block
+    throw std::logic_error(fmt::format("save_llama: the activation hooks of {} of {} blocks save tensors (all or none)",
+                                       hooks_saving, model.blocks.size()));
   fs::create_directories(dir);
   std::vector<io::LazyTensor> tensors;
-  for (auto& [name, slot] : model.named_tensors()) {  // a streamed model: all but its resting blocks
-    const at::Tensor t = *slot;
+  const auto add = [&](const std::string& name, const at::Tensor& t) {
     tensors.push_back({name, storage_dtype, t.sizes().vec(), [t, storage_dtype] { return t.to(at::kCPU, storage_dtype); }});
-  }
+  };
+  for (auto& [name, slot] : model.named_tensors()) add(name, *slot);  // a streamed model: all but its resting blocks
+  for (size_t i = 0; i < model.blocks.size(); ++i)
+    if (const ActivationHookPtr& hook = model.activation_hook(i))
+      for (const auto& [suffix, t] : hook->saved_tensors()) add(fmt::format("model.layers.{}.{}", i, suffix), t);
   if (model.streamed()) {
     // Resting blocks are read one at a time (the file's name order keeps each block's tensors together).
     struct Cached {
@@ -132,7 +143,7 @@ void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storag
     for (const auto& t : tensors) listed.insert(t.name);
     const std::string layers = "model.layers.";
     for (const auto& [name, shape] : expected_tensors(model.config())) {
-      if (listed.count(name) || name.compare(0, layers.size(), layers) != 0) continue;
+      if (listed.count(name) || name.compare(0, layers.size(), layers) != 0 || ends_with(name, kActClipTensor)) continue;
       const size_t dot = name.find('.', layers.size());
       const int64_t i = std::stoll(name.substr(layers.size(), dot - layers.size()));
       const std::string suffix = name.substr(dot + 1);
@@ -148,6 +159,8 @@ void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storag
     }
   }
   auto config = model.config().to_json();
+  config.erase("ptqbench_act_clip");  // the hooks decide (a loaded model has none until ptq/ gives them)
+  if (hooks_saving != 0) config["ptqbench_act_clip"] = true;
   config["torch_dtype"] = storage_dtype == at::kHalf ? "float16" : storage_dtype == at::kBFloat16 ? "bfloat16" : "float32";
   io::write_safetensors_lazy((fs::path(dir) / "model.safetensors").string(), std::move(tensors), metadata);
   io::write_file_atomic((fs::path(dir) / "config.json").string(), config.dump(2) + "\n");

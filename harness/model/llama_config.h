@@ -12,6 +12,9 @@
 
 namespace ptq {
 
+// The per-block tensor of learned activation clipping logits (see LlamaConfig::act_clip).
+constexpr const char* kActClipTensor = "ptqbench_act_clip";
+
 struct RopeScaling {
   // "default" (none), "linear", "dynamic" (equal to default up to max_position_embeddings, the only
   // positions the harness uses), "llama3". Anything else is rejected when the config is read.
@@ -40,8 +43,9 @@ struct LlamaConfig {
   // -shift/scale into the norms (research/omniquant_lrquant.md §1.3); checkpoints the harness writes
   // then say "ptqbench_norm_bias": true and carry input_layernorm.bias / post_attention_layernorm.bias.
   bool norm_bias = false;
-  // Per-block learned clipping logits of the activation quantizers ("ptqbench_act_clip", [4] per block,
-  // DecoderBlock::act_clip): CBQ's learnable activation steps. Not a Hugging Face field either.
+  // Per-block learned clipping logits of the activation quantizers ("model.layers.<i>.ptqbench_act_clip",
+  // [4] per block, one per linear-input ActivationSite): CBQ's learnable activation steps, saved by the
+  // blocks' activation hooks. Not a Hugging Face field either.
   bool act_clip = false;
   int64_t bos_token_id = 1;
   std::vector<int64_t> eos_token_ids{2};

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -21,7 +22,6 @@ std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
   };
   if (input_layernorm_bias.defined()) out.emplace_back("input_layernorm.bias", &input_layernorm_bias);
   if (post_attention_layernorm_bias.defined()) out.emplace_back("post_attention_layernorm.bias", &post_attention_layernorm_bias);
-  if (act_clip.defined()) out.emplace_back("ptqbench_act_clip", &act_clip);
   const auto ls = linears();
   for (size_t k = 0; k < ls.size(); ++k) {
     out.emplace_back(std::string(kLinearNames[k]) + ".weight", &ls[k]->weight);
@@ -40,7 +40,6 @@ void prepare_block_slots(DecoderBlock& b, const LlamaConfig& c) {
   if (c.mlp_bias)
     for (Linear* l : {&b.gate_proj, &b.up_proj, &b.down_proj}) l->bias = at::empty({0});
   if (c.norm_bias) b.input_layernorm_bias = b.post_attention_layernorm_bias = at::empty({0});
-  if (c.act_clip) b.act_clip = at::empty({0});
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps, const at::Tensor& bias) {
@@ -60,23 +59,23 @@ at::Tensor post_attention_norm(const DecoderBlock& b, const LlamaConfig& c, cons
 }
 
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
-                             const RopeTables& rope, const quant::ActivationQuant& aq, int64_t score_chunk_bytes) {
+                             const RopeTables& rope, const ActivationHook* aq, int64_t score_chunk_bytes) {
   const at::Tensor context = attention_context(b, c, x_normed, rope, aq, score_chunk_bytes);
-  return b.o_proj(quant::fake_quant_per_token(context, aq.linear_input, b.act_clip_logit(DecoderBlock::kOutInput)));
+  return b.o_proj(at_site(aq, context, ActivationSite::kOutInput));
 }
 
 at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
-                             const RopeTables& rope, const quant::ActivationQuant& aq, int64_t score_chunk_bytes) {
+                             const RopeTables& rope, const ActivationHook* aq, int64_t score_chunk_bytes) {
   const int64_t batch = x_normed.size(0), t = x_normed.size(1), hd = c.head_dim;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
-  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input, b.act_clip_logit(DecoderBlock::kQkvInput));
+  const at::Tensor x = at_site(aq, x_normed, ActivationSite::kQkvInput);
   // [B, T, heads*hd] -> [B, heads, T, hd]
   at::Tensor q = b.q_proj(x).view({batch, t, nh, hd}).transpose(1, 2);
   at::Tensor k = b.k_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
   at::Tensor v = b.v_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
-  q = quant::fake_quant_per_token(apply_rope(q, rope), aq.qkv).contiguous();
-  k = quant::fake_quant_per_token(apply_rope(k, rope), aq.qkv);
-  v = quant::fake_quant_per_token(v, aq.qkv);
+  q = at_site(aq, apply_rope(q, rope), ActivationSite::kQuery).contiguous();
+  k = at_site(aq, apply_rope(k, rope), ActivationSite::kKey);
+  v = at_site(aq, v, ActivationSite::kValue);
   if (nkv != nh) {  // GQA: query head h reads key/value head h / (nh / nkv), as HF repeat_kv
     const int64_t groups = nh / nkv;
     k = k.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
@@ -106,19 +105,27 @@ at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const 
   return out.view({batch, t, nh * hd});
 }
 
-at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const quant::ActivationQuant& aq) {
-  const at::Tensor x = quant::fake_quant_per_token(x_normed, aq.linear_input, b.act_clip_logit(DecoderBlock::kGateUpInput));
-  return b.down_proj(quant::fake_quant_per_token(at::silu(b.gate_proj(x)) * b.up_proj(x), aq.linear_input,
-                                                 b.act_clip_logit(DecoderBlock::kDownInput)));
+at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const ActivationHook* aq) {
+  const at::Tensor x = at_site(aq, x_normed, ActivationSite::kGateUpInput);
+  return b.down_proj(at_site(aq, at::silu(b.gate_proj(x)) * b.up_proj(x), ActivationSite::kDownInput));
 }
 
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
-                                 const RopeTables& rope, const quant::ActivationQuant& aq) {
+                                 const RopeTables& rope, const ActivationHook* aq) {
   at::Tensor h = x + attention_forward(b, c, input_norm(b, c, x), rope, aq);
   return h + mlp_forward(b, post_attention_norm(b, c, h), aq);
 }
 
-LlamaModel::LlamaModel(LlamaConfig config) : blocks(config.num_hidden_layers), config_(std::move(config)) {}
+LlamaModel::LlamaModel(LlamaConfig config)
+    : blocks(config.num_hidden_layers), config_(std::move(config)), act_hooks_(blocks.size()) {}
+
+void LlamaModel::set_activation_hooks(const ActivationHookPtr& hook) { act_hooks_.assign(blocks.size(), hook); }
+
+void LlamaModel::set_activation_hook(size_t i, ActivationHookPtr hook) { act_hooks_.at(i) = std::move(hook); }
+
+bool LlamaModel::quantizes_activations() const {
+  return std::any_of(act_hooks_.begin(), act_hooks_.end(), [](const ActivationHookPtr& h) { return h != nullptr; });
+}
 
 at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids); }
 
@@ -143,7 +150,7 @@ void LlamaModel::set_block(size_t i, DecoderBlock b) {
 }
 
 at::Tensor LlamaModel::block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const {
-  return decoder_block_forward(block(i), config_, hidden, rope, act_quant_of(i));
+  return decoder_block_forward(block(i), config_, hidden, rope, act_hooks_.at(i).get());
 }
 
 at::Tensor LlamaModel::forward_blocks(const at::Tensor& hidden, const RopeTables& rope, size_t begin, size_t end,
@@ -152,7 +159,7 @@ at::Tensor LlamaModel::forward_blocks(const at::Tensor& hidden, const RopeTables
   BlockReader reader(*this, begin, end);  // a streamed model reads the next block while this one runs
   for (size_t i = begin; i < end; ++i) {
     const DecoderBlock b = reader.next();
-    const quant::ActivationQuant aq = act_quant_of(i);
+    const ActivationHook* aq = act_hooks_.at(i).get();
     std::vector<at::Tensor> out;
     for (int64_t j = 0; j < h.size(0); j += batch)
       out.push_back(decoder_block_forward(b, config_, h.narrow(0, j, std::min(batch, h.size(0) - j)), rope, aq));
@@ -213,12 +220,8 @@ void LlamaModel::sync_bias_layout() {
   config_.norm_bias = complete([&](DecoderBlock& b) {
     return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.input_layernorm_bias, h}, {&b.post_attention_layernorm_bias, h}};
   }, rests_with({"input_layernorm.bias", "post_attention_layernorm.bias"}));
-  bool any_clip = rests_with({"ptqbench_act_clip"});
-  for (const auto& b : blocks) any_clip = any_clip || b.act_clip.defined();
-  if (any_clip)  // a block without learned clipping clips nothing: sigmoid(kNoActClipLogit) is 1 in fp16/fp32
-    for (auto& b : blocks)
-      if (b.q_proj.weight.defined() && !b.act_clip.defined()) b.act_clip = at::full({DecoderBlock::kActClipSites}, kNoActClipLogit, embed_tokens.options());
-  config_.act_clip = any_clip;
+  config_.act_clip = std::any_of(act_hooks_.begin(), act_hooks_.end(),
+                                 [](const ActivationHookPtr& h) { return h && !h->saved_tensors().empty(); });
 }
 
 at::Device LlamaModel::device() const { return embed_tokens.device(); }

@@ -4,15 +4,14 @@
 // Blocks are plain structs of tensors, addressable one at a time for block-wise PTQ methods.
 #pragma once
 
+#include "harness/model/activation_hook.h"
 #include "harness/model/llama_config.h"
 #include "harness/model/rope.h"
-#include "harness/quant/act_quant.h"
 
 #include <ATen/core/Tensor.h>
 
 #include <array>
 #include <memory>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,9 +24,6 @@ struct Linear {
   at::Tensor operator()(const at::Tensor& x) const;
 };
 
-// A clipping logit that clips nothing: sigmoid(30) rounds to 1 in fp32 and fp16.
-constexpr double kNoActClipLogit = 30.0;
-
 struct DecoderBlock {
   at::Tensor input_layernorm;           // [hidden]
   at::Tensor post_attention_layernorm;  // [hidden]
@@ -35,13 +31,6 @@ struct DecoderBlock {
   at::Tensor input_layernorm_bias, post_attention_layernorm_bias;
   Linear q_proj, k_proj, v_proj, o_proj;
   Linear gate_proj, up_proj, down_proj;
-  // Learned clipping logits of the four per-token activation quantizers at linear inputs (CBQ's S^X),
-  // [kActClipSites], undefined unless a method learned them (config.act_clip). Only used when
-  // activations are quantized: each site's range is scaled by sigmoid(logit).
-  enum ActClipSite : int64_t { kQkvInput = 0, kOutInput = 1, kGateUpInput = 2, kDownInput = 3, kActClipSites = 4 };
-  at::Tensor act_clip;
-  at::Tensor act_clip_logit(ActClipSite site) const { return act_clip.defined() ? act_clip[site] : at::Tensor(); }
-
   // (HF name suffix relative to "model.layers.<i>.", tensor slot) for every tensor of the block.
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
   // The seven linears in forward order, and their HF names (relative to "model.layers.<i>.").
@@ -53,7 +42,7 @@ struct DecoderBlock {
   void cast(at::ScalarType dtype);
 };
 
-// Creates (as empty tensors) the optional slots `config` asks for - biases, act_clip - so that
+// Creates (as empty tensors) the optional slots `config` asks for (biases) so that
 // named_tensors() lists them for a loader to fill.
 void prepare_block_slots(DecoderBlock& b, const LlamaConfig& config);
 
@@ -67,18 +56,18 @@ at::Tensor input_norm(const DecoderBlock& b, const LlamaConfig& c, const at::Ten
 at::Tensor post_attention_norm(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& h);
 // Heads are processed in chunks whose float32 score matrices stay under `score_chunk_bytes`.
 constexpr int64_t kScoreChunkBytes = int64_t{32} << 20;
-// `aq` fake-quantizes activations where OmniQuant does (see quant/act_quant.h); default: none.
+// `aq` is called at every ActivationSite (model/activation_hook.h); null: activations stay in float.
 at::Tensor attention_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
-                             const RopeTables& rope, const quant::ActivationQuant& aq = {},
+                             const RopeTables& rope, const ActivationHook* aq = nullptr,
                              int64_t score_chunk_bytes = kScoreChunkBytes);
 // The attention output before o_proj (and before o_proj's input quantizer): [B, T, heads*head_dim].
 at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x_normed,
-                             const RopeTables& rope, const quant::ActivationQuant& aq = {},
+                             const RopeTables& rope, const ActivationHook* aq = nullptr,
                              int64_t score_chunk_bytes = kScoreChunkBytes);
-at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const quant::ActivationQuant& aq = {});
+at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const ActivationHook* aq = nullptr);
 // x: [B, T, hidden] -> [B, T, hidden].
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,
-                                 const RopeTables& rope, const quant::ActivationQuant& aq = {});
+                                 const RopeTables& rope, const ActivationHook* aq = nullptr);
 
 class LlamaModel {
  public:
@@ -89,10 +78,15 @@ class LlamaModel {
   std::vector<DecoderBlock> blocks;  // num_hidden_layers
   at::Tensor norm;                   // [hidden]
   at::Tensor lm_head;                // [vocab, hidden]; the same tensor as embed_tokens when tied
-  quant::ActivationQuant act_quant;  // off unless a quantization setting with A/KV bits < 16 was applied
-  // Blocks that run without activation quantization although act_quant is on (LRQuant's released
-  // test-time adaptation leaves its adapted last block so).
-  std::set<size_t> blocks_without_act_quant;
+
+  // Activation quantization: the hook block i's forward calls at each ActivationSite; null (the default)
+  // computes in floating point. A quantization setting with A/KV bits < 16 gives every block one
+  // (ptq/quant_setting.h: apply_activation_quant); a method may replace one block's (CBQ: with its learned
+  // clipping; LRQuant's released test-time adaptation: none for its adapted block).
+  void set_activation_hooks(const ActivationHookPtr& hook);  // every block
+  void set_activation_hook(size_t i, ActivationHookPtr hook);
+  const ActivationHookPtr& activation_hook(size_t i) const { return act_hooks_.at(i); }
+  bool quantizes_activations() const;  // some block has a hook
 
   // Streaming (model/block_storage.h): a streamed model keeps its blocks in a BlockStorage - the mmap'd
   // checkpoint, then spill files - and its blocks[i] hold no tensors; everything that computes with a block goes
@@ -108,10 +102,6 @@ class LlamaModel {
   void set_block(size_t i, DecoderBlock b);
 
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] int64 -> [B, T, hidden]
-  // The activation quantizers block i runs with (none for blocks_without_act_quant).
-  quant::ActivationQuant act_quant_of(size_t i) const {
-    return blocks_without_act_quant.count(i) ? quant::ActivationQuant{} : act_quant;
-  }
   at::Tensor block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const;
   // Blocks [begin, end) over `hidden` ([n, T, hidden]), one block at a time over all rows, `batch` rows
   // per forward: each block is read once (what a streamed model needs). Equal to calling block_forward
@@ -128,18 +118,20 @@ class LlamaModel {
 
   // After a method added biases to some blocks (OmniQuant's LET folds shifts into biases only where
   // they are non-zero): gives every block the same bias layout (zeros where missing) and sets the
-  // config's attention_bias / mlp_bias / norm_bias so that the saved checkpoint loads back.
-  // Likewise for learned activation clipping (config.act_clip).
+  // config's attention_bias / mlp_bias / norm_bias so that the saved checkpoint loads back; and
+  // config.act_clip when the blocks' activation hooks save learned tensors.
   void sync_bias_layout();
 
   // Every tensor under its Hugging Face name (lm_head omitted when tied), in a stable order. A streamed
-  // model's resting blocks are not listed (they are not in memory): use block(i).
+  // model's resting blocks are not listed (they are not in memory): use block(i). The activation hooks'
+  // saved tensors are not listed either (save_llama writes them; ptq/ reads them back).
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
 
  private:
   bool resident(size_t i) const { return blocks[i].q_proj.weight.defined(); }
   LlamaConfig config_;
   std::shared_ptr<BlockStorage> storage_;  // null: every block resident in `blocks`
+  std::vector<ActivationHookPtr> act_hooks_;  // one per block
 };
 
 }  // namespace ptq

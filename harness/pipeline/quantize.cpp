@@ -45,7 +45,7 @@ LoadedModel load_model(const std::string& dir, c10::ScalarType dtype, c10::Devic
                        const std::string& spill_dir) {
   const StreamingChoice streaming = choose_streaming(stream, dir, device, dtype);
   LoadedModel m{load_llama(dir, {dtype, device, streaming.stream, spill_dir}), streaming, quant::read_quantization_info(dir)};
-  if (m.quantization) quant::apply_activation_quant(m.model, m.quantization->setting);
+  if (m.quantization) quant::apply_checkpoint_activation_quant(m.model, m.quantization->setting, dir);
   return m;
 }
 

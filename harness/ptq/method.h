@@ -65,7 +65,7 @@ class Method {
   virtual nlohmann::json config_fields() const { return nlohmann::json::object(); }
   virtual bool needs_calibration(const nlohmann::json& config) const = 0;
   // Quantizes the model in place: weights fake-quantized once (stored de-quantized), activation
-  // quantization switched on in model.act_quant.
+  // quantization switched on in the blocks' activation hooks (apply_activation_quant).
   virtual MethodReport apply(LlamaModel& model, const QuantSetting& setting, const nlohmann::json& config,
                              MethodContext& ctx) const = 0;
 };

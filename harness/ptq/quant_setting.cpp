@@ -1,6 +1,7 @@
 #include "harness/ptq/quant_setting.h"
 
 #include "harness/model/llama_config.h"
+#include "harness/model/llama_model.h"
 #include "harness/util/errors.h"
 
 #include <fmt/format.h>
@@ -93,6 +94,10 @@ const std::vector<KnownSetting>& known_settings() {
       {"W4A4", "4-bit weights per channel, 4-bit per-token activations"},
   };
   return table;
+}
+
+void apply_activation_quant(LlamaModel& model, const QuantSetting& setting) {
+  model.set_activation_hooks(activation_quantizer(setting.activation_quant()));
 }
 
 }  // namespace ptq::quant

@@ -6,6 +6,7 @@
 //   quantizers (the papers use asymmetric for both). Bits are 2..8 or 16 (= not quantized).
 #pragma once
 
+#include "harness/quant/act_quant.h"
 #include "harness/quant/uniform_quantizer.h"
 
 #include <nlohmann/json_fwd.hpp>
@@ -15,6 +16,7 @@
 
 namespace ptq {
 struct LlamaConfig;
+class LlamaModel;
 }
 
 namespace ptq::quant {
@@ -35,10 +37,15 @@ struct QuantSetting {
   QuantizerSpec weight_spec() const { return {wbits, weight_symmetric, group_size, RangeRule::kMinMax}; }
   QuantizerSpec act_spec() const { return {abits, act_symmetric, 0, RangeRule::kMinMax}; }
   QuantizerSpec kv_spec() const { return {kv_bits, act_symmetric, 0, RangeRule::kMinMax}; }
+  ActivationQuant activation_quant() const { return {act_spec(), kv_spec()}; }
   // The setting must fit the model: every linear's in_features divisible by the group size.
   void validate_for(const LlamaConfig& config) const;
   bool operator==(const QuantSetting& o) const;
 };
+
+// Gives every block of `model` the setting's activation quantizers (none when activations stay at 16
+// bits), replacing what the blocks had.
+void apply_activation_quant(LlamaModel& model, const QuantSetting& setting);
 
 struct KnownSetting {
   const char* name;

@@ -3,6 +3,7 @@
 #include "harness/io/files.h"
 #include "harness/io/json_file.h"
 #include "harness/io/safetensors.h"
+#include "harness/io/tensor_store.h"
 #include "harness/model/checkpoint.h"
 #include "harness/util/errors.h"
 
@@ -32,8 +33,14 @@ std::optional<QuantizationInfo> read_quantization_info(const std::string& dir) {
   return info;
 }
 
-void apply_activation_quant(LlamaModel& model, const QuantSetting& setting) {
-  model.act_quant = {setting.act_spec(), setting.kv_spec()};
+void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& setting, const std::string& dir) {
+  apply_activation_quant(model, setting);
+  if (!model.config().act_clip) return;
+  const auto store = io::TensorStore::open_dir(dir);  // load_llama checked the names and shapes
+  for (size_t i = 0; i < model.blocks.size(); ++i) {
+    const at::Tensor logits = store.load(fmt::format("model.layers.{}.{}", i, kActClipTensor));
+    model.set_activation_hook(i, with_clipping(model.activation_hook(i), logits.to(model.device(), model.dtype())));
+  }
 }
 
 void write_quantized_checkpoint(LlamaModel& model, const std::string& out_dir, c10::ScalarType storage_dtype,

@@ -32,8 +32,10 @@ struct QuantizationInfo {
 
 // The contents of <dir>/quantization.json, or nothing for a full-precision checkpoint.
 std::optional<QuantizationInfo> read_quantization_info(const std::string& dir);
-// Activation quantization of a setting (weights of a quantized checkpoint are already de-quantized).
-void apply_activation_quant(LlamaModel& model, const QuantSetting& setting);
+// The activation quantization of a quantized checkpoint in `dir` that `model` was loaded from (its weights
+// are already de-quantized): the setting's quantizers, with the learned clipping the checkpoint holds
+// (config.act_clip: "model.layers.<i>.ptqbench_act_clip").
+void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& setting, const std::string& dir);
 
 // Writes model + quant params + quantization.json into out_dir, atomically as a whole: everything goes
 // into a sibling temporary directory that is renamed into place at the end. An existing out_dir is an

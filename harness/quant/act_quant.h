@@ -1,13 +1,17 @@
-// Where activations are fake-quantized in the forward pass: OmniQuant's placement for LLaMA
-// (models/int_llama_layer.py; research/omniquant_lrquant.md §1.2):
+// The activation quantizers a quantized model's blocks run with, behind the model's hook interface
+// (model/activation_hook.h). OmniQuant's placement for LLaMA (models/int_llama_layer.py;
+// research/omniquant_lrquant.md §1.2):
 //   - the input of every decoder linear, per token (q/k/v share one input, gate/up share one input,
 //     so each shared input is quantized once - the reference quantizes it three/two times, identically);
 //   - Q after RoPE and before the 1/sqrt(d) scaling, K after RoPE, V: per (head, token) over head_dim.
 //     The reference quantizes K and V after the GQA repeat; repeating only duplicates rows, so quantizing
 //     before the repeat gives the same values.
 // The softmax output, embeddings, final norm and lm_head are never quantized.
+// Optionally with learned clipping of the four linear-input quantizers (CBQ's S^X): each site's range is
+// scaled by sigmoid(logit).
 #pragma once
 
+#include "harness/model/activation_hook.h"
 #include "harness/quant/uniform_quantizer.h"
 
 namespace ptq::quant {
@@ -17,5 +21,30 @@ struct ActivationQuant {
   QuantizerSpec qkv;           // per (head, token)
   bool enabled() const { return linear_input.enabled() || qkv.enabled(); }
 };
+
+// A clipping logit that clips nothing: sigmoid(30) rounds to 1 in fp32 and fp16.
+constexpr double kNoActClipLogit = 30.0;
+
+class ActivationQuantizer final : public ActivationHook {
+ public:
+  // `clip_logits`: [kLinearInputSites], or undefined for plain min/max ranges. Differentiable: a method
+  // training the logits passes them with requires_grad.
+  explicit ActivationQuantizer(ActivationQuant spec, at::Tensor clip_logits = {});
+  at::Tensor apply(const at::Tensor& x, ActivationSite site) const override;
+  // {kActClipTensor, the logits} when there are learned logits.
+  std::vector<std::pair<std::string, at::Tensor>> saved_tensors() const override;
+  const ActivationQuant& spec() const { return spec_; }
+  const at::Tensor& clip_logits() const { return clip_logits_; }
+
+ private:
+  ActivationQuant spec_;
+  at::Tensor clip_logits_;
+};
+
+// The hook for `spec` (null when it quantizes nothing), optionally with learned clipping.
+ActivationHookPtr activation_quantizer(const ActivationQuant& spec, at::Tensor clip_logits = {});
+// `base`'s quantizers with `clip_logits` (null `base`: null). InvalidArgument when `base` is not an
+// ActivationQuantizer.
+ActivationHookPtr with_clipping(const ActivationHookPtr& base, at::Tensor clip_logits);
 
 }  // namespace ptq::quant

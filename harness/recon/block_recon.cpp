@@ -144,7 +144,7 @@ class Engine {
     x_fp_ = to_home(x_fp_, home, dev_);
   }
 
-  at::Tensor forward(const at::Tensor& x, const DecoderBlock& block, const quant::ActivationQuant& aq = {}) const {
+  at::Tensor forward(const at::Tensor& x, const DecoderBlock& block, const ActivationHook* aq = nullptr) const {
     return map_batches(x, o_.batch_size, [&](const at::Tensor& b) { return decoder_block_forward(block, cfg_, b, rope_, aq); }, dev_);
   }
 
@@ -158,7 +158,8 @@ class Engine {
         DecoderBlock block = reader_.next();
         if (o_.precision.fp32_block) block.cast(at::kFloat);
         fp_[b] = std::move(block);
-        parts_[b] = make_parts_(BlockInputs{fp_[b], static_cast<size_t>(b), cfg_, h, x_q_, rope_, o_.batch_size, &model_.act_quant});
+        parts_[b] = make_parts_(BlockInputs{fp_[b], static_cast<size_t>(b), cfg_, h, x_q_, rope_, o_.batch_size,
+                                           model_.activation_hook(static_cast<size_t>(b)).get()});
       }
       h = forward(h, fp_[b]);
     }
@@ -179,7 +180,8 @@ class Engine {
       const double progress = static_cast<double>(step) / static_cast<double>(steps_per_unit_);
       at::Tensor out = x_q_.narrow(0, j, bs).to(dev_, true), reg;
       for (int64_t b : win.blocks) {
-        out = decoder_block_forward(parts_.at(b)->temporary_block(fp_.at(b)), cfg_, out, rope_, model_.act_quant);
+        const ActivationHookPtr hook = parts_.at(b)->activation_hook(model_.activation_hook(static_cast<size_t>(b)));
+        out = decoder_block_forward(parts_.at(b)->temporary_block(fp_.at(b)), cfg_, out, rope_, hook.get());
         const at::Tensor r = parts_.at(b)->regularizer(progress);
         if (r.defined()) reg = (reg.defined() ? reg : at::zeros({}, at::kFloat)) + r;
       }
@@ -228,14 +230,18 @@ class Engine {
     for (int64_t b : win.hardened) {
       DecoderBlock block = fp_.at(b);
       const std::string prefix = fmt::format("model.layers.{}.", b);
-      if (!log.skipped.empty() && o_.fallback_fold)
+      const bool fell_back = !log.skipped.empty() && o_.fallback_fold;
+      if (fell_back)
         o_.fallback_fold(block, prefix, report_.qparams);
       else
         parts_.at(b)->fold(block, prefix, report_.qparams);
+      const ActivationHookPtr& model_hook = model_.activation_hook(static_cast<size_t>(b));
+      const ActivationHookPtr hook = fell_back ? model_hook : parts_.at(b)->activation_hook(model_hook);
       if (!whole_window) x_fp_ = forward(x_fp_, fp_.at(b));
-      x_q_ = forward(x_q_, block, model_.act_quant);
+      x_q_ = forward(x_q_, block, hook.get());
       if (o_.precision.fp32_block) block.cast(model_dtype_);
       model_.set_block(static_cast<size_t>(b), std::move(block));
+      model_.set_activation_hook(static_cast<size_t>(b), hook);
       parts_.erase(b);
       fp_.erase(b);
     }
@@ -299,9 +305,11 @@ ReconReport fold_initial_parts(LlamaModel& model, const PartsFactory& make_parts
   const at::Tensor none;
   for (size_t i = 0; i < model.blocks.size(); ++i) {
     DecoderBlock block = model.block(i);
-    const BlockInputs in{block, i, model.config(), none, none, rope, o.batch_size, &model.act_quant};
-    make_parts(in)->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
+    const BlockInputs in{block, i, model.config(), none, none, rope, o.batch_size, model.activation_hook(i).get()};
+    const std::unique_ptr<BlockParts> parts = make_parts(in);
+    parts->fold(block, fmt::format("model.layers.{}.", i), report.qparams);
     model.set_block(i, std::move(block));
+    model.set_activation_hook(i, parts->activation_hook(model.activation_hook(i)));
     report.units.push_back({{static_cast<int64_t>(i)}, {static_cast<int64_t>(i)}, {}});
   }
   return report;
@@ -311,7 +319,7 @@ ReconReport fold_initial_parts(LlamaModel& model, const PartsFactory& make_parts
 
 BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, size_t num_blocks, const LlamaConfig& cfg,
                      const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
-                     const quant::ActivationQuant& aq, const ReconOptions& o, Progress& progress, int64_t& done) {
+                     const ActivationHook* aq, const ReconOptions& o, Progress& progress, int64_t& done) {
   const int64_t bs = o.batch_size;
   const at::Device dev = block.q_proj.weight.device();  // activations may be at home on the host
   const StepLossFn step_loss = [&](int64_t j, int64_t) {

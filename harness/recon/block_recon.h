@@ -66,6 +66,10 @@ class BlockParts {
   // The learned parameters by name, for per-block checkpoints, and their restoration.
   virtual Named state() const = 0;
   virtual void load_state(const std::map<std::string, at::Tensor>& state) = 0;
+  // The block's activation hook on the quantized path, given the model's (`model_hook`, null: none): during
+  // training as the current parameters make it (differentiable), after fold() what the model keeps for
+  // the block. Default: the model's. CBQ adds its learned clipping.
+  virtual ActivationHookPtr activation_hook(const ActivationHookPtr& model_hook) const { return model_hook; }
 };
 
 // What a factory may look at to initialise a block's parts.
@@ -79,7 +83,7 @@ struct BlockInputs {
                               // the block itself); available with or without training
   const RopeTables& rope;
   int64_t batch_size;
-  const quant::ActivationQuant* act_quant = nullptr;  // the quantized path's activation quantizers (engine: set)
+  const ActivationHook* act_quant = nullptr;  // the block's activation quantizers on the quantized path (engine: set)
 };
 
 using PartsFactory = std::function<std::unique_ptr<BlockParts>(const BlockInputs& in)>;
@@ -152,12 +156,12 @@ at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<a
 // reconstruct() and by evaluation-time adaptation (LRQuant's TTA).
 BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t index, size_t num_blocks, const LlamaConfig& config,
                      const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
-                     const quant::ActivationQuant& aq, const ReconOptions& o, Progress& progress, int64_t& done);
+                     const ActivationHook* aq, const ReconOptions& o, Progress& progress, int64_t& done);
 
 // Runs the procedure above over every block of `model` (in place). `calibration`: [n, seqlen] int64;
 // with epochs 0 the parts are folded at their initial values (computed from the calibration windows
-// when given: `calibration` may then be [0, 0], and then K must be 1). model.act_quant must already hold
-// the setting's activation quantizers (used on the quantized path).
+// when given: `calibration` may then be [0, 0], and then K must be 1). The model's blocks must already
+// hold the setting's activation hooks (used on the quantized path; parts may replace a block's).
 ReconReport reconstruct(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts,
                         const ReconOptions& options);
 

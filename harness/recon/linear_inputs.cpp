@@ -1,7 +1,5 @@
 #include "harness/recon/linear_inputs.h"
 
-#include "harness/quant/uniform_quantizer.h"
-
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
@@ -11,19 +9,14 @@ namespace {
 
 // One batch: the forward of decoder_block_forward up to the group's linears.
 at::Tensor group_input(const DecoderBlock& b, const LlamaConfig& c, LinearGroup group, const at::Tensor& x,
-                       const RopeTables& rope, const quant::ActivationQuant& aq) {
+                       const RopeTables& rope, const ActivationHook* aq) {
   const at::Tensor n1 = input_norm(b, c, x);
-  if (group == LinearGroup::kQkv)
-    return quant::fake_quant_per_token(n1, aq.linear_input, b.act_clip_logit(DecoderBlock::kQkvInput));
-  if (group == LinearGroup::kOut)
-    return quant::fake_quant_per_token(attention_context(b, c, n1, rope, aq), aq.linear_input,
-                                       b.act_clip_logit(DecoderBlock::kOutInput));
+  if (group == LinearGroup::kQkv) return at_site(aq, n1, ActivationSite::kQkvInput);
+  if (group == LinearGroup::kOut) return at_site(aq, attention_context(b, c, n1, rope, aq), ActivationSite::kOutInput);
   const at::Tensor h = x + attention_forward(b, c, n1, rope, aq);
-  const at::Tensor gate_up_in =
-      quant::fake_quant_per_token(post_attention_norm(b, c, h), aq.linear_input, b.act_clip_logit(DecoderBlock::kGateUpInput));
+  const at::Tensor gate_up_in = at_site(aq, post_attention_norm(b, c, h), ActivationSite::kGateUpInput);
   if (group == LinearGroup::kGateUp) return gate_up_in;
-  return quant::fake_quant_per_token(at::silu(b.gate_proj(gate_up_in)) * b.up_proj(gate_up_in), aq.linear_input,
-                                     b.act_clip_logit(DecoderBlock::kDownInput));
+  return at_site(aq, at::silu(b.gate_proj(gate_up_in)) * b.up_proj(gate_up_in), ActivationSite::kDownInput);
 }
 
 }  // namespace
@@ -39,7 +32,7 @@ std::vector<size_t> linears_of(LinearGroup group) {
 }
 
 at::Tensor linear_group_inputs(const DecoderBlock& block, const LlamaConfig& config, LinearGroup group, const at::Tensor& x,
-                               const RopeTables& rope, const quant::ActivationQuant& aq, int64_t batch) {
+                               const RopeTables& rope, const ActivationHook* aq, int64_t batch) {
   at::NoGradGuard no_grad;
   const at::Device dev = block.q_proj.weight.device();
   std::vector<at::Tensor> rows;

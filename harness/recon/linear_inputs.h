@@ -25,6 +25,6 @@ std::vector<size_t> linears_of(LinearGroup group);
 // The group's input over `x` ([n, T, hidden], the block's input; may rest on the host) as [n * T, width]
 // on `block`'s device, computed `batch` rows at a time with activation quantizers `aq`.
 at::Tensor linear_group_inputs(const DecoderBlock& block, const LlamaConfig& config, LinearGroup group, const at::Tensor& x,
-                               const RopeTables& rope, const quant::ActivationQuant& aq, int64_t batch);
+                               const RopeTables& rope, const ActivationHook* aq, int64_t batch);
 
 }  // namespace ptq::recon

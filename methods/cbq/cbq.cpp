@@ -1,6 +1,7 @@
 #include "methods/cbq/cbq.h"
 
 #include "harness/model/llama_model.h"
+#include "harness/quant/act_quant.h"
 #include "harness/util/errors.h"
 #include "methods/cbq/cross_block.h"
 #include "methods/omniquant/omni_pipeline.h"
@@ -70,7 +71,7 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     setting.validate_for(model.config());
     if (ctx.calibration == nullptr || !ctx.calibration->defined())
       throw InputError("cbq needs calibration windows (experiment spec \"calibration\", quantize --calib)");
-    model.act_quant = {setting.act_spec(), setting.kv_spec()};
+    quant::apply_activation_quant(model, setting);
     quant::MethodReport report;
     if (!setting.weight_spec().enabled()) throw InputError("cbq: 16-bit weights leave nothing to reconstruct (use rtn)");
     cbq::CrossBlockOptions o;
@@ -108,6 +109,11 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.parts.rounding_lr = c.rounding_lr;
     o.parts.seed = static_cast<uint64_t>(c.seed);
     const nlohmann::json log = cbq::cross_block_reconstruct(model, *ctx.calibration, o, report.qparams);
+    // A uniform checkpoint layout: a block that learned no clipping (none does today) clips nothing.
+    for (size_t i = 0; o.parts.act_steps && i < model.blocks.size(); ++i)
+      if (model.activation_hook(i) && model.activation_hook(i)->saved_tensors().empty())
+        model.set_activation_hook(i, quant::with_clipping(model.activation_hook(i),
+                                                          at::full({kLinearInputSites}, quant::kNoActClipLogit, at::kFloat)));
     model.sync_bias_layout();  // declares the learned activation clipping so the saved checkpoint loads back
     report.summary = {{"epochs", o.train.epochs},
                       {"precision", o.train.precision.describe()},

@@ -23,7 +23,7 @@ CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o
                                                          LoraRoundingOptions{o.rounding == "full" ? 0 : o.rank, 1.1, -0.1, seed}));
     ++seed;
   }
-  if (o.act_steps) act_clip_ = at::full({DecoderBlock::kActClipSites}, o.act_clip_init, at::kFloat).requires_grad_(true);
+  if (o.act_steps) act_clip_ = at::full({kLinearInputSites}, o.act_clip_init, at::kFloat).requires_grad_(true);
 }
 
 std::vector<train::ParamGroup> CbqBlockParts::param_groups() {
@@ -60,8 +60,12 @@ DecoderBlock CbqBlockParts::temporary_block() const {
   DecoderBlock t = block_;
   auto ls = t.linears();
   for (size_t k = 0; k < ls.size(); ++k) ls[k]->weight = weight_of(k, false).to(ls[k]->weight.scalar_type());
-  if (act_clip_.defined()) t.act_clip = act_clip_.to(t.input_layernorm.scalar_type());
   return t;
+}
+
+ActivationHookPtr CbqBlockParts::activation_hook(const ActivationHookPtr& model_hook) const {
+  if (!act_clip_.defined()) return model_hook;
+  return quant::with_clipping(model_hook, at::GradMode::is_enabled() ? act_clip_ : act_clip_.detach().clone());
 }
 
 at::Tensor CbqBlockParts::regularizer(double beta) const {
@@ -81,10 +85,7 @@ DecoderBlock CbqBlockParts::hardened_block(const std::string& prefix,
     qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_scale", (init_steps_[k] * steps_[k].detach()).clamp_min(1e-5));
     qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_zero", zeros_[k].clone());
   }
-  if (act_clip_.defined()) {
-    t.act_clip = act_clip_.detach().to(t.input_layernorm.scalar_type());
-    qparams.emplace_back(prefix + "ptqbench_act_clip", act_clip_.detach().clone());
-  }
+  if (act_clip_.defined()) qparams.emplace_back(prefix + kActClipTensor, act_clip_.detach().clone());  // see activation_hook()
   return t;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "harness/model/llama_model.h"
+#include "harness/quant/act_quant.h"
 #include "harness/recon/adamw.h"
 #include "methods/cbq/lora_rounding.h"
 
@@ -20,7 +21,7 @@ struct CbqPartsOptions {
   std::string rounding = "lora";  // lora | full | nearest
   int64_t rank = 8;
   std::string rounding_forward = "soft";  // soft (AdaRound) | ste (hardened offsets forward, soft gradient)
-  // S^X: a learned clipping logit per activation quantizer at a linear input (DecoderBlock::act_clip),
+  // S^X: a learned clipping logit per activation quantizer at a linear input (quant::ActivationQuantizer),
   // starting at `act_clip_init` (OmniQuant's LWC init: sigmoid(4) = 0.982); off when activations are not
   // quantized.
   bool act_steps = false;
@@ -35,6 +36,9 @@ class CbqBlockParts {
   CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o);
   std::vector<train::ParamGroup> param_groups();
   DecoderBlock temporary_block() const;  // soft rounding, differentiable
+  // The model's activation hook of the block with the learned clipping S^X (differentiable while grad
+  // mode is on, a detached copy otherwise); `model_hook` itself without act_steps.
+  ActivationHookPtr activation_hook(const ActivationHookPtr& model_hook) const;
   at::Tensor regularizer(double beta) const;  // mean over linears of the mean rounding regulariser; 0 for nearest
   // The final block (hardened offsets), and its scales / zero points under "<prefix><linear>.weight_*".
   DecoderBlock hardened_block(const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qparams) const;

@@ -78,6 +78,9 @@ class WindowParts final : public recon::BlockParts {
   }
   recon::Named state() const override { return parts_->state(); }
   void load_state(const std::map<std::string, at::Tensor>& state) override { parts_->load_state(state); }
+  ActivationHookPtr activation_hook(const ActivationHookPtr& model_hook) const override {
+    return parts_->activation_hook(model_hook);
+  }
 
  private:
   std::unique_ptr<CbqBlockParts> parts_;

@@ -75,7 +75,7 @@ quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const Tta
       at::Tensor l = at::mse_loss(out, y);
       return nlc == "off" ? l : l + methods::nlc_loss(out, y, nlc);
     };
-    const quant::ActivationQuant aq = released ? quant::ActivationQuant{} : q.act_quant;
+    const ActivationHook* aq = released ? nullptr : q.activation_hook(last).get();
     Progress progress("tta " + req.task, o.epochs * x.size(0), 10.0);
     int64_t done = 0;
     const recon::BlockLog log = recon::train_block(*parts, *fp, last, q.blocks.size(), cfg, x, target, {}, rope, aq, ro, progress, done);
@@ -86,7 +86,7 @@ quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const Tta
     std::vector<std::pair<std::string, at::Tensor>> qparams;
     parts->fold(block, fmt::format("model.layers.{}.", last), qparams);
     adapted->blocks[last] = block;
-    if (released) adapted->blocks_without_act_quant.insert(last);
+    if (released) adapted->set_activation_hook(last, nullptr);  // the released code leaves it in float
     details["applied"] = true;
     details["block"] = last;
     details["windows"] = x.size(0);

@@ -63,11 +63,10 @@ std::vector<at::Tensor> sample_linear_inputs(const DecoderBlock& b, const LlamaC
   return out;
 }
 
-DecoderBlock::ActClipSite input_site_of_linear(size_t k) {
-  static constexpr DecoderBlock::ActClipSite sites[] = {DecoderBlock::kQkvInput,    DecoderBlock::kQkvInput,
-                                                        DecoderBlock::kQkvInput,    DecoderBlock::kOutInput,
-                                                        DecoderBlock::kGateUpInput, DecoderBlock::kGateUpInput,
-                                                        DecoderBlock::kDownInput};
+ActivationSite input_site_of_linear(size_t k) {
+  using S = ActivationSite;
+  static constexpr S sites[] = {S::kQkvInput,    S::kQkvInput,    S::kQkvInput, S::kOutInput,
+                                S::kGateUpInput, S::kGateUpInput, S::kDownInput};
   return sites[k];
 }
 
@@ -79,7 +78,7 @@ std::vector<double> presearch_clip_ratios(const DecoderBlock& block, const recon
   const auto ls = b.linears();
   std::vector<double> ratios;
   for (size_t k = 0; k < ls.size(); ++k)
-    ratios.push_back(search_clip_ratio(ls[k]->weight, inputs[input_site_of_linear(k)], spec, grid).ratio);
+    ratios.push_back(search_clip_ratio(ls[k]->weight, inputs[static_cast<size_t>(input_site_of_linear(k))], spec, grid).ratio);
   return ratios;
 }
 

@@ -28,13 +28,13 @@ ClipSearchResult search_clip_ratio(const at::Tensor& weight, const at::Tensor& i
                                    const std::vector<double>& grid);
 
 // The inputs of a block's four linear-input sites on the first `max_tokens` tokens of `x` ([n, T, hidden],
-// FP path): [tokens, width] each, in DecoderBlock::ActClipSite order (q/k/v input, o_proj input,
+// FP path): [tokens, width] each, in ActivationSite order (q/k/v input, o_proj input,
 // gate/up input, down_proj input).
 std::vector<at::Tensor> sample_linear_inputs(const DecoderBlock& block, const LlamaConfig& config, const at::Tensor& x,
                                              const RopeTables& rope, int64_t max_tokens);
 
 // Which site feeds linear k of DecoderBlock::linears().
-DecoderBlock::ActClipSite input_site_of_linear(size_t k);
+ActivationSite input_site_of_linear(size_t k);
 
 // The pre-search for OmniQuant's parts (LwcOptions::initial_ratios): each of the seven linears of
 // `block` (LET-initialised) gets the grid ratio with the least layer-output error on the first `tokens`

@@ -33,7 +33,7 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
                                    p.method, p.epochs == 0 ? " for LET's initial scales" : ""));
     calibration = *ctx.calibration;
   }
-  model.act_quant = {setting.act_spec(), setting.kv_spec()};
+  quant::apply_activation_quant(model, setting);
   quant::MethodReport report;
   const quant::QuantizerSpec wspec = setting.weight_spec();
   if (!wspec.enabled() && !p.let.enabled) {

@@ -63,7 +63,7 @@ class Rtn final : public quant::MethodWithConfig<RtnConfig> {
         model.set_block(i, std::move(block));
       }
     }
-    model.act_quant = {setting.act_spec(), setting.kv_spec()};
+    quant::apply_activation_quant(model, setting);
     report.summary = {{"quantized_linears", quantized}};
     return report;
   }

@@ -35,7 +35,7 @@ class LsqParts final : public recon::BlockParts {
     scales_.resize(ls.size());
     zeros_.resize(ls.size());
     for (const recon::LinearGroup g : recon::kLinearGroups) {  // each group sees the previous groups updated
-      const at::Tensor x = recon::linear_group_inputs(block_, in.config, g, in.x_q, in.rope, *in.act_quant, in.batch_size);
+      const at::Tensor x = recon::linear_group_inputs(block_, in.config, g, in.x_q, in.rope, in.act_quant, in.batch_size);
       for (const size_t k : recon::linears_of(g)) ls[k]->weight = lsq_quantize(ls[k]->weight, x, spec, scales_[k], zeros_[k]);
     }
   }
@@ -73,7 +73,7 @@ class LsqRtn final : public quant::Method {
     setting.validate_for(model.config());
     if (ctx.calibration == nullptr || !ctx.calibration->defined()) throw InputError("lsq_rtn needs calibration windows");
     if (!setting.weight_spec().enabled()) throw InputError("lsq_rtn: 16-bit weights leave nothing to quantize");
-    model.act_quant = {setting.act_spec(), setting.kv_spec()};
+    quant::apply_activation_quant(model, setting);
     recon::ReconOptions o;
     o.epochs = 0;  // closed form: no optimiser
     o.progress = ctx.progress;

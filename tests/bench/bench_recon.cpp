@@ -31,7 +31,7 @@ void omniquant_step(benchmark::State& state, const char* setting_name, bool let)
     at::NoGradGuard g;
     target = ptq::decoder_block_forward(block, c, x, rope);
   }
-  const ptq::quant::ActivationQuant aq{setting.act_spec(), setting.kv_spec()};
+  const ptq::ActivationHookPtr aq = ptq::quant::activation_quantizer(setting.activation_quant());
   ptq::methods::LetOptions lo;
   lo.enabled = let;
   auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{block, 0, c, x, x, rope, 1}, setting.weight_spec(), {}, lo);
@@ -42,7 +42,7 @@ void omniquant_step(benchmark::State& state, const char* setting_name, bool let)
     {
       const ptq::recon::AutocastGuard autocast(policy.autocast);
       const ptq::DecoderBlock t = parts->temporary_block(block);
-      loss = at::mse_loss(ptq::decoder_block_forward(t, c, x, rope, aq).to(at::kFloat), target.to(at::kFloat));
+      loss = at::mse_loss(ptq::decoder_block_forward(t, c, x, rope, aq.get()).to(at::kFloat), target.to(at::kFloat));
     }
     opt.zero_grad();
     loss.backward();

@@ -131,7 +131,7 @@ void BM_Llama70BStreamedOmniQuantW4A4(benchmark::State& state) {
     const auto t0 = std::chrono::steady_clock::now();
     ptq::LoadOptions lo{dtype, device, /*stream=*/true, dir + "/spill"};
     ptq::LlamaModel m = ptq::load_llama(dir, lo);
-    m.act_quant = {setting.act_spec(), setting.kv_spec()};
+    ptq::quant::apply_activation_quant(m, setting);
     const auto report = ptq::recon::reconstruct(m, calib, factory, o);
     benchmark::DoNotOptimize(report.units.back().log.last_epoch_loss);
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -60,6 +60,13 @@ LlamaModel copy_model(const LlamaModel& m) {
   return out;
 }
 
+at::Tensor saved_act_clip(const LlamaModel& m, size_t i) {
+  if (!m.activation_hook(i)) return {};
+  for (const auto& [name, t] : m.activation_hook(i)->saved_tensors())
+    if (name == kActClipTensor) return t;
+  return {};
+}
+
 at::Tensor last_hidden(const LlamaModel& m, const at::Tensor& ids) {
   at::NoGradGuard no_grad;
   const auto rope = m.rope(ids.size(1));

@@ -24,6 +24,8 @@ LlamaModel write_random_checkpoint(const std::string& dir, const LlamaConfig& co
 LlamaModel copy_model(const LlamaModel& m);
 // The hidden state after the last block (no final norm) on `ids`, without gradients.
 at::Tensor last_hidden(const LlamaModel& m, const at::Tensor& ids);
+// The tensor block i's activation hook saves as its learned clipping (kActClipTensor); undefined if none.
+at::Tensor saved_act_clip(const LlamaModel& m, size_t i);
 // Random token ids [n, t] below `vocab`, from the global generator.
 at::Tensor calibration_ids(int64_t n, int64_t t, int64_t vocab);
 

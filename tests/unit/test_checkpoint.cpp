@@ -1,6 +1,9 @@
 // Loading and saving HF checkpoint directories, and the by-name report of what does not match.
 #include "harness/io/safetensors.h"
 #include "harness/model/checkpoint.h"
+#include "harness/ptq/quant_setting.h"
+#include "harness/ptq/quantized_checkpoint.h"
+#include "harness/quant/act_quant.h"
 #include "harness/util/errors.h"
 #include "tests/support/random_model.h"
 #include "tests/support/test_env.h"
@@ -11,6 +14,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <stdexcept>
 
 using Catch::Matchers::Contains;
 using ptq::test::TempDir;
@@ -54,31 +59,44 @@ TEST_CASE("save then load reproduces the logits", "[unit][checkpoint]") {
   }
 }
 
-TEST_CASE("learned activation clipping is declared, saved and loaded back", "[unit][checkpoint]") {
+TEST_CASE("learned activation clipping is saved with the blocks and loaded back into their hooks", "[unit][checkpoint]") {
   TempDir dir;
   auto m = ptq::test::random_model(ptq::test::tiny_config(), 5);
-  ptq::quant::QuantizerSpec a4;
-  a4.bits = 4;
-  m.act_quant.linear_input = a4;
+  const auto setting = ptq::quant::QuantSetting::parse("W16A4");
+  ptq::quant::apply_activation_quant(m, setting);
   const at::Tensor ids = at::randint(0, 97, {1, 9}, at::kLong);
   const at::Tensor unclipped = m.forward(ids);
-  m.blocks[1].act_clip = at::tensor({0.5f, 1.0f, 2.0f, -1.0f});
+  // A checkpoint holds clipping for every block or none: block 0's clips nothing.
+  const at::Tensor logits = at::tensor({0.5f, 1.0f, 2.0f, -1.0f});
+  m.set_activation_hook(0, ptq::quant::with_clipping(m.activation_hook(0), at::full({4}, ptq::quant::kNoActClipLogit)));
+  m.set_activation_hook(1, ptq::quant::with_clipping(m.activation_hook(1), logits));
   m.sync_bias_layout();
   CHECK(m.config().act_clip);
-  CHECK(m.blocks[0].act_clip.equal(at::full({4}, ptq::kNoActClipLogit)));
   const at::Tensor clipped = m.forward(ids);
   CHECK(!clipped.equal(unclipped));  // the clipping is used
   ptq::save_llama(m, dir.path(), at::kFloat);
+  ptq::io::SafetensorsFile f(dir.file("model.safetensors"));
+  REQUIRE(f.find("model.layers.1.ptqbench_act_clip") != nullptr);
   auto loaded = ptq::load_llama(dir.path());
   CHECK(loaded.config().act_clip);
-  REQUIRE(loaded.blocks[1].act_clip.defined());
-  CHECK(loaded.blocks[1].act_clip.equal(m.blocks[1].act_clip));
-  loaded.act_quant = m.act_quant;
+  CHECK_FALSE(loaded.quantizes_activations());  // the model alone holds no activation quantizers
+  ptq::quant::apply_checkpoint_activation_quant(loaded, setting, dir.path());
+  REQUIRE(ptq::test::saved_act_clip(loaded, 1).defined());
+  CHECK(ptq::test::saved_act_clip(loaded, 1).equal(logits));
   CHECK(loaded.forward(ids).equal(clipped));
   // Without activation quantization the logits change nothing.
-  loaded.act_quant = {};
-  m.act_quant = {};
+  loaded.set_activation_hooks(nullptr);
+  m.set_activation_hooks(nullptr);
   CHECK(loaded.forward(ids).equal(m.forward(ids)));
+}
+
+TEST_CASE("a model whose blocks save clipping unevenly is not written", "[unit][checkpoint]") {
+  TempDir dir;
+  auto m = ptq::test::random_model(ptq::test::tiny_config(), 5);
+  ptq::quant::apply_activation_quant(m, ptq::quant::QuantSetting::parse("W16A4"));
+  m.set_activation_hook(1, ptq::quant::with_clipping(m.activation_hook(1), at::zeros({4})));
+  CHECK_THROWS_AS(ptq::save_llama(m, dir.file("out"), at::kFloat), std::logic_error);
+  CHECK_FALSE(std::filesystem::exists(dir.file("out/config.json")));
 }
 
 TEST_CASE("fp16 storage loads into fp32 compute", "[unit][checkpoint]") {

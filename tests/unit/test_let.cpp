@@ -151,7 +151,7 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
   const auto c = ptq::test::tiny_config();
   const auto m = ptq::test::random_model(c, 34);
   const auto setting = ptq::quant::QuantSetting::parse("W4A4");
-  const ptq::quant::ActivationQuant aq{setting.act_spec(), setting.kv_spec()};
+  const ptq::ActivationHookPtr aq = ptq::quant::activation_quantizer(setting.activation_quant());
   const at::Tensor x = at::randn({2, 16, c.hidden_size});
   const auto rope = m.rope(16);
   for (const char* qk : {"released", "rope_paired"}) {
@@ -165,7 +165,7 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
     ptq::train::AdamW opt(parts->param_groups());
     for (int step = 0; step < 3; ++step) {
       parts->before_step();
-      at::Tensor loss = ptq::decoder_block_forward(parts->temporary_block(m.blocks[0]), c, x, rope, aq).pow(2).mean();
+      at::Tensor loss = ptq::decoder_block_forward(parts->temporary_block(m.blocks[0]), c, x, rope, aq.get()).pow(2).mean();
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -174,14 +174,14 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
     {
       at::NoGradGuard g;
       parts->before_step();
-      temp = ptq::decoder_block_forward(parts->temporary_block(m.blocks[0]), c, x, rope, aq);
+      temp = ptq::decoder_block_forward(parts->temporary_block(m.blocks[0]), c, x, rope, aq.get());
     }
     ptq::DecoderBlock folded = m.blocks[0];
     std::vector<std::pair<std::string, at::Tensor>> qparams;
     parts->fold(folded, "model.layers.0.", qparams);
     CHECK(qparams.size() == 14);
     CHECK(folded.input_layernorm_bias.defined());  // trained shifts are non-zero
-    CHECK(max_abs_diff(ptq::decoder_block_forward(folded, c, x, rope, aq), temp) < 1e-5);
+    CHECK(max_abs_diff(ptq::decoder_block_forward(folded, c, x, rope, aq.get()), temp) < 1e-5);
   }
 }
 

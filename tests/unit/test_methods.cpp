@@ -120,5 +120,5 @@ TEST_CASE("RTN reports scales and zero points for every quantized linear", "[uni
   CHECK(report.summary["quantized_linears"] == 14);
   for (const auto& [name, t] : report.qparams)
     if (name == "model.layers.0.mlp.down_proj.weight_scale") CHECK(t.sizes() == at::IntArrayRef({64, 3}));
-  CHECK_FALSE(m.act_quant.enabled());
+  CHECK_FALSE(m.quantizes_activations());
 }
