@@ -43,9 +43,9 @@ void check_request(const LlamaModel& model, const at::Tensor& ids, const PplOpti
 // for a resident model (it runs batch by batch).
 at::Tensor streamed_hidden(const LlamaModel& model, const at::Tensor& segments, const RopeTables& rope, const PplOptions& opt) {
   if (!model.streamed()) return {};
-  Progress blocks_progress(opt.label + " blocks", static_cast<int64_t>(model.blocks.size()), 5.0);
+  Progress blocks_progress(opt.label + " blocks", static_cast<int64_t>(model.num_blocks()), 5.0);
   at::Tensor hidden = model.embed(segments);
-  for (size_t i = 0; i < model.blocks.size(); ++i) {
+  for (size_t i = 0; i < model.num_blocks(); ++i) {
     hidden = model.forward_blocks(hidden, rope, i, i + 1, opt.batch_size);
     if (opt.progress) blocks_progress.update(static_cast<int64_t>(i) + 1);
   }
@@ -95,7 +95,7 @@ PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, co
       h = hidden.narrow(0, first, b);
     } else {
       h = model.embed(batch);
-      for (size_t i = 0; i < model.blocks.size(); ++i) h = model.block_forward(i, h, rope);
+      for (size_t i = 0; i < model.num_blocks(); ++i) h = model.block_forward(i, h, rope);
     }
     at::Tensor logits = model.logits(h);
     // CPU kernels lack half-precision log_softmax in LibTorch 1.13; the fp16 loss of the references is a

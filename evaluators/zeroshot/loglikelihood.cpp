@@ -144,8 +144,8 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
       first += group.back().size;
       bytes += group.back().hidden.numel() * group.back().hidden.element_size();
     } while (model.streamed() && first < order.size() && bytes < group_bytes);
-    BlockReader reader(model, 0, model.blocks.size());
-    for (size_t i = 0; i < model.blocks.size(); ++i) {
+    BlockReader reader(model, 0, model.num_blocks());
+    for (size_t i = 0; i < model.num_blocks(); ++i) {
       const DecoderBlock block = reader.next();
       const ActivationHook* aq = model.activation_hook(i).get();
       for (Batch& batch : group) batch.hidden = decoder_block_forward(block, model.config(), batch.hidden, batch.rope, aq);

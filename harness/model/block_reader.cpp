@@ -14,7 +14,7 @@ BlockReader::~BlockReader() {
   if (ahead_.valid()) ahead_.wait();
 }
 
-bool BlockReader::streams(size_t i) const { return model_.streamed() && !model_.blocks.at(i).q_proj.weight.defined(); }
+bool BlockReader::streams(size_t i) const { return model_.streamed() && !model_.block_in_memory(i); }
 
 void BlockReader::read_ahead(size_t i) {
   if (i >= end_ || !streams(i)) return;

@@ -106,10 +106,10 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
   const auto check = check_checkpoint(store, model.config());
   if (!check.ok()) throw InputError(check.describe(dir));
 
-  for (auto& b : model.blocks) prepare_block_slots(b, model.config());
+  for (size_t i = 0; i < model.num_blocks(); ++i) prepare_block_slots(model.block_in_place(i), model.config());
   const auto shared = std::make_shared<const io::TensorStore>(std::move(store));
   // Streamed: the blocks stay in the store, and named_tensors() then lists only the rest.
-  if (options.stream) model.rest_blocks_in(std::make_shared<BlockStorage>(shared, model.blocks.size(), options.spill_dir));
+  if (options.stream) model.rest_blocks_in(std::make_shared<BlockStorage>(shared, model.num_blocks(), options.spill_dir));
   for (auto& [name, slot] : model.named_tensors()) *slot = shared->load(name).to(options.device, options.dtype);
   if (model.config().tie_word_embeddings) model.lm_head = model.embed_tokens;
   return model;
@@ -118,18 +118,18 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
 void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storage_dtype,
                 const std::map<std::string, std::string>& metadata) {
   size_t hooks_saving = 0;
-  for (size_t i = 0; i < model.blocks.size(); ++i)
+  for (size_t i = 0; i < model.num_blocks(); ++i)
     hooks_saving += model.activation_hook(i) && !model.activation_hook(i)->saved_tensors().empty();
-  if (hooks_saving != 0 && hooks_saving != model.blocks.size())  // load_llama expects them in every block
+  if (hooks_saving != 0 && hooks_saving != model.num_blocks())  // load_llama expects them in every block
     throw std::logic_error(fmt::format("save_llama: the activation hooks of {} of {} blocks save tensors (all or none)",
-                                       hooks_saving, model.blocks.size()));
+                                       hooks_saving, model.num_blocks()));
   fs::create_directories(dir);
   std::vector<io::LazyTensor> tensors;
   const auto add = [&](const std::string& name, const at::Tensor& t) {
     tensors.push_back({name, storage_dtype, t.sizes().vec(), [t, storage_dtype] { return t.to(at::kCPU, storage_dtype); }});
   };
   for (auto& [name, slot] : model.named_tensors()) add(name, *slot);  // a streamed model: all but its resting blocks
-  for (size_t i = 0; i < model.blocks.size(); ++i)
+  for (size_t i = 0; i < model.num_blocks(); ++i)
     if (const ActivationHookPtr& hook = model.activation_hook(i))
       for (const auto& [suffix, t] : hook->saved_tensors()) add(fmt::format("model.layers.{}.{}", i, suffix), t);
   if (model.streamed()) {

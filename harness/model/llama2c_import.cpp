@@ -70,7 +70,7 @@ LlamaModel import_llama2c(const std::string& bin_path, double rms_norm_eps) {
   m.norm = r.next({dim});
   r.skip(2 * c.max_position_embeddings * (c.head_dim / 2) * sizeof(float));  // freq_cis: recomputed
   for (int64_t l = 0; l < layers; ++l) {
-    auto& b = m.blocks[l];
+    DecoderBlock& b = m.block_in_place(l);
     b.input_layernorm = rms_att[l].clone();
     b.post_attention_layernorm = rms_ffn[l].clone();
     b.q_proj.weight = interleaved_to_rotate_half(wq[l], c.num_attention_heads);

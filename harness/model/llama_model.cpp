@@ -10,6 +10,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <stdexcept>
 
 namespace ptq {
 
@@ -117,9 +118,9 @@ at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, co
 }
 
 LlamaModel::LlamaModel(LlamaConfig config)
-    : blocks(config.num_hidden_layers), config_(std::move(config)), act_hooks_(blocks.size()) {}
+    : blocks_(config.num_hidden_layers), config_(std::move(config)), act_hooks_(blocks_.size()) {}
 
-void LlamaModel::set_activation_hooks(const ActivationHookPtr& hook) { act_hooks_.assign(blocks.size(), hook); }
+void LlamaModel::set_activation_hooks(const ActivationHookPtr& hook) { act_hooks_.assign(blocks_.size(), hook); }
 
 void LlamaModel::set_activation_hook(size_t i, ActivationHookPtr hook) { act_hooks_.at(i) = std::move(hook); }
 
@@ -131,22 +132,30 @@ at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding
 
 void LlamaModel::rest_blocks_in(std::shared_ptr<BlockStorage> storage) {
   storage_ = std::move(storage);
-  for (auto& b : blocks) b = DecoderBlock{};
+  for (auto& b : blocks_) b = DecoderBlock{};
 }
 
 DecoderBlock LlamaModel::block(size_t i) const {
-  if (!storage_ || resident(i)) return blocks.at(i);
+  if (!storage_ || resident(i)) return blocks_.at(i);
   return storage_->load(i, config_, device(), dtype());
 }
 
 void LlamaModel::set_block(size_t i, DecoderBlock b) {
   if (!storage_) {
-    blocks.at(i) = std::move(b);
+    blocks_.at(i) = std::move(b);
     return;
   }
   if (storage_.use_count() > 1) storage_ = std::make_shared<BlockStorage>(*storage_);  // copy on write
   storage_->store(i, b);
-  blocks.at(i) = DecoderBlock{};
+  blocks_.at(i) = DecoderBlock{};
+}
+
+void LlamaModel::pin_block(size_t i, DecoderBlock b) { blocks_.at(i) = std::move(b); }
+
+DecoderBlock& LlamaModel::block_in_place(size_t i) {
+  if (!block_in_memory(i) && streamed())
+    throw std::logic_error(fmt::format("block {} of a streamed model is not in memory: use block(i) / set_block(i)", i));
+  return blocks_.at(i);
 }
 
 at::Tensor LlamaModel::block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const {
@@ -175,7 +184,7 @@ at::Tensor LlamaModel::logits(const at::Tensor& hidden) const {
 at::Tensor LlamaModel::forward(const at::Tensor& ids) const {
   const RopeTables r = rope(ids.size(1));
   at::Tensor h = embed(ids);
-  for (size_t i = 0; i < blocks.size(); ++i) h = block_forward(i, h, r);
+  for (size_t i = 0; i < blocks_.size(); ++i) h = block_forward(i, h, r);
   return logits(h);
 }
 
@@ -193,17 +202,17 @@ void LlamaModel::to(at::Device device, at::ScalarType dtype) {
 void LlamaModel::sync_bias_layout() {
   // A streamed model's resting blocks are asked by name; BlockStorage::load fills the same zeros.
   const auto rests_with = [this](std::initializer_list<const char*> suffixes) {
-    for (size_t i = 0; storage_ && i < blocks.size(); ++i)
+    for (size_t i = 0; storage_ && i < blocks_.size(); ++i)
       for (const char* s : suffixes)
         if (!resident(i) && storage_->has(i, s)) return true;
     return false;
   };
   const auto complete = [this](const std::function<std::vector<std::pair<at::Tensor*, int64_t>>(DecoderBlock&)>& slots,
                                bool any) {
-    for (auto& b : blocks)
+    for (auto& b : blocks_)
       for (auto& [t, n] : slots(b)) any = any || t->defined();
     if (any)
-      for (auto& b : blocks)
+      for (auto& b : blocks_)
         if (b.q_proj.weight.defined())
           for (auto& [t, n] : slots(b))
             if (!t->defined()) *t = at::zeros({n}, embed_tokens.options());
@@ -229,9 +238,9 @@ at::ScalarType LlamaModel::dtype() const { return embed_tokens.scalar_type(); }
 
 std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::named_tensors() {
   std::vector<std::pair<std::string, at::Tensor*>> out = {{"model.embed_tokens.weight", &embed_tokens}};
-  for (size_t i = 0; i < blocks.size(); ++i)
+  for (size_t i = 0; i < blocks_.size(); ++i)
     if (!storage_ || resident(i))
-      for (auto& [suffix, t] : blocks[i].named_tensors())
+      for (auto& [suffix, t] : blocks_[i].named_tensors())
       out.emplace_back(fmt::format("model.layers.{}.{}", i, suffix), t);
   out.emplace_back("model.norm.weight", &norm);
   if (!config_.tie_word_embeddings) out.emplace_back("lm_head.weight", &lm_head);

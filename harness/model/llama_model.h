@@ -75,7 +75,6 @@ class LlamaModel {
 
   const LlamaConfig& config() const { return config_; }
   at::Tensor embed_tokens;           // [vocab, hidden]
-  std::vector<DecoderBlock> blocks;  // num_hidden_layers
   at::Tensor norm;                   // [hidden]
   at::Tensor lm_head;                // [vocab, hidden]; the same tensor as embed_tokens when tied
 
@@ -88,18 +87,25 @@ class LlamaModel {
   const ActivationHookPtr& activation_hook(size_t i) const { return act_hooks_.at(i); }
   bool quantizes_activations() const;  // some block has a hook
 
-  // Streaming (model/block_storage.h): a streamed model keeps its blocks in a BlockStorage - the mmap'd
-  // checkpoint, then spill files - and its blocks[i] hold no tensors; everything that computes with a block goes
-  // through block(i) / set_block(i), which read it onto the model's device one at a time. For a resident
-  // model (the default) they are blocks[i] itself. A block assigned to blocks[i] of a streamed model
-  // (LRQuant's adapted copy) overrides the storage for that copy.
+  // The blocks (num_hidden_layers). Streaming (model/block_storage.h): a streamed model keeps its blocks
+  // in a BlockStorage - the mmap'd checkpoint, then spill files - and holds none in memory; everything
+  // that computes with a block goes through block(i) / set_block(i), which read it onto the model's
+  // device one at a time. A resident model (the default) holds every block.
+  size_t num_blocks() const { return blocks_.size(); }
   bool streamed() const { return storage_ != nullptr; }
   void rest_blocks_in(std::shared_ptr<BlockStorage> storage);  // makes the model streamed
   const BlockStorage* storage() const { return storage_.get(); }
-  // Block i on the model's device in its dtype (a shallow copy of blocks[i] when resident).
+  // Block i on the model's device in its dtype (a shallow copy, sharing the tensors, when resident).
   DecoderBlock block(size_t i) const;
   // Block i is `b` from now on (streamed: stored, spilled to disk when the storage has a spill directory).
   void set_block(size_t i, DecoderBlock b);
+  // Block i is `b`, held in memory also by a streamed model (LRQuant's adapted copy of its last block
+  // overrides the storage for that copy only).
+  void pin_block(size_t i, DecoderBlock b);
+  bool block_in_memory(size_t i) const { return blocks_.at(i).q_proj.weight.defined(); }
+  // Block i itself, to build or transform a model in place (loaders, make-tiny). std::logic_error for a
+  // block that is not in memory.
+  DecoderBlock& block_in_place(size_t i);
 
   at::Tensor embed(const at::Tensor& ids) const;  // [B, T] int64 -> [B, T, hidden]
   at::Tensor block_forward(size_t i, const at::Tensor& hidden, const RopeTables& rope) const;
@@ -128,7 +134,8 @@ class LlamaModel {
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
 
  private:
-  bool resident(size_t i) const { return blocks[i].q_proj.weight.defined(); }
+  bool resident(size_t i) const { return block_in_memory(i); }
+  std::vector<DecoderBlock> blocks_;
   LlamaConfig config_;
   std::shared_ptr<BlockStorage> storage_;  // null: every block resident in `blocks`
   std::vector<ActivationHookPtr> act_hooks_;  // one per block

@@ -58,6 +58,7 @@ Quantized quantize(LlamaModel& model, const ResolvedMethod& method, const Quanti
   ctx.progress = request.progress;
   ctx.work_dir = request.work_dir;
   ctx.activations = request.activations;
+  q.adapter = method.method->evaluation_adapter(model, request.setting, method.config);
   const auto start = std::chrono::steady_clock::now();
   q.report = method.method->apply(model, request.setting, method.config, ctx);
   q.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -68,10 +68,12 @@ struct QuantizeRequest {
 
 struct Quantized {
   quant::MethodReport report;
+  quant::EvalAdapter adapter;  // the method's evaluation-time adaptation (EvaluateOptions::adapter); empty: none
   double seconds = 0;
 };
 
-// Applies the method to `model` in place (nothing for "fp"); checks for a stop request first.
+// Applies the method to `model` in place (nothing for "fp"); checks for a stop request first. Takes the
+// method's evaluation-time adapter first, while the model is still the FP one.
 Quantized quantize(LlamaModel& model, const ResolvedMethod& method, const QuantizeRequest& request);
 
 }  // namespace ptq::pipeline

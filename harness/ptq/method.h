@@ -46,8 +46,6 @@ struct MethodReport {
   nlohmann::json summary = nlohmann::json::object();  // method-specific facts, stored with results
   // Per quantized linear: "<hf name>.weight_scale" and "<hf name>.weight_zero" ([out, in / group]).
   std::vector<std::pair<std::string, at::Tensor>> qparams;
-  // Set by methods that adapt at evaluation time (the experiment runner calls it per perplexity task).
-  EvalAdapter evaluation_adapter;
 };
 
 class Method {
@@ -55,6 +53,10 @@ class Method {
   virtual ~Method() = default;
   virtual std::string name() const = 0;
   virtual std::string description() const = 0;
+  // The method as paper tables name it ("OmniQuant"): the row label of reports and the key that matches
+  // the papers' reported numbers (experiments/papers/*.json "method"). Default: name(). An experiment
+  // entry's "paper_method" overrides it.
+  virtual std::string paper_name() const { return name(); }
   // The full default configuration; each default is documented with its source in the method's config.
   virtual nlohmann::json default_config() const = 0;
   // Defaults overlaid with `overrides` and validated: InputError naming an unknown key or a bad value.
@@ -68,6 +70,13 @@ class Method {
   // quantization switched on in the blocks' activation hooks (apply_activation_quant).
   virtual MethodReport apply(LlamaModel& model, const QuantSetting& setting, const nlohmann::json& config,
                              MethodContext& ctx) const = 0;
+  // Evaluation-time adaptation (LRQuant's test-time adaptation): a step of the evaluation pipeline
+  // (pipeline/evaluate.h), run before each perplexity task is scored. The pipeline asks for it with the
+  // FP model before apply(), so that the adapter keeps what it needs of it. Empty (the default): none.
+  virtual EvalAdapter evaluation_adapter(const LlamaModel& fp_model, const QuantSetting& setting,
+                                         const nlohmann::json& config) const {
+    return {};
+  }
 };
 
 class MethodRegistry {

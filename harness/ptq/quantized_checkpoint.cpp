@@ -37,7 +37,7 @@ void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& se
   apply_activation_quant(model, setting);
   if (!model.config().act_clip) return;
   const auto store = io::TensorStore::open_dir(dir);  // load_llama checked the names and shapes
-  for (size_t i = 0; i < model.blocks.size(); ++i) {
+  for (size_t i = 0; i < model.num_blocks(); ++i) {
     const at::Tensor logits = store.load(fmt::format("model.layers.{}.{}", i, kActClipTensor));
     model.set_activation_hook(i, with_clipping(model.activation_hook(i), logits.to(model.device(), model.dtype())));
   }

@@ -99,16 +99,54 @@ nlohmann::json ReconReport::to_json() const {
 
 namespace {
 
+// A chain of blocks trained together (a window, or evaluation-time adaptation's one block): each
+// block's parts, its FP block and the model's activation hook of it.
+struct ChainLink {
+  BlockParts* parts;
+  const DecoderBlock* fp;
+  ActivationHookPtr model_hook;
+};
+struct StepTargets {
+  const at::Tensor& x_q;
+  const at::Tensor& target;
+  const at::Tensor& target_2;  // undefined: no second-target term
+};
+
+// The loss of one step on samples [j, j + o.batch_size): the chain's quantized forward against the
+// targets, plus the parts' regularisers at `progress` (steps done / steps of the unit).
+StepLoss chain_step_loss(const std::vector<ChainLink>& chain, const LlamaConfig& cfg, const RopeTables& rope,
+                         const StepTargets& t, const ReconOptions& o, at::Device dev, int64_t j, double progress) {
+  const int64_t bs = o.batch_size;
+  for (const ChainLink& l : chain) l.parts->before_step();
+  at::Tensor out = t.x_q.narrow(0, j, bs).to(dev, true), reg;
+  for (const ChainLink& l : chain) {
+    const ActivationHookPtr hook = l.parts->activation_hook(l.model_hook);
+    out = decoder_block_forward(l.parts->temporary_block(*l.fp), cfg, out, rope, hook.get());
+    const at::Tensor r = l.parts->regularizer(progress);
+    if (r.defined()) reg = (reg.defined() ? reg : at::zeros({}, at::kFloat)) + r;
+  }
+  const at::Tensor y = t.target.narrow(0, j, bs).to(dev, true);
+  at::Tensor loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
+  if (t.target_2.defined()) {
+    const at::Tensor y2 = t.target_2.narrow(0, j, bs).to(dev, true);
+    if (o.aug_loss) loss = loss + at::mse_loss(out, y2);
+    if (o.target_2_loss) loss = loss + o.target_2_loss(out, y2);
+  }
+  if (!reg.defined()) return StepLoss{loss};
+  const double logged = loss.item<double>();
+  return StepLoss{loss + o.regularizer_weight * reg / static_cast<double>(chain.size()), logged};
+}
+
 // One reconstruct() call: the calibration activations, the blocks and parts in flight, the schedule.
 class Engine {
  public:
   Engine(LlamaModel& model, const at::Tensor& calibration, const PartsFactory& make_parts, const ReconOptions& o)
       : model_(model), cfg_(model.config()), o_(o), make_parts_(make_parts), dev_(model.device()),
         model_dtype_(model.dtype()), rope_(model.rope(calibration.size(1))), n_(calibration.size(0)),
-        schedule_(window_schedule(static_cast<int64_t>(model.blocks.size()), o.window, o.overlap)),
+        schedule_(window_schedule(static_cast<int64_t>(model.num_blocks()), o.window, o.overlap)),
         steps_per_unit_(o.epochs * (n_ / o.batch_size)),
         progress_("reconstruct", static_cast<int64_t>(schedule_.size()) * steps_per_unit_, 10.0),
-        reader_(model, 0, model.blocks.size()) {
+        reader_(model, 0, model.num_blocks()) {
     embed(calibration);
   }
 
@@ -174,27 +212,12 @@ class Engine {
 
   // The loss of one step: the window's quantized forward against the targets, plus the regularisers.
   StepLossFn step_loss(const Window& win) {
-    return [this, &win](int64_t j, int64_t step) {
-      const int64_t bs = o_.batch_size;
-      for (int64_t b : win.blocks) parts_.at(b)->before_step();
+    std::vector<ChainLink> chain;
+    for (int64_t b : win.blocks)
+      chain.push_back({parts_.at(b).get(), &fp_.at(b), model_.activation_hook(static_cast<size_t>(b))});
+    return [this, chain](int64_t j, int64_t step) {
       const double progress = static_cast<double>(step) / static_cast<double>(steps_per_unit_);
-      at::Tensor out = x_q_.narrow(0, j, bs).to(dev_, true), reg;
-      for (int64_t b : win.blocks) {
-        const ActivationHookPtr hook = parts_.at(b)->activation_hook(model_.activation_hook(static_cast<size_t>(b)));
-        out = decoder_block_forward(parts_.at(b)->temporary_block(fp_.at(b)), cfg_, out, rope_, hook.get());
-        const at::Tensor r = parts_.at(b)->regularizer(progress);
-        if (r.defined()) reg = (reg.defined() ? reg : at::zeros({}, at::kFloat)) + r;
-      }
-      const at::Tensor y = target_.narrow(0, j, bs).to(dev_, true);
-      at::Tensor loss = o_.loss ? o_.loss(out, y) : at::mse_loss(out, y);
-      if (target_2_.defined()) {
-        const at::Tensor y2 = target_2_.narrow(0, j, bs).to(dev_, true);
-        if (o_.aug_loss) loss = loss + at::mse_loss(out, y2);
-        if (o_.target_2_loss) loss = loss + o_.target_2_loss(out, y2);
-      }
-      if (!reg.defined()) return StepLoss{loss};
-      const double logged = loss.item<double>();
-      return StepLoss{loss + o_.regularizer_weight * reg / static_cast<double>(win.blocks.size()), logged};
+      return chain_step_loss(chain, cfg_, rope_, {x_q_, target_, target_2_}, o_, dev_, j, progress);
     };
   }
 
@@ -212,7 +235,7 @@ class Engine {
       for (auto& g : parts_.at(b)->param_groups()) groups.push_back(g);
       if (can_skip) at_start[b] = cloned(parts_.at(b)->state());
     }
-    log = train_steps(groups, n_, step_loss(win), unit_name(win), unit_label(win, model_.blocks.size()), can_skip, o_,
+    log = train_steps(groups, n_, step_loss(win), unit_name(win), unit_label(win, model_.num_blocks()), can_skip, o_,
                       progress_, done_);
     if (log.skipped.empty()) {
       save_unit(win, w, log);
@@ -303,7 +326,7 @@ ReconReport fold_initial_parts(LlamaModel& model, const PartsFactory& make_parts
   ReconReport report;
   const RopeTables rope = model.rope(1);
   const at::Tensor none;
-  for (size_t i = 0; i < model.blocks.size(); ++i) {
+  for (size_t i = 0; i < model.num_blocks(); ++i) {
     DecoderBlock block = model.block(i);
     const BlockInputs in{block, i, model.config(), none, none, rope, o.batch_size, model.activation_hook(i).get()};
     const std::unique_ptr<BlockParts> parts = make_parts(in);
@@ -319,17 +342,12 @@ ReconReport fold_initial_parts(LlamaModel& model, const PartsFactory& make_parts
 
 BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, size_t num_blocks, const LlamaConfig& cfg,
                      const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
-                     const ActivationHook* aq, const ReconOptions& o, Progress& progress, int64_t& done) {
-  const int64_t bs = o.batch_size;
+                     const ActivationHookPtr& aq, const ReconOptions& o, Progress& progress, int64_t& done) {
   const at::Device dev = block.q_proj.weight.device();  // activations may be at home on the host
-  const StepLossFn step_loss = [&](int64_t j, int64_t) {
-    parts.before_step();
-    const DecoderBlock t = parts.temporary_block(block);
-    const at::Tensor out = decoder_block_forward(t, cfg, x_q.narrow(0, j, bs).to(dev, true), rope, aq);
-    const at::Tensor y = target.narrow(0, j, bs).to(dev, true);
-    at::Tensor loss = o.loss ? o.loss(out, y) : at::mse_loss(out, y);
-    if (o.aug_loss) loss = loss + at::mse_loss(out, target_2.narrow(0, j, bs).to(dev, true));
-    return StepLoss{loss};
+  const std::vector<ChainLink> chain = {{&parts, &block, aq}};
+  const double steps = static_cast<double>(std::max<int64_t>(1, o.epochs * (x_q.size(0) / o.batch_size)));
+  const StepLossFn step_loss = [&](int64_t j, int64_t step) {
+    return chain_step_loss(chain, cfg, rope, {x_q, target, target_2}, o, dev, j, static_cast<double>(step) / steps);
   };
   return train_steps(parts.param_groups(), x_q.size(0), step_loss, fmt::format("block {}", i),
                      fmt::format("block {}/{}", i + 1, num_blocks), o.nan_policy == NanPolicy::kSkipBlock && o.fallback_fold, o,

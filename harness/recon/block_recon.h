@@ -151,12 +151,13 @@ at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<a
                        c10::optional<at::Device> compute = c10::nullopt);
 
 // Trains `parts` of `block` (block number `index`) on inputs `x_q` against `target` (and `target_2` when
-// o.aug_loss) for o.epochs epochs in fixed order, with activation quantizers `aq`; `progress`/`done`
-// count steps. Applies o.nan_policy: a skipped block comes back with log.skipped set. Used by
-// reconstruct() and by evaluation-time adaptation (LRQuant's TTA).
+// defined) for o.epochs epochs in fixed order, with the model's activation hook `aq` of the block (the
+// parts may replace it); `progress`/`done` count steps. The step loss is the engine's for a window of
+// one block. Applies o.nan_policy: a skipped block comes back with log.skipped set. Used by
+// evaluation-time adaptation (LRQuant's TTA), which trains one block outside reconstruct().
 BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t index, size_t num_blocks, const LlamaConfig& config,
                      const at::Tensor& x_q, const at::Tensor& target, const at::Tensor& target_2, const RopeTables& rope,
-                     const ActivationHook* aq, const ReconOptions& o, Progress& progress, int64_t& done);
+                     const ActivationHookPtr& aq, const ReconOptions& o, Progress& progress, int64_t& done);
 
 // Runs the procedure above over every block of `model` (in place). `calibration`: [n, seqlen] int64;
 // with epochs 0 the parts are folded at their initial values (computed from the calibration windows

@@ -137,7 +137,7 @@ void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::pat
   eo.samples_dir = (dir / "samples").string();
   eo.average = cell.zeroshot_average;
   eo.fail_on_nonfinite = true;
-  eo.adapter = quantized.report.evaluation_adapter;
+  eo.adapter = quantized.adapter;
   eo.calibration_dataset = cell.calibration ? cell.calibration->dataset : "";
   const pipeline::Evaluation evaluation = pipeline::evaluate(loaded.model, tasks, eo);
   nlohmann::json metrics = nlohmann::json::array();

@@ -240,7 +240,7 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
     if (v[i].is_object() && v[i].contains("config_overrides"))
       resolve_overrides(v[i]["config_overrides"], c.key("config_overrides"), *method, overrides, models, m);
     if (m.label.empty()) m.label = m.name;
-    if (m.paper_method.empty()) m.paper_method = default_paper_method(m.name);
+    if (m.paper_method.empty()) m.paper_method = method->paper_name();
     if (!labels.insert(m.label).second)
       c.fail(fmt::format("label \"{}\" appears twice: give each configuration of a method its own \"label\"", m.label));
     out.push_back(m);
@@ -386,11 +386,8 @@ nlohmann::json SlurmResources::to_json() const {
 }
 
 std::string default_paper_method(const std::string& method) {
-  static const std::map<std::string, std::string> names = {{"fp", "FP16"},          {"rtn", "RTN"},
-                                                           {"omniquant", "OmniQuant"}, {"lrquant", "LRQuant"},
-                                                           {"cbq", "CBQ"},          {"mppq", "MPPQ"}};
-  const auto it = names.find(method);
-  return it == names.end() ? method : it->second;
+  if (method == "fp") return "FP16";  // the full-precision row: not a method
+  return methods::registry().get(method).paper_name();
 }
 
 ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::string& file, const std::string& base_dir) {

@@ -36,7 +36,7 @@ struct ModelSpec {
 struct MethodSpec {
   std::string name;          // registry name, or "fp" for the unquantized baseline
   std::string label;         // row label (default: name); lets one file hold ablations of one method
-  std::string paper_method;  // the method's name in paper tables (default: see default_paper_method)
+  std::string paper_method;  // the method's name in paper tables (default: Method::paper_name())
   nlohmann::json config;     // the resolved config (defaults + overrides), canonical
   std::vector<std::string> settings;  // the settings this method runs at (default: the spec's settings)
   bool needs_calibration = false;
@@ -103,7 +103,8 @@ ExperimentSpec load_experiment_spec(const std::string& path);
 // Same, from an already parsed document (`file` names it in messages, `base_dir` resolves relative paths).
 ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::string& file, const std::string& base_dir);
 
-// The name a method has in paper tables: fp -> FP16, rtn -> RTN, omniquant -> OmniQuant, ...
+// The name a method has in paper tables: fp (the full-precision row) -> FP16, a method -> its
+// Method::paper_name() (InputError for an unknown name).
 std::string default_paper_method(const std::string& method);
 
 }  // namespace ptq::run

@@ -95,7 +95,7 @@ double outlier_ratio(const LlamaModel& m, const at::Tensor& ids, int64_t seqlen,
   const RopeTables rope = m.rope(seg.size(1));
   at::Tensor h = m.embed(seg);
   for (int64_t i = 0; i < layer; ++i) h = m.block_forward(static_cast<size_t>(i), h, rope);
-  const at::Tensor x = rms_norm(h, m.blocks[static_cast<size_t>(layer)].input_layernorm, m.config().rms_norm_eps);
+  const at::Tensor x = rms_norm(h, m.block(static_cast<size_t>(layer)).input_layernorm, m.config().rms_norm_eps);
   const at::Tensor per_channel = x.abs().mean(std::vector<int64_t>{0, 1});
   return per_channel.max().item<double>() / per_channel.median().item<double>();
 }

@@ -68,7 +68,8 @@ nlohmann::json inject_outliers(LlamaModel& model, const OutlierSpec& spec) {
   nlohmann::json report = {{"hidden", to_json(hidden)}, {"hidden_heavy_weights", to_json(heavy)},
                            {"intermediate", nlohmann::json::array()}, {"intermediate_heavy_weights", nlohmann::json::array()}};
   hidden.insert(hidden.end(), heavy.begin(), heavy.end());
-  for (auto& b : model.blocks) {
+  for (size_t i = 0; i < model.num_blocks(); ++i) {
+    DecoderBlock& b = model.block_in_place(i);
     for (const auto& s : hidden) scale_hidden_channel(b, s);
     const auto [act, wt] = pick_channels(rng, c.intermediate_size, spec.intermediate_channels, spec.weight_intermediate_channels);
     const auto inter = draw(act, spec.min_log2, spec.max_log2, false);

@@ -20,7 +20,8 @@ LlamaModel init_llama(const LlamaConfig& c, uint64_t seed) {
   const auto normal = [&](std::vector<int64_t> shape, double std) { return at::normal(0.0, std, shape, gen); };
   LlamaModel m(c);
   m.embed_tokens = normal({c.vocab_size, c.hidden_size}, 0.02);
-  for (auto& b : m.blocks) {
+  for (size_t i = 0; i < m.num_blocks(); ++i) {
+    DecoderBlock& b = m.block_in_place(i);
     b.input_layernorm = at::ones({c.hidden_size});
     b.post_attention_layernorm = at::ones({c.hidden_size});
     b.q_proj.weight = normal({c.q_dim(), c.hidden_size}, 0.02);
@@ -60,7 +61,7 @@ TrainReport train_lm(LlamaModel& model, const at::Tensor& ids, const TrainConfig
     for (int64_t b = 0; b < cfg.batch; ++b)
       batch[b].copy_(ids.narrow(0, rng.randint(0, n - cfg.seqlen - 2), cfg.seqlen + 1));
     at::Tensor h = model.embed(batch.narrow(1, 0, cfg.seqlen));
-    for (size_t i = 0; i < model.blocks.size(); ++i) h = model.block_forward(i, h, rope);
+    for (size_t i = 0; i < model.num_blocks(); ++i) h = model.block_forward(i, h, rope);
     const at::Tensor loss = at::cross_entropy_loss(model.logits(h).reshape({-1, vocab}),
                                                    batch.narrow(1, 1, cfg.seqlen).reshape({-1}));
     opt.zero_grad();

@@ -60,6 +60,7 @@ namespace {
 class Cbq final : public quant::MethodWithConfig<CbqConfig> {
  public:
   std::string name() const override { return "cbq"; }
+  std::string paper_name() const override { return "CBQ"; }
   std::string description() const override {
     return "cross-block reconstruction (sliding window, homologous MSE+KL loss) with CFP and LoRA-Rounding";
   }
@@ -110,7 +111,7 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.parts.seed = static_cast<uint64_t>(c.seed);
     const nlohmann::json log = cbq::cross_block_reconstruct(model, *ctx.calibration, o, report.qparams);
     // A uniform checkpoint layout: a block that learned no clipping (none does today) clips nothing.
-    for (size_t i = 0; o.parts.act_steps && i < model.blocks.size(); ++i)
+    for (size_t i = 0; o.parts.act_steps && i < model.num_blocks(); ++i)
       if (model.activation_hook(i) && model.activation_hook(i)->saved_tensors().empty())
         model.set_activation_hook(i, quant::with_clipping(model.activation_hook(i),
                                                           at::full({kLinearInputSites}, quant::kNoActClipLogit, at::kFloat)));

@@ -68,6 +68,7 @@ namespace {
 class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
  public:
   std::string name() const override { return "lrquant"; }
+  std::string paper_name() const override { return "LRQuant"; }
   std::string description() const override {
     return "OmniQuant's pipeline with LAE scale init, trained shifts, MSE + NLC loss, optional test-time adaptation";
   }
@@ -94,27 +95,30 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
       at::Tensor l = at::mse_loss(out, target);
       return nlc == "off" ? l : l + methods::nlc_loss(out, target, nlc);
     };
-    // TTA adapts a fresh copy of the FP last block: keep it before the pipeline quantizes the model.
-    std::optional<DecoderBlock> fp_last;
-    if (c.tta) fp_last = model.block(model.blocks.size() - 1);
     quant::MethodReport report = run_omni_pipeline(model, setting, config, ctx, p);
     report.summary["nlc"] = c.nlc;
-    if (c.tta) {
-      TtaOptions t;
-      t.mode = c.tta_mode;
-      t.datasets = c.tta_datasets;
-      t.epochs = c.tta_epochs;
-      t.let_lr = c.tta_let_lr > 0 ? c.tta_let_lr : c.let_lr;
-      t.lwc_lr = c.tta_lwc_lr;
-      t.let = p.let.enabled;
-      t.nlc = c.nlc;
-      t.qk_scale = c.qk_scale;
-      t.weight_spec = setting.weight_spec();
-      report.evaluation_adapter = make_tta_adapter(*fp_last, t);
+    if (c.tta)
       report.summary["tta"] = {{"mode", c.tta_mode}, {"epochs", c.tta_epochs}, {"datasets", c.tta_datasets},
                                {"transductive", true}};
-    }
     return report;
+  }
+
+  // TTA adapts a fresh copy of the FP last block: the adapter keeps one of the model as it is now.
+  quant::EvalAdapter evaluation_adapter(const LlamaModel& fp_model, const quant::QuantSetting& setting,
+                                        const nlohmann::json& config) const override {
+    const LRQuantConfig c = LRQuantConfig::from_json(config);
+    if (!c.tta) return {};
+    TtaOptions t;
+    t.mode = c.tta_mode;
+    t.datasets = c.tta_datasets;
+    t.epochs = c.tta_epochs;
+    t.let_lr = c.tta_let_lr > 0 ? c.tta_let_lr : c.let_lr;
+    t.lwc_lr = c.tta_lwc_lr;
+    t.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting).enabled;
+    t.nlc = c.nlc;
+    t.qk_scale = c.qk_scale;
+    t.weight_spec = setting.weight_spec();
+    return make_tta_adapter(fp_model.block(fp_model.num_blocks() - 1), t);
   }
 };
 

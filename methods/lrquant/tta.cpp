@@ -44,7 +44,7 @@ quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const Tta
       return nullptr;
     }
     const bool released = o.mode == "released";
-    const size_t last = q.blocks.size() - 1;
+    const size_t last = q.num_blocks() - 1;
     const LlamaConfig& cfg = q.config();
     const at::Tensor windows = req.segments->to(q.device());
     const RopeTables rope = q.rope(windows.size(1));
@@ -75,17 +75,17 @@ quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const Tta
       at::Tensor l = at::mse_loss(out, y);
       return nlc == "off" ? l : l + methods::nlc_loss(out, y, nlc);
     };
-    const ActivationHook* aq = released ? nullptr : q.activation_hook(last).get();
+    const ActivationHookPtr aq = released ? nullptr : q.activation_hook(last);
     Progress progress("tta " + req.task, o.epochs * x.size(0), 10.0);
     int64_t done = 0;
-    const recon::BlockLog log = recon::train_block(*parts, *fp, last, q.blocks.size(), cfg, x, target, {}, rope, aq, ro, progress, done);
+    const recon::BlockLog log = recon::train_block(*parts, *fp, last, q.num_blocks(), cfg, x, target, {}, rope, aq, ro, progress, done);
     if (req.progress) progress.finish(fmt::format("last block adapted on {} windows", x.size(0)));
 
     auto adapted = std::make_shared<LlamaModel>(q);  // shares every tensor; only the last block is replaced
     DecoderBlock block = *fp;                         // folding assigns new tensors: *fp stays as it is
     std::vector<std::pair<std::string, at::Tensor>> qparams;
     parts->fold(block, fmt::format("model.layers.{}.", last), qparams);
-    adapted->blocks[last] = block;
+    adapted->pin_block(last, block);
     if (released) adapted->set_activation_hook(last, nullptr);  // the released code leaves it in float
     details["applied"] = true;
     details["block"] = last;

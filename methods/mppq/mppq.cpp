@@ -56,6 +56,7 @@ namespace {
 class Mppq final : public quant::MethodWithConfig<MppqConfig> {
  public:
   std::string name() const override { return "mppq"; }
+  std::string paper_name() const override { return "MPPQ"; }
   std::string description() const override {
     return "LRQuant's pipeline with mixed MSE+NLC+KL supervision, proxy rounding and pre-searched clipping";
   }

@@ -47,6 +47,7 @@ namespace {
 class OmniQuant final : public quant::MethodWithConfig<OmniQuantConfig> {
  public:
   std::string name() const override { return "omniquant"; }
+  std::string paper_name() const override { return "OmniQuant"; }
   std::string description() const override {
     return "block-wise reconstruction with learnable weight clipping (LWC) and equivalent transformation (LET)";
   }

@@ -26,6 +26,7 @@ namespace {
 class Rtn final : public quant::MethodWithConfig<RtnConfig> {
  public:
   std::string name() const override { return "rtn"; }
+  std::string paper_name() const override { return "RTN"; }
   std::string description() const override {
     return "round-to-nearest weights (min/max per channel or group), dynamic per-token activations; no calibration";
   }
@@ -47,8 +48,8 @@ class Rtn final : public quant::MethodWithConfig<RtnConfig> {
     quant::MethodReport report;
     int64_t quantized = 0;
     if (wspec.enabled()) {
-      BlockReader reader(model, 0, model.blocks.size());
-      for (size_t i = 0; i < model.blocks.size(); ++i) {
+      BlockReader reader(model, 0, model.num_blocks());
+      for (size_t i = 0; i < model.num_blocks(); ++i) {
         DecoderBlock block = reader.next();  // a streamed model's blocks are read and stored one at a time
         for (auto& [suffix, tensor] : block.named_tensors()) {
           // Only the seven linear weights; norms and biases stay full precision.

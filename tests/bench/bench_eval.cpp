@@ -44,7 +44,7 @@ void BM_Llama7BModelPerplexity(benchmark::State& state) {
   const auto o = at::TensorOptions().device(device).dtype(dtype);
   ptq::LlamaModel m(c);
   m.embed_tokens = at::randn({c.vocab_size, c.hidden_size}, o) * 0.02;
-  for (auto& b : m.blocks) b = ptq::bench::random_block(c, device, dtype);
+  for (size_t i = 0; i < m.num_blocks(); ++i) m.set_block(i, ptq::bench::random_block(c, device, dtype));
   m.norm = at::ones({c.hidden_size}, o);
   m.lm_head = at::randn({c.vocab_size, c.hidden_size}, o) * 0.02;
   m.to(device, dtype);
@@ -73,7 +73,7 @@ void BM_TinyModelPerplexity(benchmark::State& state) {
   c.vocab_size = 1000;
   ptq::LlamaModel m(c);
   m.embed_tokens = at::randn({c.vocab_size, c.hidden_size});
-  for (auto& b : m.blocks) b = ptq::bench::random_block(c);
+  for (size_t i = 0; i < m.num_blocks(); ++i) m.set_block(i, ptq::bench::random_block(c));
   m.norm = at::ones({c.hidden_size});
   m.lm_head = at::randn({c.vocab_size, c.hidden_size}) * 0.02;
   const at::Tensor ids = at::randint(0, c.vocab_size, {8 * 512}, at::kLong);

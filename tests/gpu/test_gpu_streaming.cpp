@@ -24,7 +24,7 @@ TEST_CASE("OmniQuant W4A4 on CUDA: streamed with host activations equals residen
   const nlohmann::json config = {{"epochs", 2}, {"batch_size", 2}};
   ptq::test::apply_method(resident, "omniquant", "W4A4", config, calib, "", "device");
   ptq::test::apply_method(streamed, "omniquant", "W4A4", config, calib, "", "host");
-  for (size_t i = 0; i < resident.blocks.size(); ++i) {
+  for (size_t i = 0; i < resident.num_blocks(); ++i) {
     INFO("block " << i);
     const ptq::DecoderBlock a = resident.block(i), b = streamed.block(i);
     CHECK(b.q_proj.weight.is_cuda());

@@ -160,6 +160,7 @@ TEST_CASE("ls lists methods, settings and evaluators", "[integration][cli]") {
   REQUIRE(methods.exit_code == 0);
   CHECK_THAT(methods.out, Contains("rtn"));
   CHECK_THAT(methods.out, Contains("default config: {\"range\":\"minmax\"}"));
+  CHECK_THAT(methods.out, Contains("in paper tables: OmniQuant"));  // declared by the method
   const auto settings = run_ptqbench({"ls", "settings"});
   CHECK_THAT(settings.out, Contains("W4A16g128"));
   CHECK_THAT(settings.out, Contains("W4A4"));

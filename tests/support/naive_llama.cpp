@@ -101,11 +101,13 @@ std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std
   std::vector<NaiveBlock> blocks;
   const int wb = quant.wbits;
   const int64_t g = quant.group;
-  for (const auto& b : model.blocks)
+  for (size_t i = 0; i < model.num_blocks(); ++i) {
+    const DecoderBlock b = model.block(i);
     blocks.push_back({to_vec(b.input_layernorm), to_vec(b.post_attention_layernorm), to_mat(b.q_proj.weight, wb, g),
                       to_mat(b.k_proj.weight, wb, g), to_mat(b.v_proj.weight, wb, g), to_mat(b.o_proj.weight, wb, g),
                       to_mat(b.gate_proj.weight, wb, g), to_mat(b.up_proj.weight, wb, g),
                       to_mat(b.down_proj.weight, wb, g)});
+  }
   const Mat embed = to_mat(model.embed_tokens);
   const Mat head = to_mat(model.lm_head);
   const Vec final_norm = to_vec(model.norm);

@@ -31,7 +31,8 @@ LlamaModel random_model(const LlamaConfig& c, uint64_t seed) {
   };
   LlamaModel m(c);
   m.embed_tokens = normal({c.vocab_size, c.hidden_size}, 1.0);
-  for (auto& b : m.blocks) {
+  for (size_t i = 0; i < m.num_blocks(); ++i) {
+    DecoderBlock& b = m.block_in_place(i);
     b.input_layernorm = 1 + normal({c.hidden_size}, 0.1);
     b.post_attention_layernorm = 1 + normal({c.hidden_size}, 0.1);
     b.q_proj.weight = normal({c.q_dim(), c.hidden_size}, 0.1);
@@ -71,7 +72,7 @@ at::Tensor last_hidden(const LlamaModel& m, const at::Tensor& ids) {
   at::NoGradGuard no_grad;
   const auto rope = m.rope(ids.size(1));
   at::Tensor h = m.embed(ids);
-  for (size_t i = 0; i < m.blocks.size(); ++i) h = m.block_forward(i, h, rope);
+  for (size_t i = 0; i < m.num_blocks(); ++i) h = m.block_forward(i, h, rope);
   return h;
 }
 

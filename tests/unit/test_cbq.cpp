@@ -59,7 +59,7 @@ TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid, ablations
   CHECK(err_cbq < 0.6 * err_rtn);
   // Hardened weights: weight / scale + zero is an integer in [0, 3] for every row.
   REQUIRE(report.qparams.size() == 3 * 7 * 2);
-  const at::Tensor w = q.blocks[1].up_proj.weight;
+  const at::Tensor w = q.block(1).up_proj.weight;
   at::Tensor scale, zero;
   for (const auto& [name, t] : report.qparams) {
     if (name == "model.layers.1.mlp.up_proj.weight_scale") scale = t;
@@ -102,7 +102,7 @@ TEST_CASE("CBQ W4A4 learns activation steps, per-window checkpoints resume to th
   const auto full = run(&s1);
   // S^X: every block carries its four learned clipping logits, moved away from their init.
   CHECK(full.config().act_clip);
-  for (size_t i = 0; i < full.blocks.size(); ++i) {
+  for (size_t i = 0; i < full.num_blocks(); ++i) {
     const at::Tensor clip = ptq::test::saved_act_clip(full, i);
     REQUIRE(clip.defined());
     CHECK(clip.sizes() == at::IntArrayRef{4});
@@ -123,9 +123,9 @@ TEST_CASE("CBQ W4A4 learns activation steps, per-window checkpoints resume to th
   const auto reloaded = run(&s3);
   CHECK(s3["cross_block"]["windows"][1]["resumed"] == true);
   for (const ptq::LlamaModel* m : {&resumed, &reloaded})
-    for (size_t i = 0; i < fp.blocks.size(); ++i) {
-      CHECK(at::equal(full.blocks[i].q_proj.weight, m->blocks[i].q_proj.weight));
-      CHECK(at::equal(full.blocks[i].down_proj.weight, m->blocks[i].down_proj.weight));
+    for (size_t i = 0; i < fp.num_blocks(); ++i) {
+      CHECK(at::equal(full.block(i).q_proj.weight, m->block(i).q_proj.weight));
+      CHECK(at::equal(full.block(i).down_proj.weight, m->block(i).down_proj.weight));
       CHECK(at::equal(ptq::test::saved_act_clip(full, i), ptq::test::saved_act_clip(*m, i)));
     }
   // Another run's files are refused.
@@ -139,7 +139,7 @@ TEST_CASE("CBQ stops on a NaN loss naming the window, or with skip-block goes on
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 63);
   const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
   ptq::LlamaModel bad = copy_model(fp);
-  bad.blocks[2].up_proj.weight[0][0] = NAN;
+  bad.block(2).up_proj.weight[0][0] = NAN;
   CHECK_THROWS_WITH(apply_method(bad, "cbq", "W4A16", {{"epochs", 1}}, calib), Contains("window [1..2] epoch 0 step 0: loss is nan"));
   ptq::LlamaModel skipped = copy_model(bad);
   const auto r = apply_method(skipped, "cbq", "W4A16", {{"epochs", 1}, {"nan_policy", "skip-block"}}, calib);
@@ -147,8 +147,8 @@ TEST_CASE("CBQ stops on a NaN loss naming the window, or with skip-block goes on
   CHECK(windows[0]["skipped"].is_null());
   CHECK(windows[1]["skipped"].get<std::string>().find("window [1..2]") == 0);
   // Window 0 trained (blocks 0 and 1 without NaN); window 1 kept the parameters it came in with.
-  CHECK(std::isfinite(skipped.blocks[0].q_proj.weight.sum().item<double>()));
-  CHECK(std::isfinite(skipped.blocks[1].down_proj.weight.sum().item<double>()));
+  CHECK(std::isfinite(skipped.block(0).q_proj.weight.sum().item<double>()));
+  CHECK(std::isfinite(skipped.block(1).down_proj.weight.sum().item<double>()));
 }
 
 TEST_CASE("CBQ gives the same model whatever the process's random state, and its seed key changes it", "[unit][cbq]") {
@@ -166,11 +166,11 @@ TEST_CASE("CBQ gives the same model whatever the process's random state, and its
   nlohmann::json other = config;
   other["seed"] = 1;
   const ptq::LlamaModel c = run(1, other);
-  for (size_t i = 0; i < fp.blocks.size(); ++i) {
-    CHECK(at::equal(a.blocks[i].q_proj.weight, b.blocks[i].q_proj.weight));
-    CHECK(at::equal(a.blocks[i].down_proj.weight, b.blocks[i].down_proj.weight));
+  for (size_t i = 0; i < fp.num_blocks(); ++i) {
+    CHECK(at::equal(a.block(i).q_proj.weight, b.block(i).q_proj.weight));
+    CHECK(at::equal(a.block(i).down_proj.weight, b.block(i).down_proj.weight));
   }
   bool differs = false;
-  for (size_t i = 0; i < fp.blocks.size(); ++i) differs |= !at::equal(a.blocks[i].q_proj.weight, c.blocks[i].q_proj.weight);
+  for (size_t i = 0; i < fp.num_blocks(); ++i) differs |= !at::equal(a.block(i).q_proj.weight, c.block(i).q_proj.weight);
   CHECK(differs);
 }

@@ -58,8 +58,8 @@ TEST_CASE("CFP scales fold exactly into the norm -> linear pairs", "[unit][cbq]"
   p.fc1_scale = at::ones({c.hidden_size});
   p.fc1_scale[11] = 3.0;
   p.out_scale = at::ones({c.kv_dim()});
-  const auto folded = ptq::methods::let_transform(m.blocks[0], c, p);
-  CHECK((ptq::decoder_block_forward(folded, c, x, rope) - ptq::decoder_block_forward(m.blocks[0], c, x, rope)).abs().max().item<double>() < 1e-5);
+  const auto folded = ptq::methods::let_transform(m.block(0), c, p);
+  CHECK((ptq::decoder_block_forward(folded, c, x, rope) - ptq::decoder_block_forward(m.block(0), c, x, rope)).abs().max().item<double>() < 1e-5);
 }
 
 TEST_CASE("CFP weight truncation clips the planted entries of each row to the row's threshold", "[unit][cbq]") {

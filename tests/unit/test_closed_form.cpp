@@ -130,21 +130,21 @@ TEST_CASE("a closed-form method runs on the engine unchanged: sub-steps on the q
 
   at::Tensor x = at::embedding(fp.embed_tokens, calib).to(at::kDouble);
   const at::Tensor x_fp = x;
-  for (size_t i = 0; i < fp.blocks.size(); ++i) {
+  for (size_t i = 0; i < fp.num_blocks(); ++i) {
     INFO("block " << i);
-    const Expected e = expected_block(fp.blocks[i], c, x, 4);
-    check_close(m.blocks[i], e.block);
+    const Expected e = expected_block(fp.block(i), c, x, 4);
+    check_close(m.block(i), e.block);
     x = e.out;
   }
   // Block 1 calibrated on the quantized path: its FP-path input would give other weights.
-  const at::Tensor fp_out = expected_block_fp_output(fp.blocks[0], c, x_fp);
-  const Expected on_fp = expected_block(fp.blocks[1], c, fp_out, 4);
-  CHECK_FALSE(at::allclose(m.blocks[1].q_proj.weight, on_fp.block.q_proj.weight, 1e-4, 1e-6));
+  const at::Tensor fp_out = expected_block_fp_output(fp.block(0), c, x_fp);
+  const Expected on_fp = expected_block(fp.block(1), c, fp_out, 4);
+  CHECK_FALSE(at::allclose(m.block(1).q_proj.weight, on_fp.block.q_proj.weight, 1e-4, 1e-6));
 
   // Every weight stays on its quantization grid: w = (n - zero) * scale with an integer n in [0, 15].
-  REQUIRE(q.report.qparams.size() == 2 * 7 * fp.blocks.size());
+  REQUIRE(q.report.qparams.size() == 2 * 7 * fp.num_blocks());
   const at::Tensor scale = q.report.qparams[0].second, zero = q.report.qparams[1].second;
-  const at::Tensor n = m.blocks[0].q_proj.weight / scale.reshape({c.hidden_size, -1}) + zero.reshape({c.hidden_size, -1});
+  const at::Tensor n = m.block(0).q_proj.weight / scale.reshape({c.hidden_size, -1}) + zero.reshape({c.hidden_size, -1});
   CHECK(at::allclose(n, n.round(), 0, 1e-3));
   CHECK(n.min().item<double>() > -0.01);
   CHECK(n.max().item<double>() < 15.01);
@@ -156,7 +156,7 @@ TEST_CASE("linear-group inputs are what the block's linears see, in forward orde
   at::manual_seed(6);
   const at::Tensor x = at::randn({2, 8, c.hidden_size});
   const auto rope_tables = fp.rope(8);
-  const DecoderBlock& b = fp.blocks[0];
+  const DecoderBlock& b = fp.block(0);
   const auto in = [&](ptq::recon::LinearGroup g) { return ptq::recon::linear_group_inputs(b, c, g, x, rope_tables, {}, 1); };
   const at::Tensor xd = x.to(at::kDouble);
   const at::Tensor n1 = rms(xd, b.input_layernorm, c.rms_norm_eps);

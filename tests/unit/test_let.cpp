@@ -54,7 +54,7 @@ TEST_CASE("LET folded into a block leaves its FP output unchanged (MHA and GQA, 
       at::manual_seed(20 + kv);
       const auto c = ptq::test::tiny_config(shape_with_kv(kv));
       const auto m = ptq::test::random_model(c, 31);
-      const auto& block = m.blocks[0];
+      const auto& block = m.block(0);
       const at::Tensor x = at::randn({2, 24, c.hidden_size});
       const auto rope = m.rope(24);
       const at::Tensor ref = ptq::decoder_block_forward(block, c, x, rope);
@@ -74,11 +74,11 @@ TEST_CASE("the reference's free q/k scale before RoPE is not an identity, tied o
   const auto m = ptq::test::random_model(c, 32);
   const at::Tensor x = at::randn({1, 32, c.hidden_size});
   const auto rope = m.rope(32);
-  const at::Tensor ref = ptq::decoder_block_forward(m.blocks[1], c, x, rope);
+  const at::Tensor ref = ptq::decoder_block_forward(m.block(1), c, x, rope);
   LetParams p = random_let(c, false, /*free_qk=*/true);
-  const double free = max_abs_diff(ptq::decoder_block_forward(ptq::methods::let_transform(m.blocks[1], c, p), c, x, rope), ref);
+  const double free = max_abs_diff(ptq::decoder_block_forward(ptq::methods::let_transform(m.block(1), c, p), c, x, rope), ref);
   p.qkt_scale = at::ones_like(p.qkt_scale);
-  const double unit = max_abs_diff(ptq::decoder_block_forward(ptq::methods::let_transform(m.blocks[1], c, p), c, x, rope), ref);
+  const double unit = max_abs_diff(ptq::decoder_block_forward(ptq::methods::let_transform(m.block(1), c, p), c, x, rope), ref);
   INFO("free q/k scale: " << free << ", unit q/k scale: " << unit);
   CHECK(free > 1e-3);
   CHECK(unit < 1e-5);
@@ -98,7 +98,7 @@ TEST_CASE("SmoothQuant initialisation against naive per-channel loops", "[unit][
   at::manual_seed(6);
   const auto c = ptq::test::tiny_config(shape_with_kv(2));
   const auto m = ptq::test::random_model(c, 33);
-  const auto& b = m.blocks[0];
+  const auto& b = m.block(0);
   const at::Tensor x = at::randn({3, 10, c.hidden_size}) * 2;
   const auto act = ptq::methods::linear_input_absmax(b, c, x, m.rope(10), /*batch=*/2);
   // q_proj's input: RMSNorm(x) * gain, max |.| over all 30 tokens, in double.
@@ -160,12 +160,12 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
     lo.enabled = true;
     lo.shift = lo.train_shift = true;
     lo.qk_scale = qk;
-    auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{m.blocks[0], 0, c, x, x, rope, 1}, setting.weight_spec(), {}, lo);
+    auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{m.block(0), 0, c, x, x, rope, 1}, setting.weight_spec(), {}, lo);
     // Move every parameter away from its initial value with a few steps on a made-up target.
     ptq::train::AdamW opt(parts->param_groups());
     for (int step = 0; step < 3; ++step) {
       parts->before_step();
-      at::Tensor loss = ptq::decoder_block_forward(parts->temporary_block(m.blocks[0]), c, x, rope, aq.get()).pow(2).mean();
+      at::Tensor loss = ptq::decoder_block_forward(parts->temporary_block(m.block(0)), c, x, rope, aq.get()).pow(2).mean();
       opt.zero_grad();
       loss.backward();
       opt.step();
@@ -174,9 +174,9 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
     {
       at::NoGradGuard g;
       parts->before_step();
-      temp = ptq::decoder_block_forward(parts->temporary_block(m.blocks[0]), c, x, rope, aq.get());
+      temp = ptq::decoder_block_forward(parts->temporary_block(m.block(0)), c, x, rope, aq.get());
     }
-    ptq::DecoderBlock folded = m.blocks[0];
+    ptq::DecoderBlock folded = m.block(0);
     std::vector<std::pair<std::string, at::Tensor>> qparams;
     parts->fold(folded, "model.layers.0.", qparams);
     CHECK(qparams.size() == 14);
@@ -191,7 +191,7 @@ TEST_CASE("LET scales are truncated to |s| >= 1e-2 before each step, keeping the
   const at::Tensor x = at::randn({1, 8, c.hidden_size});
   ptq::methods::LetOptions lo;
   lo.enabled = true;
-  auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{m.blocks[0], 0, c, x, x, m.rope(8), 1},
+  auto parts = ptq::methods::make_omni_parts(ptq::recon::BlockInputs{m.block(0), 0, c, x, x, m.rope(8), 1},
                                            ptq::quant::QuantSetting::parse("W4A4").weight_spec(), {}, lo);
   std::map<std::string, at::Tensor> state;
   for (const auto& [name, t] : parts->state()) state[name] = t.clone();

@@ -58,11 +58,11 @@ TEST_CASE("tensor shapes through attention: GQA heads and RoPE tables", "[unit][
   CHECK(c.q_dim() == 64);
   CHECK(c.kv_dim() == 32);
   const auto m = ptq::test::random_model(c, 1);
-  CHECK(m.blocks[0].k_proj.weight.sizes() == at::IntArrayRef({32, 64}));
+  CHECK(m.block(0).k_proj.weight.sizes() == at::IntArrayRef({32, 64}));
   const auto rope = m.rope(10);
   CHECK(rope.cos.sizes() == at::IntArrayRef({10, c.head_dim}));
   const at::Tensor x = at::randn({3, 10, 64});
-  CHECK(ptq::attention_forward(m.blocks[0], c, x, rope).sizes() == at::IntArrayRef({3, 10, 64}));
+  CHECK(ptq::attention_forward(m.block(0), c, x, rope).sizes() == at::IntArrayRef({3, 10, 64}));
   CHECK(m.forward(at::zeros({3, 10}, at::kLong)).sizes() == at::IntArrayRef({3, 10, shape.vocab}));
 }
 
@@ -71,7 +71,7 @@ TEST_CASE("blocks run one at a time give the same logits as forward()", "[unit][
   const at::Tensor ids = at::randint(0, 97, {2, 16}, at::kLong);
   const auto rope = m.rope(16);
   at::Tensor h = m.embed(ids);
-  for (size_t i = 0; i < m.blocks.size(); ++i) h = m.block_forward(i, h, rope);
+  for (size_t i = 0; i < m.num_blocks(); ++i) h = m.block_forward(i, h, rope);
   CHECK(at::allclose(m.logits(h), m.forward(ids), 0, 1e-6));
 }
 
@@ -99,9 +99,9 @@ TEST_CASE("attention processed head by head equals all heads at once", "[unit][m
   const auto m = ptq::test::random_model(c, 12);
   const auto rope = m.rope(20);
   const at::Tensor x = at::randn({2, 20, 64});
-  const at::Tensor all = ptq::attention_forward(m.blocks[0], c, x, rope);
-  const at::Tensor one_by_one = ptq::attention_forward(m.blocks[0], c, x, rope, {}, /*score_chunk_bytes=*/1);
-  const at::Tensor pairs = ptq::attention_forward(m.blocks[0], c, x, rope, {}, 2 * 2 * 20 * 20 * 4);
+  const at::Tensor all = ptq::attention_forward(m.block(0), c, x, rope);
+  const at::Tensor one_by_one = ptq::attention_forward(m.block(0), c, x, rope, {}, /*score_chunk_bytes=*/1);
+  const at::Tensor pairs = ptq::attention_forward(m.block(0), c, x, rope, {}, 2 * 2 * 20 * 20 * 4);
   CHECK(at::allclose(all, one_by_one, 0, 1e-6));
   CHECK(at::allclose(all, pairs, 0, 1e-6));
 }

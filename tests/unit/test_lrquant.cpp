@@ -84,8 +84,8 @@ TEST_CASE("LAE initial scales are act / log2(2 + act), clamped, per K/V channel 
   const auto c = ptq::test::tiny_config();
   const auto m = ptq::test::random_model(c, 41);
   const at::Tensor x = at::randn({2, 12, c.hidden_size}) * 3;
-  const auto act = ptq::methods::linear_input_absmax(m.blocks[0], c, x, m.rope(12), 1);
-  const auto p = ptq::methods::lae_init(m.blocks[0], c, act, true, true);
+  const auto act = ptq::methods::linear_input_absmax(m.block(0), c, x, m.rope(12), 1);
+  const auto p = ptq::methods::lae_init(m.block(0), c, act, true, true);
   for (int64_t ch = 0; ch < c.hidden_size; ch += 9) {
     const double a = std::max(act.fc1[ch].item<double>(), 1e-5);
     CHECK(p.fc1_scale[ch].item<double>() == Approx(a / std::log2(2 + a)).epsilon(1e-5));
@@ -121,13 +121,17 @@ TEST_CASE("LRQuant end to end: trained shifts, MSE + NLC, and test-time adaptati
   const double l_nlc = with_nlc.summary["recon"]["blocks"][0]["first_epoch_loss"];
   const double l_mse = without_nlc.summary["recon"]["blocks"][0]["first_epoch_loss"];
   CHECK(l_nlc > l_mse);  // the same first steps plus a positive NLC term
-  REQUIRE(with_nlc.evaluation_adapter);
-  CHECK_FALSE(without_nlc.evaluation_adapter);
+  // The adapter: asked for with the FP model (the pipeline does so before apply).
+  const auto setting = QuantSetting::parse("W4A4");
+  const auto adapter = meth.evaluation_adapter(
+      fp, setting, meth.resolve_config({{"epochs", 2}, {"tta", true}, {"tta_epochs", 6}, {"tta_let_lr", 1e-2}, {"tta_lwc_lr", 5e-2}}));
+  REQUIRE(adapter);
+  CHECK_FALSE(meth.evaluation_adapter(fp, setting, meth.resolve_config({{"epochs", 2}, {"nlc", "off"}})));
 
   // The checkpoints and the quantized model, before adaptation.
   const std::string ckpt = dir.file("lrquant/block_1.safetensors");
   const std::string before = ptq::io::read_file(ckpt);
-  const at::Tensor w_before = q.blocks[1].q_proj.weight.clone();
+  const at::Tensor w_before = q.block(1).q_proj.weight.clone();
   const at::Tensor windows = at::randint(97, {3, 16}, at::TensorOptions().dtype(at::kLong));
   ptq::quant::EvalAdaptationRequest req;
   req.task = "wikitext2";
@@ -135,21 +139,21 @@ TEST_CASE("LRQuant end to end: trained shifts, MSE + NLC, and test-time adaptati
   req.segments = &windows;
   req.progress = false;
   nlohmann::json details;
-  CHECK(with_nlc.evaluation_adapter(q, req, details) == nullptr);  // the calibration dataset: not adapted
+  CHECK(adapter(q, req, details) == nullptr);  // the calibration dataset: not adapted
   CHECK(details["applied"] == false);
   req.task = "c4";
-  const auto adapted = with_nlc.evaluation_adapter(q, req, details);
+  const auto adapted = adapter(q, req, details);
   REQUIRE(adapted);
   CHECK(details["applied"] == true);
   CHECK(details["transductive"] == true);
   CHECK(details["mode"] == "paper");
   CHECK(details["activation_quantization_in_block"] == true);
   CHECK(details["last_epoch_loss"].get<double>() < details["first_epoch_loss"].get<double>());
-  CHECK_FALSE(at::equal(adapted->blocks[1].q_proj.weight, q.blocks[1].q_proj.weight));
-  CHECK(at::equal(adapted->blocks[0].q_proj.weight, q.blocks[0].q_proj.weight));  // earlier blocks shared
-  CHECK(at::equal(q.blocks[1].q_proj.weight, w_before));                          // the quantized model unchanged
+  CHECK_FALSE(at::equal(adapted->block(1).q_proj.weight, q.block(1).q_proj.weight));
+  CHECK(at::equal(adapted->block(0).q_proj.weight, q.block(0).q_proj.weight));  // earlier blocks shared
+  CHECK(at::equal(q.block(1).q_proj.weight, w_before));                          // the quantized model unchanged
   CHECK(ptq::io::read_file(ckpt) == before);                                      // and its checkpoint on disk
-  for (size_t i = 0; i < adapted->blocks.size(); ++i) CHECK(adapted->activation_hook(i) == q.activation_hook(i));
+  for (size_t i = 0; i < adapted->num_blocks(); ++i) CHECK(adapted->activation_hook(i) == q.activation_hook(i));
 }
 
 TEST_CASE("LRQuant's released TTA adapts on embeddings and leaves the block without activation quantization", "[unit][lrquant]") {
@@ -161,8 +165,9 @@ TEST_CASE("LRQuant's released TTA adapts on embeddings and leaves the block with
   ptq::quant::MethodContext ctx;
   ctx.progress = false;
   ctx.calibration = &calib;
-  const auto report = meth.apply(q, QuantSetting::parse("W4A4"),
-                                 meth.resolve_config({{"epochs", 1}, {"tta", true}, {"tta_mode", "released"}, {"tta_epochs", 1}}), ctx);
+  const nlohmann::json config = meth.resolve_config({{"epochs", 1}, {"tta", true}, {"tta_mode", "released"}, {"tta_epochs", 1}});
+  const auto adapter = meth.evaluation_adapter(fp, QuantSetting::parse("W4A4"), config);
+  meth.apply(q, QuantSetting::parse("W4A4"), config, ctx);
   const at::Tensor windows = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
   ptq::quant::EvalAdaptationRequest req;
   req.task = "c4";
@@ -170,7 +175,7 @@ TEST_CASE("LRQuant's released TTA adapts on embeddings and leaves the block with
   req.segments = &windows;
   req.progress = false;
   nlohmann::json details;
-  const auto adapted = report.evaluation_adapter(q, req, details);
+  const auto adapted = adapter(q, req, details);
   REQUIRE(adapted);
   CHECK(adapted->activation_hook(0) != nullptr);
   CHECK(adapted->activation_hook(1) == nullptr);  // the adapted block runs in float

@@ -104,8 +104,8 @@ TEST_CASE("RTN perplexities equal the independent fake-quant reference forward",
 TEST_CASE("RTN gptq_nearest differs from minmax and refuses groups", "[unit][methods][rtn]") {
   auto fp = ptq::test::random_model(ptq::test::tiny_config(), 53);
   // The two range rules differ only on rows that do not straddle 0: make some all-positive.
-  fp.blocks[0].q_proj.weight.narrow(0, 0, 8).abs_().add_(0.05);
-  fp.blocks[1].down_proj.weight.narrow(0, 0, 8).abs_().add_(0.05);
+  fp.block(0).q_proj.weight.narrow(0, 0, 8).abs_().add_(0.05);
+  fp.block(1).down_proj.weight.narrow(0, 0, 8).abs_().add_(0.05);
   const auto ids = stream_of(24 * 2, 97);
   CHECK(rtn_ppl(fp, "W3A16", ids, 24, {{"range", "gptq_nearest"}}) != rtn_ppl(fp, "W3A16", ids, 24));
   CHECK_THROWS_WITH(rtn_ppl(fp, "W3A16g16", ids, 24, {{"range", "gptq_nearest"}}), Contains("per output channel"));

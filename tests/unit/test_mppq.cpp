@@ -138,7 +138,7 @@ TEST_CASE("MPPQ beats RTN on a random model, folds onto the integer grid, and ev
       if (name == "model.layers.1.mlp.down_proj.weight_zero") zero = t;
     }
     REQUIRE(scale.defined());
-    const at::Tensor grid = q.blocks[1].down_proj.weight / scale + zero;
+    const at::Tensor grid = q.block(1).down_proj.weight / scale + zero;
     CHECK((grid - grid.round()).abs().max().item<double>() < 1e-3);
   }
   for (const nlohmann::json& ablation : {nlohmann::json{{"proxy", false}}, nlohmann::json{{"presearch", false}},

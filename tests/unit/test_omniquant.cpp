@@ -42,8 +42,8 @@ TEST_CASE("omniquant with LWC off and no training is RTN bit for bit", "[unit][o
     INFO(setting);
     const auto rtn = quantized(fp, "rtn", setting, nlohmann::json::object(), calib);
     const auto omni = quantized(fp, "omniquant", setting, {{"lwc", false}, {"epochs", 0}, {"let", "off"}}, calib);
-    for (size_t i = 0; i < fp.blocks.size(); ++i)
-      CHECK(at::equal(rtn.blocks[i].down_proj.weight, omni.blocks[i].down_proj.weight));
+    for (size_t i = 0; i < fp.num_blocks(); ++i)
+      CHECK(at::equal(rtn.block(i).down_proj.weight, omni.block(i).down_proj.weight));
     CHECK(at::equal(last_hidden(rtn, calib), last_hidden(omni, calib)));  // activation quantizers too
   }
 }
@@ -52,8 +52,8 @@ TEST_CASE("LWC at its initial logit 4.0 clips each row to sigmoid(4) of its min 
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(), 12);
   const at::Tensor calib = calibration_ids(1, 8, 97);
   const auto omni = quantized(fp, "omniquant", "W3A16", {{"epochs", 0}}, calib);
-  const at::Tensor w = fp.blocks[1].q_proj.weight.to(at::kDouble);
-  const at::Tensor got = omni.blocks[1].q_proj.weight;
+  const at::Tensor w = fp.block(1).q_proj.weight.to(at::kDouble);
+  const at::Tensor got = omni.block(1).q_proj.weight;
   const double g = 1.0 / (1.0 + std::exp(-4.0));
   double max_err = 0;
   for (int64_t r = 0; r < w.size(0); ++r) {
@@ -105,7 +105,7 @@ TEST_CASE("omniquant refuses bad configs and stops on a NaN loss", "[unit][omniq
                     Contains("qk_scale"));
   CHECK_THROWS_WITH(quantized(fp, "omniquant", "W4A4", {{"epochs", 0}}, at::Tensor()), Contains("for LET's initial scales"));
   ptq::LlamaModel bad = copy_model(fp);
-  bad.blocks[1].up_proj.weight.fill_(NAN);
+  bad.block(1).up_proj.weight.fill_(NAN);
   CHECK_THROWS_WITH(quantized(bad, "omniquant", "W4A16", {{"epochs", 1}}, calib), Contains("block 1 epoch 0 step 0: loss is nan"));
   // nan_policy skip-block: block 1 keeps RTN, block 0 is trained as without the NaN, the report says so.
   ptq::LlamaModel skipped = copy_model(bad);
@@ -117,9 +117,9 @@ TEST_CASE("omniquant refuses bad configs and stops on a NaN loss", "[unit][omniq
   CHECK(report.summary["blocks_kept_rtn_after_nan"] == nlohmann::json::array({1}));
   CHECK(report.summary["recon"]["blocks"][1]["skipped"].get<std::string>().find("block 1 epoch 0 step 0") == 0);
   const auto clean = quantized(fp, "omniquant", "W4A16", {{"epochs", 1}}, calib);
-  CHECK(at::equal(skipped.blocks[0].q_proj.weight, clean.blocks[0].q_proj.weight));
+  CHECK(at::equal(skipped.block(0).q_proj.weight, clean.block(0).q_proj.weight));
   const auto rtn = quantized(fp, "rtn", "W4A16", nlohmann::json::object(), calib);
-  CHECK(at::equal(skipped.blocks[1].q_proj.weight, rtn.blocks[1].q_proj.weight));  // untouched by the NaN: RTN
+  CHECK(at::equal(skipped.block(1).q_proj.weight, rtn.block(1).q_proj.weight));  // untouched by the NaN: RTN
   CHECK_THROWS_WITH(ptq::methods::registry().get("omniquant").resolve_config({{"epoch", 3}}), Contains("did you mean \"epochs\""));
 }
 
@@ -150,17 +150,17 @@ TEST_CASE("per-block checkpoints: a resumed run equals the uninterrupted one, an
   const auto resumed = run("W4A4", &s2);
   CHECK(s2["recon"]["blocks"][0]["resumed"] == true);
   CHECK(s2["recon"]["blocks"][1]["resumed"] == false);
-  for (size_t i = 0; i < fp.blocks.size(); ++i) {
-    CHECK(at::equal(full.blocks[i].q_proj.weight, resumed.blocks[i].q_proj.weight));
-    CHECK(at::equal(full.blocks[i].down_proj.weight, resumed.blocks[i].down_proj.weight));
-    CHECK(at::equal(full.blocks[i].input_layernorm_bias, resumed.blocks[i].input_layernorm_bias));
-    CHECK(at::equal(full.blocks[i].o_proj.bias, resumed.blocks[i].o_proj.bias));
+  for (size_t i = 0; i < fp.num_blocks(); ++i) {
+    CHECK(at::equal(full.block(i).q_proj.weight, resumed.block(i).q_proj.weight));
+    CHECK(at::equal(full.block(i).down_proj.weight, resumed.block(i).down_proj.weight));
+    CHECK(at::equal(full.block(i).input_layernorm_bias, resumed.block(i).input_layernorm_bias));
+    CHECK(at::equal(full.block(i).o_proj.bias, resumed.block(i).o_proj.bias));
   }
   CHECK(full.config().norm_bias);  // trained shifts became norm biases, declared for the checkpoint
   const auto all_loaded = run("W4A4", &s3);
   CHECK(s3["recon"]["blocks"][1]["resumed"] == true);
   CHECK(s3["recon"]["blocks"][1]["last_epoch_loss"] == s1["recon"]["blocks"][1]["last_epoch_loss"]);
-  CHECK(at::equal(full.blocks[1].up_proj.weight, all_loaded.blocks[1].up_proj.weight));
+  CHECK(at::equal(full.block(1).up_proj.weight, all_loaded.block(1).up_proj.weight));
   CHECK_THROWS_WITH(run("W2A16", nullptr), Contains("a checkpoint of another run"));
 }
 
@@ -178,7 +178,7 @@ TEST_CASE("LET recovers a planted channel scaling under W4A4", "[unit][omniquant
   at::Tensor f = at::ones({fp.config().hidden_size});
   for (int64_t ch : {3, 17, 40, 58}) f[ch] = 6.0;
   ptq::LlamaModel planted = copy_model(fp);
-  auto& b = planted.blocks[0];
+  auto& b = planted.block_in_place(0);
   b.input_layernorm = b.input_layernorm * f;
   b.post_attention_layernorm = b.post_attention_layernorm * f;
   for (ptq::Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.gate_proj, &b.up_proj}) l->weight = l->weight / f.unsqueeze(0);
@@ -208,7 +208,7 @@ TEST_CASE("LET shifts become biases that a saved checkpoint declares and loads b
   CHECK(q.config().norm_bias);
   CHECK(q.config().attention_bias);
   CHECK(q.config().mlp_bias);
-  CHECK(at::equal(q.blocks[0].down_proj.bias, at::zeros({fp.config().hidden_size})));  // zeros, for HF's mlp_bias layout
+  CHECK(at::equal(q.block(0).down_proj.bias, at::zeros({fp.config().hidden_size})));  // zeros, for HF's mlp_bias layout
   ptq::test::TempDir dir;
   ptq::save_llama(q, dir.path(), at::kFloat);
   ptq::LlamaModel back = ptq::load_llama(dir.path());
@@ -218,5 +218,5 @@ TEST_CASE("LET shifts become biases that a saved checkpoint declares and loads b
   const ptq::LlamaModel plain = quantized(fp, "omniquant", "W6A6", {{"epochs", 1}}, calib);
   CHECK_FALSE(plain.config().norm_bias);
   CHECK_FALSE(plain.config().attention_bias);
-  CHECK_FALSE(plain.blocks[1].q_proj.bias.defined());
+  CHECK_FALSE(plain.block(1).q_proj.bias.defined());
 }

@@ -27,8 +27,8 @@ struct StopGuard {  // no test leaves a pending stop behind
 };
 
 void require_same_weights(const ptq::LlamaModel& a, const ptq::LlamaModel& b) {
-  for (size_t i = 0; i < a.blocks.size(); ++i) {
-    const ptq::DecoderBlock &x = a.blocks[i], &y = b.blocks[i];
+  for (size_t i = 0; i < a.num_blocks(); ++i) {
+    const ptq::DecoderBlock &x = a.block(i), &y = b.block(i);
     INFO("block " << i);
     CHECK(at::equal(x.q_proj.weight, y.q_proj.weight));
     CHECK(at::equal(x.k_proj.weight, y.k_proj.weight));
@@ -75,7 +75,7 @@ TEST_CASE("a stop request saves the block being trained, the rerun resumes there
   CHECK(b[1]["first_epoch_loss"] == c[1]["first_epoch_loss"]);  // restored from the partial state
   CHECK(b[1]["last_epoch_loss"] == c[1]["last_epoch_loss"]);      // epoch sum continued mid-epoch
   require_same_weights(clean, resumed);
-  for (size_t i = 0; i < fp.blocks.size(); ++i) CHECK(at::equal(clean.blocks[i].o_proj.bias, resumed.blocks[i].o_proj.bias));
+  for (size_t i = 0; i < fp.num_blocks(); ++i) CHECK(at::equal(clean.block(i).o_proj.bias, resumed.block(i).o_proj.bias));
 }
 
 TEST_CASE("a stop request inside a CBQ window saves it, the rerun resumes there and equals an unstopped run",
@@ -107,7 +107,7 @@ TEST_CASE("a stop request inside a CBQ window saves it, the rerun resumes there 
   CHECK_FALSE(std::filesystem::exists(dir.file("cbq/partial_window_1_2.safetensors")));
   CHECK(s_resumed["cross_block"]["windows"][1]["last_epoch_loss"] == s_clean["cross_block"]["windows"][1]["last_epoch_loss"]);
   require_same_weights(clean, resumed);
-  for (size_t i = 0; i < fp.blocks.size(); ++i) CHECK(at::equal(saved_act_clip(clean, i), saved_act_clip(resumed, i)));
+  for (size_t i = 0; i < fp.num_blocks(); ++i) CHECK(at::equal(saved_act_clip(clean, i), saved_act_clip(resumed, i)));
 }
 
 TEST_CASE("without a checkpoint directory a stop request still stops, saying nothing was saved", "[unit][preemption]") {

@@ -35,8 +35,8 @@ ptq::LoadOptions streamed(const std::string& spill_dir) {
 
 // Every block of `a` and `b`, as block(i) gives it: the same tensor names and exactly the same values.
 void require_same_blocks(const ptq::LlamaModel& a, const ptq::LlamaModel& b) {
-  REQUIRE(a.blocks.size() == b.blocks.size());
-  for (size_t i = 0; i < a.blocks.size(); ++i) {
+  REQUIRE(a.num_blocks() == b.num_blocks());
+  for (size_t i = 0; i < a.num_blocks(); ++i) {
     ptq::DecoderBlock x = a.block(i), y = b.block(i);
     const auto tx = x.named_tensors(), ty = y.named_tensors();
     REQUIRE(tx.size() == ty.size());
@@ -65,8 +65,8 @@ TEST_CASE("a streamed model holds no block, reads each from the checkpoint and c
   const ptq::LlamaModel lazy = ptq::load_llama(dir.path(), streamed(dir.file("spill")));
   REQUIRE(lazy.streamed());
   REQUIRE_FALSE(resident.streamed());
-  for (size_t i = 0; i < lazy.blocks.size(); ++i) {
-    CHECK_FALSE(lazy.blocks[i].q_proj.weight.defined());
+  for (size_t i = 0; i < lazy.num_blocks(); ++i) {
+    CHECK_FALSE(lazy.block_in_memory(i));
     CHECK(lazy.storage()->where(i) == "checkpoint (model.layers." + std::to_string(i) + ".*)");
   }
   require_same_blocks(resident, lazy);
@@ -111,11 +111,11 @@ TEST_CASE("RTN on a streamed model spills each block once, equals RTN resident, 
   ptq::LlamaModel lazy = ptq::load_llama(dir.path(), streamed(dir.file("spill")));
   apply_method(resident, "rtn", "W3A8g16", nlohmann::json::object(), at::Tensor());
   apply_method(lazy, "rtn", "W3A8g16", nlohmann::json::object(), at::Tensor());
-  for (size_t i = 0; i < lazy.blocks.size(); ++i) {
+  for (size_t i = 0; i < lazy.num_blocks(); ++i) {
     const std::string spill = dir.file("spill/block_" + std::to_string(i) + ".safetensors");
     CHECK(lazy.storage()->where(i) == spill);
     CHECK(std::filesystem::exists(spill));
-    CHECK_FALSE(lazy.blocks[i].q_proj.weight.defined());
+    CHECK_FALSE(lazy.block_in_memory(i));
   }
   require_same_blocks(resident, lazy);
   const at::Tensor ids = calibration_ids(2, 10, 97);

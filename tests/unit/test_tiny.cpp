@@ -112,18 +112,18 @@ TEST_CASE("outlier injection leaves the function unchanged and creates outlier c
   const at::Tensor ids = at::randint(0, 97, {2, 24}, at::kLong);
   const at::Tensor before = m.forward(ids);
   const auto channel_ratio = [&](const ptq::LlamaModel& model) {
-    const at::Tensor x = ptq::rms_norm(model.embed(ids), model.blocks[0].input_layernorm, model.config().rms_norm_eps);
+    const at::Tensor x = ptq::rms_norm(model.embed(ids), model.block(0).input_layernorm, model.config().rms_norm_eps);
     const at::Tensor per_channel = x.abs().mean(std::vector<int64_t>{0, 1});
     return per_channel.max().item<double>() / per_channel.median().item<double>();
   };
   const double ratio_before = channel_ratio(m);
   // Per-row max |w| / rms(w) of q_proj: what a per-row min/max quantizer's step grows with.
   const auto q_row_ratio = [](const ptq::LlamaModel& model) {
-    const at::Tensor w = model.blocks[0].q_proj.weight;
+    const at::Tensor w = model.block(0).q_proj.weight;
     return (std::get<0>(w.abs().max(1)) / w.pow(2).mean(1).sqrt()).mean().item<double>();
   };
   const double heavy_before = q_row_ratio(m);
-  const at::Tensor q_before = m.blocks[0].q_proj.weight.clone();
+  const at::Tensor q_before = m.block(0).q_proj.weight.clone();
   ptq::tiny::OutlierSpec spec;
   spec.seed = 3;
   spec.weight_hidden_channels = 2;
@@ -147,7 +147,7 @@ TEST_CASE("outlier injection leaves the function unchanged and creates outlier c
     const int64_t ch = h["channel"].get<int64_t>();
     CHECK(act.count(ch) == 0);
     CHECK(h["factor"].get<double>() == 0.125);
-    CHECK(at::equal(m.blocks[0].q_proj.weight.select(1, ch), q_before.select(1, ch) * 8));
+    CHECK(at::equal(m.block(0).q_proj.weight.select(1, ch), q_before.select(1, ch) * 8));
   }
   CHECK(q_row_ratio(m) > heavy_before * 1.3);
 }
