@@ -12,12 +12,31 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace ptq::quant {
+
+// An option that is "auto" (what the reference does in that case), "on" or "off".
+enum class Switch { kAuto, kOn, kOff };
+inline const std::vector<std::pair<std::string, Switch>>& switch_names() {
+  static const std::vector<std::pair<std::string, Switch>> names = {
+      {"auto", Switch::kAuto}, {"on", Switch::kOn}, {"off", Switch::kOff}};
+  return names;
+}
+// The name of `value` in `names` (as a choice field writes it).
+template <typename E>
+std::string name_in(const std::vector<std::pair<std::string, E>>& names, E value) {
+  for (const auto& [n, v] : names)
+    if (v == value) return n;
+  throw std::logic_error("name_in: a value without a name");
+}
+
+// Whether the option is on, given what "auto" means here.
+inline bool is_on(Switch s, bool when_auto) { return s == Switch::kOn || (s == Switch::kAuto && when_auto); }
 
 template <typename Config>
 class ConfigSchema {
@@ -40,6 +59,30 @@ class ConfigSchema {
         if (!allowed.empty()) return r.read_choice(key, c.*member, allowed);
       }
       r.read(key, c.*member);
+    };
+    fields_.push_back(std::move(f));
+    return *this;
+  }
+
+  // Declares an enum field: in JSON one of the strings of `names`, in the struct the enum value.
+  template <typename E>
+  ConfigSchema& choice(const char* key, E Config::*member, std::string source, std::vector<std::pair<std::string, E>> names) {
+    static_assert(std::is_enum_v<E>, "choice() declares enum fields");
+    Field f;
+    f.key = key;
+    f.source = std::move(source);
+    for (const auto& n : names) f.allowed.push_back(n.first);
+    const auto name_of = [names, key](E value) {
+      for (const auto& [n, v] : names)
+        if (v == value) return n;
+      throw std::logic_error(std::string("config field ") + key + ": a value without a name");
+    };
+    f.write = [key, member, name_of](const Config& c, nlohmann::json& j) { j[key] = name_of(c.*member); };
+    f.read = [key, member, names, name_of, allowed = f.allowed](StrictJsonReader& r, Config& c) {
+      std::string name = name_of(c.*member);  // the default, when the key is absent
+      r.read_choice(key, name, allowed);
+      for (const auto& [n, v] : names)
+        if (n == name) c.*member = v;
     };
     fields_.push_back(std::move(f));
     return *this;

@@ -75,12 +75,6 @@ at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<a
   return out;
 }
 
-NanPolicy parse_nan_policy(const std::string& name) {
-  if (name == "stop") return NanPolicy::kStop;
-  if (name == "skip-block") return NanPolicy::kSkipBlock;
-  throw InputError(fmt::format("nan_policy \"{}\" (expected stop or skip-block)", name));
-}
-
 nlohmann::json ReconReport::to_json() const {
   const bool windows = std::any_of(units.begin(), units.end(), [](const UnitLog& u) { return u.blocks.size() > 1; });
   nlohmann::json out = nlohmann::json::array();

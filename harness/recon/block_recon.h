@@ -25,6 +25,7 @@
 #include "harness/model/llama_model.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/recon/adamw.h"
+#include "harness/recon/nan_policy.h"
 #include "harness/recon/precision.h"
 
 #include <ATen/core/Tensor.h>
@@ -91,9 +92,6 @@ using PartsFactory = std::function<std::unique_ptr<BlockParts>(const BlockInputs
 // The training loss of one step: (quantized block output, FP target) -> scalar. Empty = MSE (OmniQuant).
 using BlockLoss = std::function<at::Tensor(const at::Tensor& out, const at::Tensor& target)>;
 
-// What a NaN/Inf training loss does (the methods' "nan_policy": "stop" | "skip-block").
-enum class NanPolicy { kStop, kSkipBlock };
-NanPolicy parse_nan_policy(const std::string& name);  // InputError for other names
 
 struct ReconOptions {
   // The window schedule: K blocks trained jointly, windows moving by K - overlap (1, 0: block-wise).

@@ -22,9 +22,11 @@ const quant::ConfigSchema<CbqConfig>& CbqConfig::schema() {
           .field("act_steps", &C::act_steps, "[A] the dossier: learned per-token clipping")
           .field("act_clip_init", &C::act_clip_init, "[A] OmniQuant's LWC init")
           .field("rounding_lr", &C::rounding_lr, "[A] AdaRound practice")
-          .field("rounding", &C::rounding, "lora: the paper", {"lora", "full", "nearest"})
+          .choice("rounding", &C::rounding, "lora: the paper",
+                  {{"lora", cbq::Rounding::kLora}, {"full", cbq::Rounding::kFull}, {"nearest", cbq::Rounding::kNearest}})
           .field("rank", &C::rank, "[A] not in any readable source")
-          .field("rounding_forward", &C::rounding_forward, "soft: AdaRound", {"soft", "ste"})
+          .choice("rounding_forward", &C::rounding_forward, "soft: AdaRound",
+                  {{"soft", cbq::RoundingForward::kSoft}, {"ste", cbq::RoundingForward::kSte}})
           .field("rounding_weight", &C::rounding_weight, "[A] AdaRound/BRECQ weight")
           .field("warmup", &C::warmup, "[A] AdaRound")
           .field("beta_start", &C::beta_start, "[A] AdaRound")
@@ -32,10 +34,11 @@ const quant::ConfigSchema<CbqConfig>& CbqConfig::schema() {
           .field("kl_weight", &C::kl_weight, "[A] 1:1")
           .field("homologous_weight", &C::homologous_weight, "[A] 1:1")
           .field("cfp", &C::cfp, "the paper")
-          .field("cfp_quantiles", &C::cfp_quantiles, "paper: 0.25/0.75 (huawei: msModelSlim)", {"paper", "huawei"})
+          .choice("cfp_quantiles", &C::cfp_quantiles, "paper: 0.25/0.75 (huawei: msModelSlim)",
+                  {{"paper", C::CfpQuantiles::kPaper}, {"huawei", C::CfpQuantiles::kHuawei}})
           .field("cfp_weights", &C::cfp_weights, "[A] per output row")
           .field("batch_size", &C::batch_size, "1, fixed order [A: OmniQuant]")
-          .field("nan_policy", &C::nan_policy, "stop (ours: skip-block)", {"stop", "skip-block"})
+          .choice("nan_policy", &C::nan_policy, "stop (ours: skip-block)", recon::nan_policy_names())
           .field("seed", &C::seed, "ours: no source gives one (LoRA-Rounding's A2 init)");
   return schema;
 }
@@ -48,7 +51,7 @@ CbqConfig CbqConfig::from_json(const nlohmann::json& j) {
   if (c.window < 1 || c.overlap < 0 || c.overlap >= c.window)
     throw InputError(fmt::format("{}: window {} overlap {} (expected window >= 1, 0 <= overlap < window)", where, c.window, c.overlap));
   if (c.epochs < -1) throw InputError(fmt::format("{}: epochs {} (expected >= 0, or -1 = auto)", where, c.epochs));
-  if (c.rank < 1 && c.rounding == "lora") throw InputError(fmt::format("{}: rank {} (expected >= 1)", where, c.rank));
+  if (c.rank < 1 && c.rounding == cbq::Rounding::kLora) throw InputError(fmt::format("{}: rank {} (expected >= 1)", where, c.rank));
   if (!(c.warmup >= 0 && c.warmup < 1)) throw InputError(fmt::format("{}: warmup {} (expected 0 <= warmup < 1)", where, c.warmup));
   if (c.batch_size < 1) throw InputError(fmt::format("{}: batch_size must be >= 1", where));
   if (c.seed < 0) throw InputError(fmt::format("{}: seed {} (expected >= 0)", where, c.seed));
@@ -81,7 +84,7 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.train.epochs = omniquant_epochs(c.epochs, setting);
     o.train.batch_size = c.batch_size;
     o.train.precision = recon::precision_policy(setting, model.device(), model.dtype());
-    o.train.nan_policy = recon::parse_nan_policy(c.nan_policy);
+    o.train.nan_policy = c.nan_policy;
     o.train.progress = ctx.progress;
     o.train.activations = ctx.activations;
     if (!ctx.work_dir.empty() && o.train.epochs > 0) {
@@ -96,7 +99,7 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.homologous_weight = c.homologous_weight;
     o.cfp = c.cfp;
     o.cfp_weights = c.cfp && c.cfp_weights;
-    if (c.cfp_quantiles == "huawei") {
+    if (c.cfp_quantiles == CbqConfig::CfpQuantiles::kHuawei) {
       o.cfp_options.q_low = 0.20;
       o.cfp_options.q_high = 0.80;
     }
@@ -120,7 +123,7 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
                       {"precision", o.train.precision.describe()},
                       {"window", c.window},
                       {"overlap", c.overlap},
-                      {"rounding", c.rounding},
+                      {"rounding", c.to_json().at("rounding")},
                       {"cfp", c.cfp},
                       {"activation_steps", o.parts.act_steps ? "learned clipping of per-token min/max (S^X)" : "per-token min/max"},
                       {"calibration_windows", ctx.calibration->size(0)},

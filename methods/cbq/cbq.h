@@ -6,6 +6,8 @@
 
 #include "harness/ptq/config_schema.h"
 #include "harness/ptq/method.h"
+#include "harness/recon/nan_policy.h"
+#include "methods/cbq/cbq_parts.h"
 
 #include <memory>
 #include <string>
@@ -26,23 +28,23 @@ struct CbqConfig {
   double rounding_lr = 1e-3;  // LoRA-Rounding factors [A: AdaRound practice]
   // "lora" (rank-r logits, the paper) | "full" (AdaRound's full-rank logits: the ablation) | "nearest"
   // (plain round-to-nearest with learnable steps: the "no LoRA-Rounding" ablation).
-  std::string rounding = "lora";
+  cbq::Rounding rounding = cbq::Rounding::kLora;
   int64_t rank = 8;             // [A] not in any readable source
   // Training forward of the learned rounding: "soft" (AdaRound: h in [0, 1], hardened at the end) or
   // "ste" (the hardened offsets forward, the soft offsets' gradient back).
-  std::string rounding_forward = "soft";
+  cbq::RoundingForward rounding_forward = cbq::RoundingForward::kSoft;
   double rounding_weight = 0.01;  // lambda_r on the mean rounding regulariser [A: AdaRound/BRECQ weight]
   double warmup = 0.2;          // fraction of each window's steps without the regulariser [A: AdaRound]
   double beta_start = 20, beta_end = 2;  // [A: AdaRound]
   double kl_weight = 1.0;           // E = MSE + kl_weight * KL(softmax(fp) || softmax(q)) [A: 1:1]
   double homologous_weight = 1.0;   // the second branch E(T_fp(X_q), T_q(X_q)) [A: 1:1]
   bool cfp = true;                  // coarse-to-fine pre-processing of activations and weights
-  std::string cfp_quantiles = "paper";  // "paper" 0.25/0.75 | "huawei" 0.20/0.80 [C: msModelSlim]
+  enum class CfpQuantiles { kPaper, kHuawei } cfp_quantiles = CfpQuantiles::kPaper;  // "paper" 0.25/0.75 | "huawei" 0.20/0.80 [C: msModelSlim]
   bool cfp_weights = true;          // per-row truncation of weight outliers [A: per output row]
   int64_t batch_size = 1;
   // A NaN/Inf loss: "stop", or "skip-block": the window's parameters go back to their values at the
   // window's start (fresh blocks: CFP + round-to-nearest) and the run goes on.
-  std::string nan_policy = "stop";
+  recon::NanPolicy nan_policy = recon::NanPolicy::kStop;
   // LoRA-Rounding's random A2 init: drawn from seed + 7 * block + linear (no source gives one; before
   // this key the init came from the process's global generator, so CBQ results varied between runs).
   int64_t seed = 0;

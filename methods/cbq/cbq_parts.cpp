@@ -18,9 +18,9 @@ CbqBlockParts::CbqBlockParts(const DecoderBlock& block, const CbqPartsOptions& o
     init_steps_.push_back(qp.scale.clone());
     steps_.push_back(at::ones_like(qp.scale).requires_grad_(true));
     zeros_.push_back(qp.zero);
-    if (o.rounding != "nearest")
+    if (o.rounding != Rounding::kNearest)
       rounding_.push_back(std::make_unique<LoraRounding>(w, qp, o.weight_spec,
-                                                         LoraRoundingOptions{o.rounding == "full" ? 0 : o.rank, 1.1, -0.1, seed}));
+                                                         LoraRoundingOptions{o.rounding == Rounding::kFull ? 0 : o.rank, 1.1, -0.1, seed}));
     ++seed;
   }
   if (o.act_steps) act_clip_ = at::full({kLinearInputSites}, o.act_clip_init, at::kFloat).requires_grad_(true);
@@ -46,7 +46,7 @@ at::Tensor CbqBlockParts::weight_of(size_t k, bool hard) const {
   const at::Tensor step = (init_steps_[k] * steps_[k]).clamp_min(1e-5);  // a learned step never reaches 0
   if (!rounding_.empty()) {
     using Offsets = LoraRounding::Offsets;
-    const Offsets training = o_.rounding_forward == "ste" ? Offsets::kStraightThrough : Offsets::kSoft;
+    const Offsets training = o_.rounding_forward == RoundingForward::kSte ? Offsets::kStraightThrough : Offsets::kSoft;
     return rounding_[k]->quantized(step, hard ? Offsets::kHard : training);
   }
   // Round-to-nearest with the learnable step (straight-through rounding inside fake_quant_rows).

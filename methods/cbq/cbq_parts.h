@@ -16,11 +16,18 @@
 
 namespace ptq::methods::cbq {
 
+// The learned rounding: rank-r LoRA logits (the paper), AdaRound's full-rank logits, or none
+// (round-to-nearest with learnable steps).
+enum class Rounding { kLora, kFull, kNearest };
+// The training forward of the learned rounding: soft offsets (AdaRound), or the hardened ones forward
+// with the soft offsets' gradient back (straight-through).
+enum class RoundingForward { kSoft, kSte };
+
 struct CbqPartsOptions {
   quant::QuantizerSpec weight_spec;
-  std::string rounding = "lora";  // lora | full | nearest
+  Rounding rounding = Rounding::kLora;
   int64_t rank = 8;
-  std::string rounding_forward = "soft";  // soft (AdaRound) | ste (hardened offsets forward, soft gradient)
+  RoundingForward rounding_forward = RoundingForward::kSoft;
   // S^X: a learned clipping logit per activation quantizer at a linear input (quant::ActivationQuantizer),
   // starting at `act_clip_init` (OmniQuant's LWC init: sigmoid(4) = 0.982); off when activations are not
   // quantized.

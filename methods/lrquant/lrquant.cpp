@@ -22,17 +22,19 @@ const quant::ConfigSchema<LRQuantConfig>& LRQuantConfig::schema() {
           .field("lwc", &C::lwc, "README commands")
           .field("lwc_lr", &C::lwc_lr, "main.py --lwc_lr")
           .field("let_lr", &C::let_lr, "main.py --let_lr")
-          .field("let", &C::let, "auto: README W4A4/W6A6 commands use --let; weight-only off [assumption]", {"auto", "on", "off"})
-          .field("nlc", &C::nlc, "released: RLQuant.py (the mean first)", {"released", "per_token", "off"})
-          .field("aug_loss", &C::aug_loss, "README commands do not use --aug_loss", {"on", "off"})
-          .field("qk_scale", &C::qk_scale, "as OmniQuant's", {"released", "rope_paired", "off"})
+          .choice("let", &C::let, "auto: README W4A4/W6A6 commands use --let; weight-only off [assumption]", quant::switch_names())
+          .choice("nlc", &C::nlc, "released: RLQuant.py (the mean first)", nlc_form_names())
+          .choice("aug_loss", &C::aug_loss, "README commands do not use --aug_loss",
+                  {{"on", quant::Switch::kOn}, {"off", quant::Switch::kOff}})
+          .choice("qk_scale", &C::qk_scale, "as OmniQuant's", qk_scale_names())
           .field("tta", &C::tta, "off: TTA is optional in the paper")
-          .field("tta_mode", &C::tta_mode, "paper: the last block on its true inputs", {"paper", "released"})
+          .choice("tta_mode", &C::tta_mode, "paper: the last block on its true inputs", tta_mode_names())
           .field("tta_epochs", &C::tta_epochs, "TTA.py: hard-coded 5")
           .field("tta_let_lr", &C::tta_let_lr, "0 = let_lr (TTA.py uses --let_lr)")
           .field("tta_lwc_lr", &C::tta_lwc_lr, "TTA.py: hard-coded 1e-2")
-          .field("tta_datasets", &C::tta_datasets, "auto: main.py (dataset != calib_dataset)", {"auto", "all"})
-          .field("nan_policy", &C::nan_policy, "stop, as the reference (ours: skip-block)", {"stop", "skip-block"})
+          .choice("tta_datasets", &C::tta_datasets, "auto: main.py (dataset != calib_dataset)",
+                  {{"auto", C::TtaDatasets::kAuto}, {"all", C::TtaDatasets::kAll}})
+          .choice("nan_policy", &C::nan_policy, "stop, as the reference (ours: skip-block)", recon::nan_policy_names())
           .field("batch_size", &C::batch_size, "RLQuant.py: 1, fixed order");
   return schema;
 }
@@ -50,10 +52,10 @@ LRQuantConfig LRQuantConfig::from_json(const nlohmann::json& j) {
   return c;
 }
 
-methods::LetOptions lrquant_let(const std::string& let, double lr, const std::string& qk_scale, const quant::QuantSetting& setting) {
+methods::LetOptions lrquant_let(quant::Switch let, double lr, QkScale qk_scale, const quant::QuantSetting& setting) {
   const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
   methods::LetOptions o;
-  o.enabled = let == "on" || (let == "auto" && !weight_only);
+  o.enabled = quant::is_on(let, !weight_only);
   o.lr = lr;
   o.init = "lae";
   o.initialiser = lae_init;
@@ -74,7 +76,7 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
   }
   bool needs_calibration(const nlohmann::json& config) const override {
     const auto c = LRQuantConfig::from_json(config);
-    return c.epochs != 0 || c.let != "off";
+    return c.epochs != 0 || c.let != quant::Switch::kOff;
   }
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
@@ -88,17 +90,14 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
     p.lwc.lr = c.lwc_lr;
     p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
     p.recon.batch_size = c.batch_size;
-    p.recon.aug_loss = c.aug_loss == "on";
-    p.recon.nan_policy = recon::parse_nan_policy(c.nan_policy);
-    const std::string nlc = c.nlc;
-    p.recon.loss = [nlc](const at::Tensor& out, const at::Tensor& target) {
-      at::Tensor l = at::mse_loss(out, target);
-      return nlc == "off" ? l : l + methods::nlc_loss(out, target, nlc);
-    };
+    p.recon.aug_loss = c.aug_loss == quant::Switch::kOn;
+    p.recon.nan_policy = c.nan_policy;
+    const NlcForm nlc = c.nlc;
+    p.recon.loss = [nlc](const at::Tensor& out, const at::Tensor& target) { return mse_plus_nlc(out, target, nlc); };
     quant::MethodReport report = run_omni_pipeline(model, setting, config, ctx, p);
-    report.summary["nlc"] = c.nlc;
+    report.summary["nlc"] = c.to_json().at("nlc");
     if (c.tta)
-      report.summary["tta"] = {{"mode", c.tta_mode}, {"epochs", c.tta_epochs}, {"datasets", c.tta_datasets},
+      report.summary["tta"] = {{"mode", c.to_json().at("tta_mode")}, {"epochs", c.tta_epochs}, {"datasets", c.to_json().at("tta_datasets")},
                                {"transductive", true}};
     return report;
   }
@@ -110,7 +109,7 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
     if (!c.tta) return {};
     TtaOptions t;
     t.mode = c.tta_mode;
-    t.datasets = c.tta_datasets;
+    t.all_datasets = c.tta_datasets == LRQuantConfig::TtaDatasets::kAll;
     t.epochs = c.tta_epochs;
     t.let_lr = c.tta_let_lr > 0 ? c.tta_let_lr : c.let_lr;
     t.lwc_lr = c.tta_lwc_lr;

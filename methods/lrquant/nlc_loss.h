@@ -8,10 +8,18 @@
 #include <ATen/core/Tensor.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ptq::methods {
 
-// out, target: [B, T, hidden]. `form`: "released" | "per_token" (anything else: InputError).
-at::Tensor nlc_loss(const at::Tensor& out, const at::Tensor& target, const std::string& form = "released");
+// The NLC term of a loss: one of the two forms above, or none (kOff: MSE only, an ablation).
+enum class NlcForm { kReleased, kPerToken, kOff };
+const std::vector<std::pair<std::string, NlcForm>>& nlc_form_names();  // "released", "per_token", "off"
+
+// out, target: [B, T, hidden]. std::invalid_argument for kOff (callers add no term then).
+at::Tensor nlc_loss(const at::Tensor& out, const at::Tensor& target, NlcForm form = NlcForm::kReleased);
+// MSE(out, target) plus the NLC term of `form`.
+at::Tensor mse_plus_nlc(const at::Tensor& out, const at::Tensor& target, NlcForm form);
 
 }  // namespace ptq::methods

@@ -1,5 +1,6 @@
 #include "methods/lrquant/tta.h"
 
+#include "harness/ptq/config_schema.h"
 #include "harness/recon/block_recon.h"
 #include "harness/util/progress.h"
 #include "methods/lrquant/nlc_loss.h"
@@ -31,19 +32,24 @@ at::Tensor last_block_inputs(const LlamaModel& q, const at::Tensor& windows, con
 
 }  // namespace
 
+const std::vector<std::pair<std::string, TtaMode>>& tta_mode_names() {
+  static const std::vector<std::pair<std::string, TtaMode>> names = {{"paper", TtaMode::kPaper}, {"released", TtaMode::kReleased}};
+  return names;
+}
+
 quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const TtaOptions& o) {
   const auto fp = std::make_shared<const DecoderBlock>(deep_copy(fp_last_block));
   return [fp, o](const LlamaModel& q, const quant::EvalAdaptationRequest& req, nlohmann::json& details) -> std::shared_ptr<LlamaModel> {
     details = {{"what", "LRQuant test-time adaptation of the last block"},
-               {"mode", o.mode},
+               {"mode", quant::name_in(tta_mode_names(), o.mode)},
                {"transductive", true},
                {"note", "adapted on the unlabelled windows that are then scored"}};
-    if (o.datasets == "auto" && req.task == req.calibration_dataset) {
+    if (!o.all_datasets && req.task == req.calibration_dataset) {
       details["applied"] = false;
       details["reason"] = "the evaluation dataset is the calibration dataset (the released code adapts only on others)";
       return nullptr;
     }
-    const bool released = o.mode == "released";
+    const bool released = o.mode == TtaMode::kReleased;
     const size_t last = q.num_blocks() - 1;
     const LlamaConfig& cfg = q.config();
     const at::Tensor windows = req.segments->to(q.device());
@@ -70,11 +76,8 @@ quant::EvalAdapter make_tta_adapter(const DecoderBlock& fp_last_block, const Tta
     ro.epochs = o.epochs;
     ro.batch_size = 1;
     ro.progress = req.progress;
-    const std::string nlc = o.nlc;
-    ro.loss = [nlc](const at::Tensor& out, const at::Tensor& y) {
-      at::Tensor l = at::mse_loss(out, y);
-      return nlc == "off" ? l : l + methods::nlc_loss(out, y, nlc);
-    };
+    const NlcForm nlc = o.nlc;
+    ro.loss = [nlc](const at::Tensor& out, const at::Tensor& y) { return mse_plus_nlc(out, y, nlc); };
     const ActivationHookPtr aq = released ? nullptr : q.activation_hook(last);
     Progress progress("tta " + req.task, o.epochs * x.size(0), 10.0);
     int64_t done = 0;

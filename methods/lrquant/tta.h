@@ -7,19 +7,28 @@
 
 #include "harness/model/llama_model.h"
 #include "harness/ptq/method.h"
+#include "methods/lrquant/nlc_loss.h"
+#include "methods/omniquant/let.h"
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace ptq::methods {
 
+// "paper": the last block adapted on its true inputs with activation quantization on; "released"
+// (TTA.py): on the embeddings, without activation quantization in that block (lrquant.h).
+enum class TtaMode { kPaper, kReleased };
+const std::vector<std::pair<std::string, TtaMode>>& tta_mode_names();  // "paper", "released"
+
 struct TtaOptions {
-  std::string mode = "paper";      // "paper" | "released" (lrquant.h)
-  std::string datasets = "auto";   // "auto" | "all"
+  TtaMode mode = TtaMode::kPaper;  // lrquant.h
+  bool all_datasets = false;  // false: only tasks other than the calibration dataset (main.py)
   int epochs = 5;
   double let_lr = 1e-3, lwc_lr = 1e-2;
   bool let = true;
-  std::string nlc = "released";
-  std::string qk_scale = "released";
+  NlcForm nlc = NlcForm::kReleased;
+  QkScale qk_scale = QkScale::kReleased;
   quant::QuantizerSpec weight_spec;
 };
 

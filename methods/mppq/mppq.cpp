@@ -19,7 +19,7 @@ const quant::ConfigSchema<MppqConfig>& MppqConfig::schema() {
           .field("lwc", &C::lwc, "[A] LRQuant")
           .field("lwc_lr", &C::lwc_lr, "[A] LRQuant")
           .field("let_lr", &C::let_lr, "[A] LRQuant")
-          .field("let", &C::let, "auto: as LRQuant", {"auto", "on", "off"})
+          .choice("let", &C::let, "auto: as LRQuant", quant::switch_names())
           .field("mse_weight", &C::mse_weight, "[A] LRQuant's 1:1")
           .field("cos_weight", &C::cos_weight, "[A] LRQuant's 1:1")
           .field("kl_weight", &C::kl_weight, "[A] CBQ's KL 1:1")
@@ -28,8 +28,8 @@ const quant::ConfigSchema<MppqConfig>& MppqConfig::schema() {
           .field("presearch", &C::presearch, "the abstract's coarse pre-search")
           .field("presearch_grid", &C::presearch_grid, "[A] 0.982 (LWC's init), 0.95, ..., 0.50")
           .field("presearch_tokens", &C::presearch_tokens, "[A]")
-          .field("qk_scale", &C::qk_scale, "as OmniQuant's", {"released", "rope_paired", "off"})
-          .field("nan_policy", &C::nan_policy, "stop (ours: skip-block)", {"stop", "skip-block"})
+          .choice("qk_scale", &C::qk_scale, "as OmniQuant's", qk_scale_names())
+          .choice("nan_policy", &C::nan_policy, "stop (ours: skip-block)", recon::nan_policy_names())
           .field("batch_size", &C::batch_size, "1, fixed order [A: LRQuant]");
   return schema;
 }
@@ -82,7 +82,7 @@ class Mppq final : public quant::MethodWithConfig<MppqConfig> {
     p.lwc.proxy_lr = c.proxy_lr;
     p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
     p.recon.batch_size = c.batch_size;
-    p.recon.nan_policy = recon::parse_nan_policy(c.nan_policy);
+    p.recon.nan_policy = c.nan_policy;
     const methods::MixedLossWeights w{c.mse_weight, c.cos_weight, c.kl_weight};
     p.recon.loss = [w](const at::Tensor& out, const at::Tensor& target) { return methods::mixed_loss(out, target, w); };
     quant::MethodReport report = run_omni_pipeline(model, setting, config, ctx, p);

@@ -11,7 +11,9 @@
 
 #include "harness/ptq/config_schema.h"
 #include "harness/ptq/method.h"
+#include "harness/recon/nan_policy.h"
 #include "methods/mppq/clip_search.h"
+#include "methods/omniquant/let.h"
 
 #include <memory>
 #include <string>
@@ -24,15 +26,15 @@ struct MppqConfig {
   bool lwc = true;
   double lwc_lr = 1e-2;     // [A: LRQuant]
   double let_lr = 1e-3;     // [A: LRQuant]
-  std::string let = "auto";  // on for weight-activation settings, off for weight-only ones (as LRQuant)
+  quant::Switch let = quant::Switch::kAuto;  // on for weight-activation settings, off for weight-only ones (as LRQuant)
   double mse_weight = 1.0, cos_weight = 1.0, kl_weight = 1.0;  // [A: LRQuant's 1:1, CBQ's KL 1:1]
   bool proxy = true;
   double proxy_lr = 1e-3;   // [A]
   bool presearch = true;
   std::vector<double> presearch_grid = default_clip_grid();  // 0.982, 0.95, ..., 0.50 [A]; [] = this grid
   int64_t presearch_tokens = 2048;     // calibration tokens per block for the search [A]
-  std::string qk_scale = "released";
-  std::string nan_policy = "stop";
+  QkScale qk_scale = QkScale::kReleased;
+  recon::NanPolicy nan_policy = recon::NanPolicy::kStop;
   int64_t batch_size = 1;
 
   static const quant::ConfigSchema<MppqConfig>& schema();  // the fields' keys, sources, allowed values

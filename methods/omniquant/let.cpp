@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 namespace ptq::methods {
 
@@ -110,6 +111,18 @@ LetParams smoothquant_init(const DecoderBlock& b, const LlamaConfig& c, const Li
   }
   if (with_qk) p.qkt_scale = at::ones({c.kv_dim()}, opts);
   return p;
+}
+
+const std::vector<std::pair<std::string, QkScale>>& qk_scale_names() {
+  static const std::vector<std::pair<std::string, QkScale>> names = {
+      {"released", QkScale::kReleased}, {"rope_paired", QkScale::kRopePaired}, {"off", QkScale::kOff}};
+  return names;
+}
+
+std::string name_of(QkScale s) {
+  for (const auto& [n, v] : qk_scale_names())
+    if (v == s) return n;
+  throw std::logic_error("name_of: a QkScale without a name");
 }
 
 }  // namespace ptq::methods

@@ -25,7 +25,7 @@ class OmniParts final : public recon::BlockParts {
     if (let.enabled) {
       const LinearInputAbsMax act =
           in.x_fp.defined() ? linear_input_absmax(in.block, in.config, in.x_fp, in.rope, in.batch_size) : LinearInputAbsMax{};
-      const bool qk = let.qk_scale != "off";
+      const bool qk = let.qk_scale != QkScale::kOff;
       if (let.init != "smoothquant" && let.init != "identity" && !let.initialiser)
         throw std::logic_error("LET init \"" + let.init + "\" needs LetOptions::initialiser");
       LetParams p = let.initialiser ? let.initialiser(in.block, in.config, act, let.shift, qk)
@@ -33,7 +33,7 @@ class OmniParts final : public recon::BlockParts {
       if (let.init == "identity")
         for (at::Tensor* s : {&p.qkv_scale, &p.out_scale, &p.fc1_scale}) *s = at::ones_like(*s);
       const int64_t half = in.config.head_dim / 2;
-      if (let.qk_scale == "rope_paired")  // one entry per RoPE pair: [kv heads, head_dim / 2]
+      if (let.qk_scale == QkScale::kRopePaired)  // one entry per RoPE pair: [kv heads, head_dim / 2]
         p.qkt_scale = p.qkt_scale.view({in.config.num_key_value_heads, in.config.head_dim}).narrow(1, 0, half).contiguous();
       raw_ = {p.qkv_scale, p.qkv_shift, p.out_scale, p.out_shift, p.qkt_scale, p.fc1_scale, p.fc1_shift};
       for (auto& t : raw_)
@@ -162,7 +162,7 @@ class OmniParts final : public recon::BlockParts {
     p.qkv_shift = shift(raw_[1]);
     p.out_scale = scale(raw_[2]);
     p.out_shift = shift(raw_[3]);
-    if (raw_[4].defined()) p.qkt_scale = let_.qk_scale == "rope_paired" ? at::cat({scale(raw_[4]), scale(raw_[4])}, 1).reshape({-1}) : scale(raw_[4]);
+    if (raw_[4].defined()) p.qkt_scale = let_.qk_scale == QkScale::kRopePaired ? at::cat({scale(raw_[4]), scale(raw_[4])}, 1).reshape({-1}) : scale(raw_[4]);
     p.fc1_scale = scale(raw_[5]);
     p.fc1_shift = shift(raw_[6]);
     return p;

@@ -44,7 +44,7 @@ struct LetOptions {
   bool shift = false;              // channel shifts d1, d2, d4 (init 0 for LLaMA)
   bool train_shift = false;        // shifts in the optimizer (the paper-era code) or frozen
   bool signed_weight_max = false;  // paper-era SmoothQuant init (W.max instead of |W|.max)
-  std::string qk_scale = "released";  // "released" | "rope_paired" | "off" (methods/omniquant/let.h)
+  QkScale qk_scale = QkScale::kReleased;  // methods/omniquant/let.h
   double truncate = 1e-2;
   // Fold in float32 and cast the result to the model's dtype (paper-era code, LRQuant) rather than
   // casting the parameters first and folding in the model's dtype (the reference since PR #36).

@@ -70,7 +70,7 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
                                      {"alpha", p.let.alpha},
                                      {"shift", p.let.shift},
                                      {"smooth_init", p.let.signed_weight_max ? "signed_max" : "abs_max"},
-                                     {"qk_scale", p.let.qk_scale},
+                                     {"qk_scale", name_of(p.let.qk_scale)},
                                      {"fold_in_fp32", p.let.fold_in_fp32},
                                      {"gqa_shared_scales", model.config().kv_groups() > 1}};
   nlohmann::json skipped = nlohmann::json::array();

@@ -16,16 +16,17 @@ const quant::ConfigSchema<OmniQuantConfig>& OmniQuantConfig::schema() {
           .field("epochs", &C::epochs, "-1: scripts/ (20; 40 for W2A16)")
           .field("lwc", &C::lwc, "every released script")
           .field("lwc_lr", &C::lwc_lr, "0: by mode (released main.py 1e-2; paper §4.1 5e-3)")
-          .field("mode", &C::mode, "released: main.py + scripts at HEAD", {"released", "paper"})
-          .field("aug_loss", &C::aug_loss, "auto: scripts (on for 2-bit weight-only)", {"auto", "on", "off"})
-          .field("let", &C::let, "auto: scripts (weight-activation on; weight-only LLaMA off)", {"auto", "on", "off"})
+          .choice("mode", &C::mode, "released: main.py + scripts at HEAD", {{"released", C::Mode::kReleased}, {"paper", C::Mode::kPaper}})
+          .choice("aug_loss", &C::aug_loss, "auto: scripts (on for 2-bit weight-only)", quant::switch_names())
+          .choice("let", &C::let, "auto: scripts (weight-activation on; weight-only LLaMA off)", quant::switch_names())
           .field("let_lr", &C::let_lr, "0: by mode (released main.py 5e-3; paper 1e-2)")
           .field("alpha", &C::alpha, "main.py --alpha 0.5")
-          .field("shift", &C::shift, "auto: released none for LLaMA (7984672); paper trained", {"auto", "on", "off"})
+          .choice("shift", &C::shift, "auto: released none for LLaMA (7984672); paper trained", quant::switch_names())
           .field("let_init", &C::let_init, "the reference's SmoothQuant init", {"smoothquant", "identity"})
-          .field("smooth_init", &C::smooth_init, "auto: released |W|.max (ae39458); paper W.max", {"auto", "abs_max", "signed_max"})
-          .field("qk_scale", &C::qk_scale, "released: free per channel", {"released", "rope_paired", "off"})
-          .field("nan_policy", &C::nan_policy, "stop, as the reference (ours: skip-block)", {"stop", "skip-block"})
+          .choice("smooth_init", &C::smooth_init, "auto: released |W|.max (ae39458); paper W.max",
+                  {{"auto", C::SmoothInit::kAuto}, {"abs_max", C::SmoothInit::kAbsMax}, {"signed_max", C::SmoothInit::kSignedMax}})
+          .choice("qk_scale", &C::qk_scale, "released: free per channel", qk_scale_names())
+          .choice("nan_policy", &C::nan_policy, "stop, as the reference (ours: skip-block)", recon::nan_policy_names())
           .field("batch_size", &C::batch_size, "omniquant.py: 1, fixed order");
   return schema;
 }
@@ -55,7 +56,7 @@ class OmniQuant final : public quant::MethodWithConfig<OmniQuantConfig> {
     // LET's initial scales come from calibration activations even without training; "auto" LET may be
     // off for the setting, but the config alone cannot tell, so it asks for calibration too.
     const auto c = OmniQuantConfig::from_json(config);
-    return c.epochs != 0 || c.let != "off";
+    return c.epochs != 0 || c.let != quant::Switch::kOff;
   }
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
@@ -63,24 +64,25 @@ class OmniQuant final : public quant::MethodWithConfig<OmniQuantConfig> {
     const OmniQuantConfig c = OmniQuantConfig::from_json(config);
     setting.validate_for(model.config());
     const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
-    const bool paper = c.mode == "paper";
+    const bool paper = c.mode == OmniQuantConfig::Mode::kPaper;
     OmniPipeline p;
     p.method = "omniquant";
     p.epochs = omniquant_epochs(c.epochs, setting);
     p.lwc.enabled = c.lwc;
     p.lwc.lr = c.lwc_lr > 0 ? c.lwc_lr : (paper ? 5e-3 : 1e-2);
-    p.let.enabled = c.let == "on" || (c.let == "auto" && !weight_only);
+    p.let.enabled = quant::is_on(c.let, !weight_only);
     p.let.lr = c.let_lr > 0 ? c.let_lr : (paper ? 1e-2 : 5e-3);
     p.let.init = c.let_init;
     p.let.alpha = c.alpha;
-    p.let.shift = c.shift == "on" || (c.shift == "auto" && paper);
+    p.let.shift = quant::is_on(c.shift, paper);
     p.let.train_shift = p.let.shift;
-    p.let.signed_weight_max = c.smooth_init == "signed_max" || (c.smooth_init == "auto" && paper);
+    using SmoothInit = OmniQuantConfig::SmoothInit;
+    p.let.signed_weight_max = c.smooth_init == SmoothInit::kSignedMax || (c.smooth_init == SmoothInit::kAuto && paper);
     p.let.qk_scale = c.qk_scale;
     p.let.fold_in_fp32 = paper;
     p.recon.batch_size = c.batch_size;
-    p.recon.aug_loss = c.aug_loss == "on" || (c.aug_loss == "auto" && setting.wbits == 2 && weight_only);
-    p.recon.nan_policy = recon::parse_nan_policy(c.nan_policy);
+    p.recon.aug_loss = quant::is_on(c.aug_loss, setting.wbits == 2 && weight_only);
+    p.recon.nan_policy = c.nan_policy;
     return run_omni_pipeline(model, setting, config, ctx, p);
   }
 };

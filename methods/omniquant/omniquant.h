@@ -6,6 +6,8 @@
 
 #include "harness/ptq/config_schema.h"
 #include "harness/ptq/method.h"
+#include "harness/recon/nan_policy.h"
+#include "methods/omniquant/let.h"
 
 #include <memory>
 #include <string>
@@ -26,13 +28,13 @@ struct OmniQuantConfig {
   // of 1e-2 / 5e-3), LLaMA shifts (trained from 0 until commit 7984672; off since), SmoothQuant init
   // (signed W.max until ae39458; |W|.max since), folding (in fp32 then cast, before PR #36; cast then
   // fold since - identical on CPU).
-  std::string mode = "released";
+  enum class Mode { kReleased, kPaper } mode = Mode::kReleased;
   // aug_loss (second MSE target: the FP block on the quantized-path input; not in the paper). "auto" =
   // as the scripts: on for 2-bit weight-only settings, off otherwise.
-  std::string aug_loss = "auto";
+  quant::Switch aug_loss = quant::Switch::kAuto;
   // LET: "auto" = on for weight-activation settings (as the scripts), off for weight-only LLaMA
   // (paper Table A3, scripts); "off" with activation quantization = the LWC-only ablation.
-  std::string let = "auto";
+  quant::Switch let = quant::Switch::kAuto;
   // LET learning rate; 0 = by mode (released: 5e-3, main.py --let_lr; paper: 1e-2). The Llama-2-7B/13B
   // W4A4 scripts use 1e-3 with alpha 0.75 (experiments/omniquant_table2.json sets them per model).
   double let_lr = 0;
@@ -41,17 +43,17 @@ struct OmniQuantConfig {
   double alpha = 0.5;
   // LET shifts: "auto" = released: none for LLaMA (use_shift = False since 7984672); paper: trained
   // from 0. "on" trains them; "off" has none. A non-zero shift gives the norms and linears biases.
-  std::string shift = "auto";
+  quant::Switch shift = quant::Switch::kAuto;
   // LET's initial scales: "smoothquant" (the reference) | "identity" (all 1: an ablation).
   std::string let_init = "smoothquant";
   // SmoothQuant weight statistic: "auto" = released |W|.max; paper W.max (signed) | "abs_max" | "signed_max".
-  std::string smooth_init = "auto";
+  enum class SmoothInit { kAuto, kAbsMax, kSignedMax } smooth_init = SmoothInit::kAuto;
   // q/k scale (before RoPE, as the reference): "released" free per channel (an identity only up to
   // RoPE's channel pairing) | "rope_paired" (tied on RoPE pairs: exact) | "off".
-  std::string qk_scale = "released";
+  QkScale qk_scale = QkScale::kReleased;
   // A NaN/Inf training loss: "stop" (error naming block, epoch, step) | "skip-block" (that block
   // keeps plain RTN, the run goes on and the report lists it). Not in the reference, which stops.
-  std::string nan_policy = "stop";
+  recon::NanPolicy nan_policy = recon::NanPolicy::kStop;
   int64_t batch_size = 1;  // samples per step, fixed order, no shuffling (omniquant.py)
 
   static const quant::ConfigSchema<OmniQuantConfig>& schema();  // the fields' keys, sources, allowed values

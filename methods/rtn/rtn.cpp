@@ -11,9 +11,9 @@
 namespace ptq::methods {
 
 const quant::ConfigSchema<RtnConfig>& RtnConfig::schema() {
-  static const auto schema = quant::ConfigSchema<RtnConfig>("rtn").field(
+  static const auto schema = quant::ConfigSchema<RtnConfig>("rtn").choice(
       "range", &RtnConfig::range, "minmax: OmniQuant quantize/quantizer.py (the RTN rows of its tables)",
-      {"minmax", "gptq_nearest"});
+      {{"minmax", quant::RangeRule::kMinMax}, {"gptq_nearest", quant::RangeRule::kGptqNearest}});
   return schema;
 }
 
@@ -37,7 +37,7 @@ class Rtn final : public quant::MethodWithConfig<RtnConfig> {
     const RtnConfig cfg = RtnConfig::from_json(config);
     setting.validate_for(model.config());
     quant::QuantizerSpec wspec = setting.weight_spec();
-    if (cfg.range == "gptq_nearest") {
+    if (cfg.range == quant::RangeRule::kGptqNearest) {
       if (setting.group_size > 0 || setting.weight_symmetric)
         throw InputError(fmt::format("rtn range gptq_nearest quantizes asymmetrically per output channel (GPTQ "
                                      "--nearest ignores groups and symmetry); setting {} asks for more",

@@ -16,7 +16,7 @@ struct RtnConfig {
   //  "gptq_nearest" GPTQ's `--nearest`: range forced to contain 0, per output channel only (GPTQ ignores
   //                 --groupsize there, so group settings are refused here), asymmetric only
   //                 (source: IST-DASLab/gptq llama.py + quant.py). The RTN rows of the GPTQ tables.
-  std::string range = "minmax";
+  quant::RangeRule range = quant::RangeRule::kMinMax;
 
   static const quant::ConfigSchema<RtnConfig>& schema();  // the fields' keys, sources, allowed values
   nlohmann::json to_json() const;

@@ -154,8 +154,8 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
   const ptq::ActivationHookPtr aq = ptq::quant::activation_quantizer(setting.activation_quant());
   const at::Tensor x = at::randn({2, 16, c.hidden_size});
   const auto rope = m.rope(16);
-  for (const char* qk : {"released", "rope_paired"}) {
-    INFO(qk);
+  for (const auto qk : {ptq::methods::QkScale::kReleased, ptq::methods::QkScale::kRopePaired}) {
+    INFO(ptq::methods::name_of(qk));
     ptq::methods::LetOptions lo;
     lo.enabled = true;
     lo.shift = lo.train_shift = true;

@@ -53,8 +53,8 @@ TEST_CASE("NLC loss and its gradient against naive double-precision computations
   const at::Tensor target = at::randn({2, 5, 8}, at::kDouble);
   const at::Tensor out0 = target + 0.7 * at::randn({2, 5, 8}, at::kDouble);
   for (const bool per_token : {false, true}) {
-    const std::string form = per_token ? "per_token" : "released";
-    INFO(form);
+    const auto form = per_token ? ptq::methods::NlcForm::kPerToken : ptq::methods::NlcForm::kReleased;
+    INFO(per_token);
     at::Tensor out = out0.clone().requires_grad_(true);
     const at::Tensor loss = ptq::methods::nlc_loss(out, target, form);
     CHECK(loss.item<double>() == Approx(naive_nlc(out0, target, per_token)).epsilon(1e-10));
@@ -74,9 +74,13 @@ TEST_CASE("NLC loss and its gradient against naive double-precision computations
     CHECK(max_err < 1e-6);
   }
   // The two forms differ: the released code takes the log of the mean, not the mean of the logs.
-  CHECK(ptq::methods::nlc_loss(out0, target, "released").item<double>() <
-        ptq::methods::nlc_loss(out0, target, "per_token").item<double>());
-  CHECK_THROWS_WITH(ptq::methods::nlc_loss(out0, target, "mean"), Contains("released or per_token"));
+  CHECK(ptq::methods::nlc_loss(out0, target, ptq::methods::NlcForm::kReleased).item<double>() <
+        ptq::methods::nlc_loss(out0, target, ptq::methods::NlcForm::kPerToken).item<double>());
+  CHECK_THROWS_AS(ptq::methods::nlc_loss(out0, target, ptq::methods::NlcForm::kOff), std::invalid_argument);
+  // "off" adds nothing to the MSE; the other forms add their term.
+  CHECK(at::equal(ptq::methods::mse_plus_nlc(out0, target, ptq::methods::NlcForm::kOff), at::mse_loss(out0, target)));
+  CHECK(ptq::methods::mse_plus_nlc(out0, target, ptq::methods::NlcForm::kPerToken).item<double>() ==
+        Approx(at::mse_loss(out0, target).item<double>() + naive_nlc(out0, target, true)).epsilon(1e-10));
 }
 
 TEST_CASE("LAE initial scales are act / log2(2 + act), clamped, per K/V channel for GQA", "[unit][lrquant]") {
