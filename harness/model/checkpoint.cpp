@@ -117,9 +117,7 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
 
 void save_llama(LlamaModel& model, const std::string& dir, at::ScalarType storage_dtype,
                 const std::map<std::string, std::string>& metadata) {
-  size_t hooks_saving = 0;
-  for (size_t i = 0; i < model.num_blocks(); ++i)
-    hooks_saving += model.activation_hook(i) && !model.activation_hook(i)->saved_tensors().empty();
+  const size_t hooks_saving = model.blocks_saving_hook_tensors();
   if (hooks_saving != 0 && hooks_saving != model.num_blocks())  // load_llama expects them in every block
     throw std::logic_error(fmt::format("save_llama: the activation hooks of {} of {} blocks save tensors (all or none)",
                                        hooks_saving, model.num_blocks()));

@@ -128,6 +128,11 @@ bool LlamaModel::quantizes_activations() const {
   return std::any_of(act_hooks_.begin(), act_hooks_.end(), [](const ActivationHookPtr& h) { return h != nullptr; });
 }
 
+size_t LlamaModel::blocks_saving_hook_tensors() const {
+  return static_cast<size_t>(std::count_if(act_hooks_.begin(), act_hooks_.end(),
+                                           [](const ActivationHookPtr& h) { return h && !h->saved_tensors().empty(); }));
+}
+
 at::Tensor LlamaModel::embed(const at::Tensor& ids) const { return at::embedding(embed_tokens, ids); }
 
 void LlamaModel::rest_blocks_in(std::shared_ptr<BlockStorage> storage) {
@@ -136,7 +141,7 @@ void LlamaModel::rest_blocks_in(std::shared_ptr<BlockStorage> storage) {
 }
 
 DecoderBlock LlamaModel::block(size_t i) const {
-  if (!storage_ || resident(i)) return blocks_.at(i);
+  if (!storage_ || block_in_memory(i)) return blocks_.at(i);
   return storage_->load(i, config_, device(), dtype());
 }
 
@@ -204,7 +209,7 @@ void LlamaModel::sync_bias_layout() {
   const auto rests_with = [this](std::initializer_list<const char*> suffixes) {
     for (size_t i = 0; storage_ && i < blocks_.size(); ++i)
       for (const char* s : suffixes)
-        if (!resident(i) && storage_->has(i, s)) return true;
+        if (!block_in_memory(i) && storage_->has(i, s)) return true;
     return false;
   };
   const auto complete = [this](const std::function<std::vector<std::pair<at::Tensor*, int64_t>>(DecoderBlock&)>& slots,
@@ -229,8 +234,7 @@ void LlamaModel::sync_bias_layout() {
   config_.norm_bias = complete([&](DecoderBlock& b) {
     return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.input_layernorm_bias, h}, {&b.post_attention_layernorm_bias, h}};
   }, rests_with({"input_layernorm.bias", "post_attention_layernorm.bias"}));
-  config_.act_clip = std::any_of(act_hooks_.begin(), act_hooks_.end(),
-                                 [](const ActivationHookPtr& h) { return h && !h->saved_tensors().empty(); });
+  config_.act_clip = blocks_saving_hook_tensors() > 0;
 }
 
 at::Device LlamaModel::device() const { return embed_tokens.device(); }
@@ -239,7 +243,7 @@ at::ScalarType LlamaModel::dtype() const { return embed_tokens.scalar_type(); }
 std::vector<std::pair<std::string, at::Tensor*>> LlamaModel::named_tensors() {
   std::vector<std::pair<std::string, at::Tensor*>> out = {{"model.embed_tokens.weight", &embed_tokens}};
   for (size_t i = 0; i < blocks_.size(); ++i)
-    if (!storage_ || resident(i))
+    if (!storage_ || block_in_memory(i))
       for (auto& [suffix, t] : blocks_[i].named_tensors())
       out.emplace_back(fmt::format("model.layers.{}.{}", i, suffix), t);
   out.emplace_back("model.norm.weight", &norm);

@@ -86,6 +86,7 @@ class LlamaModel {
   void set_activation_hook(size_t i, ActivationHookPtr hook);
   const ActivationHookPtr& activation_hook(size_t i) const { return act_hooks_.at(i); }
   bool quantizes_activations() const;  // some block has a hook
+  size_t blocks_saving_hook_tensors() const;  // blocks whose hook saves learned tensors (ActivationHook::saved_tensors)
 
   // The blocks (num_hidden_layers). Streaming (model/block_storage.h): a streamed model keeps its blocks
   // in a BlockStorage - the mmap'd checkpoint, then spill files - and holds none in memory; everything
@@ -134,7 +135,6 @@ class LlamaModel {
   std::vector<std::pair<std::string, at::Tensor*>> named_tensors();
 
  private:
-  bool resident(size_t i) const { return block_in_memory(i); }
   std::vector<DecoderBlock> blocks_;
   LlamaConfig config_;
   std::shared_ptr<BlockStorage> storage_;  // null: every block resident in `blocks`

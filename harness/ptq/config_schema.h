@@ -72,14 +72,9 @@ class ConfigSchema {
     f.key = key;
     f.source = std::move(source);
     for (const auto& n : names) f.allowed.push_back(n.first);
-    const auto name_of = [names, key](E value) {
-      for (const auto& [n, v] : names)
-        if (v == value) return n;
-      throw std::logic_error(std::string("config field ") + key + ": a value without a name");
-    };
-    f.write = [key, member, name_of](const Config& c, nlohmann::json& j) { j[key] = name_of(c.*member); };
-    f.read = [key, member, names, name_of, allowed = f.allowed](StrictJsonReader& r, Config& c) {
-      std::string name = name_of(c.*member);  // the default, when the key is absent
+    f.write = [key, member, names](const Config& c, nlohmann::json& j) { j[key] = name_in(names, c.*member); };
+    f.read = [key, member, names, allowed = f.allowed](StrictJsonReader& r, Config& c) {
+      std::string name = name_in(names, c.*member);  // the default, when the key is absent
       r.read_choice(key, name, allowed);
       for (const auto& [n, v] : names)
         if (n == name) c.*member = v;

@@ -34,7 +34,6 @@ class ActivationQuantizer final : public ActivationHook {
   // {kActClipTensor, the logits} when there are learned logits.
   std::vector<std::pair<std::string, at::Tensor>> saved_tensors() const override;
   const ActivationQuant& spec() const { return spec_; }
-  const at::Tensor& clip_logits() const { return clip_logits_; }
 
  private:
   ActivationQuant spec_;

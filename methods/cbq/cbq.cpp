@@ -1,7 +1,6 @@
 #include "methods/cbq/cbq.h"
 
 #include "harness/model/llama_model.h"
-#include "harness/quant/act_quant.h"
 #include "harness/util/errors.h"
 #include "methods/cbq/cross_block.h"
 #include "methods/omniquant/omni_pipeline.h"
@@ -113,11 +112,6 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.parts.rounding_lr = c.rounding_lr;
     o.parts.seed = static_cast<uint64_t>(c.seed);
     const nlohmann::json log = cbq::cross_block_reconstruct(model, *ctx.calibration, o, report.qparams);
-    // A uniform checkpoint layout: a block that learned no clipping (none does today) clips nothing.
-    for (size_t i = 0; o.parts.act_steps && i < model.num_blocks(); ++i)
-      if (model.activation_hook(i) && model.activation_hook(i)->saved_tensors().empty())
-        model.set_activation_hook(i, quant::with_clipping(model.activation_hook(i),
-                                                          at::full({kLinearInputSites}, quant::kNoActClipLogit, at::kFloat)));
     model.sync_bias_layout();  // declares the learned activation clipping so the saved checkpoint loads back
     report.summary = {{"epochs", o.train.epochs},
                       {"precision", o.train.precision.describe()},

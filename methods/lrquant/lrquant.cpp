@@ -95,9 +95,10 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
     const NlcForm nlc = c.nlc;
     p.recon.loss = [nlc](const at::Tensor& out, const at::Tensor& target) { return mse_plus_nlc(out, target, nlc); };
     quant::MethodReport report = run_omni_pipeline(model, setting, config, ctx, p);
-    report.summary["nlc"] = c.to_json().at("nlc");
+    const nlohmann::json named = c.to_json();  // the enum fields by name
+    report.summary["nlc"] = named.at("nlc");
     if (c.tta)
-      report.summary["tta"] = {{"mode", c.to_json().at("tta_mode")}, {"epochs", c.tta_epochs}, {"datasets", c.to_json().at("tta_datasets")},
+      report.summary["tta"] = {{"mode", named.at("tta_mode")}, {"epochs", c.tta_epochs}, {"datasets", named.at("tta_datasets")},
                                {"transductive", true}};
     return report;
   }

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <stdexcept>
 
 namespace ptq::methods {
 
@@ -117,12 +116,6 @@ const std::vector<std::pair<std::string, QkScale>>& qk_scale_names() {
   static const std::vector<std::pair<std::string, QkScale>> names = {
       {"released", QkScale::kReleased}, {"rope_paired", QkScale::kRopePaired}, {"off", QkScale::kOff}};
   return names;
-}
-
-std::string name_of(QkScale s) {
-  for (const auto& [n, v] : qk_scale_names())
-    if (v == s) return n;
-  throw std::logic_error("name_of: a QkScale without a name");
 }
 
 }  // namespace ptq::methods

@@ -31,7 +31,6 @@ namespace ptq::methods {
 // The q/k scale (see above): free per channel (the reference), tied on RoPE pairs, or none.
 enum class QkScale { kReleased, kRopePaired, kOff };
 const std::vector<std::pair<std::string, QkScale>>& qk_scale_names();  // "released", "rope_paired", "off"
-std::string name_of(QkScale s);
 
 // LET's parameters at full size; shifts undefined when the transform has none (scales never are).
 struct LetParams {

@@ -1,6 +1,7 @@
 #include "methods/omniquant/omni_pipeline.h"
 
 #include "harness/model/llama_model.h"
+#include "harness/ptq/config_schema.h"
 #include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
@@ -70,7 +71,7 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
                                      {"alpha", p.let.alpha},
                                      {"shift", p.let.shift},
                                      {"smooth_init", p.let.signed_weight_max ? "signed_max" : "abs_max"},
-                                     {"qk_scale", name_of(p.let.qk_scale)},
+                                     {"qk_scale", quant::name_in(qk_scale_names(), p.let.qk_scale)},
                                      {"fold_in_fp32", p.let.fold_in_fp32},
                                      {"gqa_shared_scales", model.config().kv_groups() > 1}};
   nlohmann::json skipped = nlohmann::json::array();

@@ -3,6 +3,7 @@
 // folding agree, the SmoothQuant initialisation against naive per-channel loops, and LET training
 // recovering a planted channel scaling under W-A quantization.
 #include "harness/model/llama_model.h"
+#include "harness/ptq/config_schema.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/recon/block_recon.h"
 #include "methods/omniquant/let.h"
@@ -155,7 +156,7 @@ TEST_CASE("a training step's temporary block and the folded block compute the sa
   const at::Tensor x = at::randn({2, 16, c.hidden_size});
   const auto rope = m.rope(16);
   for (const auto qk : {ptq::methods::QkScale::kReleased, ptq::methods::QkScale::kRopePaired}) {
-    INFO(ptq::methods::name_of(qk));
+    INFO(ptq::quant::name_in(ptq::methods::qk_scale_names(), qk));
     ptq::methods::LetOptions lo;
     lo.enabled = true;
     lo.shift = lo.train_shift = true;
