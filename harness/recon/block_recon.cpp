@@ -128,7 +128,8 @@ StepLoss chain_step_loss(const std::vector<ChainLink>& chain, const LlamaConfig&
   }
   if (!reg.defined()) return StepLoss{loss};
   const double logged = loss.item<double>();
-  return StepLoss{loss + o.regularizer_weight * reg / static_cast<double>(chain.size()), logged};
+  const double blocks = o.sum_regularizers ? 1.0 : static_cast<double>(chain.size());
+  return StepLoss{loss + o.regularizer_weight * reg / blocks, logged};
 }
 
 // One reconstruct() call: the calibration activations, the blocks and parts in flight, the schedule.

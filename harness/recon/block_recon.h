@@ -10,7 +10,7 @@
 //     target_2 = FP_W(X_q)                   (only with a second-target loss: OmniQuant's aug_loss, CBQ's
 //                                             homologous term)
 //     AdamW over the parts of W, fixed sample order, batch size, epochs:
-//       loss = L(Q_W(X_q[j]; P), target[j]) (+ L_2(., target_2[j])) (+ w * mean_b regularizer_b)
+//       loss = L(Q_W(X_q[j]; P), target[j]) (+ L_2(., target_2[j])) (+ w * mean_b or sum_b regularizer_b)
 //     blocks leaving W (the schedule's `hardened`): fold P_b into the block for good, then
 //       X_q = B_q(X_q) (quantized weights AND activations), X_fp = B_fp(X_fp)
 //
@@ -102,6 +102,7 @@ struct ReconOptions {
   BlockLoss loss;
   BlockLoss target_2_loss;  // a second term on target_2 other than aug_loss's MSE (CBQ's homologous term)
   double regularizer_weight = 0;  // w of the parts' regularizers (averaged over the window's blocks)
+  bool sum_regularizers = false;  // w * the sum over the window's blocks instead (AdaRound: one sum over all)
   PrecisionPolicy precision;  // recon/precision.h; the default (fp32) is the CPU policy
   bool progress = true;
   // Per-unit checkpoints: after a unit (block, or window) trains, its parts' learned parameters go to

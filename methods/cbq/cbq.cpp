@@ -26,16 +26,21 @@ const quant::ConfigSchema<CbqConfig>& CbqConfig::schema() {
           .field("rank", &C::rank, "[A] not in any readable source")
           .choice("rounding_forward", &C::rounding_forward, "soft: AdaRound",
                   {{"soft", cbq::RoundingForward::kSoft}, {"ste", cbq::RoundingForward::kSte}})
-          .field("rounding_weight", &C::rounding_weight, "[A] AdaRound/BRECQ weight")
+          .field("rounding_weight", &C::rounding_weight, "[C] AdaRound/BRECQ weight")
+          .choice("rounding_regularizer", &C::rounding_regularizer, "adaround: lambda * sum [C: AdaRound/BRECQ code]",
+                  {{"adaround", cbq::RegularizerScale::kAdaRound}, {"mean", cbq::RegularizerScale::kMean}})
           .field("warmup", &C::warmup, "[A] AdaRound")
           .field("beta_start", &C::beta_start, "[A] AdaRound")
           .field("beta_end", &C::beta_end, "[A] AdaRound")
           .field("kl_weight", &C::kl_weight, "[A] 1:1")
+          .choice("distance", &C::distance, "paper: ||.||^2 + KL per token",
+                  {{"paper", cbq::Distance::kPaper}, {"mse-mean", cbq::Distance::kMseMean}})
           .field("homologous_weight", &C::homologous_weight, "[A] 1:1")
           .field("cfp", &C::cfp, "the paper")
           .choice("cfp_quantiles", &C::cfp_quantiles, "paper: 0.25/0.75 (huawei: msModelSlim)",
                   {{"paper", C::CfpQuantiles::kPaper}, {"huawei", C::CfpQuantiles::kHuawei}})
           .field("cfp_weights", &C::cfp_weights, "[A] per output row")
+          .choice("cfp_activations", &C::cfp_activations, "auto: only with quantized activations [A]", quant::switch_names())
           .field("batch_size", &C::batch_size, "1, fixed order [A: OmniQuant]")
           .choice("nan_policy", &C::nan_policy, "stop (ours: skip-block)", recon::nan_policy_names())
           .field("seed", &C::seed, "ours: no source gives one (LoRA-Rounding's A2 init)");
@@ -94,10 +99,13 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.warmup = c.warmup;
     o.beta_start = c.beta_start;
     o.beta_end = c.beta_end;
+    o.regularizer_scale = c.rounding_regularizer;
     o.kl_weight = c.kl_weight;
+    o.distance = c.distance;
     o.homologous_weight = c.homologous_weight;
     o.cfp = c.cfp;
-    o.cfp_weights = c.cfp && c.cfp_weights;
+    o.cfp_steps.weights = c.cfp_weights;
+    o.cfp_steps.activations = quant::is_on(c.cfp_activations, setting.act_spec().enabled());
     if (c.cfp_quantiles == CbqConfig::CfpQuantiles::kHuawei) {
       o.cfp_options.q_low = 0.20;
       o.cfp_options.q_high = 0.80;
@@ -118,10 +126,13 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
                       {"window", c.window},
                       {"overlap", c.overlap},
                       {"rounding", c.to_json().at("rounding")},
-                      {"cfp", c.cfp},
+                      {"cfp", c.cfp ? nlohmann::json{{"weights", o.cfp_steps.weights}, {"activations", o.cfp_steps.activations}}
+                                    : nlohmann::json(false)},
                       {"activation_steps", o.parts.act_steps ? "learned clipping of per-token min/max (S^X)" : "per-token min/max"},
                       {"calibration_windows", ctx.calibration->size(0)},
                       {"cross_block", log}};
+    if (log.contains("rounding_near_binary"))  // soft offsets within 0.01 of 0 or 1 before hardening
+      report.summary["rounding_near_binary"] = log.at("rounding_near_binary").at("all");
     return report;
   }
 };

@@ -7,7 +7,7 @@
 #include "harness/ptq/config_schema.h"
 #include "harness/ptq/method.h"
 #include "harness/recon/nan_policy.h"
-#include "methods/cbq/cbq_parts.h"
+#include "methods/cbq/cross_block.h"
 
 #include <memory>
 #include <string>
@@ -33,14 +33,27 @@ struct CbqConfig {
   // Training forward of the learned rounding: "soft" (AdaRound: h in [0, 1], hardened at the end) or
   // "ste" (the hardened offsets forward, the soft offsets' gradient back).
   cbq::RoundingForward rounding_forward = cbq::RoundingForward::kSoft;
-  double rounding_weight = 0.01;  // lambda_r on the mean rounding regulariser [A: AdaRound/BRECQ weight]
+  double rounding_weight = 0.01;  // lambda_r [C: AdaRound/BRECQ's weight]
+  // "adaround": lambda_r * the sum of the regulariser over every rounded weight of the window, against
+  // the per-token squared error [C: AdaRound's and BRECQ's code: reconstruction error summed over a
+  // sample's features and averaged over samples, round loss lambda * sum]; "mean": the mean over weights
+  // and blocks (the form before issue #25, which left most soft offsets far from {0, 1}).
+  cbq::RegularizerScale rounding_regularizer = cbq::RegularizerScale::kAdaRound;
   double warmup = 0.2;          // fraction of each window's steps without the regulariser [A: AdaRound]
   double beta_start = 20, beta_end = 2;  // [A: AdaRound]
-  double kl_weight = 1.0;           // E = MSE + kl_weight * KL(softmax(fp) || softmax(q)) [A: 1:1]
+  double kl_weight = 1.0;           // E = ||.||^2 + kl_weight * KL(softmax(fp) || softmax(q)) [A: 1:1]
+  // E's squared error: "paper" = ||h_q - h_fp||^2 per token, summed over the hidden dimension like the
+  // KL term (the formula E = ||.||^2 + KL as the summaries quote it); "mse-mean" = the mean over elements
+  // (before issue #25: the KL term then weighs hidden-size times more).
+  cbq::Distance distance = cbq::Distance::kPaper;
   double homologous_weight = 1.0;   // the second branch E(T_fp(X_q), T_q(X_q)) [A: 1:1]
-  bool cfp = true;                  // coarse-to-fine pre-processing of activations and weights
+  bool cfp = true;                  // coarse-to-fine pre-processing of activations and weights (cfp.h)
   enum class CfpQuantiles { kPaper, kHuawei } cfp_quantiles = CfpQuantiles::kPaper;  // "paper" 0.25/0.75 | "huawei" 0.20/0.80 [C: msModelSlim]
   bool cfp_weights = true;          // per-row truncation of weight outliers [A: per output row]
+  // CFP's activation scaling: "auto" = only when activations are quantized [A: the scaling exists to
+  // ease activation quantization; at W*A16 it only moves activation outliers into the weights], "on",
+  // "off".
+  quant::Switch cfp_activations = quant::Switch::kAuto;
   int64_t batch_size = 1;
   // A NaN/Inf loss: "stop", or "skip-block": the window's parameters go back to their values at the
   // window's start (fresh blocks: CFP + round-to-nearest) and the run goes on.

@@ -68,11 +68,20 @@ ActivationHookPtr CbqBlockParts::activation_hook(const ActivationHookPtr& model_
   return quant::with_clipping(model_hook, at::GradMode::is_enabled() ? act_clip_ : act_clip_.detach().clone());
 }
 
-at::Tensor CbqBlockParts::regularizer(double beta) const {
+at::Tensor CbqBlockParts::regularizer(double beta, bool mean) const {
   if (rounding_.empty() || beta < 0) return at::zeros({}, at::kFloat);
   at::Tensor sum = at::zeros({}, at::kFloat);
-  for (const auto& r : rounding_) sum = sum + r->regularizer(beta) / static_cast<double>(r->soft_offsets().numel());
-  return sum / static_cast<double>(rounding_.size());
+  for (const auto& r : rounding_) sum = sum + (mean ? r->regularizer(beta) / static_cast<double>(r->offsets()) : r->regularizer(beta));
+  return mean ? sum / static_cast<double>(rounding_.size()) : sum;
+}
+
+NearBinary CbqBlockParts::rounding_near_binary() const {
+  NearBinary n;
+  for (const auto& r : rounding_) {
+    n.near += r->near_binary();
+    n.total += r->offsets();
+  }
+  return n;
 }
 
 DecoderBlock CbqBlockParts::hardened_block(const std::string& prefix,

@@ -37,6 +37,12 @@ struct CbqPartsOptions {
   uint64_t seed = 0;  // LoRA-Rounding's init: linear k of the block draws from seed + k (LoraRoundingOptions)
 };
 
+// Soft offsets within 0.01 of 0 or 1, of all (the binarisation AdaRound's regulariser is there to reach).
+struct NearBinary {
+  int64_t near = 0, total = 0;
+  double fraction() const { return total > 0 ? static_cast<double>(near) / static_cast<double>(total) : 0.0; }
+};
+
 class CbqBlockParts {
  public:
   // `block`: the block to quantize (already CFP-processed).
@@ -46,7 +52,10 @@ class CbqBlockParts {
   // The model's activation hook of the block with the learned clipping S^X (differentiable while grad
   // mode is on, a detached copy otherwise); `model_hook` itself without act_steps.
   ActivationHookPtr activation_hook(const ActivationHookPtr& model_hook) const;
-  at::Tensor regularizer(double beta) const;  // mean over linears of the mean rounding regulariser; 0 for nearest
+  // The rounding regulariser at beta: the sum over the block's rounded weights (`mean`: the mean over the
+  // linears of each linear's mean, the form before issue #25); 0 for nearest or during the warm-up.
+  at::Tensor regularizer(double beta, bool mean = false) const;
+  NearBinary rounding_near_binary() const;
   // The final block (hardened offsets), and its scales / zero points under "<prefix><linear>.weight_*".
   DecoderBlock hardened_block(const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qparams) const;
   int64_t rounding_parameters() const;

@@ -1,11 +1,14 @@
 #include "methods/cbq/cfp.h"
 
 #include "harness/util/errors.h"
+#include "methods/omniquant/let.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -34,6 +37,33 @@ double unbiased_variance(const std::vector<double>& v, size_t begin, size_t end)
 std::vector<double> to_vector(const at::Tensor& t) {
   const at::Tensor c = t.detach().to(at::kDouble).contiguous().cpu();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+struct ChannelRange {
+  at::Tensor max, min;
+  void add(const at::Tensor& x) {
+    const at::Tensor r = x.detach().reshape({-1, x.size(-1)}).to(at::kFloat);
+    const at::Tensor mx = std::get<0>(r.max(0)), mn = std::get<0>(r.min(0));
+    max = max.defined() ? at::maximum(max, mx) : mx;
+    min = min.defined() ? at::minimum(min, mn) : mn;
+  }
+};
+
+// The per-channel ranges of the block's three scaled activations (the q/k/v input, the gate/up input,
+// the down input) on the FP block.
+std::array<ChannelRange, 3> activation_ranges(const DecoderBlock& fp, const LlamaConfig& c, const at::Tensor& x,
+                                              const RopeTables& rope, int64_t batch) {
+  std::array<ChannelRange, 3> r;
+  for (int64_t j = 0; j < x.size(0); j += batch) {
+    const at::Tensor xb = x.narrow(0, j, std::min(batch, x.size(0) - j));
+    const at::Tensor n1 = input_norm(fp, c, xb);
+    const at::Tensor h = xb + attention_forward(fp, c, n1, rope);
+    const at::Tensor n2 = post_attention_norm(fp, c, h);
+    r[0].add(n1);
+    r[1].add(n2);
+    r[2].add(at::silu(fp.gate_proj(n2)) * fp.up_proj(n2));
+  }
+  return r;
 }
 
 }  // namespace
@@ -113,6 +143,33 @@ int64_t truncate_weight_outliers(at::Tensor& weight, const CfpOptions& o) {
   }
   weight = w.to(weight.device(), weight.scalar_type());
   return changed;
+}
+
+DecoderBlock cfp_transform_block(const DecoderBlock& fp, const LlamaConfig& c, const at::Tensor& x, const RopeTables& rope,
+                                 int64_t batch, const CfpOptions& o, const CfpSteps& steps, nlohmann::json& log) {
+  at::NoGradGuard no_grad;
+  DecoderBlock b = fp;
+  int64_t truncated = 0;
+  if (steps.weights)  // first, on the weights as they are (see the header)
+    for (Linear* l : b.linears()) truncated += truncate_weight_outliers(l->weight, o);
+  log = {{"truncated_weights", truncated}};
+  if (!steps.activations) return b;
+  const auto ranges = activation_ranges(fp, c, x, rope, batch);
+  std::array<ActivationOutliers, 3> a;
+  for (size_t k = 0; k < a.size(); ++k) a[k] = activation_outlier_scales(ranges[k].max, ranges[k].min, o);
+  methods::LetParams p;  // the scales in LET's form: the norm divided by s, the consuming columns times s
+  p.qkv_scale = a[0].scale.to(fp.input_layernorm.scalar_type());
+  p.fc1_scale = a[1].scale.to(fp.input_layernorm.scalar_type());
+  p.out_scale = at::ones({c.kv_dim()}, p.qkv_scale.options());
+  b = methods::let_transform(b, c, p);
+  // up -> down: SiLU(gate) * up is linear in up, so up's rows / s and down's columns * s is exact.
+  const at::Tensor s3 = a[2].scale.to(fp.up_proj.weight.scalar_type());
+  b.up_proj.weight = b.up_proj.weight / s3.unsqueeze(1);
+  if (b.up_proj.bias.defined()) b.up_proj.bias = b.up_proj.bias / s3;
+  b.down_proj.weight = b.down_proj.weight * s3.unsqueeze(0);
+  const auto count = [](const ActivationOutliers& o) { return o.positive.size() + o.negative.size(); };
+  log["outlier_channels"] = {{"qkv_input", count(a[0])}, {"gate_up_input", count(a[1])}, {"down_input", count(a[2])}};
+  return b;
 }
 
 }  // namespace ptq::methods::cbq

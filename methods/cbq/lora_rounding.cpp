@@ -68,6 +68,12 @@ at::Tensor LoraRounding::regularizer(double beta) const {
   return (1.0 - (2.0 * soft_offsets() - 1.0).abs().pow(beta)).sum();
 }
 
+int64_t LoraRounding::near_binary(double tol) const {
+  at::NoGradGuard no_grad;
+  const at::Tensor h = soft_offsets();
+  return ((h <= tol) | (h >= 1.0 - tol)).sum().item<int64_t>();
+}
+
 double rounding_beta(double t, double warmup, double start, double end) {
   if (t < warmup) return -1.0;
   const double u = (t - warmup) / (1.0 - warmup);

@@ -40,6 +40,7 @@ class LoraRounding {
                const LoraRoundingOptions& options);
   std::vector<at::Tensor> parameters() const;  // A1, A2 (or V when full rank)
   int64_t parameter_count() const;
+  int64_t offsets() const { return weight_.numel(); }  // one soft offset per weight
   at::Tensor soft_offsets() const;  // h(V), [out, in]
   // kSoft: AdaRound's training forward; kHard: the final {0,1} offsets; kStraightThrough: hardened
   // offsets forward with the soft offsets' gradient.
@@ -49,8 +50,10 @@ class LoraRounding {
   // grid and never re-buckets an element under offsets learned for another bucket [A: the dossier's
   // "floor as a constant" option; AdaRound keeps S fixed].
   at::Tensor quantized(const at::Tensor& scale, Offsets offsets) const;
-  // AdaRound's regulariser at `beta`.
+  // AdaRound's regulariser at `beta` (summed over the elements).
   at::Tensor regularizer(double beta) const;
+  // How many soft offsets lie within `tol` of 0 or 1 (hardening moves them by at most tol).
+  int64_t near_binary(double tol = 0.01) const;
 
  private:
   at::Tensor rows(const at::Tensor& x) const;  // [out, in] -> quantization rows

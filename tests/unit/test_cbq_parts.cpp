@@ -12,6 +12,7 @@
 
 #include <ATen/ATen.h>
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -76,6 +77,35 @@ TEST_CASE("CFP weight truncation clips the planted entries of each row to the ro
   // Only outliers move: at most a handful of entries per row.
   CHECK((w != before).sum().item<int64_t>() == changed);
   CHECK(changed <= 6 * 6);
+}
+
+// Issue #25: scaling first made the scaled columns the rows' outliers, so the truncation clipped exactly
+// the weights that carry the moved activation outliers. Now the truncation sees the FP weights and the
+// scaled column is the truncated FP column times s, whole.
+TEST_CASE("CFP truncates the FP weights first, then folds the activation scales in whole", "[unit][cbq]") {
+  const ptq::LlamaModel m = ptq::test::random_model(ptq::test::tiny_config(), 71);
+  ptq::DecoderBlock fp = m.block(0);
+  const int64_t c = 5;
+  fp.input_layernorm[c] = 30.0;  // the q/k/v input's channel 5: a 30x activation outlier
+  const at::Tensor ids = ptq::test::calibration_ids(2, 16, 97);
+  const at::Tensor x = m.embed(ids);
+  nlohmann::json log;
+  const ptq::DecoderBlock b =
+      ptq::methods::cbq::cfp_transform_block(fp, m.config(), x, m.rope(16), 1, {}, {true, true}, log);
+  const double s_c = (fp.input_layernorm[c] / b.input_layernorm[c]).item<double>();
+  REQUIRE(s_c > 4);  // the channel was found and scaled
+  CHECK(log["outlier_channels"]["qkv_input"].get<int64_t>() >= 1);
+  at::Tensor truncated = fp.q_proj.weight.clone();
+  ptq::methods::cbq::truncate_weight_outliers(truncated, {});
+  CHECK(at::allclose(b.q_proj.weight.select(1, c), truncated.select(1, c) * s_c, 1e-5, 1e-6));
+  // The other order would have clipped the scaled column in most rows.
+  at::Tensor scaled_first = fp.q_proj.weight.clone();
+  scaled_first.select(1, c).mul_(s_c);
+  ptq::methods::cbq::truncate_weight_outliers(scaled_first, {});
+  const double clipped_rows =
+      (scaled_first.select(1, c).abs() < (truncated.select(1, c) * s_c).abs() - 1e-6).to(at::kFloat).mean().item<double>();
+  INFO("rows whose scaled column the old order clips: " << clipped_rows);
+  CHECK(clipped_rows > 0.3);
 }
 
 TEST_CASE("LoRA-Rounding: near the weight at init, integer grid once hardened, (d+k)r parameters", "[unit][cbq]") {
