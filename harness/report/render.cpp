@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <functional>
+#include <map>
 #include <set>
 
 namespace ptq::report {
@@ -70,6 +73,9 @@ struct Layout {
   std::vector<bool> paper;
   std::set<std::pair<size_t, Column>> best;
   bool any_unverified = false, any_seeds = false;
+  // paper -> the number marking its values, when they come from two or more papers (one: named in a note).
+  std::map<std::string, int> source_number;
+  std::vector<std::string> reimplemented_by;  // papers whose own re-implementations of a method appear (‡)
 };
 
 Layout layout(const ReportTable& t, const RenderOptions& o) {
@@ -81,8 +87,14 @@ Layout layout(const ReportTable& t, const RenderOptions& o) {
       l.paper.push_back(t.column_has_paper(l.cols.back()));
     }
   l.best = best_cells(t, l.digits);
+  if (t.paper_sources.size() > 1)
+    for (size_t i = 0; i < t.paper_sources.size(); ++i) l.source_number[t.paper_sources[i]] = static_cast<int>(i + 1);
   for (const auto& r : t.rows) {
-    for (const auto& [c, p] : r.paper) l.any_unverified |= !p.verified;
+    for (const auto& [c, p] : r.paper) {
+      l.any_unverified |= !p.verified;
+      if (p.reimplementation && std::find(l.reimplemented_by.begin(), l.reimplemented_by.end(), p.paper) == l.reimplemented_by.end())
+        l.reimplemented_by.push_back(p.paper);
+    }
     for (const auto& [c, s] : r.ours) l.any_seeds |= s.n > 1;
   }
   return l;
@@ -94,7 +106,8 @@ std::string fmt_delta(double v, int d) { return fmt::format("{:+.{}f}", v, d); }
 // Our value as text ("12.34" or "12.34 ± 0.05"), the paper's ("12.30" + mark), and the difference.
 struct CellText {
   std::string ours, paper, delta;
-  bool bold = false, unverified = false, has_std = false;
+  bool bold = false, unverified = false, reimplementation = false, has_std = false;
+  int source = 0;  // the paper's number in the sources note; 0: the table has one source
   std::string mean, std;
 };
 
@@ -113,6 +126,9 @@ CellText cell_text(const Row& r, size_t row_index, const Layout& l, size_t ci) {
   if (p != r.paper.end() && p->second.has()) {
     c.paper = fmt_num(p->second.value, 2);
     c.unverified = !p->second.verified;
+    c.reimplementation = p->second.reimplementation;
+    const auto n = l.source_number.find(p->second.paper);
+    c.source = n == l.source_number.end() ? 0 : n->second;
     if (!c.mean.empty()) c.delta = fmt_delta(it->second.mean - p->second.value, 2);
   }
   return c;
@@ -165,6 +181,75 @@ std::string column_title(const ReportTable& t, const Column& c) {
 
 std::string cost_text(const Stat& s, const char* unit) {
   return s.has() ? fmt::format("{:.{}f}{}", s.mean, s.mean < 10 ? 2 : 1, unit) : "-";
+}
+
+// How a format writes the marks of a paper value: † unverified, ‡ a re-implementation by the reporting
+// paper, and the number of its source in tables that mix papers ("1", "2", ...).
+struct MarkStyle {
+  std::string dagger, ddagger;
+  std::function<std::string(const std::vector<std::string>&)> write;  // one value's marks, in order
+};
+
+bool is_number(const std::string& mark) { return !mark.empty() && std::isdigit(static_cast<unsigned char>(mark[0])); }
+
+const MarkStyle& markdown_marks() {
+  static const MarkStyle style{"†", "‡", [](const std::vector<std::string>& marks) {
+                                 static const char* const digits[] = {"⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"};
+                                 std::string out;
+                                 for (const auto& m : marks)
+                                   if (!is_number(m)) out += m;
+                                   else
+                                     for (char ch : m) out += digits[ch - '0'];
+                                 return out;
+                               }};
+  return style;
+}
+
+// One superscript for all marks ($^{\dagger,2}$): adjacent math groups would be fragile.
+const MarkStyle& latex_marks() {
+  static const MarkStyle style{"\\dagger", "\\ddagger", [](const std::vector<std::string>& marks) {
+                                 return marks.empty() ? std::string() : "$^{" + join(marks, ",") + "}$";
+                               }};
+  return style;
+}
+
+const MarkStyle& html_marks() {
+  static const MarkStyle style{"&dagger;", "&Dagger;", [](const std::vector<std::string>& marks) {
+                                 std::string out;
+                                 for (const auto& m : marks) out += is_number(m) ? "<sup>" + m + "</sup>" : m;
+                                 return out;
+                               }};
+  return style;
+}
+
+std::string paper_cell(const CellText& c, const MarkStyle& style) {
+  if (c.paper.empty()) return "";
+  std::vector<std::string> marks;
+  if (c.unverified) marks.push_back(style.dagger);
+  if (c.reimplementation) marks.push_back(style.ddagger);
+  if (c.source) marks.push_back(std::to_string(c.source));
+  return c.paper + style.write(marks);
+}
+
+// The notes on paper values, as plain text: where they come from (one paper: its name; several: each
+// with its mark), what † and ‡ mean. `esc` escapes a paper's name for the format.
+std::vector<std::string> paper_notes(const ReportTable& t, const Layout& l, const MarkStyle& style,
+                                     const std::function<std::string(const std::string&)>& esc) {
+  std::vector<std::string> notes;
+  if (t.paper_sources.size() == 1) notes.push_back("paper: the number " + esc(t.paper_sources[0]) + " reports");
+  if (t.paper_sources.size() > 1) {
+    std::vector<std::string> named;
+    for (const auto& p : t.paper_sources) named.push_back(style.write({std::to_string(l.source_number.at(p))}) + " " + esc(p));
+    notes.push_back("paper: the number the marked paper reports (" + join(named, ", ") + ")");
+  }
+  if (l.any_unverified)
+    notes.push_back(style.write({style.dagger}) + " paper number from a garbled or secondary source (verified: false)");
+  std::vector<std::string> by;
+  for (const auto& p : l.reimplemented_by) by.push_back(esc(p));
+  if (!by.empty())
+    notes.push_back(style.write({style.ddagger}) + " re-implementation by " + join(by, ", ") +
+                    ", not a number from the method's own paper");
+  return notes;
 }
 
 std::string md_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
@@ -227,7 +312,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
       if (c.has_std) ours += " ± " + c.std;
       cells.push_back(ours);
       if (l.paper[ci]) {
-        cells.push_back(c.paper.empty() ? "" : c.paper + (c.unverified ? "†" : ""));
+        cells.push_back(paper_cell(c, markdown_marks()));
         cells.push_back(c.delta);
       }
     }
@@ -236,9 +321,11 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
   out += md_table(header, rows, right);
   std::vector<std::string> notes;
   if (l.any_seeds) notes.push_back("mean ± sample std over calibration seeds");
-  if (std::any_of(l.paper.begin(), l.paper.end(), [](bool b) { return b; }))
-    notes.push_back("paper: the number the paper reports; Δ = ours − paper");
-  if (l.any_unverified) notes.push_back("† paper number from a garbled or secondary source (verified: false)");
+  if (std::any_of(l.paper.begin(), l.paper.end(), [](bool b) { return b; })) {
+    auto paper = paper_notes(t, l, markdown_marks(), [](const std::string& x) { return x; });
+    paper.insert(paper.begin() + (paper.empty() ? 0 : 1), "Δ = ours − paper");  // after the sources note
+    notes.insert(notes.end(), paper.begin(), paper.end());
+  }
   notes.push_back("perplexity: lower is better; accuracies in %; bold: best per setting");
   out += "\n" + join(notes, "; ") + ".\n";
 
@@ -306,19 +393,23 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
       std::string ours = c.mean.empty() ? "--" : (c.bold ? "\\textbf{" + c.mean + "}" : c.mean);
       if (c.has_std) ours += "$\\pm$" + c.std;
       line += " & " + ours;
-      if (l.paper[ci]) line += " & " + (c.paper.empty() ? "" : c.paper + (c.unverified ? "$^\\dagger$" : "")) + " & " + c.delta;
+      if (l.paper[ci])
+        line += " & " + paper_cell(c, latex_marks()) + " & " + c.delta;
     }
     out += line + " \\\\\n";
   }
   out += "\\bottomrule\n\\end{tabular}\n";
-  if (l.any_unverified) out += "\\\\[2pt]{\\footnotesize $^\\dagger$ paper number from a secondary or garbled source.}\n";
+  const auto notes = paper_notes(t, l, latex_marks(), latex_escape);
+  if (!notes.empty()) out += "\\\\[2pt]{\\footnotesize " + join(notes, "; ") + ".}\n";
   out += "\\end{table}\n";
   (void)ncols;
   return out;
 }
 
 std::string render_csv(const std::vector<ReportTable>& tables) {
-  std::string out = "experiment,model,paper_model,setting,method,metric,value,std,n,paper_value,paper_verified,paper,delta\n";
+  std::string out =
+      "experiment,model,paper_model,setting,method,metric,value,std,n,paper_value,paper_verified,paper,delta,"
+      "paper_reimplementation\n";
   for (const auto& t : tables) {
     for (const auto& r : t.rows)
       for (const auto& m : t.models)
@@ -332,7 +423,8 @@ std::string render_csv(const std::vector<ReportTable>& tables) {
           out += join({csv_field(t.experiment), csv_field(m), csv_field(t.paper_model.at(m)), csv_field(r.setting),
                        csv_field(r.label), csv_field(metric), csv_number(s.mean), csv_number(s.std), std::to_string(s.n),
                        hp ? csv_number(p->second.value) : "", hp ? (p->second.verified ? "true" : "false") : "",
-                       hp ? csv_field(p->second.paper) : "", hp && s.has() ? csv_number(s.mean - p->second.value) : ""},
+                       hp ? csv_field(p->second.paper) : "", hp && s.has() ? csv_number(s.mean - p->second.value) : "",
+                       hp ? (p->second.reimplementation ? "true" : "false") : ""},
                       ",") + "\n";
         }
     for (const auto& c : t.costs)
@@ -340,7 +432,7 @@ std::string render_csv(const std::vector<ReportTable>& tables) {
                {"quantize_s", c.quantize_s}, {"total_s", c.total_s}, {"peak_rss_gb", c.peak_rss_gb}, {"peak_gpu_gb", c.peak_gpu_gb}}) {
         if (!s.has()) continue;
         out += join({csv_field(t.experiment), csv_field(c.model), csv_field(t.paper_model.at(c.model)), csv_field(c.setting),
-                     csv_field(c.label), name, csv_number(s.mean), csv_number(s.std), std::to_string(s.n), "", "", "", ""},
+                     csv_field(c.label), name, csv_number(s.mean), csv_number(s.std), std::to_string(s.n), "", "", "", "", ""},
                     ",") + "\n";
       }
   }
@@ -383,14 +475,14 @@ tr.group td { border-top: 2px solid #999; }
         if (l.paper[ci]) {
           const auto p = r.paper.find(l.cols[ci]);
           const std::string title = p != r.paper.end() ? html_escape(p->second.paper + ", " + p->second.table) : "";
-          out += fmt::format("<td class=\"paper\" title=\"{}\">{}{}</td><td class=\"delta\">{}</td>", title, c.paper,
-                             c.unverified ? "&dagger;" : "", c.delta);
+          out += fmt::format("<td class=\"paper\" title=\"{}\">{}</td><td class=\"delta\">{}</td>", title,
+                             paper_cell(c, html_marks()), c.delta);
         }
       }
       out += "</tr>\n";
     }
     out += "</table>\n<p class=\"note\">Perplexity: lower is better; accuracies in %; bold: best per setting.";
-    if (l.any_unverified) out += " &dagger; paper number from a garbled or secondary source.";
+    for (const auto& n : paper_notes(t, l, html_marks(), html_escape)) out += " " + n + ".";
     out += "</p>\n";
     std::string ppl_metric;
     for (const auto& m : t.metrics)

@@ -7,8 +7,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <tuple>
 
@@ -67,27 +69,38 @@ bool paper_setting(const std::string& ours, std::string* base, int64_t* group) {
   }
 }
 
-PaperValue lookup_paper(SQLite::Database& db, const std::string& model, const std::string& setting,
-                        const std::string& method, const std::string& metric) {
+// Only the experiment's own paper files, in their declared priority; within one file a verified record
+// before an unverified one, then the file's order. Never every file in the database: another
+// experiment's paper may report the same key with another number (SliderQuant's FP16 zero-shot
+// accuracies are not OmniQuant's), and which came first would depend on the import order.
+PaperValue lookup_paper(SQLite::Database& db, const std::vector<std::string>& files, const std::string& model,
+                        const std::string& setting, const std::string& method, const std::string& metric) {
   PaperValue p;
   std::string base;
   int64_t group = 0;
-  if (model.empty() || !paper_setting(setting, &base, &group)) return p;
+  if (files.empty() || model.empty() || method.empty() || !paper_setting(setting, &base, &group)) return p;
   SQLite::Statement q(db, R"sql(
-SELECT value, verified, paper, COALESCE(tbl, ''), file FROM paper_numbers
-WHERE model = ? AND setting = ? AND method = ? COLLATE NOCASE AND metric = ? AND COALESCE(group_size, 0) = ?
+SELECT value, verified, paper, COALESCE(tbl, ''), file, reimplementation FROM paper_numbers
+WHERE file = ? AND model = ? AND setting = ? AND method = ? COLLATE NOCASE AND metric = ?
+  AND COALESCE(group_size, 0) = ?
 ORDER BY verified DESC, rowid LIMIT 1)sql");
-  q.bind(1, model);
-  q.bind(2, base);
-  q.bind(3, method);
-  q.bind(4, metric);
-  q.bind(5, group);
-  if (q.executeStep()) {
-    p.value = q.getColumn(0).getDouble();
-    p.verified = q.getColumn(1).getInt() != 0;
-    p.paper = q.getColumn(2).getString();
-    p.table = q.getColumn(3).getString();
-    p.file = q.getColumn(4).getString();
+  for (const auto& file : files) {
+    q.bind(1, file);
+    q.bind(2, model);
+    q.bind(3, base);
+    q.bind(4, method);
+    q.bind(5, metric);
+    q.bind(6, group);
+    if (q.executeStep()) {
+      p.value = q.getColumn(0).getDouble();
+      p.verified = q.getColumn(1).getInt() != 0;
+      p.paper = q.getColumn(2).getString();
+      p.table = q.getColumn(3).getString();
+      p.file = q.getColumn(4).getString();
+      p.reimplementation = q.getColumn(5).getInt() != 0;
+      return p;
+    }
+    q.reset();
   }
   return p;
 }
@@ -143,16 +156,43 @@ void require_runs(store::ResultsDb& db, const std::string& experiment) {
   }
 }
 
+// The experiment's "papers" as file names (the database's key), in its order of priority, as its newest
+// run's cell holds them: runs of one experiment share them unless the experiment file changed between
+// runs, and then the newest run has the current list. Runs written before cells held them: none.
+std::vector<std::string> declared_paper_files(store::ResultsDb& db, const std::string& experiment) {
+  SQLite::Statement q(db.db(), R"sql(
+SELECT COALESCE(json_extract(result_json, '$.cell.papers'), '[]') FROM runs WHERE experiment = ?
+ORDER BY COALESCE(finished, started, '') DESC, run_id LIMIT 1)sql");
+  q.bind(1, experiment);
+  std::vector<std::string> files;
+  if (!q.executeStep()) return files;
+  const nlohmann::json list = nlohmann::json::parse(q.getColumn(0).getString(), nullptr, /*allow_exceptions=*/false);
+  if (!list.is_array()) return files;
+  for (const auto& p : list) {
+    if (!p.is_string()) continue;
+    const std::string name = std::filesystem::path(p.get<std::string>()).filename().string();
+    if (std::find(files.begin(), files.end(), name) == files.end()) files.push_back(name);
+  }
+  return files;
+}
+
 // A table row: one setting and method label.
 struct RowKey {
   std::string setting, label;
   bool operator<(const RowKey& o) const { return std::tie(setting, label) < std::tie(o.setting, o.label); }
 };
 
+// What a row's first run says about it.
+struct RowInfo {
+  int64_t first = 0;  // plan index
+  std::string method, paper_method;
+  bool paper_row = true;
+};
+
 // What the experiment's ok runs hold, gathered in plan order (failures go to t.failures, numerics modes
 // and paper model names into t).
 struct Collected {
-  std::map<RowKey, std::tuple<int64_t, std::string, std::string>> row_info;  // first index, method, paper method
+  std::map<RowKey, RowInfo> row_info;
   std::map<std::string, int64_t> model_first;                                // model -> first plan index
   std::map<std::pair<RowKey, Column>, std::vector<double>> values;           // one value per seed
   std::map<std::pair<RowKey, std::string>, std::array<std::vector<double>, 4>> costs;
@@ -175,7 +215,8 @@ Collected collect_runs(store::ResultsDb& db, const std::string& experiment, Repo
   Collected c;
   SQLite::Statement runs(db.db(), R"sql(
 SELECT run_id, cell_index, model_id, paper_model, setting, method, label, paper_method, status, COALESCE(error, ''),
-       quantize_s, total_s, peak_rss_gb, peak_gpu_gb, numerics
+       quantize_s, total_s, peak_rss_gb, peak_gpu_gb, numerics,
+       COALESCE(json_extract(result_json, '$.cell.paper_row'), label = method)
 FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
   runs.bind(1, experiment);
   SQLite::Statement mq(db.db(), "SELECT metric, value FROM metrics WHERE run_id = ? ORDER BY metric");
@@ -192,7 +233,9 @@ FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
     if (!runs.getColumn(14).isNull() &&
         std::find(t.numerics.begin(), t.numerics.end(), runs.getColumn(14).getString()) == t.numerics.end())
       t.numerics.push_back(runs.getColumn(14).getString());
-    if (!c.row_info.count(key)) c.row_info[key] = {index, runs.getColumn(5).getString(), runs.getColumn(7).getString()};
+    // Column 15: the cell's "paper_row"; cells written before it existed: only a row labelled as its method.
+    if (!c.row_info.count(key))
+      c.row_info[key] = {index, runs.getColumn(5).getString(), runs.getColumn(7).getString(), runs.getColumn(15).getInt() != 0};
     if (!c.model_first.count(model)) {
       c.model_first[model] = index;
       t.paper_model[model] = runs.getColumn(3).getString();
@@ -225,19 +268,22 @@ void build_rows(store::ResultsDb& db, const Collected& c, ReportTable& t) {
   for (const auto& [k, info] : c.row_info) keys.push_back(k);
   std::sort(keys.begin(), keys.end(), [&](const RowKey& a, const RowKey& b) {
     if (a.setting != b.setting) return setting_before(a.setting, b.setting);
-    return std::get<0>(c.row_info.at(a)) < std::get<0>(c.row_info.at(b));
+    return c.row_info.at(a).first < c.row_info.at(b).first;
   });
   for (const auto& k : keys) {
     Row row;
     row.setting = k.setting;
     row.label = k.label;
-    row.method = std::get<1>(c.row_info.at(k));
-    row.paper_method = std::get<2>(c.row_info.at(k));
+    const RowInfo& info = c.row_info.at(k);
+    row.method = info.method;
+    row.paper_method = info.paper_method;
+    row.paper_row = info.paper_row;
     for (const auto& model : t.models)
       for (const auto& m : t.metrics) {
         const auto it = c.values.find({k, {model, m}});
         if (it != c.values.end()) row.ours[{model, m}] = summarize(it->second);
-        const PaperValue p = lookup_paper(db.db(), t.paper_model[model], k.setting, row.paper_method, m);
+        if (!row.paper_row) continue;
+        const PaperValue p = lookup_paper(db.db(), t.paper_files, t.paper_model[model], k.setting, row.paper_method, m);
         if (p.has()) row.paper[{model, m}] = p;
       }
     for (const auto& model : t.models) {
@@ -250,15 +296,31 @@ void build_rows(store::ResultsDb& db, const Collected& c, ReportTable& t) {
   }
 }
 
+// The papers the table's paper values come from, by the priority of their file, then by name.
+std::vector<std::string> paper_sources(const ReportTable& t) {
+  std::set<std::pair<size_t, std::string>> used;
+  for (const auto& r : t.rows)
+    for (const auto& [col, p] : r.paper) {
+      const auto f = std::find(t.paper_files.begin(), t.paper_files.end(), p.file);
+      used.insert({static_cast<size_t>(f - t.paper_files.begin()), p.paper});
+    }
+  std::vector<std::string> out;
+  for (const auto& [rank, paper] : used)
+    if (std::find(out.begin(), out.end(), paper) == out.end()) out.push_back(paper);
+  return out;
+}
+
 }  // namespace
 
 ReportTable build_report(store::ResultsDb& db, const std::string& experiment, const std::vector<std::string>& metrics) {
   ReportTable t;
   t.experiment = experiment;
   require_runs(db, experiment);
+  t.paper_files = declared_paper_files(db, experiment);
   const Collected c = collect_runs(db, experiment, t);
   choose_columns(c, metrics, t);
   build_rows(db, c, t);
+  t.paper_sources = paper_sources(t);
   return t;
 }
 

@@ -24,6 +24,7 @@ struct Stat {
 struct PaperValue {
   double value = NAN;
   bool verified = true;
+  bool reimplementation = false;  // the paper's own re-implementation of the method, not the method's paper
   std::string paper, table, file;
   bool has() const { return std::isfinite(value); }
 };
@@ -32,6 +33,9 @@ using Column = std::pair<std::string, std::string>;  // (model id, metric)
 
 struct Row {
   std::string setting, label, method, paper_method;
+  // Whether papers report this row under paper_method: its label is the method's own, or the experiment
+  // names its paper_method explicitly. An ablation (cbq-no-cfp) is not the full method: no paper number.
+  bool paper_row = true;
   std::map<Column, Stat> ours;
   std::map<Column, PaperValue> paper;
   bool is_fp() const { return method == "fp"; }
@@ -48,6 +52,11 @@ struct ReportTable {
   std::string experiment;
   std::vector<std::string> models;      // in plan order
   std::map<std::string, std::string> paper_model;
+  // The experiment's declared paper-number files (file names, as the database keys them), in the order of
+  // priority of its "papers": a (model, setting, method, metric) takes its number from the first that has one.
+  std::vector<std::string> paper_files;
+  // The papers (their "paper" names) the paper values come from, by file priority then name.
+  std::vector<std::string> paper_sources;
   std::vector<std::string> metrics;     // canonical order
   std::vector<Row> rows;                // grouped by setting (FP first), methods in plan order
   std::vector<CostRow> costs;

@@ -69,6 +69,7 @@ nlohmann::json Cell::to_json() const {
           {"method", method},
           {"label", label},
           {"paper_method", paper_method},
+          {"paper_row", paper_row},
           {"config", config},
           {"calibration", cal},
           {"evaluators", evs},
@@ -92,6 +93,7 @@ Cell Cell::from_json(const nlohmann::json& j) {
   c.method = j.at("method").get<std::string>();
   c.label = j.at("label").get<std::string>();
   c.paper_method = j.value("paper_method", "");
+  c.paper_row = j.value("paper_row", c.label == c.method);  // plan lines from before: only the method's own row
   c.config = j.at("config");
   if (j.at("calibration").is_object()) c.calibration = calibration_of(j.at("calibration"));
   for (const auto& e : j.at("evaluators")) c.evaluators.push_back(evaluator_of(e));

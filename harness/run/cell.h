@@ -43,6 +43,7 @@ struct Cell {
   std::string experiment, spec_file;
   CellModel model;
   std::string setting, method, label, paper_method;
+  bool paper_row = true;  // reports compare it with paper numbers (MethodSpec::paper_row); not in the identity
   nlohmann::json config = nlohmann::json::object();  // the method's resolved config
   std::optional<CellCalibration> calibration;        // methods that need none: null in JSON
   std::vector<CellEvaluator> evaluators;

@@ -239,6 +239,7 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
     if (m.settings.empty()) c.fail("no settings: give the spec's \"settings\" or this method's own");
     if (v[i].is_object() && v[i].contains("config_overrides"))
       resolve_overrides(v[i]["config_overrides"], c.key("config_overrides"), *method, overrides, models, m);
+    m.paper_row = !m.paper_method.empty() || m.label.empty() || m.label == m.name;  // before the defaults below
     if (m.label.empty()) m.label = m.name;
     if (m.paper_method.empty()) m.paper_method = method->paper_name();
     if (!labels.insert(m.label).second)

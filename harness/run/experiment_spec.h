@@ -37,6 +37,10 @@ struct MethodSpec {
   std::string name;          // registry name, or "fp" for the unquantized baseline
   std::string label;         // row label (default: name); lets one file hold ablations of one method
   std::string paper_method;  // the method's name in paper tables (default: Method::paper_name())
+  // Whether reports compare this row with paper numbers under paper_method: when its label is the
+  // method's own, or the entry gives "paper_method" (a paper reports that configuration under that name).
+  // An ablation (its own label, no "paper_method") is not the full method: it gets no paper number.
+  bool paper_row = true;
   nlohmann::json config;     // the resolved config (defaults + overrides), canonical
   std::vector<std::string> settings;  // the settings this method runs at (default: the spec's settings)
   bool needs_calibration = false;

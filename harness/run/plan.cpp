@@ -114,8 +114,7 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
   const Shared shared = shared_parts(spec);
   std::vector<Cell> cells;
   const auto add = [&](const ModelSpec& model, const nlohmann::json& fingerprint, const std::string& setting,
-                       const std::string& method, const std::string& label, const std::string& paper_method,
-                       const nlohmann::json& config, const std::optional<CellCalibration>& calibration) {
+                       const MethodSpec& m, const nlohmann::json& config, const std::optional<CellCalibration>& calibration) {
     Cell c;
     c.index = static_cast<int64_t>(cells.size());
     c.experiment = spec.name;
@@ -123,9 +122,10 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
     c.model = {model.id, model.path, model.paper_model, fingerprint,
                model.slurm.empty() ? nlohmann::json() : model.slurm.to_json()};  // slurm: not in the identity
     c.setting = setting;
-    c.method = method;
-    c.label = label;
-    c.paper_method = paper_method;
+    c.method = m.name;
+    c.label = m.label;
+    c.paper_method = m.paper_method;
+    c.paper_row = m.paper_row;
     c.config = config;
     c.calibration = calibration;
     c.evaluators = shared.evaluators;
@@ -136,21 +136,24 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
     c.run_id = run_id_of(c);
     cells.push_back(std::move(c));
   };
+  MethodSpec fp_row;  // the unquantized row, "FP16" in paper tables
+  fp_row.name = fp_row.label = "fp";
+  fp_row.paper_method = default_paper_method("fp");
   for (const auto& model : spec.models) {
     const nlohmann::json fingerprint = model_fingerprint(model.path);
     if (spec.fp_baseline)
-      add(model, fingerprint, "W16A16", "fp", "fp", default_paper_method("fp"), nlohmann::json::object(), std::nullopt);
+      add(model, fingerprint, "W16A16", fp_row, nlohmann::json::object(), std::nullopt);
     for (const auto& m : spec.methods)
       for (const auto& setting : m.settings) {
         const nlohmann::json& config = m.config_for(model.id, setting);
         if (!m.needs_calibration_for(model.id, setting)) {
-          add(model, fingerprint, setting, m.name, m.label, m.paper_method, config, std::nullopt);
+          add(model, fingerprint, setting, m, config, std::nullopt);
           continue;
         }
         for (int64_t seed : spec.calibration.seeds) {
           CellCalibration calibration = *shared.calibration;
           calibration.seed = seed;
-          add(model, fingerprint, setting, m.name, m.label, m.paper_method, config, calibration);
+          add(model, fingerprint, setting, m, config, calibration);
         }
       }
   }

@@ -85,6 +85,11 @@ CREATE TABLE metric_samples (
   PRIMARY KEY (run_id, metric)
 );
 )sql",
+      // 3: a number the reporting paper got from its own re-implementation of the method (not from the
+      // method's paper) is marked as such in reports.
+      R"sql(
+ALTER TABLE paper_numbers ADD COLUMN reimplementation INTEGER NOT NULL DEFAULT 0;
+)sql",
   };
   return steps;
 }
@@ -200,6 +205,49 @@ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
   return n;
 }
 
+// One record of a paper-number file into `q` (the INSERT of import_papers_in_transaction). Returns false
+// for a record without a model, setting or value (a number from an abstract, a cell the source could not
+// read): it cannot be compared and is skipped.
+bool insert_paper_record(SQLite::Statement& q, const std::string& key, const std::string& file, size_t i,
+                         const nlohmann::json& r) {
+  if (!r.is_object()) throw InputError(fmt::format("{}: [{}] is {}, expected an object", file, i, r.dump()));
+  if (r.value("model", nlohmann::json()).is_null() || r.value("setting", nlohmann::json()).is_null() ||
+      r.value("value", nlohmann::json()).is_null())
+    return false;
+  const auto need = [&](const char* k) -> const nlohmann::json& {
+    if (!r.contains(k) || r[k].is_null())
+      throw InputError(fmt::format("{}: [{}] has no \"{}\" (expected paper, model, setting, method, metric, value, verified)",
+                                   file, i, k));
+    return r[k];
+  };
+  // Optional: true when the paper reports its own re-implementation of the method (reports mark it ‡).
+  const nlohmann::json reimpl = r.value("reimplementation", nlohmann::json(false));
+  if (!reimpl.is_boolean())
+    throw InputError(fmt::format("{}: [{}].reimplementation is {}, expected true or false", file, i, reimpl.dump()));
+  try {
+    q.bind(1, key);
+    q.bind(2, need("paper").get<std::string>());
+    bind_opt<std::string>(q, 3, r.value("table", nlohmann::json()));
+    q.bind(4, need("model").get<std::string>());
+    q.bind(5, need("setting").get<std::string>());
+    bind_opt<int64_t>(q, 6, r.value("group_size", nlohmann::json()));
+    q.bind(7, need("method").get<std::string>());
+    q.bind(8, need("metric").get<std::string>());
+    q.bind(9, need("value").get<double>());
+    bind_opt<std::string>(q, 10, r.value("source", nlohmann::json()));
+    q.bind(11, need("verified").get<bool>() ? 1 : 0);
+    bind_opt<std::string>(q, 12, r.value("note", nlohmann::json()));
+    q.bind(13, reimpl.get<bool>() ? 1 : 0);
+  } catch (const nlohmann::json::type_error& e) {
+    throw InputError(fmt::format("{}: [{}]: wrong type ({})", file, i, e.what()));
+  }
+  q.exec();
+  q.reset();
+  return true;
+}
+
+// Rows are inserted in file order, so within one file rowid order is the file's order (reports break
+// ties between records of one file by it).
 int import_papers_in_transaction(SQLite::Database& db, const std::vector<std::string>& files) {
   int rows = 0;
   for (const auto& file : files) {
@@ -210,42 +258,10 @@ int import_papers_in_transaction(SQLite::Database& db, const std::vector<std::st
     del.bind(1, key);
     del.exec();
     SQLite::Statement q(db, R"sql(
-INSERT INTO paper_numbers (file, paper, tbl, model, setting, group_size, method, metric, value, source, verified, note)
-VALUES (?,?,?,?,?,?,?,?,?,?,?,?))sql");
-    for (size_t i = 0; i < doc.size(); ++i) {
-      const auto& r = doc[i];
-      const auto need = [&](const char* k) -> const nlohmann::json& {
-        if (!r.is_object() || !r.contains(k) || r[k].is_null())
-          throw InputError(fmt::format("{}: [{}] has no \"{}\" (expected paper, model, setting, method, metric, value, verified)",
-                                       file, i, k));
-        return r[k];
-      };
-      // Records without a model, setting or value (a number from an abstract, a cell the source could
-      // not read) cannot be compared: skipped.
-      if (!r.is_object()) throw InputError(fmt::format("{}: [{}] is {}, expected an object", file, i, r.dump()));
-      if (r.value("model", nlohmann::json()).is_null() || r.value("setting", nlohmann::json()).is_null() ||
-          r.value("value", nlohmann::json()).is_null())
-        continue;
-      try {
-        q.bind(1, key);
-        q.bind(2, need("paper").get<std::string>());
-        bind_opt<std::string>(q, 3, r.value("table", nlohmann::json()));
-        q.bind(4, need("model").get<std::string>());
-        q.bind(5, need("setting").get<std::string>());
-        bind_opt<int64_t>(q, 6, r.value("group_size", nlohmann::json()));
-        q.bind(7, need("method").get<std::string>());
-        q.bind(8, need("metric").get<std::string>());
-        q.bind(9, need("value").get<double>());
-        bind_opt<std::string>(q, 10, r.value("source", nlohmann::json()));
-        q.bind(11, need("verified").get<bool>() ? 1 : 0);
-        bind_opt<std::string>(q, 12, r.value("note", nlohmann::json()));
-      } catch (const nlohmann::json::type_error& e) {
-        throw InputError(fmt::format("{}: [{}]: wrong type ({})", file, i, e.what()));
-      }
-      q.exec();
-      q.reset();
-      ++rows;
-    }
+INSERT INTO paper_numbers (file, paper, tbl, model, setting, group_size, method, metric, value, source, verified, note,
+                           reimplementation)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
+    for (size_t i = 0; i < doc.size(); ++i) rows += insert_paper_record(q, key, file, i, doc[i]) ? 1 : 0;
   }
   return rows;
 }

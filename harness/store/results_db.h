@@ -15,7 +15,7 @@ class Database;
 
 namespace ptq::store {
 
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 struct IngestStats {
   int runs = 0, ok = 0, failed = 0, metrics = 0;

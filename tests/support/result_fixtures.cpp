@@ -33,6 +33,8 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
   const nlohmann::json se = std::isfinite(r.stderr_value) ? nlohmann::json(r.stderr_value) : nlohmann::json(nullptr);
   for (const auto& [name, value] : r.metrics) metrics.push_back({{"name", name}, {"value", value}, {"stderr", se}, {"n", 100}});
   cell["zeroshot_average"] = r.zeroshot_average;
+  if (!r.papers.empty()) cell["papers"] = r.papers;
+  if (r.paper_row) cell["paper_row"] = *r.paper_row;
   nlohmann::json result = {{"format", 1},
                            {"run_id", run_id},
                            {"experiment", r.experiment},
@@ -59,7 +61,9 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
 }
 
 std::string write_golden_fixture(const std::string& results_dir) {
+  const std::string path = (fs::path(results_dir) / "papers.json").string();
   FakeRun fp;
+  fp.papers = {path};  // copied into every run below
   fp.setting = "W16A16", fp.method = "fp", fp.paper_method = "FP16", fp.index = 0;
   fp.metrics = {{"wikitext2_ppl", 5.4721}, {"c4_ppl", 6.9734}, {"piqa", 78.07}, {"piqa_acc", 78.07}, {"zeroshot_avg", 64.9}};
   write_fake_run(results_dir, fp);
@@ -103,7 +107,6 @@ std::string write_golden_fixture(const std::string& results_dir) {
       {{"paper", "P2"}, {"table", "abstract"}, {"model", nullptr}, {"setting", nullptr}, {"group_size", nullptr},
        {"method", "X"}, {"metric", "wikitext2_ppl"}, {"value", 1.0}, {"source", "s"}, {"verified", false}},
   });
-  const std::string path = (fs::path(results_dir) / "papers.json").string();
   write_text(path, papers.dump(1));
   return path;
 }

@@ -25,13 +25,16 @@ struct FakeRun {
   std::map<std::string, std::vector<nlohmann::json>> samples;
   std::vector<std::string> zeroshot_average;  // the cell's zeroshot_average
   std::string numerics;                       // provenance.environment.numerics.mode ("" = none recorded)
+  std::vector<std::string> papers;            // the cell's "papers" (the experiment's paper-number files)
+  std::optional<bool> paper_row;              // the cell's "paper_row" (unset: absent, as in older cells)
 };
 
 // Writes <results>/runs/<run_id>/result.json (+ DONE when ok); returns the run id.
 std::string write_fake_run(const std::string& results_dir, const FakeRun& run);
 
 // The fixed small database of the report golden tests: 6 runs (FP, RTN W4A16, OmniQuant W4A16 with two
-// seeds, RTN W4A4, one failed cell) and a papers file with one unverified number. Returns the papers path.
+// seeds, RTN W4A4, one failed cell) and the papers file their cells declare, with numbers of two papers
+// (P1, P2) and one unverified number. Returns the papers path.
 std::string write_golden_fixture(const std::string& results_dir);
 
 }  // namespace ptq::test

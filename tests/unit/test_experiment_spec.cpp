@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <set>
 
 using Catch::Matchers::Contains;
@@ -295,12 +296,16 @@ TEST_CASE("experiments/cbq_ablation.json validates and plans every ablation row"
   ptq::test::write_text(dir.file("data/c4/c4-train.00000-of-01024.json.gz"), "");
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/cbq_ablation.json");
   const auto cells = as_json(ptq::run::plan_cells(spec));
-  CHECK(cells.size() == 2 * (1 + 2 + 2 * 5 + 3));
+  CHECK(cells.size() == 2 * (1 + 2 + 2 * 7 + 6));
   std::set<std::string> labels;
   for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
   CHECK(labels.count("cbq-window-1") == 1);
   CHECK(labels.count("cbq-full-adaround") == 1);
   CHECK(labels.count("cbq-no-act-steps") == 1);
+  for (const auto& c : cells) {  // the ablations are not CBQ as the paper ran it: no paper numbers
+    INFO(c["label"]);
+    CHECK(c.value("paper_row", true) == (c["label"] == "fp" || c["label"] == "rtn" || c["label"] == "cbq"));
+  }
 }
 
 TEST_CASE("experiments/mppq_ablation.json validates and plans every ablation row", "[unit][spec]") {
@@ -312,6 +317,26 @@ TEST_CASE("experiments/mppq_ablation.json validates and plans every ablation row
   std::set<std::string> labels;
   for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
   for (const char* l : {"mppq", "mppq-no-kl", "mppq-no-proxy", "mppq-no-presearch", "lrquant"}) CHECK(labels.count(l) == 1);
+  for (const auto& c : cells) {
+    INFO(c["label"]);
+    CHECK(c.value("paper_row", true) == (c["label"].get<std::string>().rfind("mppq-", 0) != 0));
+  }
+}
+
+TEST_CASE("an ablation's cells are compared with paper numbers only when its entry names a paper_method", "[unit][spec]") {
+  auto j = valid_spec();
+  j["methods"].push_back({{"name", "rtn"}, {"label", "rtn-as-published"}, {"paper_method", "RTN"}, {"settings", {"W2A16"}}});
+  const auto cells = ptq::run::plan_cells(parse(j));
+  std::map<std::string, bool> paper_row;
+  for (const auto& c : cells) paper_row[c.label] = c.to_json().value("paper_row", true);
+  CHECK(paper_row == std::map<std::string, bool>{{"fp", true}, {"rtn", true}, {"rtn-gptq", false}, {"rtn-as-published", true}});
+  // A plan line from before "paper_row" existed: only the method's own row is the paper's.
+  REQUIRE(cells[3].label == "rtn-gptq");
+  nlohmann::json old = cells[3].to_json();
+  old.erase("paper_row");
+  CHECK_FALSE(ptq::run::Cell::from_json(old).paper_row);
+  old["label"] = "rtn";
+  CHECK(ptq::run::Cell::from_json(old).paper_row);
 }
 
 TEST_CASE("config_overrides are checked: unknown model ids and bad configs name the key path", "[unit][spec]") {

@@ -12,6 +12,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <map>
+#include <optional>
 
 using Catch::Matchers::Contains;
 using ptq::test::TempDir;
@@ -27,6 +29,13 @@ struct Fixture {
     db.import_papers({papers});
   }
 };
+
+// A verified record of a paper-number file (experiments/papers/*.json).
+nlohmann::json paper_record(const std::string& paper, const std::string& model, const std::string& setting,
+                            const std::string& method, const std::string& metric, double value) {
+  return {{"paper", paper},   {"table", "T1"},   {"model", model},   {"setting", setting}, {"group_size", nullptr},
+          {"method", method}, {"metric", metric}, {"value", value}, {"source", "s"},       {"verified", true}};
+}
 
 void check_golden(const std::string& name, const std::string& actual) {
   const std::string path = ptq::test::source_dir() + "/tests/golden/" + name;
@@ -70,8 +79,9 @@ TEST_CASE("report golden files: markdown, LaTeX, CSV", "[unit][report]") {
   // Hand-checked facts, independent of the golden file: mean +- std, the paper's number with delta,
   // bold best per setting group, the unverified mark.
   CHECK_THAT(md, Contains("**5.72** ± 0.03"));
-  CHECK_THAT(md, Contains(" 5.74 | -0.02 |"));
-  CHECK_THAT(md, Contains("49.50†"));
+  CHECK_THAT(md, Contains(" 5.74¹ | -0.02 |"));  // ¹: from P1, the first of the two papers the values come from
+  CHECK_THAT(md, Contains("49.50†²"));
+  CHECK_THAT(md, Contains("paper: the number the marked paper reports (¹ P1, ² P2); Δ = ours − paper"));
   check_golden("report.md", md);
   check_golden("report.tex", ptq::report::render({t}, ptq::report::Format::kLatex));
   check_golden("report.csv", ptq::report::render({t}, ptq::report::Format::kCsv));
@@ -99,4 +109,105 @@ TEST_CASE("settings sort as in the papers' tables", "[unit][report]") {
   std::vector<std::string> s = {"W4A4", "W3A16g128", "W16A16", "W4A16g128", "W6A6", "W4A16", "W2A16"};
   std::sort(s.begin(), s.end(), ptq::report::setting_before);
   CHECK(s == std::vector<std::string>{"W16A16", "W4A16", "W4A16g128", "W3A16g128", "W2A16", "W6A6", "W4A4"});
+}
+
+TEST_CASE("paper numbers come only from the experiment's own papers, in their declared order", "[unit][report]") {
+  // Issue #25: with SliderQuant's file imported too, OmniQuant table 2 showed SliderQuant's FP16 zero-shot
+  // numbers (79.43) as the paper's, chosen by import order among every file in the database.
+  TempDir dir;
+  ptq::store::ResultsDb db(dir.file("ptq.db"));
+  const std::string omni = dir.file("omniquant.json"), slider = dir.file("sliderquant.json"), other = dir.file("other.json");
+  ptq::test::write_text(omni, nlohmann::json::array({paper_record("OmniQuant", "LLaMA-1-7B", "W16A16", "FP16", "piqa", 77.47)}).dump());
+  ptq::test::write_text(slider, nlohmann::json::array({paper_record("SliderQuant", "LLaMA-1-7B", "W16A16", "FP16", "piqa", 79.43),
+                                                       paper_record("SliderQuant", "LLaMA-1-7B", "W16A16", "FP16", "arc_easy", 73.15)})
+                                    .dump());
+  ptq::test::write_text(other, nlohmann::json::array({paper_record("Other", "LLaMA-1-7B", "W16A16", "FP16", "piqa", 1.0)}).dump());
+  const std::vector<std::pair<std::string, std::vector<std::string>>> experiments = {
+      {"table2", {omni}}, {"table1", {omni, slider}}, {"slider-first", {slider, omni}}};
+  for (const auto& [experiment, papers] : experiments) {
+    ptq::test::FakeRun fp;
+    fp.experiment = experiment, fp.model = "llama-7b", fp.paper_model = "LLaMA-1-7B", fp.papers = papers;
+    fp.setting = "W16A16", fp.method = "fp", fp.paper_method = "FP16";
+    fp.metrics = {{"piqa", 78.0}, {"arc_easy", 75.0}};
+    ptq::test::write_fake_run(dir.file("results"), fp);
+  }
+  db.ingest(dir.file("results"));
+  db.import_papers({other, slider, omni});  // in the database: Other first, then SliderQuant, then OmniQuant
+  const ptq::report::Column piqa{"llama-7b", "piqa"}, arc{"llama-7b", "arc_easy"};
+
+  const auto table2 = ptq::report::build_report(db, "table2");
+  CHECK(table2.paper_files == std::vector<std::string>{"omniquant.json"});
+  REQUIRE(table2.rows.size() == 1);
+  CHECK(table2.rows[0].paper.at(piqa).value == 77.47);
+  CHECK(table2.rows[0].paper.count(arc) == 0);  // only SliderQuant reports it, and table 2 does not name it
+  CHECK(table2.paper_sources == std::vector<std::string>{"OmniQuant"});
+  CHECK_THAT(ptq::report::render({table2}, ptq::report::Format::kMarkdown), Contains("paper: the number OmniQuant reports"));
+
+  const auto table1 = ptq::report::build_report(db, "table1");
+  CHECK(table1.rows.at(0).paper.at(piqa).value == 77.47);  // the first declared paper, whatever the import order
+  CHECK(table1.rows.at(0).paper.at(arc).value == 73.15);   // the next one fills in what the first lacks
+  CHECK(table1.paper_sources == std::vector<std::string>{"OmniQuant", "SliderQuant"});
+  const std::string md = ptq::report::render({table1}, ptq::report::Format::kMarkdown);
+  CHECK_THAT(md, Contains("77.47¹") && Contains("73.15²") && Contains("(¹ OmniQuant, ² SliderQuant)"));
+  CHECK_THAT(ptq::report::render({table1}, ptq::report::Format::kLatex), Contains("77.47$^{1}$"));
+
+  CHECK(ptq::report::build_report(db, "slider-first").rows.at(0).paper.at(piqa).value == 79.43);
+}
+
+TEST_CASE("an ablation row has no paper number unless its experiment entry names one", "[unit][report]") {
+  // Issue #25: cbq-no-cfp showed CBQ's own number and a delta against it.
+  TempDir dir;
+  ptq::store::ResultsDb db(dir.file("ptq.db"));
+  const std::string papers = dir.file("cbq.json");
+  ptq::test::write_text(papers, nlohmann::json::array({paper_record("CBQ", "LLaMA-2-7B", "W4A4", "CBQ", "wikitext2_ppl", 9.0)}).dump());
+  // paper_row unset: a cell written before it existed (its paper_method is the full method's).
+  const std::vector<std::pair<std::string, std::optional<bool>>> rows = {
+      {"cbq", std::nullopt}, {"cbq-no-cfp", std::nullopt}, {"cbq-window-1", false}, {"cbq-as-published", true}};
+  for (const auto& [label, paper_row] : rows) {
+    ptq::test::FakeRun run;
+    run.experiment = "ablation", run.setting = "W4A4", run.method = "cbq", run.label = label, run.paper_method = "CBQ";
+    run.paper_row = paper_row, run.papers = {papers};
+    run.index = static_cast<int64_t>(label.size());
+    run.metrics = {{"wikitext2_ppl", 10.0 + static_cast<double>(label.size())}};
+    ptq::test::write_fake_run(dir.file("results"), run);
+  }
+  db.ingest(dir.file("results"));
+  const auto t = ptq::report::build_report(db, "ablation");
+  std::map<std::string, bool> has_paper;
+  for (const auto& r : t.rows) has_paper[r.label] = r.paper.count({"llama-2-7b", "wikitext2_ppl"}) > 0;
+  CHECK(has_paper ==
+        std::map<std::string, bool>{{"cbq", true}, {"cbq-no-cfp", false}, {"cbq-window-1", false}, {"cbq-as-published", true}});
+}
+
+TEST_CASE("a paper's own re-implementation of a method is marked ‡, apart from unverified numbers", "[unit][report]") {
+  // Issue #25: SliderQuant's re-implementation of CBQ showed as CBQ's number without a mark.
+  TempDir dir;
+  ptq::store::ResultsDb db(dir.file("ptq.db"));
+  const std::string papers = dir.file("sliderquant.json");
+  nlohmann::json reimplemented = paper_record("SliderQuant", "LLaMA-2-7B", "W4A16", "CBQ", "wikitext2_ppl", 5.67);
+  reimplemented["reimplementation"] = true;
+  nlohmann::json unverified = paper_record("SliderQuant", "LLaMA-2-7B", "W4A16", "OmniQuant", "wikitext2_ppl", 5.74);
+  unverified["verified"] = false;
+  ptq::test::write_text(papers, nlohmann::json::array({reimplemented, unverified}).dump());
+  for (const auto& [method, paper_method] : std::vector<std::pair<std::string, std::string>>{{"cbq", "CBQ"}, {"omniquant", "OmniQuant"}}) {
+    ptq::test::FakeRun run;
+    run.experiment = "reimpl", run.setting = "W4A16", run.method = method, run.paper_method = paper_method;
+    run.papers = {papers}, run.index = method == "cbq" ? 0 : 1;
+    run.metrics = {{"wikitext2_ppl", method == "cbq" ? 5.8 : 5.9}};
+    ptq::test::write_fake_run(dir.file("results"), run);
+  }
+  db.ingest(dir.file("results"));
+  const auto t = ptq::report::build_report(db, "reimpl");
+  REQUIRE(t.rows.size() == 2);
+  const ptq::report::Column wiki{"llama-2-7b", "wikitext2_ppl"};
+  CHECK(t.rows[0].paper.at(wiki).reimplementation);
+  CHECK(t.rows[0].paper.at(wiki).verified);
+  CHECK_FALSE(t.rows[1].paper.at(wiki).reimplementation);
+  const std::string md = ptq::report::render({t}, ptq::report::Format::kMarkdown);
+  CHECK_THAT(md, Contains("5.67‡ |") && Contains("5.74† |"));
+  CHECK_THAT(md, Contains("‡ re-implementation by SliderQuant, not a number from the method's own paper"));
+  CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kLatex), Contains("5.67$^{\\ddagger}$"));
+  CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kHtml), Contains("5.67&Dagger;"));
+  const std::string csv = ptq::report::render({t}, ptq::report::Format::kCsv);
+  CHECK_THAT(csv, Contains(",paper_reimplementation\n") && Contains(",SliderQuant,") && Contains(",true\n"));
 }

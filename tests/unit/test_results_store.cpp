@@ -7,7 +7,9 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 using Catch::Matchers::Contains;
@@ -46,13 +48,17 @@ TEST_CASE("a schema-1 database (before numerics and samples) is migrated by inge
   run.metrics = {{"wikitext2_ppl", 6.1}};
   run.samples = {{"wikitext2", {{{"segment", 0}, {"nll", 1.8}, {"tokens", 511}}, {{"segment", 1}, {"nll", 1.9}, {"tokens", 511}}}}};
   ptq::test::write_fake_run(dir.file("results"), run);
-  {  // What schema 1 was: no runs.numerics, no metric_samples.
+  {  // What schema 1 was: no runs.numerics, no metric_samples, no paper_numbers.reimplementation.
     ResultsDb db(dir.file("ptq.db"));
-    db.db().exec("DROP TABLE metric_samples; ALTER TABLE runs DROP COLUMN numerics; UPDATE schema_version SET version = 1");
+    db.db().exec("DROP TABLE metric_samples; ALTER TABLE runs DROP COLUMN numerics; "
+                 "ALTER TABLE paper_numbers DROP COLUMN reimplementation; UPDATE schema_version SET version = 1");
   }
-  CHECK_THROWS_WITH(ResultsDb(dir.file("ptq.db"), true), Contains("schema version 1 is older than 2") && Contains("ptqbench ingest"));
+  CHECK_THROWS_WITH(ResultsDb(dir.file("ptq.db"), true),
+                    Contains(fmt::format("schema version 1 is older than {}", ptq::store::kSchemaVersion)) &&
+                        Contains("ptqbench ingest"));
   ResultsDb db(dir.file("ptq.db"));
-  CHECK(db.schema_version() == 2);
+  CHECK(db.schema_version() == ptq::store::kSchemaVersion);
+  CHECK(count(db, "SELECT COUNT(*) FROM pragma_table_info('paper_numbers') WHERE name = 'reimplementation'") == 1);
   db.ingest(dir.file("results"));
   CHECK(db.db().execAndGet("SELECT numerics FROM runs").getString() == "reproducible (? kernels, ? ?, fixed tiles)");
   CHECK(db.db().execAndGet("SELECT samples_json FROM metric_samples WHERE metric = 'wikitext2_ppl'").getString() ==
@@ -138,5 +144,27 @@ TEST_CASE("malformed paper-number files are refused with the record index", "[un
   CHECK_THROWS_WITH(db.import_papers({dir.file("p.json")}), Contains("p.json: [0] has no \"metric\""));
   ptq::test::write_text(dir.file("q.json"), R"({"not": "a list"})");
   CHECK_THROWS_WITH(db.import_papers({dir.file("q.json")}), Contains("expected a JSON array"));
+  ptq::test::write_text(dir.file("r.json"), R"([{"paper": "P", "model": "M", "setting": "W4A16", "method": "RTN",
+    "metric": "m", "value": 1.0, "verified": true, "reimplementation": "yes"}])");
+  CHECK_THROWS_WITH(db.import_papers({dir.file("r.json")}),
+                    Contains("r.json: [0].reimplementation is \"yes\", expected true or false"));
   CHECK(count(db, "SELECT COUNT(*) FROM paper_numbers") == 0);
+}
+
+TEST_CASE("experiments/papers/*.json import; SliderQuant's own re-implementation of CBQ is marked as one", "[unit][store]") {
+  // Issue #25: SliderQuant's CBQ rows (its re-implementation: WikiText-2 calibration, its own channel
+  // scaling, LoRA r = 4) showed as CBQ's paper numbers without a mark.
+  TempDir dir;
+  ResultsDb db(dir.file("ptq.db"));
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(ptq::test::source_dir() + "/experiments/papers"))
+    if (e.path().extension() == ".json") files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  CHECK(db.import_papers(files) > 0);
+  const int cbq_by_slider =
+      count(db, "SELECT COUNT(*) FROM paper_numbers WHERE file = 'sliderquant.json' AND method LIKE 'CBQ%'");
+  CHECK(cbq_by_slider > 0);
+  CHECK(count(db, "SELECT COUNT(*) FROM paper_numbers WHERE reimplementation = 1") == cbq_by_slider);
+  CHECK(count(db, "SELECT COUNT(*) FROM paper_numbers WHERE reimplementation = 1 AND file = 'sliderquant.json' AND "
+                  "method LIKE 'CBQ%'") == cbq_by_slider);
 }
