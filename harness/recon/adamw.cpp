@@ -27,7 +27,7 @@ void AdamW::step(double lr_scale) {
   c10::AutoGradMode no_grad(false);
   ++t_;
   const double bc1 = 1 - std::pow(beta1_, static_cast<double>(t_));
-  const double bc2 = 1 - std::pow(beta2_, static_cast<double>(t_));
+  const double bc2_sqrt = std::sqrt(1 - std::pow(beta2_, static_cast<double>(t_)));
   for (size_t gi = 0; gi < groups_.size(); ++gi) {
     const auto& g = groups_[gi];
     const double lr = g.lr * lr_scale;
@@ -38,7 +38,10 @@ void AdamW::step(double lr_scale) {
       if (g.weight_decay != 0) p.mul_(1 - lr * g.weight_decay);  // decoupled decay, as torch.optim.AdamW
       m_[gi][i].mul_(beta1_).add_(grad, 1 - beta1_);
       v_[gi][i].mul_(beta2_).addcmul_(grad, grad, 1 - beta2_);
-      const at::Tensor denom = (v_[gi][i] / bc2).sqrt_().add_(eps_);
+      // torch.optim.AdamW's order, op for op (sqrt(v) / sqrt(bc2), not sqrt(v / bc2): equal in exact
+      // arithmetic, not in fp32). torch 1.13 (the reference code's CPU oracle) updates m with mul_ and
+      // add_ as here; torch >= 2.0 uses lerp_, which rounds differently.
+      const at::Tensor denom = (v_[gi][i].sqrt() / bc2_sqrt).add_(eps_);
       p.addcdiv_(m_[gi][i], denom, -lr / bc1);
     }
   }

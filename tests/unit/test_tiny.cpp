@@ -238,6 +238,43 @@ TEST_CASE("unigram perplexity by hand", "[unit][tiny]") {
   CHECK(ptq::tiny::unigram_perplexity({1, 2, 2, 3}, {1, 2, 3}, 4) == Approx(std::sqrt(8.0 / 3 * 8.0 / 2)));
 }
 
+namespace {
+
+// torch.optim.AdamW's single-tensor step (torch 1.13, adamw.py) transcribed op for op, in fp32.
+void torch_adamw_step(at::Tensor& p, at::Tensor& m, at::Tensor& v, const at::Tensor& g, int t, double lr, double wd) {
+  const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  p.mul_(1 - lr * wd);
+  m.mul_(b1).add_(g, 1 - b1);
+  v.mul_(b2).addcmul_(g, g, 1 - b2);
+  const double step_size = lr / (1 - std::pow(b1, t));
+  const double bias_correction2_sqrt = std::sqrt(1 - std::pow(b2, t));
+  const at::Tensor denom = (v.sqrt() / bias_correction2_sqrt).add_(eps);
+  p.addcdiv_(m, denom, -step_size);
+}
+
+}  // namespace
+
+// Issue #25: sqrt(v / bc2) + eps rounds differently from torch's sqrt(v) / sqrt(bc2) + eps in fp32.
+TEST_CASE("AdamW equals torch.optim.AdamW bit for bit in fp32", "[unit][train]") {
+  at::manual_seed(7);
+  const at::Tensor start = at::randn({4096}), grads = at::randn({3, 4096}) * at::rand({3, 4096}).pow(4);
+  at::Tensor p = start.clone().set_requires_grad(true);
+  ptq::train::AdamW opt({{{p}, 1e-2, 0.01}}, 0.9, 0.999, 1e-8);
+  at::Tensor ref = start.clone(), m = at::zeros_like(start), v = at::zeros_like(start);
+  at::Tensor other = start.clone(), m2 = at::zeros_like(start), v2 = at::zeros_like(start);  // the other order
+  for (int t = 1; t <= 3; ++t) {
+    p.mutable_grad() = grads[t - 1].clone();
+    opt.step();
+    torch_adamw_step(ref, m, v, grads[t - 1], t, 1e-2, 0.01);
+    other.mul_(1 - 1e-2 * 0.01);
+    m2.mul_(0.9).add_(grads[t - 1], 0.1);
+    v2.mul_(0.999).addcmul_(grads[t - 1], grads[t - 1], 0.001);
+    other.addcdiv_(m2, (v2 / (1 - std::pow(0.999, t))).sqrt_().add_(1e-8), -1e-2 / (1 - std::pow(0.9, t)));
+  }
+  CHECK(at::equal(p.detach(), ref));
+  CHECK_FALSE(at::equal(other, ref));  // the inputs tell the two orders apart
+}
+
 TEST_CASE("AdamW follows torch.optim.AdamW's arithmetic", "[unit][train]") {
   at::Tensor p = at::tensor({1.0, -2.0}, at::kDouble).set_requires_grad(true);
   ptq::train::AdamW opt({{{p}, 0.1, 0.01}}, 0.9, 0.999, 1e-8);
