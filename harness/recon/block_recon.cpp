@@ -345,7 +345,7 @@ BlockLog train_block(BlockParts& parts, const DecoderBlock& block, size_t i, siz
     return chain_step_loss(chain, cfg, rope, {x_q, target, target_2}, o, dev, j, static_cast<double>(step) / steps);
   };
   return train_steps(parts.param_groups(), x_q.size(0), step_loss, fmt::format("block {}", i),
-                     fmt::format("block {}/{}", i + 1, num_blocks), o.nan_policy == NanPolicy::kSkipBlock && o.fallback_fold, o,
+                     fmt::format("block {}/{}", i + 1, num_blocks), o.nan_policy == NanPolicy::kSkipBlock, o,
                      progress, done);
 }
 

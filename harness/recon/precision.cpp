@@ -29,14 +29,18 @@ void set_cuda_autocast(bool on) {
 }  // namespace
 
 std::string PrecisionPolicy::describe() const {
-  if (fp32_block) return "fp32 block (8-bit quantizer on CUDA)";
+  if (fp32_block) return "fp32 block (8-bit quantizer on CUDA, or a half-precision model on the CPU)";
   if (autocast) return "amp: half-precision storage, autocast, fp32 parameters, dynamic loss scaling";
   return "fp32";
 }
 
 PrecisionPolicy precision_policy(const quant::QuantSetting& s, c10::Device device, c10::ScalarType model_dtype) {
   PrecisionPolicy p;
-  if (!device.is_cuda() || model_dtype == c10::kFloat) return p;
+  if (model_dtype == c10::kFloat) return p;
+  if (!device.is_cuda()) {  // a half-precision model on the CPU trains in float32 (no CPU autocast here)
+    p.fp32_block = true;
+    return p;
+  }
   if (eight_to_fifteen(s.wbits) || eight_to_fifteen(s.abits) || eight_to_fifteen(s.kv_bits)) {
     p.fp32_block = true;
     return p;

@@ -1,5 +1,6 @@
 // The reconstruction engine's precision policy, as the reference (quantize/omniquant.py):
-//   - CPU, or a float32 model: float32 throughout.
+//   - a float32 model: float32 throughout; an fp16/bf16 model on the CPU: the block, its inputs and
+//     targets cast to float32 for training and folding, then back (as the 8-bit CUDA branch).
 //   - CUDA with an fp16/bf16 model and every quantizer below 8 bits or at 16 (W4A4, W6A6, W*A16):
 //     activations and blocks stored in the model's dtype, learned parameters in float32, the training
 //     forward under autocast, dynamic loss scaling (GradScaler).

@@ -17,7 +17,7 @@ const quant::ConfigSchema<LRQuantConfig>& LRQuantConfig::schema() {
   using C = LRQuantConfig;
   static const auto schema =
       quant::ConfigSchema<C>("lrquant")
-          .field("epochs", &C::epochs, "README commands: 20 (main.py default 10)")
+          .field("epochs", &C::epochs, "-1: 20 (README commands; main.py default 10), 40 for 2-bit weights as MPPQ [A]")
           .field("lwc", &C::lwc, "README commands")
           .field("lwc_lr", &C::lwc_lr, "main.py --lwc_lr")
           .field("let_lr", &C::let_lr, "main.py --let_lr")
@@ -43,7 +43,7 @@ nlohmann::json LRQuantConfig::to_json() const { return schema().to_json(*this); 
 LRQuantConfig LRQuantConfig::from_json(const nlohmann::json& j) {
   const LRQuantConfig c = schema().from_json(j);
   const std::string& where = schema().context();
-  if (c.epochs < 0) throw InputError(fmt::format("{}: epochs {} (expected >= 0)", where, c.epochs));
+  if (c.epochs < -1) throw InputError(fmt::format("{}: epochs {} (expected >= 0, or -1 = auto)", where, c.epochs));
   if (c.tta_epochs < 1) throw InputError(fmt::format("{}: tta_epochs {} (expected >= 1)", where, c.tta_epochs));
   if (c.lwc_lr < 0 || c.let_lr <= 0 || c.tta_let_lr < 0 || c.tta_lwc_lr < 0)
     throw InputError(fmt::format("{}: learning rates must be positive (tta_let_lr 0 = let_lr)", where));
@@ -84,7 +84,7 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
     setting.validate_for(model.config());
     OmniPipeline p;
     p.method = "lrquant";
-    p.epochs = c.epochs;
+    p.epochs = omniquant_epochs(c.epochs, setting);
     p.lwc.enabled = c.lwc;
     p.lwc.lr = c.lwc_lr;
     p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
@@ -114,6 +114,10 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
     t.let_lr = c.tta_let_lr > 0 ? c.tta_let_lr : c.let_lr;
     t.lwc_lr = c.tta_lwc_lr;
     t.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting).enabled;
+    t.lwc = c.lwc;
+    t.batch_size = c.batch_size;
+    t.nan_policy = c.nan_policy;
+    t.precision = recon::precision_policy(setting, fp_model.device(), fp_model.dtype());
     t.nlc = c.nlc;
     t.qk_scale = c.qk_scale;
     t.weight_spec = setting.weight_spec();

@@ -7,6 +7,8 @@
 
 #include "harness/model/llama_model.h"
 #include "harness/ptq/method.h"
+#include "harness/recon/nan_policy.h"
+#include "harness/recon/precision.h"
 #include "methods/lrquant/nlc_loss.h"
 #include "methods/omniquant/let.h"
 
@@ -27,6 +29,10 @@ struct TtaOptions {
   int epochs = 5;
   double let_lr = 1e-3, lwc_lr = 1e-2;
   bool let = true;
+  bool lwc = true;             // the lrquant config's lwc (off: plain min/max weights, as in calibration)
+  int64_t batch_size = 1;      // the config's; lowered to the largest divisor of the task's window count
+  recon::NanPolicy nan_policy = recon::NanPolicy::kStop;  // skip-block: the task is scored unadapted
+  recon::PrecisionPolicy precision;  // the engine's (recon/precision.h) for the quantized model
   NlcForm nlc = NlcForm::kReleased;
   QkScale qk_scale = QkScale::kReleased;
   quant::QuantizerSpec weight_spec;

@@ -186,3 +186,73 @@ TEST_CASE("LRQuant's released TTA adapts on embeddings and leaves the block with
   CHECK(details["activation_quantization_in_block"] == false);
   CHECK(q.activation_hook(1) != nullptr);
 }
+
+namespace {
+
+// LRQuant (1 epoch) and its TTA adapter on `q`, adapted on `windows` of the C4 task.
+std::shared_ptr<ptq::LlamaModel> tta_adapted(const ptq::LlamaModel& fp, ptq::LlamaModel& q, const std::string& setting,
+                                             const nlohmann::json& overrides, const at::Tensor& windows, nlohmann::json& details) {
+  const at::Tensor calib = at::randint(97, {2, 16}, at::TensorOptions().dtype(at::kLong));
+  const auto& meth = ptq::methods::registry().get("lrquant");
+  nlohmann::json config = {{"epochs", 1}, {"tta", true}, {"tta_epochs", 1}};
+  config.update(overrides);
+  config = meth.resolve_config(config);
+  const auto adapter = meth.evaluation_adapter(fp, QuantSetting::parse(setting), config);
+  ptq::quant::MethodContext ctx;
+  ctx.progress = false;
+  ctx.calibration = &calib;
+  meth.apply(q, QuantSetting::parse(setting), config, ctx);
+  ptq::quant::EvalAdaptationRequest req;
+  req.task = "c4";
+  req.calibration_dataset = "wikitext2";
+  req.segments = &windows;
+  req.progress = false;
+  return adapter(q, req, details);
+}
+
+}  // namespace
+
+// Issue #25: TTA ignored the config's lwc, batch_size and nan_policy and ran outside the engine's
+// precision policy (weight-only TTA on a half-precision model fed bf16 activations to float weights).
+TEST_CASE("LRQuant's TTA honours lwc, batch_size, nan_policy and the precision policy", "[unit][lrquant]") {
+  at::manual_seed(8);
+  const auto fp32 = ptq::test::random_model(ptq::test::tiny_config(), 44);
+  const at::Tensor windows = at::randint(97, {4, 16}, at::TensorOptions().dtype(at::kLong));
+  SECTION("a bf16 model on the CPU, weight-only: trained in float32, the adapted block back in bf16") {
+    ptq::LlamaModel fp = copy_model(fp32);
+    fp.to(at::kCPU, at::kBFloat16);
+    try {  // LibTorch 1.13's oneDNN bf16 matmul fails on CPUs without AVX-512 BF16 paths; the policy test covers those
+      (void)fp.block_forward(0, fp.embed(windows), fp.rope(16));
+    } catch (const std::exception& e) {
+      WARN("a bf16 forward does not run on this CPU (" << e.what() << "): section skipped");
+      return;
+    }
+    ptq::LlamaModel q = copy_model(fp);
+    nlohmann::json details;
+    const auto adapted = tta_adapted(fp, q, "W4A16", {{"batch_size", 2}}, windows, details);
+    REQUIRE(adapted);
+    CHECK(adapted->block(1).q_proj.weight.scalar_type() == at::kBFloat16);
+    CHECK(details["precision"].get<std::string>().find("fp32 block") == 0);
+    CHECK(details["batch_size"] == 2);
+    CHECK(std::isfinite(details["last_epoch_loss"].get<double>()));
+  }
+  SECTION("batch_size lowered to a divisor of the window count; lwc off reaches the adapter") {
+    ptq::LlamaModel q = copy_model(fp32);
+    nlohmann::json details;
+    const at::Tensor three = windows.narrow(0, 0, 3);
+    REQUIRE(tta_adapted(fp32, q, "W4A4", {{"batch_size", 2}, {"lwc", false}}, three, details));
+    CHECK(details["batch_size"] == 1);
+    CHECK(details["lwc"] == false);
+  }
+  SECTION("nan_policy: stop throws, skip-block scores the task unadapted") {
+    ptq::LlamaModel bad = copy_model(fp32);
+    bad.block(1).up_proj.weight[0][0] = NAN;
+    ptq::LlamaModel q = copy_model(fp32);
+    nlohmann::json details;
+    CHECK(tta_adapted(bad, q, "W4A4", {{"nan_policy", "skip-block"}}, windows, details) == nullptr);
+    CHECK(details["applied"] == false);
+    CHECK(details["reason"].get<std::string>().find("nan_policy skip-block") == 0);
+    ptq::LlamaModel q2 = copy_model(fp32);
+    CHECK_THROWS_WITH(tta_adapted(bad, q2, "W4A4", nlohmann::json::object(), windows, details), Contains("(NaN/Inf)"));
+  }
+}

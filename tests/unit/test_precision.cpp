@@ -35,6 +35,13 @@ TEST_CASE("precision policy: fp32 on CPU, amp for <8-bit and weight-only on CUDA
     CHECK_FALSE(p.autocast);
   }
   CHECK_FALSE(precision_policy(QuantSetting::parse("W4A4"), cuda, c10::kFloat).autocast);  // an fp32 model stays fp32
+  // A half-precision model on the CPU (no CPU autocast here) trains its block in float32 (issue #25: TTA
+  // fed bf16 activations to float32 fake-quantized weights).
+  for (const auto dtype : {c10::kHalf, c10::kBFloat16}) {
+    const auto p = precision_policy(QuantSetting::parse("W4A16"), cpu, dtype);
+    CHECK(p.fp32_block);
+    CHECK_FALSE(p.autocast);
+  }
 }
 
 TEST_CASE("dynamic loss scaling: unscale, skip on overflow with back-off, growth after the interval", "[unit][precision]") {
