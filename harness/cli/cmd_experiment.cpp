@@ -49,6 +49,7 @@ struct PlanOptions {
 void run_plan(const PlanOptions& o) {
   const run::ExperimentSpec spec = run::load_experiment_spec(o.spec);
   const auto cells = run::plan_cells(spec);
+  print_plan_notes(spec, cells);
   if (o.out.empty()) {
     for (const auto& c : cells) fmt::print("{}\n", c.to_json().dump());
   } else {
@@ -85,8 +86,10 @@ void set_parallelism(const RunOptions& o, run::MatrixOptions& mo) {
 
 int run_cells_of_plan(const RunOptions& o) {
   if (o.index.empty()) throw InputError("--plan needs --index (e.g. --index 3, --index 0-7, --index all)");
-  const auto cells = run::read_plan(o.plan);
+  auto cells = run::read_plan(o.plan);
   const auto indices = run::parse_index_list(o.index, static_cast<int64_t>(cells.size()));
+  // Cells planned without their model get their final run ids here, before any is looked up or run.
+  run::resolve_deferred_models(cells, indices, o.plan);
   if (indices.size() == 1) {
     const auto& cell = cells[static_cast<size_t>(indices[0])];
     // Before anything else: reproducible numerics may restart this process with its kernel pins.
@@ -141,7 +144,9 @@ int run_cells_of_plan(const RunOptions& o) {
 
 int run_experiment(const RunOptions& o) {
   const run::ExperimentSpec spec = run::load_experiment_spec(o.spec);  // every check before any cell
+  run::require_models_present(spec);  // the cells run here: a model that is not here is bad input (exit 2)
   const auto cells = run::plan_cells(spec);
+  print_plan_notes(spec, cells);
   const std::string plan_path = (fs::path(o.common.results_dir) / "plans" / (spec.name + ".jsonl")).string();
   fs::create_directories(fs::path(plan_path).parent_path());
   run::write_plan(plan_path, cells);

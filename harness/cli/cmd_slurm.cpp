@@ -68,6 +68,7 @@ std::string absolute(const std::string& path) {
 void run_slurm(const SlurmCommandOptions& o) {
   const run::ExperimentSpec spec = run::load_experiment_spec(o.spec);  // every check before anything is written
   const auto cells = run::plan_cells(spec);
+  print_plan_notes(spec, cells);  // cells with provisional ids are never DONE here: their tasks skip them if they are
   std::string plan_text;
   for (const auto& c : cells) plan_text += c.to_json().dump() + "\n";
 

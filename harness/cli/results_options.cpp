@@ -1,9 +1,12 @@
 #include "harness/cli/results_options.h"
 
 #include "harness/data/token_cache.h"
+#include "harness/run/paper_protocol.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace ptq::cli {
@@ -25,6 +28,19 @@ void add_common(CLI::App* cmd, CommonOptions& o, bool with_cache) {
     cmd->add_option("--cache-dir", o.cache_dir, "Token stream cache")->capture_default_str();
     cmd->add_flag("--no-cache", o.no_cache, "Tokenize again, do not read or write the cache");
   }
+}
+
+void print_plan_notes(const run::ExperimentSpec& spec, const std::vector<run::Cell>& cells) {
+  for (size_t i = 0; i < spec.models.size(); ++i) {
+    const run::ModelSpec& m = spec.models[i];
+    if (m.deferred.empty()) continue;
+    const auto n = std::count_if(cells.begin(), cells.end(), [&](const run::Cell& c) { return c.model.id == m.id; });
+    fmt::print(stderr,
+               "ptqbench: notice: {}: models[{}].path: {}; model {}'s fingerprint is deferred and the run ids of its {} "
+               "cells are provisional (\"run_id_provisional\": true) until `ptqbench run --plan` finds the model\n",
+               spec.file, i, m.deferred, m.id, n);
+  }
+  for (const auto& w : run::protocol_warnings(spec, cells)) fmt::print(stderr, "ptqbench: warning: {}\n", w);
 }
 
 }  // namespace ptq::cli

@@ -2,6 +2,9 @@
 // the token cache live, and how workers are told about the cache.
 #pragma once
 
+#include "harness/run/cell.h"
+#include "harness/run/experiment_spec.h"
+
 #include <string>
 #include <vector>
 
@@ -24,5 +27,10 @@ struct CommonOptions {
 };
 
 void add_common(CLI::App* cmd, CommonOptions& o, bool with_cache);
+
+// What `plan`, `run` and `slurm` say about a fresh plan on stderr: models that are not here (fingerprint
+// deferred: their cells' run ids are provisional until `run` sees the model) and rows compared with a
+// paper number whose record states a protocol they do not follow (run/paper_protocol.h).
+void print_plan_notes(const run::ExperimentSpec& spec, const std::vector<run::Cell>& cells);
 
 }  // namespace ptq::cli

@@ -61,24 +61,26 @@ nlohmann::json Cell::to_json() const {
            {"seqlen", calibration->seqlen},   {"data_sha256", calibration->data_sha256}, {"seed", calibration->seed}};
   nlohmann::json evs = nlohmann::json::array();
   for (const auto& e : evaluators) evs.push_back(evaluator_json(e));
-  return {{"index", index},
-          {"experiment", experiment},
-          {"spec_file", spec_file},
-          {"model", m},
-          {"setting", setting},
-          {"method", method},
-          {"label", label},
-          {"paper_method", paper_method},
-          {"paper_row", paper_row},
-          {"config", config},
-          {"calibration", cal},
-          {"evaluators", evs},
-          {"zeroshot_average", zeroshot_average},
-          {"runtime", {{"device", runtime.device}, {"dtype", runtime.dtype}, {"threads", runtime.threads},
-                       {"stream", runtime.stream}, {"activations", runtime.activations}, {"numerics", runtime.numerics}}},
-          {"papers", papers},
-          {"harness_version", harness_version},
-          {"run_id", run_id}};
+  nlohmann::json j = {{"index", index},
+                      {"experiment", experiment},
+                      {"spec_file", spec_file},
+                      {"model", m},
+                      {"setting", setting},
+                      {"method", method},
+                      {"label", label},
+                      {"paper_method", paper_method},
+                      {"paper_row", paper_row},
+                      {"config", config},
+                      {"calibration", cal},
+                      {"evaluators", evs},
+                      {"zeroshot_average", zeroshot_average},
+                      {"runtime", {{"device", runtime.device}, {"dtype", runtime.dtype}, {"threads", runtime.threads},
+                                   {"stream", runtime.stream}, {"activations", runtime.activations}, {"numerics", runtime.numerics}}},
+                      {"papers", papers},
+                      {"harness_version", harness_version},
+                      {"run_id", run_id}};
+  if (run_id_provisional()) j["run_id_provisional"] = true;  // for readers of plans; from_json derives it
+  return j;
 }
 
 Cell Cell::from_json(const nlohmann::json& j) {

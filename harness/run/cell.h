@@ -12,9 +12,13 @@
 
 namespace ptq::run {
 
+// The fingerprint of a model that was not there when the plan was made (ModelSpec::deferred): the cell's
+// run id is provisional until `run` fingerprints the model (plan.h resolve_deferred_models).
+inline constexpr const char* kDeferredFingerprint = "deferred";
+
 struct CellModel {
   std::string id, path, paper_model;
-  nlohmann::json fingerprint;  // {"sha256", ...} (run/fingerprint.h)
+  nlohmann::json fingerprint;  // {"sha256", ...} (run/fingerprint.h), or kDeferredFingerprint
   nlohmann::json slurm;        // the spec's per-model Slurm request; null when none (not in the identity)
 };
 
@@ -51,6 +55,9 @@ struct Cell {
   CellRuntime runtime;
   std::vector<std::string> papers;
   std::string harness_version, run_id;
+
+  // The model's fingerprint is deferred, so is the run id: the JSON line says "run_id_provisional": true.
+  bool run_id_provisional() const { return model.fingerprint == kDeferredFingerprint; }
 
   nlohmann::json to_json() const;
   // nlohmann::json::exception for a missing or mistyped key (read_plan names the file and line).

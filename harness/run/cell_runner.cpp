@@ -166,6 +166,10 @@ CellState cell_state(const std::string& results_dir, const std::string& run_id) 
 }
 
 CellOutcome run_cell(const Cell& cell, const CellRunOptions& options) {
+  // A provisional id is no place for a result: the model decides the final one.
+  if (cell.run_id_provisional())
+    throw InputError(fmt::format("{}: planned without its model (fingerprint deferred): resolve_deferred_models first",
+                                 cell.describe()));
   const std::string& run_id = cell.run_id;
   const fs::path dir = cell_dir(options.results_dir, run_id);
   if (!options.force && cell_state(options.results_dir, run_id) == CellState::kDone) return CellOutcome::kSkipped;

@@ -38,7 +38,8 @@ enum class CellOutcome { kSkipped, kBusy, kOk, kFailed, kStopped };
 
 // Never throws for a failure inside the cell (bad data, NaN, method error): the error goes into
 // result.json (status "failed") and kFailed is returned. Throws only when the results directory
-// itself cannot be written.
+// itself cannot be written, or (InputError, nothing written) for a cell whose run id is still provisional
+// (plan.h resolve_deferred_models).
 CellOutcome run_cell(const Cell& cell, const CellRunOptions& options);
 
 }  // namespace ptq::run

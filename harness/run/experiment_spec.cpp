@@ -55,30 +55,13 @@ const nlohmann::json& require_array(const nlohmann::json& v, const Ctx& ctx, boo
   return v;
 }
 
-// "${NAME}" in a path is the environment variable NAME, so that one experiment file serves every
-// cluster (PTQ_MODELS=/scratch/models on one, /data/hf on another). Unset variables are an error.
-std::string expand_env(const std::string& p, const Ctx& ctx) {
-  std::string out;
-  size_t pos = 0;
-  while (pos < p.size()) {
-    const size_t start = p.find("${", pos);
-    if (start == std::string::npos) break;
-    const size_t end = p.find('}', start);
-    if (end == std::string::npos) ctx.fail(fmt::format("\"{}\": unterminated ${{...}}", p));
-    const std::string name = p.substr(start + 2, end - start - 2);
-    const char* value = std::getenv(name.c_str());
-    if (name.empty() || value == nullptr)
-      ctx.fail(fmt::format("\"{}\": environment variable {} is not set", p, name.empty() ? "(empty name)" : name));
-    out += p.substr(pos, start - pos) + value;
-    pos = end + 1;
-  }
-  return out + p.substr(std::min(pos, p.size()));
-}
-
-// Absolute paths in plans: workers (Slurm tasks, `ingest`) may start in another directory.
-std::string resolve_path(const std::string& base_dir, const std::string& raw, const Ctx& ctx) {
+// Absolute paths in plans: workers (Slurm tasks, `ingest`) may start in another directory. With
+// `unset` (model paths), an unset variable is kept literal (*unset names it); a path that starts with
+// one stays as written, since the variable's value, not the spec's directory, will say where it is.
+std::string resolve_path(const std::string& base_dir, const std::string& raw, const Ctx& ctx, std::string* unset = nullptr) {
   if (raw.empty()) return raw;
-  const std::string p = expand_env(raw, ctx);
+  const std::string p = expand_env_vars(raw, ctx.where(), unset);
+  if (unset != nullptr && !unset->empty() && p.rfind("${", 0) == 0) return p;
   const fs::path joined = fs::path(p).is_absolute() ? fs::path(p) : fs::path(base_dir) / p;
   return fs::absolute(joined).lexically_normal().string();
 }
@@ -129,11 +112,16 @@ std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, con
     if (m.path.empty()) c.fail("missing required key \"path\" (a checkpoint directory)");
     if (m.id.empty()) m.id = fs::path(m.path).lexically_normal().filename().string();
     if (!ids.insert(m.id).second) c.key("id").fail(fmt::format("model id \"{}\" appears twice", m.id));
-    m.path = resolve_path(base_dir, m.path, c.key("path"));
+    // A model that is not here is checked when its cells run: plans are made where the checkpoints may
+    // not be (a login node), and run ids do not depend on where the plan was made (plan.h).
+    const std::string raw = m.path;
+    std::string unset;
+    m.path = resolve_path(base_dir, raw, c.key("path"), &unset);
     std::error_code ec;
-    if (!fs::is_directory(m.path, ec)) c.key("path").fail(fmt::format("model directory not found: {}", m.path));
+    if (!unset.empty()) m.deferred = fmt::format("\"{}\": environment variable {} is not set", raw, unset);
+    else if (!fs::is_directory(m.path, ec)) m.deferred = fmt::format("model directory not found: {}", m.path);
     const std::string config = (fs::path(m.path) / "config.json").string();
-    if (!fs::is_regular_file(config, ec)) c.key("path").fail(fmt::format("{} has no config.json", m.path));
+    if (m.deferred.empty() && !fs::is_regular_file(config, ec)) c.key("path").fail(fmt::format("{} has no config.json", m.path));
     out.push_back(m);
   }
   return out;
@@ -386,6 +374,28 @@ nlohmann::json SlurmResources::to_json() const {
   return j;
 }
 
+// ${NAME} lets one experiment file serve every cluster (PTQ_MODELS=/scratch/models on one, /data/hf on
+// another).
+std::string expand_env_vars(const std::string& p, const std::string& where, std::string* unset) {
+  if (unset != nullptr) unset->clear();
+  std::string out;
+  size_t pos = 0;
+  while (pos < p.size()) {
+    const size_t start = p.find("${", pos);
+    if (start == std::string::npos) break;
+    const size_t end = p.find('}', start);
+    if (end == std::string::npos) throw InputError(fmt::format("{}: \"{}\": unterminated ${{...}}", where, p));
+    const std::string name = p.substr(start + 2, end - start - 2);
+    const char* value = name.empty() ? nullptr : std::getenv(name.c_str());
+    if (value == nullptr && (name.empty() || unset == nullptr))
+      throw InputError(fmt::format("{}: \"{}\": environment variable {} is not set", where, p, name.empty() ? "(empty name)" : name));
+    if (value == nullptr && unset->empty()) *unset = name;
+    out += p.substr(pos, start - pos) + (value != nullptr ? std::string(value) : p.substr(start, end + 1 - start));
+    pos = end + 1;
+  }
+  return out + p.substr(std::min(pos, p.size()));
+}
+
 std::string default_paper_method(const std::string& method) {
   if (method == "fp") return "FP16";  // the full-precision row: not a method
   return methods::registry().get(method).paper_name();
@@ -433,6 +443,7 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
 
   // Every setting must fit every model (group sizes divide the linears' widths); tokenizers must exist.
   for (size_t i = 0; i < s.models.size(); ++i) {
+    if (!s.models[i].deferred.empty()) continue;  // checked when its cells run (plan.h resolve_deferred_models)
     const Ctx mc = root.key("models").index(i);
     const LlamaConfig config = LlamaConfig::from_file((fs::path(s.models[i].path) / "config.json").string());
     if (needs_tokenizer && !fs::exists(fs::path(s.models[i].path) / "tokenizer.model"))
@@ -469,6 +480,11 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     }
   }
   return s;
+}
+
+void require_models_present(const ExperimentSpec& spec) {
+  for (size_t i = 0; i < spec.models.size(); ++i)
+    if (!spec.models[i].deferred.empty()) throw InputError(fmt::format("{}: models[{}].path: {}", spec.file, i, spec.models[i].deferred));
 }
 
 ExperimentSpec load_experiment_spec(const std::string& path) {

@@ -1,7 +1,8 @@
 // The experiment file: one declarative JSON document for a whole matrix (models x settings x methods x
 // calibration seeds, all evaluated the same way). Parsing is strict: an unknown key, method, setting,
-// evaluator or a missing model/data path is an InputError naming the file and the key path
-// ("experiments/x.json: methods[1].config: unknown key ..."), raised before any cell runs.
+// evaluator or a missing data path is an InputError naming the file and the key path
+// ("experiments/x.json: methods[1].config: unknown key ..."), raised before any cell runs. A model that is
+// not on this machine is not an error here (ModelSpec::deferred): `run` checks it before its cells start.
 // The schema is documented in README.md ("Experiment files"); experiments/quickstart.json is an example.
 #pragma once
 
@@ -28,9 +29,14 @@ struct SlurmResources {
 
 struct ModelSpec {
   std::string id;           // the name in tables and run records
-  std::string path;         // resolved (relative paths are relative to the spec file)
+  std::string path;         // resolved (relative paths are relative to the spec file); see `deferred`
   std::string paper_model;  // the model's name in paper tables ("LLaMA-2-7B"); "" = no comparison
   SlurmResources slurm;     // "slurm": {"gpus": 4, "cpus": 16, "mem": "320G", "time": "24:00:00"}
+  // Why the model was not checked and fingerprinted ("" = it was), as the error it would have been:
+  // its path names an unset environment variable (kept literal in `path`) or its directory is absent.
+  // A plan made on a machine without the checkpoints (a login node) marks its cells' fingerprint
+  // "deferred"; `run --plan` checks the model then (plan.h resolve_deferred_models).
+  std::string deferred;
 };
 
 struct MethodSpec {
@@ -104,8 +110,16 @@ struct ExperimentSpec {
 
 // Reads and validates `path`. Throws InputError naming the file and key path.
 ExperimentSpec load_experiment_spec(const std::string& path);
-// Same, from an already parsed document (`file` names it in messages, `base_dir` resolves relative paths).
+// For commands that run cells straight from the spec (`run SPEC`): InputError "<file>: models[i].path:
+// <why>" for the first model that is not here.
+void require_models_present(const ExperimentSpec& spec);
+// Same as load_experiment_spec, from an already parsed document (`file` names it in messages, `base_dir` resolves relative paths).
 ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::string& file, const std::string& base_dir);
+
+// Expands the ${NAME} references in `path` with the environment. An unset NAME is an InputError
+// "<where>: \"<path>\": environment variable NAME is not set", unless `unset` is given: the reference
+// then stays literal and *unset names the first such variable ("" when none).
+std::string expand_env_vars(const std::string& path, const std::string& where, std::string* unset = nullptr);
 
 // The name a method has in paper tables: fp (the full-precision row) -> FP16, a method -> its
 // Method::paper_name() (InputError for an unknown name).

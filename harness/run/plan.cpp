@@ -1,18 +1,24 @@
 #include "harness/run/plan.h"
 
+#include "evaluators/evaluator.h"
 #include "evaluators/zeroshot/tasks.h"
 #include "harness/data/calibration.h"
 #include "harness/data/ppl_tasks.h"
 #include "harness/io/files.h"
 #include "harness/io/jsonl.h"
 #include "harness/io/sha256.h"
+#include "harness/model/llama_config.h"
+#include "harness/ptq/quant_setting.h"
 #include "harness/run/fingerprint.h"
 #include "harness/util/build_info.h"
 #include "harness/util/errors.h"
 
 #include <fmt/format.h>
 
+#include <filesystem>
 #include <map>
+
+namespace fs = std::filesystem;
 
 namespace ptq::run {
 
@@ -40,6 +46,11 @@ CellEvaluator evaluator_of(const EvaluatorSpec& e) {
   return c;
 }
 
+// A deferred fingerprint stands for itself: the provisional id differs from every final one.
+nlohmann::json fingerprint_hash(const nlohmann::json& fingerprint) {
+  return fingerprint.is_object() ? fingerprint.at("sha256") : fingerprint;
+}
+
 }  // namespace
 
 nlohmann::json cell_identity(const Cell& c) {
@@ -58,7 +69,7 @@ nlohmann::json cell_identity(const Cell& c) {
   if (calibration.is_object()) calibration.erase("data");
   const std::string device = cell.at("runtime").at("device").get<std::string>();
   return {{"experiment", cell.at("experiment")},
-          {"model", {{"id", cell.at("model").at("id")}, {"fingerprint", cell.at("model").at("fingerprint").at("sha256")}}},
+          {"model", {{"id", cell.at("model").at("id")}, {"fingerprint", fingerprint_hash(cell.at("model").at("fingerprint"))}}},
           {"setting", cell.at("setting")},
           {"method", cell.at("method")},
           {"label", cell.at("label")},
@@ -140,7 +151,7 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
   fp_row.name = fp_row.label = "fp";
   fp_row.paper_method = default_paper_method("fp");
   for (const auto& model : spec.models) {
-    const nlohmann::json fingerprint = model_fingerprint(model.path);
+    const nlohmann::json fingerprint = model.deferred.empty() ? model_fingerprint(model.path) : nlohmann::json(kDeferredFingerprint);
     if (spec.fp_baseline)
       add(model, fingerprint, "W16A16", fp_row, nlohmann::json::object(), std::nullopt);
     for (const auto& m : spec.methods)
@@ -159,6 +170,50 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
   }
   check_unique_run_ids(spec, cells);
   return cells;
+}
+
+namespace {
+
+// What parse_experiment_spec checks of a present model, for one cell of a model that was absent then.
+void check_model_for_cell(const Cell& cell, const std::string& where) {
+  const fs::path dir = cell.model.path;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("{}: model directory not found: {}", where, dir.string()));
+  if (!fs::is_regular_file(dir / "config.json", ec))
+    throw InputError(fmt::format("{}: {} has no config.json", where, dir.string()));
+  bool needs_tokenizer = cell.calibration.has_value();
+  for (const auto& e : cell.evaluators) needs_tokenizer |= eval::evaluators().get(e.task).needs_tokenizer;
+  if (needs_tokenizer && !fs::exists(dir / "tokenizer.model", ec))
+    throw InputError(fmt::format("{}: {} has no tokenizer.model, which the evaluators need", where, dir.string()));
+  try {
+    quant::QuantSetting::parse(cell.setting).validate_for(LlamaConfig::from_file((dir / "config.json").string()));
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: setting {} does not fit model {}: {}", where, cell.setting, cell.model.id, e.what()));
+  }
+}
+
+// The model path as this machine sees it: its variables expanded, relative to the spec's directory.
+std::string model_path_here(const Cell& cell, const std::string& where) {
+  const std::string p = expand_env_vars(cell.model.path, where + ": model path");
+  if (fs::path(p).is_absolute()) return p;
+  return fs::absolute(fs::path(cell.spec_file).parent_path() / p).lexically_normal().string();
+}
+
+}  // namespace
+
+void resolve_deferred_models(std::vector<Cell>& cells, const std::vector<int64_t>& indices, const std::string& where) {
+  std::map<std::string, nlohmann::json> fingerprints;  // by path: one hash per model, not per cell
+  for (const int64_t i : indices) {
+    Cell& cell = cells.at(static_cast<size_t>(i));
+    if (!cell.run_id_provisional()) continue;
+    const std::string at = fmt::format("{}: cell {} ({})", where, cell.index, cell.describe());
+    cell.model.path = model_path_here(cell, at);
+    check_model_for_cell(cell, at);
+    auto it = fingerprints.find(cell.model.path);
+    if (it == fingerprints.end()) it = fingerprints.emplace(cell.model.path, model_fingerprint(cell.model.path)).first;
+    cell.model.fingerprint = it->second;
+    cell.run_id = run_id_of(cell);
+  }
 }
 
 void write_plan(const std::string& path, const std::vector<Cell>& cells) {

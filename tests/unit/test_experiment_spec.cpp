@@ -2,6 +2,7 @@
 #include "harness/io/json_file.h"
 #include "harness/run/experiment_spec.h"
 #include "harness/run/matrix_runner.h"
+#include "harness/run/paper_protocol.h"
 #include "harness/run/plan.h"
 #include "harness/util/errors.h"
 #include "tests/support/random_model.h"
@@ -90,9 +91,9 @@ TEST_CASE("malformed experiment files fail naming the key path", "[unit][spec]")
   j["evaluators"]["tasks"][1] = "piqaa";
   expect_error(j, "evaluators.tasks[1]: unknown evaluator \"piqaa\", did you mean \"piqa\"?");
 
-  j = valid_spec();
+  j = valid_spec();  // a model that is not here: deferred by `plan`, refused by `run SPEC`
   j["models"][0]["path"] = "/no/such/model";
-  expect_error(j, "models[0].path: model directory not found: /no/such/model");
+  CHECK_THROWS_WITH(ptq::run::require_models_present(parse(j)), "spec.json: models[0].path: model directory not found: /no/such/model");
 
   j = valid_spec();
   j["evaluators"]["tasks"][0] = {{"task", "wikitext2"}, {"data", "/no/such/dir"}};
@@ -195,14 +196,24 @@ TEST_CASE("index lists for --index", "[unit][plan]") {
   CHECK_THROWS_AS(parse_index_list("", 5), ptq::InputError);
 }
 
-TEST_CASE("${VAR} in paths comes from the environment, unset is an error naming the key", "[unit][spec]") {
+TEST_CASE("${VAR} in paths comes from the environment, unset is an error naming the key (a model's: deferred)", "[unit][spec]") {
   ::setenv("PTQ_TEST_MODELS_DIR", (ptq::test::source_dir() + "/experiments/models").c_str(), 1);
   auto j = valid_spec();
   j["models"][0]["path"] = "${PTQ_TEST_MODELS_DIR}/tiny-llama";
   CHECK(parse(j).models[0].path == tiny_model());
-  j["models"][0]["path"] = "${PTQ_TEST_UNSET_VARIABLE}/tiny-llama";
+  CHECK(parse(j).models[0].deferred.empty());
+  j["evaluators"]["data_dir"] = "${PTQ_TEST_UNSET_VARIABLE}/data";
   ::unsetenv("PTQ_TEST_UNSET_VARIABLE");
-  expect_error(j, "models[0].path: \"${PTQ_TEST_UNSET_VARIABLE}/tiny-llama\": environment variable PTQ_TEST_UNSET_VARIABLE is not set");
+  expect_error(j, "evaluators.data_dir: \"${PTQ_TEST_UNSET_VARIABLE}/data\": environment variable PTQ_TEST_UNSET_VARIABLE is not set");
+  // A model's path may name an unset variable: planning goes on where the models are not (test_plan_deferred.cpp);
+  // `run SPEC`, which runs the cells here, refuses it with the error it was.
+  j = valid_spec();
+  j["models"][0]["path"] = "${PTQ_TEST_UNSET_VARIABLE}/tiny-llama";
+  const auto s = parse(j);
+  CHECK(s.models[0].deferred == "\"${PTQ_TEST_UNSET_VARIABLE}/tiny-llama\": environment variable PTQ_TEST_UNSET_VARIABLE is not set");
+  CHECK_THROWS_WITH(ptq::run::require_models_present(s),
+                    "spec.json: models[0].path: \"${PTQ_TEST_UNSET_VARIABLE}/tiny-llama\": environment variable "
+                    "PTQ_TEST_UNSET_VARIABLE is not set");
 }
 
 // The paper matrices shipped in experiments/ must stay valid: validate and plan them against a fake tree
@@ -313,14 +324,37 @@ TEST_CASE("experiments/mppq_ablation.json validates and plans every ablation row
   fake_paper_tree(dir);
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/mppq_ablation.json");
   const auto cells = as_json(ptq::run::plan_cells(spec));
-  CHECK(cells.size() == 1 + 2 * 7);  // FP, then 7 method rows at W4A4 and W2A16
+  CHECK(cells.size() == 1 + 2 * 8);  // FP, then 8 method rows at W4A4 and W2A16
   std::set<std::string> labels;
   for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
-  for (const char* l : {"mppq", "mppq-no-kl", "mppq-no-proxy", "mppq-no-presearch", "lrquant"}) CHECK(labels.count(l) == 1);
+  for (const char* l : {"mppq", "mppq-no-kl", "mppq-no-proxy", "mppq-no-presearch", "mppq-no-param-regularization", "lrquant"}) CHECK(labels.count(l) == 1);
   for (const auto& c : cells) {
     INFO(c["label"]);
     CHECK(c.value("paper_row", true) == (c["label"].get<std::string>().rfind("mppq-", 0) != 0));
   }
+}
+
+// Before issue #25 the plain OmniQuant row ran with main.py's let_lr and alpha while the report compared it
+// with Table A23's 14.26, which the released Llama-2 W4A4 script reached with let_lr 1e-3 and alpha 0.75.
+TEST_CASE("experiments/mppq_ablation.json and omniquant_table2.json follow the protocols of the numbers they are compared with",
+          "[unit][spec]") {
+  TempDir dir;
+  fake_paper_tree(dir);
+  for (const char* file : {"mppq_ablation.json", "omniquant_table2.json"}) {
+    INFO(file);
+    const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/" + file);
+    CHECK(ptq::run::protocol_warnings(spec, ptq::run::plan_cells(spec)).empty());
+  }
+  const std::string path = ptq::test::source_dir() + "/experiments/mppq_ablation.json";
+  nlohmann::json doc = ptq::io::read_json_file(path);
+  REQUIRE(doc["methods"][1]["name"] == "omniquant");
+  doc["methods"][1] = "omniquant";  // the row as it was
+  const auto old = ptq::run::parse_experiment_spec(doc, path, ptq::test::source_dir() + "/experiments");
+  const auto warnings = ptq::run::protocol_warnings(old, ptq::run::plan_cells(old));
+  REQUIRE(warnings.size() == 2);
+  CHECK_THAT(warnings[0], Contains("mppq_ablation.json: row \"omniquant\" (llama-2-7b W4A4): config.alpha is 0.5 here but "
+                                   "0.75 in the protocol of omniquant.json Table A23"));
+  CHECK_THAT(warnings[1], Contains("config.let_lr is 0.0 here but 0.001"));
 }
 
 TEST_CASE("an ablation's cells are compared with paper numbers only when its entry names a paper_method", "[unit][spec]") {
