@@ -25,6 +25,7 @@ const quant::ConfigSchema<MppqConfig>& MppqConfig::schema() {
           .field("kl_weight", &C::kl_weight, "[A] CBQ's KL 1:1")
           .field("proxy", &C::proxy, "the abstract's proxy rounding [A: FlexRound's form]")
           .field("proxy_lr", &C::proxy_lr, "[A]")
+          .field("param_regularization", &C::param_regularization, "[A] the abstract's strong regularization: L2 to the init")
           .field("presearch", &C::presearch, "the abstract's coarse pre-search")
           .field("presearch_grid", &C::presearch_grid, "[A] 0.982 (LWC's init), 0.95, ..., 0.50")
           .field("presearch_tokens", &C::presearch_tokens, "[A]")
@@ -43,6 +44,8 @@ MppqConfig MppqConfig::from_json(const nlohmann::json& j) {
   if (c.epochs < -1) throw InputError(fmt::format("{}: epochs {} (expected >= 0, or -1 = auto)", where, c.epochs));
   if (c.mse_weight < 0 || c.cos_weight < 0 || c.kl_weight < 0 || c.mse_weight + c.cos_weight + c.kl_weight <= 0)
     throw InputError(fmt::format("{}: loss weights must be >= 0 and not all 0", where));
+  if (!(c.param_regularization >= 0))
+    throw InputError(fmt::format("{}: param_regularization {} (expected >= 0)", where, c.param_regularization));
   if (c.lwc_lr < 0 || c.let_lr <= 0 || c.proxy_lr <= 0) throw InputError(fmt::format("{}: learning rates must be positive", where));
   for (const double g : c.presearch_grid)
     if (!(g > 0 && g <= 1)) throw InputError(fmt::format("{}: presearch_grid value {} (expected 0 < c <= 1)", where, g));
@@ -80,6 +83,8 @@ class Mppq final : public quant::MethodWithConfig<MppqConfig> {
     }
     p.lwc.proxy = c.proxy;
     p.lwc.proxy_lr = c.proxy_lr;
+    p.lwc.anchor_to_init = c.param_regularization > 0;
+    p.recon.regularizer_weight = c.param_regularization;
     p.let = lrquant_let(c.let, c.let_lr, c.qk_scale, setting);
     p.recon.batch_size = c.batch_size;
     p.recon.nan_policy = c.nan_policy;
@@ -89,6 +94,7 @@ class Mppq final : public quant::MethodWithConfig<MppqConfig> {
     report.summary["supervision"] = {{"mse", c.mse_weight}, {"cos", c.cos_weight}, {"kl", c.kl_weight}};
     report.summary["proxy_rounding"] = c.proxy;
     report.summary["presearch"] = c.presearch;
+    report.summary["param_regularization"] = c.param_regularization;
     return report;
   }
 };

@@ -6,7 +6,10 @@
 //     (FlexRound's element-wise division), de-quantized with S, so folding yields integer-grid weights;
 //   - coarse pre-search of clipping factors: per linear, the ratio of a grid with the least layer-output
 //     error initialises LWC.
-// Ablations: "kl_weight": 0 (LRQuant's MSE + NLC), "proxy": false, "presearch": false.
+//   - "strong regularization for learnable parameters": an L2 pull of the trained parameters toward
+//     their initial values (param_regularization).
+// Ablations: "kl_weight": 0 (LRQuant's MSE + NLC), "proxy": false, "presearch": false,
+// "param_regularization": 0.
 #pragma once
 
 #include "harness/ptq/config_schema.h"
@@ -30,6 +33,12 @@ struct MppqConfig {
   double mse_weight = 1.0, cos_weight = 1.0, kl_weight = 1.0;  // [A: LRQuant's 1:1, CBQ's KL 1:1]
   bool proxy = true;
   double proxy_lr = 1e-3;   // [A]
+  // The abstract's "strong regularization for learnable parameters" [A: our reading - the abstract gives
+  // no form]: lambda * the mean over the trained tensors (LWC logits, proxies, LET scales and shifts) of
+  // mean((theta - theta_0)^2), an L2 pull toward the initial values (RTN for the proxies, the pre-searched
+  // clipping, LAE's scales), against the proxies' overfitting of the calibration windows. lambda 1e-3: a
+  // clipping logit moved by 1 costs about what a W4A4 block's loss is on tiny-llama. 0 = off (ablation).
+  double param_regularization = 1e-3;
   bool presearch = true;
   std::vector<double> presearch_grid = default_clip_grid();  // 0.982, 0.95, ..., 0.50 [A]; [] = this grid
   int64_t presearch_tokens = 2048;     // calibration tokens per block for the search [A]

@@ -80,6 +80,21 @@ class OmniParts final : public recon::BlockParts {
     return groups;
   }
 
+  // Snapshots the initial values for the anchor regulariser (LwcOptions::anchor_to_init).
+  void anchor_initial_values() {
+    if (!lwc_.anchor_to_init) return;
+    for (const train::ParamGroup& g : param_groups())
+      if (g.lr > 0)
+        for (const at::Tensor& t : g.params) anchors_.emplace_back(t, t.detach().clone());
+  }
+
+  at::Tensor regularizer(double) const override {
+    if (anchors_.empty()) return {};
+    at::Tensor sum = at::zeros({}, at::kFloat);
+    for (const auto& [t, t0] : anchors_) sum = sum + (t - t0).pow(2).mean();
+    return sum / static_cast<double>(anchors_.size());
+  }
+
   void before_step() override {
     for (size_t k = 0; k < raw_.size(); ++k)
       if (raw_[k].defined() && !is_shift(k)) truncate_small(raw_[k], let_.truncate);
@@ -175,13 +190,16 @@ class OmniParts final : public recon::BlockParts {
   std::vector<at::Tensor> up_, low_;
   std::vector<at::Tensor> proxy_;      // MPPQ's log-proxies, one per linear (empty: plain rounding)
   std::vector<at::Tensor> raw_ = std::vector<at::Tensor>(7);  // LET, in kLetNames order
+  std::vector<std::pair<at::Tensor, at::Tensor>> anchors_;   // (trained tensor, its initial value)
 };
 
 }  // namespace
 
 std::unique_ptr<recon::BlockParts> make_omni_parts(const recon::BlockInputs& in, const quant::QuantizerSpec& weight_spec,
                                             const LwcOptions& lwc, const LetOptions& let) {
-  return std::make_unique<OmniParts>(in, weight_spec, lwc, let);
+  auto parts = std::make_unique<OmniParts>(in, weight_spec, lwc, let);
+  parts->anchor_initial_values();
+  return parts;
 }
 
 }  // namespace ptq::methods

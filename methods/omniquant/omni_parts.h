@@ -29,6 +29,10 @@ struct LwcOptions {
   // starting at 0 (= RTN), trained at `proxy_lr`; folding stores the integer-grid result.
   bool proxy = false;
   double proxy_lr = 1e-3;
+  // MPPQ's "strong regularization for learnable parameters": the parts' regulariser is the mean over the
+  // trained tensors (LWC logits, proxies, LET scales and shifts) of mean((theta - theta_0)^2), an L2 pull
+  // toward the initial values; the engine weighs it with ReconOptions::regularizer_weight.
+  bool anchor_to_init = false;
 };
 
 struct LetOptions {
