@@ -4,6 +4,7 @@
 #include "harness/model/block_storage.h"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -15,6 +16,28 @@
 namespace ptq {
 
 at::Tensor Linear::operator()(const at::Tensor& x) const { return at::linear(x, weight, bias); }
+
+namespace {
+
+// A linear input shared by several linears (q/k/v, gate/up). While training, each linear quantizes it
+// again, as the reference's QuantLinears each quantize their own input: the values are the same, but each
+// quantizer's backward is summed separately, in the reference's order. Without gradients it is
+// quantized once.
+class QuantizedInput {
+ public:
+  QuantizedInput(const ActivationHook* aq, const at::Tensor& x, ActivationSite site)
+      : aq_(aq), x_(x), site_(site), first_(at_site(aq, x, site)) {}
+  const at::Tensor& first() const { return first_; }
+  at::Tensor again() const { return aq_ != nullptr && c10::GradMode::is_enabled() ? at_site(aq_, x_, site_) : first_; }
+
+ private:
+  const ActivationHook* aq_;
+  const at::Tensor& x_;
+  ActivationSite site_;
+  at::Tensor first_;
+};
+
+}  // namespace
 
 std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
   std::vector<std::pair<std::string, at::Tensor*>> out = {
@@ -69,27 +92,30 @@ at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const 
                              const RopeTables& rope, const ActivationHook* aq, int64_t score_chunk_bytes) {
   const int64_t batch = x_normed.size(0), t = x_normed.size(1), hd = c.head_dim;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
-  const at::Tensor x = at_site(aq, x_normed, ActivationSite::kQkvInput);
+  const QuantizedInput x(aq, x_normed, ActivationSite::kQkvInput);
   // [B, T, heads*hd] -> [B, heads, T, hd]
-  at::Tensor q = b.q_proj(x).view({batch, t, nh, hd}).transpose(1, 2);
-  at::Tensor k = b.k_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
-  at::Tensor v = b.v_proj(x).view({batch, t, nkv, hd}).transpose(1, 2);
+  at::Tensor q = b.q_proj(x.first()).view({batch, t, nh, hd}).transpose(1, 2);
+  at::Tensor k = b.k_proj(x.again()).view({batch, t, nkv, hd}).transpose(1, 2);
+  at::Tensor v = b.v_proj(x.again()).view({batch, t, nkv, hd}).transpose(1, 2);
   q = at_site(aq, apply_rope(q, rope), ActivationSite::kQuery).contiguous();
-  k = at_site(aq, apply_rope(k, rope), ActivationSite::kKey);
-  v = at_site(aq, v, ActivationSite::kValue);
+  k = apply_rope(k, rope);
   if (nkv != nh) {  // GQA: query head h reads key/value head h / (nh / nkv), as HF repeat_kv
     const int64_t groups = nh / nkv;
     k = k.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
     v = v.unsqueeze(2).expand({batch, nkv, groups, t, hd}).reshape({batch, nh, t, hd});
   }
-  k = k.contiguous();
-  v = v.contiguous();
+  // K and V quantized after the repeat, as the reference (int_llama_layer.py): the same values as before
+  // it, but each repeated head's quantizer has its own backward, summed as the reference sums them.
+  k = at_site(aq, k, ActivationSite::kKey).contiguous();
+  v = at_site(aq, v, ActivationSite::kValue).contiguous();
 
-  // softmax(q k^T / sqrt(hd) + causal mask) v, as HF's eager attention (softmax in float32). The
-  // scale and the additive mask are applied inside the GEMM (baddbmm: mask + scale * q k^T), and heads
-  // are processed in chunks whose score matrix stays below 32 MiB: a 7B layer at 2048 tokens would
-  // otherwise allocate and sweep 512 MiB score tensors several times per block.
-  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  // softmax(q k^T / sqrt(hd) + causal mask) v, as HF's eager attention and the reference: the GEMM,
+  // then a true division by sqrt(hd), then the mask (softmax in float32). Multiplying by 1 / sqrt(hd)
+  // inside the GEMM (baddbmm) differs in the last bit, and 4-bit activation quantizers turn that into
+  // other roundings (RTN W4A4 on stories260K: 177.1497 against the reference's 176.9960). Heads are
+  // processed in chunks whose score matrix stays below 32 MiB: a 7B layer at 2048 tokens would otherwise
+  // allocate and sweep 512 MiB score tensors several times per block.
+  const double sqrt_hd = std::sqrt(static_cast<double>(hd));
   const at::Tensor mask = at::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
   const int64_t score_bytes = batch * t * t * static_cast<int64_t>(sizeof(float));
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(nh, score_chunk_bytes / score_bytes));
@@ -99,7 +125,7 @@ at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const 
     const at::Tensor qh = q.narrow(1, h0, n).reshape({batch * n, t, hd});
     const at::Tensor kh = k.narrow(1, h0, n).reshape({batch * n, t, hd});
     const at::Tensor vh = v.narrow(1, h0, n).reshape({batch * n, t, hd});
-    const at::Tensor scores = at::baddbmm(mask, qh, kh.transpose(1, 2), /*beta=*/1.0, /*alpha=*/scale);
+    const at::Tensor scores = at::bmm(qh, kh.transpose(1, 2)).div_(sqrt_hd).add_(mask);  // bmm saves its inputs only
     const at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(q.scalar_type());
     out.narrow(2, h0, n).copy_(at::bmm(probs, vh).view({batch, n, t, hd}).transpose(1, 2));
   }
@@ -107,8 +133,9 @@ at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const 
 }
 
 at::Tensor mlp_forward(const DecoderBlock& b, const at::Tensor& x_normed, const ActivationHook* aq) {
-  const at::Tensor x = at_site(aq, x_normed, ActivationSite::kGateUpInput);
-  return b.down_proj(at_site(aq, at::silu(b.gate_proj(x)) * b.up_proj(x), ActivationSite::kDownInput));
+  const QuantizedInput x(aq, x_normed, ActivationSite::kGateUpInput);
+  const at::Tensor gate = at::silu(b.gate_proj(x.first()));
+  return b.down_proj(at_site(aq, gate * b.up_proj(x.again()), ActivationSite::kDownInput));
 }
 
 at::Tensor decoder_block_forward(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x,

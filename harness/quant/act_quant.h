@@ -1,11 +1,12 @@
 // The activation quantizers a quantized model's blocks run with, behind the model's hook interface
 // (model/activation_hook.h). OmniQuant's placement for LLaMA (models/int_llama_layer.py;
 // research/omniquant_lrquant.md §1.2):
-//   - the input of every decoder linear, per token (q/k/v share one input, gate/up share one input,
-//     so each shared input is quantized once - the reference quantizes it three/two times, identically);
-//   - Q after RoPE and before the 1/sqrt(d) scaling, K after RoPE, V: per (head, token) over head_dim.
-//     The reference quantizes K and V after the GQA repeat; repeating only duplicates rows, so quantizing
-//     before the repeat gives the same values.
+//   - the input of every decoder linear, per token (q/k/v share one input, gate/up share one input: while
+//     training each linear quantizes it again, as the reference's QuantLinears, so the gradients sum in
+//     the reference's way; without gradients it is quantized once - the same values);
+//   - Q after RoPE and before the 1/sqrt(d) scaling, K after RoPE, V: per (head, token) over head_dim,
+//     K and V after the GQA repeat (as the reference; the values equal those before it, the backward
+//     sums each repeated head's quantizer).
 // The softmax output, embeddings, final norm and lm_head are never quantized.
 // Optionally with learned clipping of the four linear-input quantizers (CBQ's S^X): each site's range is
 // scaled by sigmoid(logit).

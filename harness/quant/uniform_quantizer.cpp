@@ -35,8 +35,10 @@ bool needs_grad(const at::Tensor& a, const at::Tensor& b, const at::Tensor& c) {
 
 QParams compute_qparams(const at::Tensor& rows, const QuantizerSpec& spec, const at::Tensor& lwc_up,
                         const at::Tensor& lwc_low) {
-  at::Tensor xmin = std::get<0>(rows.min(-1, /*keepdim=*/true));
-  at::Tensor xmax = std::get<0>(rows.max(-1, /*keepdim=*/true));
+  // amin/amax as the reference (quantizer.py): tied extremes share the gradient equally (min/max with
+  // indices give it all to one element; ties do occur, e.g. under GQA at token 0 the o_proj input repeats V).
+  at::Tensor xmin = at::amin(rows, {-1}, /*keepdim=*/true);
+  at::Tensor xmax = at::amax(rows, {-1}, /*keepdim=*/true);
   const double qmax = static_cast<double>(spec.qmax());
   if (spec.range == RangeRule::kGptqNearest) {
     xmin = at::clamp_max(xmin, 0.0);
