@@ -133,15 +133,12 @@ TilePool& pool() {
 // and op(B): A is m x k ('N') or k x m ('T'); B is k x n ('N') or n x k ('T').
 void tiled_sgemm(const char* ta, const char* tb, int m, int n, int k, const float* alpha, const float* a, int lda,
                  const float* b, int ldb, const float* beta, float* c, int ldc) {
-  const int tiles_m = (m + kTileM - 1) / kTileM, tiles_n = (n + kTileN - 1) / kTileN;
-  const bool a_trans = *ta != 'N' && *ta != 'n', b_trans = *tb != 'N' && *tb != 'n';
-  pool().run(int64_t{tiles_m} * tiles_n, [&](int64_t t) {
-    const int i0 = static_cast<int>(t % tiles_m) * kTileM, j0 = static_cast<int>(t / tiles_m) * kTileN;
-    const int mi = std::min(kTileM, m - i0), nj = std::min(kTileN, n - j0);
-    const float* a_tile = a_trans ? a + static_cast<int64_t>(i0) * lda : a + i0;
+  const int tiles_n = (n + kTileN - 1) / kTileN;
+  const bool b_trans = *tb != 'N' && *tb != 'n';
+  pool().run(tiles_n, [&](int64_t t) {
+    const int j0 = static_cast<int>(t) * kTileN, nj = std::min(kTileN, n - j0);
     const float* b_tile = b_trans ? b + j0 : b + static_cast<int64_t>(j0) * ldb;
-    real_sgemm()(ta, tb, &mi, &nj, &k, alpha, a_tile, &lda, b_tile, &ldb, beta, c + i0 + static_cast<int64_t>(j0) * ldc,
-                 &ldc);
+    real_sgemm()(ta, tb, &m, &nj, &k, alpha, a, &lda, b_tile, &ldb, beta, c + static_cast<int64_t>(j0) * ldc, &ldc);
   });
 }
 
@@ -162,7 +159,7 @@ std::string real_blas_library() {
 }
 
 nlohmann::json describe() {
-  return {{"tiled", tiled()}, {"threads", tile_threads()}, {"tile", {kTileM, kTileN}}, {"small_flops", kSmallFlops}};
+  return {{"tiled", tiled()}, {"threads", tile_threads()}, {"tile", {"all", kTileN}}, {"small_flops", kSmallFlops}};
 }
 
 }  // namespace ptq::gemm
@@ -174,7 +171,7 @@ extern "C" void sgemm_(const char* transa, const char* transb, const int* m, con
   using namespace ptq::gemm;
   g_calls.fetch_add(1, std::memory_order_relaxed);
   const int64_t flops = int64_t{*m} * *n * *k;
-  if (!g_tiled || flops < kSmallFlops || (*m <= kTileM && *n <= kTileN)) {
+  if (!g_tiled || flops < kSmallFlops || *n <= kTileN) {
     real_sgemm()(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }

@@ -3,10 +3,16 @@
 // --export-dynamic-symbol link option of ptqbench_core), so the dynamic linker binds LibTorch's calls to
 // it ahead of the system BLAS, which it then calls itself.
 //  - native mode: each call is forwarded unchanged (one branch of overhead);
-//  - reproducible mode: C is cut into tiles whose sizes depend only on the matrix shape, and each tile is
-//    one single-threaded OpenBLAS call, run on a pool of threads. Every element of C is then computed by
-//    the same kernel over the same tile whatever the thread count; OpenBLAS's own threading splits C by
-//    the thread count and rounds differently at tile edges (1 vs 2 threads differ in most elements).
+//  - reproducible mode: C is cut into column tiles (all m rows, kTileN columns) whose sizes depend only
+//    on the matrix shape, and each tile is one single-threaded OpenBLAS call, run on a pool of threads.
+//    Every element of C is then computed by the same kernel over the same tile whatever the thread
+//    count; OpenBLAS's own threading splits C by the thread count and rounds differently at tile edges
+//    (1 vs 2 threads differ in most elements). Single-threaded Haswell OpenBLAS gives an element other
+//    bits when m is split, or when n is split off a multiple of 12 (its driver feeds the kernel 12-column
+//    chunks), so column tiles of a multiple of 12 make the tiled product bit-identical to one untiled
+//    single-threaded call - the digits of a plain single-threaded program such as the reference code run
+//    with OPENBLAS_NUM_THREADS=1 (issue #25: the 256 x 256 tiles gave RTN W4A4 177.4326 where the
+//    single-threaded reference gives 177.0452).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -16,10 +22,9 @@
 
 namespace ptq::gemm {
 
-// Tiles of C (column-major, as BLAS sees it): kTileM rows x kTileN columns; products with fewer than
-// kSmallFlops multiply-adds run as one call.
-constexpr int kTileM = 256;
-constexpr int kTileN = 256;
+// Tiles of C (column-major, as BLAS sees it): all rows x kTileN columns (a multiple of 12, see above);
+// products with fewer than kSmallFlops multiply-adds, or at most kTileN columns, run as one call.
+constexpr int kTileN = 264;
 constexpr int64_t kSmallFlops = int64_t{1} << 21;
 
 // Turns tiling on with `threads` >= 1 workers (the caller counts as one), or off.
@@ -33,6 +38,6 @@ int64_t calls_seen();
 // The shared object the real sgemm_ lives in ("" when none was found).
 std::string real_blas_library();
 
-nlohmann::json describe();  // {"tiled", "threads", "tile": [kTileM, kTileN], "small_flops"}
+nlohmann::json describe();  // {"tiled", "threads", "tile": ["all", kTileN], "small_flops"}
 
 }  // namespace ptq::gemm

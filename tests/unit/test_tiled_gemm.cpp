@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
@@ -79,6 +81,36 @@ TEST_CASE("tiled sgemm: the same bits with 1, 2 and 3 threads, and the right pro
           for (int j = 0; j < p.n; j += 5)
             worst = std::max(worst, std::fabs(one[static_cast<size_t>(j) * p.m + i] - naive_element(p, i, j, 0.5f, 0.25f)));
         CHECK(worst < 1e-4 * p.k);
+      }
+  ptq::gemm::set_tiled(was_tiled, was_threads);
+}
+
+// Issue #25: with 256 x 256 tiles the reproducible digits were those of no plain program (splitting m,
+// or n off a multiple of 12, changes Haswell OpenBLAS's bits). Column tiles of a multiple of 12 give the
+// bits of one untiled single-threaded call: the reference code's, run with OPENBLAS_NUM_THREADS=1.
+TEST_CASE("tiled sgemm equals one untiled single-threaded OpenBLAS call bit for bit", "[unit][numerics]") {
+  const char* core = std::getenv("OPENBLAS_CORETYPE");
+  const char* threads = std::getenv("OPENBLAS_NUM_THREADS");
+  if (core == nullptr || std::string(core) != "Haswell" || threads == nullptr || std::string(threads) != "1") {
+    WARN("needs OPENBLAS_CORETYPE=Haswell OPENBLAS_NUM_THREADS=1 (the test environment): skipped");
+    return;
+  }
+  const bool was_tiled = ptq::gemm::tiled();
+  const int was_threads = ptq::gemm::tile_threads();
+  const int shapes[][3] = {{600, 520, 96}, {257, 1024, 48}, {1000, 300, 200}, {64, 3000, 700}};
+  for (const auto& s : shapes)
+    for (const bool ta : {false, true})
+      for (const bool tb : {false, true}) {
+        INFO("m " << s[0] << " n " << s[1] << " k " << s[2] << " ta " << ta << " tb " << tb);
+        const Problem p = make_problem(s[0], s[1], s[2], ta, tb);
+        const std::vector<float> tiled = product(p, 2, 0.5f, 0.25f);
+        ptq::gemm::set_tiled(false, 1);
+        std::vector<float> plain = p.c0;
+        const float alpha = 0.5f, beta = 0.25f;
+        const int lda = p.ta ? p.k : p.m, ldb = p.tb ? p.n : p.k;
+        sgemm_(p.ta ? "T" : "N", p.tb ? "T" : "N", &p.m, &p.n, &p.k, &alpha, p.a.data(), &lda, p.b.data(), &ldb, &beta,
+               plain.data(), &p.m);
+        CHECK(std::memcmp(tiled.data(), plain.data(), plain.size() * sizeof(float)) == 0);
       }
   ptq::gemm::set_tiled(was_tiled, was_threads);
 }
