@@ -42,7 +42,7 @@ std::string write_offline_spec(const TempDir& dir, const nlohmann::json& extra =
 
 }  // namespace
 
-TEST_CASE("plan without the models marks provisional ids; run --plan finds the model or fails with exit 2",
+TEST_CASE("plan without the models marks provisional ids, and run --plan finds the model or fails with exit 2",
           "[integration][runner]") {
   TempDir dir;
   const std::string spec = write_offline_spec(dir);

@@ -42,7 +42,7 @@ TEST_CASE("the homologous distance is MSE plus KL of the softmaxes (naive check)
 // Issue #25: lambda = 0.01 on the per-element mean never binarised the soft offsets, so hardening was a
 // jump training never saw. With AdaRound's lambda * sum (against the per-token squared error) the
 // offsets end near {0, 1} and the hardened block's error is close to the soft one's at the end.
-TEST_CASE("CBQ's rounding regulariser binarises the offsets; hardening changes the block output little", "[unit][cbq]") {
+TEST_CASE("CBQ's rounding regulariser binarises the offsets, and hardening changes the block output little", "[unit][cbq]") {
   ptq::test::TinyShape shape;
   shape.layers = 1;
   const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 65);

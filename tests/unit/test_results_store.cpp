@@ -151,7 +151,7 @@ TEST_CASE("malformed paper-number files are refused with the record index", "[un
   CHECK(count(db, "SELECT COUNT(*) FROM paper_numbers") == 0);
 }
 
-TEST_CASE("experiments/papers/*.json import; SliderQuant's own re-implementation of CBQ is marked as one", "[unit][store]") {
+TEST_CASE("experiments/papers/*.json import, and SliderQuant's own re-implementation of CBQ is marked as one", "[unit][store]") {
   // Issue #25: SliderQuant's CBQ rows (its re-implementation: WikiText-2 calibration, its own channel
   // scaling, LoRA r = 4) showed as CBQ's paper numbers without a mark.
   TempDir dir;
