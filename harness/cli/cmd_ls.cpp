@@ -24,7 +24,7 @@ void run_ls(const std::string& what) {
                  m.paper_name(), "", m.default_config().dump());
       const nlohmann::json fields = m.config_fields();
       for (const auto& [key, f] : fields.items())  // each default and where it comes from
-        fmt::print("{:<12}   {:<18} {:<12} {}{}\n", "", key, f.at("default").dump(), f.at("source").get<std::string>(),
+        fmt::print("{:<12}   {:<20} {:<12} {}{}\n", "", key, f.at("default").dump(), f.at("source").get<std::string>(),
                    f.contains("allowed") ? " (one of: " + join(f.at("allowed").get<std::vector<std::string>>(), ", ") + ")" : "");
     }
   } else if (what == "settings") {
