@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -39,9 +40,9 @@ Problem make_problem(int m, int n, int k, bool ta, bool tb) {
   return p;
 }
 
-// C = alpha op(A) op(B) + beta C through sgemm_ with `threads` tile workers.
+// C = alpha op(A) op(B) + beta C through sgemm_ with `threads` tile workers (0: untiled, one call).
 std::vector<float> product(const Problem& p, int threads, float alpha, float beta) {
-  ptq::gemm::set_tiled(true, threads);
+  ptq::gemm::set_tiled(threads > 0, std::max(threads, 1));
   std::vector<float> c = p.c0;
   const int lda = p.ta ? p.k : p.m, ldb = p.tb ? p.n : p.k;
   sgemm_(p.ta ? "T" : "N", p.tb ? "T" : "N", &p.m, &p.n, &p.k, &alpha, p.a.data(), &lda, p.b.data(), &ldb, &beta,
@@ -103,13 +104,7 @@ TEST_CASE("tiled sgemm equals one untiled single-threaded OpenBLAS call bit for 
       for (const bool tb : {false, true}) {
         INFO("m " << s[0] << " n " << s[1] << " k " << s[2] << " ta " << ta << " tb " << tb);
         const Problem p = make_problem(s[0], s[1], s[2], ta, tb);
-        const std::vector<float> tiled = product(p, 2, 0.5f, 0.25f);
-        ptq::gemm::set_tiled(false, 1);
-        std::vector<float> plain = p.c0;
-        const float alpha = 0.5f, beta = 0.25f;
-        const int lda = p.ta ? p.k : p.m, ldb = p.tb ? p.n : p.k;
-        sgemm_(p.ta ? "T" : "N", p.tb ? "T" : "N", &p.m, &p.n, &p.k, &alpha, p.a.data(), &lda, p.b.data(), &ldb, &beta,
-               plain.data(), &p.m);
+        const std::vector<float> tiled = product(p, 2, 0.5f, 0.25f), plain = product(p, 0, 0.5f, 0.25f);
         CHECK(std::memcmp(tiled.data(), plain.data(), plain.size() * sizeof(float)) == 0);
       }
   ptq::gemm::set_tiled(was_tiled, was_threads);
