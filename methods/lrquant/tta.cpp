@@ -11,7 +11,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <functional>
 #include <memory>
 
 namespace ptq::methods {
@@ -30,13 +29,6 @@ at::Tensor last_block_inputs(const LlamaModel& q, const at::Tensor& windows, con
   at::NoGradGuard no_grad;
   const at::Tensor h = q.embed(windows);
   return through_blocks ? q.forward_blocks(h, rope, 0, last, 1) : h;
-}
-
-// f applied to each window on its own (the FP target, as the reference computes it one window at a time).
-at::Tensor map_batches_of_one(const at::Tensor& x, const std::function<at::Tensor(const at::Tensor&)>& f) {
-  std::vector<at::Tensor> out;
-  for (int64_t j = 0; j < x.size(0); ++j) out.push_back(f(x.narrow(0, j, 1)));
-  return at::cat(out, 0);
 }
 
 }  // namespace
@@ -72,7 +64,8 @@ AdaptationData adaptation_data(const LlamaModel& q, const DecoderBlock& fp, cons
     d.fp.cast(at::kFloat);
     d.x = d.x.to(at::kFloat);
   }
-  d.target = map_batches_of_one(d.x, [&](const at::Tensor& xb) { return decoder_block_forward(d.fp, q.config(), xb, rope); });
+  // One window at a time, as the reference computes the FP target.
+  d.target = recon::map_batches(d.x, 1, [&](const at::Tensor& xb) { return decoder_block_forward(d.fp, q.config(), xb, rope); });
   return d;
 }
 
