@@ -24,7 +24,7 @@ const quant::ConfigSchema<CbqConfig>& CbqConfig::schema() {
           .choice("rounding", &C::rounding, "lora: the paper",
                   {{"lora", cbq::Rounding::kLora}, {"full", cbq::Rounding::kFull}, {"nearest", cbq::Rounding::kNearest}})
           .field("rank", &C::rank, "[A] not in any readable source")
-          .choice("rounding_forward", &C::rounding_forward, "soft: AdaRound",
+          .choice("rounding_forward", &C::rounding_forward, "[A] ste: measured (soft, AdaRound's, stays behind LWC-only at W2A16)",
                   {{"soft", cbq::RoundingForward::kSoft}, {"ste", cbq::RoundingForward::kSte}})
           .field("rounding_weight", &C::rounding_weight, "[C] AdaRound/BRECQ weight")
           .choice("rounding_regularizer", &C::rounding_regularizer, "adaround: lambda * sum [C: AdaRound/BRECQ code]",

@@ -30,9 +30,14 @@ struct CbqConfig {
   // (plain round-to-nearest with learnable steps: the "no LoRA-Rounding" ablation).
   cbq::Rounding rounding = cbq::Rounding::kLora;
   int64_t rank = 8;             // [A] not in any readable source
-  // Training forward of the learned rounding: "soft" (AdaRound: h in [0, 1], hardened at the end) or
-  // "ste" (the hardened offsets forward, the soft offsets' gradient back).
-  cbq::RoundingForward rounding_forward = cbq::RoundingForward::kSoft;
+  // Training forward of the learned rounding: "ste" (the hardened offsets forward, the soft offsets'
+  // gradient back) or "soft" (AdaRound: h in [0, 1] forward, hardened when the block leaves the window).
+  // [A, measured] The paper says "AdaRound-style" and nothing about the forward. The soft forward starts
+  // at the FP weights (h = frac), so with CBQ's short schedule (5-40 epochs of 32 windows, where AdaRound
+  // runs 20k iterations) training sees almost no quantization error until the regulariser binarises, and
+  // hardening is a jump: on stories260K at W2A16 (10 epochs; scripts/cbq_vs_lwc) soft scores far behind
+  // LWC-only OmniQuant, ste ahead of it (README, "CBQ against ptqbench's LWC-only OmniQuant").
+  cbq::RoundingForward rounding_forward = cbq::RoundingForward::kSte;
   double rounding_weight = 0.01;  // lambda_r [C: AdaRound/BRECQ's weight]
   // "adaround": lambda_r * the sum of the regulariser over every rounded weight of the window, against
   // the per-token squared error [C: AdaRound's and BRECQ's code: reconstruction error summed over a
