@@ -39,36 +39,51 @@ TEST_CASE("the homologous distance is MSE plus KL of the softmaxes (naive check)
   CHECK(ptq::methods::cbq::homologous_distance(q, fp, 0.5, Distance::kMseMean).item<double>() == Approx(mse / 15 + 0.5 * kl / 3).epsilon(1e-5));
 }
 
+// A one-block model and CBQ on it with a window of one block and the squared error alone (no KL, no
+// homologous branch), so the summary's last epoch loss and the hardened block's error are the same E.
+struct OneBlockCbq {
+  ptq::LlamaModel fp;
+  at::Tensor calib, x, y_fp;
+  ptq::RopeTables rope;
+  OneBlockCbq(uint64_t model_seed, uint64_t data_seed) : fp(make_model(model_seed)) {
+    at::manual_seed(data_seed);
+    calib = ptq::test::calibration_ids(4, 32, 97);
+    x = fp.embed(calib);
+    rope = fp.rope(32);
+    y_fp = fp.block_forward(0, x, rope);
+  }
+  static ptq::LlamaModel make_model(uint64_t seed) {
+    ptq::test::TinyShape shape;
+    shape.layers = 1;
+    return ptq::test::random_model(ptq::test::tiny_config(shape), seed);
+  }
+  struct Result {
+    double hardened_error, last_epoch_loss, near_binary;
+  };
+  Result run(const std::string& setting, nlohmann::json config) const {
+    ptq::LlamaModel q = copy_model(fp);
+    config.update({{"kl_weight", 0}, {"homologous_weight", 0}, {"window", 1}, {"overlap", 0}});
+    const auto report = apply_method(q, "cbq", setting, config, calib);
+    const double hardened = (q.block_forward(0, x, rope) - y_fp).pow(2).sum(-1).mean().item<double>();  // the paper's E
+    return {hardened, report.summary["cross_block"]["blocks"][0]["last_epoch_loss"].get<double>(),
+            report.summary["rounding_near_binary"].get<double>()};
+  }
+};
+
 // Issue #25: lambda = 0.01 on the per-element mean never binarised the soft offsets, so hardening was a
 // jump training never saw. With AdaRound's lambda * sum (against the per-token squared error) the
 // offsets end near {0, 1} and the hardened block's error is close to the soft one's at the end.
 TEST_CASE("CBQ's rounding regulariser binarises the offsets, and hardening changes the block output little", "[unit][cbq]") {
-  ptq::test::TinyShape shape;
-  shape.layers = 1;
-  const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 65);
-  at::manual_seed(5);
-  const at::Tensor calib = ptq::test::calibration_ids(4, 32, 97);
-  const at::Tensor x = fp.embed(calib);
-  const auto rope = fp.rope(32);
-  const at::Tensor y_fp = fp.block_forward(0, x, rope);
-  const auto run = [&](const std::string& regularizer, double* near_binary, double* soft_error) {
-    ptq::LlamaModel q = copy_model(fp);
-    const nlohmann::json config = {{"epochs", 40}, {"rounding_lr", 5e-2}, {"kl_weight", 0}, {"homologous_weight", 0},
-                                   {"window", 1}, {"overlap", 0}, {"rounding_regularizer", regularizer},
-                                   {"rounding_forward", "soft"}};
-    const auto report = apply_method(q, "cbq", "W3A16", config, calib);
-    *near_binary = report.summary["rounding_near_binary"].get<double>();
-    *soft_error = report.summary["cross_block"]["blocks"][0]["last_epoch_loss"].get<double>();
-    return (q.block_forward(0, x, rope) - y_fp).pow(2).sum(-1).mean().item<double>();  // the paper's E, hardened
+  const OneBlockCbq block(65, 5);
+  const auto run = [&](const std::string& regularizer) {
+    return block.run("W3A16", {{"epochs", 40}, {"rounding_lr", 5e-2}, {"rounding_regularizer", regularizer}, {"rounding_forward", "soft"}});
   };
-  double near_sum = 0, soft_sum = 0, near_mean = 0, soft_mean = 0;
-  const double hard_sum = run("adaround", &near_sum, &soft_sum);
-  const double hard_mean = run("mean", &near_mean, &soft_mean);
-  INFO("adaround: near-binary " << near_sum << ", E soft " << soft_sum << " -> hardened " << hard_sum);
-  INFO("mean: near-binary " << near_mean << ", E soft " << soft_mean << " -> hardened " << hard_mean);
-  CHECK(near_sum > 0.9);
-  CHECK(hard_sum < 1.3 * soft_sum);
-  CHECK(near_mean < near_sum);
+  const auto sum = run("adaround"), mean = run("mean");
+  INFO("adaround: near-binary " << sum.near_binary << ", E soft " << sum.last_epoch_loss << " -> hardened " << sum.hardened_error);
+  INFO("mean: near-binary " << mean.near_binary << ", E soft " << mean.last_epoch_loss << " -> hardened " << mean.hardened_error);
+  CHECK(sum.near_binary > 0.9);
+  CHECK(sum.hardened_error < 1.3 * sum.last_epoch_loss);
+  CHECK(mean.near_binary < sum.near_binary);
 }
 
 // Issue #25's W2A16 acceptance: the soft forward (AdaRound's) trains on weights that start at the FP ones
@@ -76,29 +91,13 @@ TEST_CASE("CBQ's rounding regulariser binarises the offsets, and hardening chang
 // optimised. The default forward (straight-through) trains on the hardened offsets themselves: the hardened
 // block's error is the error training ended with, and at 2 bits it is lower than the soft forward's.
 TEST_CASE("CBQ's default straight-through rounding trains on the hardened weights, and beats the soft forward at W2A16", "[unit][cbq]") {
-  ptq::test::TinyShape shape;
-  shape.layers = 1;
-  const auto fp = ptq::test::random_model(ptq::test::tiny_config(shape), 66);
-  at::manual_seed(6);
-  const at::Tensor calib = ptq::test::calibration_ids(4, 32, 97);
-  const at::Tensor x = fp.embed(calib);
-  const auto rope = fp.rope(32);
-  const at::Tensor y_fp = fp.block_forward(0, x, rope);
-  const auto run = [&](const nlohmann::json& extra, double* last_loss) {
-    ptq::LlamaModel q = copy_model(fp);
-    nlohmann::json config = {{"epochs", 10}, {"kl_weight", 0}, {"homologous_weight", 0}, {"window", 1}, {"overlap", 0}};
-    config.update(extra);
-    const auto report = apply_method(q, "cbq", "W2A16", config, calib);
-    *last_loss = report.summary["cross_block"]["blocks"][0]["last_epoch_loss"].get<double>();
-    return (q.block_forward(0, x, rope) - y_fp).pow(2).sum(-1).mean().item<double>();  // the paper's E, hardened
-  };
-  double loss_default = 0, loss_soft = 0;
-  const double hard_default = run(nlohmann::json::object(), &loss_default);
-  const double hard_soft = run({{"rounding_forward", "soft"}}, &loss_soft);
-  INFO("default: last training E " << loss_default << " -> hardened " << hard_default);
-  INFO("soft: last training E " << loss_soft << " -> hardened " << hard_soft);
-  CHECK(hard_default < 1.1 * loss_default);
-  CHECK(hard_default < hard_soft);
+  const OneBlockCbq block(66, 6);
+  const auto ste = block.run("W2A16", {{"epochs", 10}});
+  const auto soft = block.run("W2A16", {{"epochs", 10}, {"rounding_forward", "soft"}});
+  INFO("default: last training E " << ste.last_epoch_loss << " -> hardened " << ste.hardened_error);
+  INFO("soft: last training E " << soft.last_epoch_loss << " -> hardened " << soft.hardened_error);
+  CHECK(ste.hardened_error < 1.1 * ste.last_epoch_loss);
+  CHECK(ste.hardened_error < soft.hardened_error);
 }
 
 TEST_CASE("CBQ: windows train, beat RTN, harden onto the integer grid, ablations run", "[unit][cbq]") {
