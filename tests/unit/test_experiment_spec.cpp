@@ -307,12 +307,13 @@ TEST_CASE("experiments/cbq_ablation.json validates and plans every ablation row"
   ptq::test::write_text(dir.file("data/c4/c4-train.00000-of-01024.json.gz"), "");
   const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/cbq_ablation.json");
   const auto cells = as_json(ptq::run::plan_cells(spec));
-  CHECK(cells.size() == 2 * (1 + 2 + 2 * 7 + 6));
+  CHECK(cells.size() == 2 * (1 + 2 + 2 * 8 + 6));  // fp, rtn + cbq, 8 rows at both settings, 6 at one
   std::set<std::string> labels;
   for (const auto& c : cells) labels.insert(c["label"].get<std::string>());
   CHECK(labels.count("cbq-window-1") == 1);
   CHECK(labels.count("cbq-full-adaround") == 1);
   CHECK(labels.count("cbq-no-act-steps") == 1);
+  CHECK(labels.count("cbq-soft-rounding") == 1);
   for (const auto& c : cells) {  // the ablations are not CBQ as the paper ran it: no paper numbers
     INFO(c["label"]);
     CHECK(c.value("paper_row", true) == (c["label"] == "fp" || c["label"] == "rtn" || c["label"] == "cbq"));
