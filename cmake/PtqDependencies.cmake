@@ -15,6 +15,13 @@ find_path(SENTENCEPIECE_INCLUDE_DIR sentencepiece_processor.h REQUIRED)
 find_library(SENTENCEPIECE_LIBRARY sentencepiece REQUIRED)
 find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
 
+# The tokenizers' split patterns need Unicode properties and lookahead (PCRE2; RE2 lacks lookahead), and
+# Qwen's tokenizer.json an NFC normalizer (utf8proc). Both from Debian (libpcre2-dev, libutf8proc-dev).
+find_path(PCRE2_INCLUDE_DIR pcre2.h REQUIRED)
+find_library(PCRE2_LIBRARY pcre2-8 REQUIRED)
+find_path(UTF8PROC_INCLUDE_DIR utf8proc.h REQUIRED)
+find_library(UTF8PROC_LIBRARY utf8proc REQUIRED)
+
 # CUDA: only when the LibTorch we build against was itself built with CUDA. Hopper and Ampere by default
 # (-DCMAKE_CUDA_ARCHITECTURES=... for others).
 set(PTQ_WITH_CUDA OFF)

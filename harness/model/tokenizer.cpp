@@ -1,194 +1,116 @@
 #include "harness/model/tokenizer.h"
 
 #include "harness/io/files.h"
-#include "harness/io/sha256.h"
-#include "harness/model/spm_shim/spm_shim.h"
+#include "harness/model/tokenizers/backend.h"
+#include "harness/model/tokenizers/hf_tokenizer_json.h"
+#include "harness/model/tokenizers/sentencepiece_model.h"
+#include "harness/model/tokenizers/tiktoken_llama3.h"
 #include "harness/util/errors.h"
 
 #include <fmt/format.h>
 
-#include <dlfcn.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <mutex>
 
 namespace fs = std::filesystem;
-
-extern char** environ;
 
 namespace ptq {
 
 namespace {
 
-// The shim's entry points, resolved once per process.
-struct ShimApi {
-  std::string path;
-  decltype(&ptq_spm_abi_version) abi_version;
-  decltype(&ptq_spm_load) load;
-  decltype(&ptq_spm_free) free;
-  decltype(&ptq_spm_piece_size) piece_size;
-  decltype(&ptq_spm_bos_id) bos_id;
-  decltype(&ptq_spm_eos_id) eos_id;
-  decltype(&ptq_spm_unk_id) unk_id;
-  decltype(&ptq_spm_encode) encode;
-  decltype(&ptq_spm_decode) decode;
-  decltype(&ptq_spm_id_to_piece) id_to_piece;
-  decltype(&ptq_spm_free_buffer) free_buffer;
-};
-
-// Helper files are looked up: $<env_var>, then next to the executable (bin/ and ../lib/), then in the
-// build tree that produced this binary.
-std::vector<std::string> candidate_paths(const char* env_var, const char* file_name, const char* build_path) {
-  std::vector<std::string> out;
-  if (const char* env = std::getenv(env_var)) out.emplace_back(env);
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    out.push_back((exe.parent_path() / "../lib" / file_name).lexically_normal().string());
-    out.push_back((exe.parent_path() / file_name).string());
+// tokenizer_config.json beside `file`, or one folder up (Llama-3's original/tokenizer.model).
+std::string config_beside(const fs::path& file) {
+  for (const fs::path& dir : {file.parent_path(), file.parent_path().parent_path()}) {
+    const fs::path c = dir / "tokenizer_config.json";
+    if (!dir.empty() && io::file_exists(c.string())) return c.string();
   }
-  out.emplace_back(build_path);
-  return out;
+  return "";
 }
 
-std::string find_helper(const char* env_var, const char* file_name, const char* build_path) {
-  std::string tried;
-  for (const auto& p : candidate_paths(env_var, file_name, build_path)) {
-    if (io::file_exists(p)) return p;
-    tried += " " + p;
+tok::LoadedTokenizer load_file(const std::string& path) {
+  io::require_file(path, "tokenizer file");
+  const fs::path p(path);
+  if (p.extension() == ".json") {
+    if (p.filename() == "tokenizer_config.json")
+      throw InputError(fmt::format("{}: this is a tokenizer configuration; expected tokenizer.json (beside it) or "
+                                   "tokenizer.model", path));
+    const fs::path c = p.parent_path() / "tokenizer_config.json";
+    return tok::load_hf_tokenizer_json(path, io::file_exists(c.string()) ? c.string() : "");
   }
-  throw std::runtime_error(fmt::format("{} not found (tried:{}); set {}", file_name, tried, env_var));
+  if (tok::looks_like_tiktoken(path)) return tok::load_tiktoken_llama3(path, config_beside(p));
+  return tok::load_sentencepiece(path);
 }
 
-template <typename F>
-void resolve(void* lib, const char* name, F& fn, const std::string& path) {
-  fn = reinterpret_cast<F>(::dlsym(lib, name));
-  if (fn == nullptr) throw std::runtime_error(fmt::format("{}: missing symbol {} (stale build?)", path, name));
-}
-
-const ShimApi& shim() {
-  static ShimApi api;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    api.path = find_helper("PTQ_SPM_SHIM", "libptq_spm_shim.so", PTQ_SPM_SHIM_BUILD_PATH);
-    // RTLD_DEEPBIND: the shim's sentencepiece resolves its own (bundled) protobuf symbols, never the
-    // ones LibTorch already loaded into the global namespace.
-    void* lib = ::dlopen(api.path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
-    if (lib == nullptr) throw std::runtime_error(fmt::format("cannot load tokenizer shim {}: {}", api.path, ::dlerror()));
-    resolve(lib, "ptq_spm_abi_version", api.abi_version, api.path);
-    if (api.abi_version() != PTQ_SPM_SHIM_ABI_VERSION)
-      throw std::runtime_error(fmt::format("{}: shim ABI {} does not match the harness ({})", api.path,
-                                           api.abi_version(), PTQ_SPM_SHIM_ABI_VERSION));
-    resolve(lib, "ptq_spm_load", api.load, api.path);
-    resolve(lib, "ptq_spm_free", api.free, api.path);
-    resolve(lib, "ptq_spm_piece_size", api.piece_size, api.path);
-    resolve(lib, "ptq_spm_bos_id", api.bos_id, api.path);
-    resolve(lib, "ptq_spm_eos_id", api.eos_id, api.path);
-    resolve(lib, "ptq_spm_unk_id", api.unk_id, api.path);
-    resolve(lib, "ptq_spm_encode", api.encode, api.path);
-    resolve(lib, "ptq_spm_decode", api.decode, api.path);
-    resolve(lib, "ptq_spm_id_to_piece", api.id_to_piece, api.path);
-    resolve(lib, "ptq_spm_free_buffer", api.free_buffer, api.path);
-  });
-  return api;
-}
+bool is_sentencepiece_file(const fs::path& p) { return io::file_exists(p.string()) && !tok::looks_like_tiktoken(p.string()); }
 
 }  // namespace
 
-std::string spm_shim_path() { return shim().path; }
+std::optional<std::string> Tokenizer::find_in(const std::string& model_dir) {
+  const fs::path dir(model_dir);
+  if (is_sentencepiece_file(dir / "tokenizer.model")) return (dir / "tokenizer.model").string();
+  if (io::file_exists((dir / "tokenizer.json").string())) return (dir / "tokenizer.json").string();
+  for (const fs::path& p : {dir / "tokenizer.model", dir / "original" / "tokenizer.model"})
+    if (io::file_exists(p.string())) return p.string();
+  return std::nullopt;
+}
 
-Tokenizer Tokenizer::load(const std::string& model_path) {
-  io::require_file(model_path, "tokenizer model");
-  const auto& api = shim();
-  char err[512] = {0};
-  ptq_spm* raw = api.load(model_path.c_str(), err, sizeof err);
-  if (raw == nullptr)
-    throw InputError(fmt::format("{}: not a sentencepiece model ({}), expected a tokenizer.model file", model_path, err));
+std::vector<std::string> Tokenizer::files_in(const std::string& model_dir) {
+  std::vector<std::string> out;
+  for (const char* name : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                           "original/tokenizer.model"})
+    if (io::file_exists((fs::path(model_dir) / name).string())) out.emplace_back(name);
+  return out;
+}
+
+Tokenizer Tokenizer::load(const std::string& path) {
+  std::error_code ec;
+  std::string file = path;
+  if (fs::is_directory(path, ec)) {
+    const auto found = find_in(path);
+    if (!found)
+      throw InputError(fmt::format("{}: no tokenizer (expected tokenizer.model, tokenizer.json or original/tokenizer.model)", path));
+    file = *found;
+  }
   Tokenizer t;
-  t.handle_ = std::shared_ptr<ptq_spm>(raw, api.free);
-  t.path_ = model_path;
-  t.sha256_ = io::sha256_file(model_path);
-  t.vocab_size_ = api.piece_size(raw);
-  t.bos_id_ = api.bos_id(raw);
-  t.eos_id_ = api.eos_id(raw);
-  t.unk_id_ = api.unk_id(raw);
+  t.t_ = std::make_shared<const tok::LoadedTokenizer>(load_file(file));
   return t;
 }
 
 void Tokenizer::train(const std::vector<std::string>& trainer_flags, const std::string& workdir) {
-  const std::string exe = find_helper("PTQ_SPM_TRAIN", "ptq_spm_train", PTQ_SPM_TRAIN_BUILD_PATH);
-  char log_template[] = "/tmp/ptq_spm_train_XXXXXX";
-  const int log_fd = ::mkstemp(log_template);
-  if (log_fd < 0) throw std::runtime_error("cannot create a temporary file for the trainer's log");
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
-  if (!workdir.empty()) posix_spawn_file_actions_addchdir_np(&actions, workdir.c_str());
-  std::vector<std::string> args = {exe};
-  args.insert(args.end(), trainer_flags.begin(), trainer_flags.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  const int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(log_fd);
-  int status = 0;
-  if (rc == 0) ::waitpid(pid, &status, 0);
-  const std::string log = io::read_file(log_template);
-  ::unlink(log_template);
-  if (rc != 0) throw std::runtime_error(fmt::format("cannot start {}: {}", exe, std::strerror(rc)));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    // The trainer's last line says what went wrong (a bad flag, an unreadable input, ...).
-    std::string last = log;
-    while (!last.empty() && last.back() == '\n') last.pop_back();
-    last = last.substr(last.rfind('\n') == std::string::npos ? 0 : last.rfind('\n') + 1);
-    throw InputError(fmt::format("sentencepiece training failed: {}", last.empty() ? "no output" : last));
-  }
+  tok::train_sentencepiece(trainer_flags, workdir);
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
-  const auto& api = shim();
-  char err[512] = {0};
-  size_t n = 0;
-  int32_t* ids = api.encode(handle_.get(), text.data(), text.size(), &n, err, sizeof err);
-  if (ids == nullptr) throw std::runtime_error(fmt::format("sentencepiece encode failed: {}", err));
-  std::vector<int32_t> out(ids, ids + n);
-  api.free_buffer(ids);
-  return out;
-}
+std::vector<int32_t> Tokenizer::encode(std::string_view text) const { return t_->backend->encode(text); }
 
-std::vector<int32_t> Tokenizer::encode_with_bos(std::string_view text) const {
-  if (bos_id_ < 0) throw InputError(fmt::format("{}: the tokenizer defines no BOS token, but the protocol needs one", path_));
-  std::vector<int32_t> ids = encode(text);
-  ids.insert(ids.begin(), bos_id_);
+std::vector<int32_t> Tokenizer::encode_input(std::string_view text) const {
+  std::vector<int32_t> ids = t_->prefix_ids;
+  const auto body = encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  ids.insert(ids.end(), t_->suffix_ids.begin(), t_->suffix_ids.end());
   return ids;
 }
 
-std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
-  const auto& api = shim();
-  char err[512] = {0};
-  size_t n = 0;
-  char* text = api.decode(handle_.get(), ids.data(), ids.size(), &n, err, sizeof err);
-  if (text == nullptr) throw std::runtime_error(fmt::format("sentencepiece decode failed: {}", err));
-  std::string out(text, n);
-  api.free_buffer(text);
+std::string Tokenizer::decode(const std::vector<int32_t>& ids) const { return t_->backend->decode(ids); }
+std::string Tokenizer::piece(int32_t id) const { return t_->backend->piece(id); }
+int Tokenizer::vocab_size() const { return t_->vocab_size; }
+int Tokenizer::bos_id() const { return t_->bos_id; }
+int Tokenizer::eos_id() const { return t_->eos_id; }
+int Tokenizer::unk_id() const { return t_->unk_id; }
+bool Tokenizer::adds_bos() const { return !t_->prefix_ids.empty() && t_->prefix_ids.front() == t_->bos_id; }
+bool Tokenizer::matches_special_strings() const { return t_->matches_special_strings; }
+const std::string& Tokenizer::kind() const { return t_->kind; }
+const std::string& Tokenizer::path() const { return t_->files.front(); }
+const std::vector<std::string>& Tokenizer::files() const { return t_->files; }
+const std::string& Tokenizer::sha256() const { return t_->sha256; }
+
+std::string Tokenizer::added_tokens_description() const {
+  std::string out;
+  const auto name = [&](int32_t id) { return id == t_->bos_id ? std::string("bos") : id == t_->eos_id ? std::string("eos") : std::to_string(id); };
+  for (int32_t id : t_->prefix_ids) out += (out.empty() ? "" : "+") + name(id);
+  out += out.empty() ? "text" : "+text";
+  for (int32_t id : t_->suffix_ids) out += "+" + name(id);
   return out;
 }
 
-std::string Tokenizer::piece(int32_t id) const {
-  const auto& api = shim();
-  char* p = api.id_to_piece(handle_.get(), id);
-  if (p == nullptr) throw std::out_of_range(fmt::format("token id {} outside the vocabulary of {}", id, path_));
-  std::string out(p);
-  api.free_buffer(p);
-  return out;
-}
+std::string spm_shim_path() { return tok::spm_shim_path(); }
 
 }  // namespace ptq

@@ -27,7 +27,7 @@ TEST_CASE("a trained sentencepiece model encodes, decodes and adds one BOS", "[u
   const auto ids = tok.encode(text);
   CHECK(!ids.empty());
   CHECK(tok.decode(ids) == text);
-  const auto with_bos = tok.encode_with_bos(text);
+  const auto with_bos = tok.encode_input(text);
   REQUIRE(with_bos.size() == ids.size() + 1);
   CHECK(with_bos[0] == 1);
   CHECK(std::equal(ids.begin(), ids.end(), with_bos.begin() + 1));
@@ -51,7 +51,7 @@ TEST_CASE("a file that is not a sentencepiece model is an input error", "[unit][
   ptq::test::TempDir dir;
   ptq::test::write_text(dir.file("tokenizer.model"), "not a model");
   CHECK_THROWS_WITH(ptq::Tokenizer::load(dir.file("tokenizer.model")), Contains("not a sentencepiece model"));
-  CHECK_THROWS_WITH(ptq::Tokenizer::load(dir.file("missing.model")), Contains("tokenizer model not found"));
+  CHECK_THROWS_WITH(ptq::Tokenizer::load(dir.file("missing.model")), Contains("tokenizer file not found"));
 }
 
 TEST_CASE("a failing trainer run is an input error carrying the trainer's message", "[unit][tokenizer]") {
