@@ -26,7 +26,7 @@ class PerplexityEvaluator final : public Evaluator {
  public:
   PerplexityEvaluator(TaskSpec spec, const EvalData& data) : spec_(std::move(spec)) {
     if (find_ppl_task(spec_.task).needs_tokenizer && !data.tokenizer)
-      throw InputError(fmt::format("{}: no tokenizer.model", data.model_dir));
+      throw InputError(fmt::format("{}: no tokenizer (tokenizer.model or tokenizer.json)", data.model_dir));
     stream_ = load_eval_stream(spec_.task, spec_.data, data.tokenizer, spec_.seqlen, data.cache ? *data.cache : TokenCache(""));
   }
 

@@ -34,8 +34,8 @@ const std::vector<int32_t>& RequestEncoder::context_ids(const std::string& conte
 
 EncodedRequest RequestEncoder::encode(const LoglikRequest& r) {
   EncodedRequest e;
-  if (r.context.empty()) {  // v0.3: [eot] = [eos]; v0.4: prefix_token_id = [bos]
-    e.context = {mode_ == LmEvalMode::kV03 ? tok_.eos_id() : tok_.bos_id()};
+  if (r.context.empty()) {  // v0.3: [eot] = [eos]; v0.4: prefix_token_id = [bos], or [eot] without a BOS (Qwen)
+    e.context = {mode_ == LmEvalMode::kV03 || tok_.bos_id() < 0 ? tok_.eos_id() : tok_.bos_id()};
     e.continuation = tok_.encode(r.continuation);
     return e;
   }

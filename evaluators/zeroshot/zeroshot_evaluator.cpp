@@ -17,7 +17,7 @@ class ZeroShotEvaluator final : public Evaluator {
  public:
   ZeroShotEvaluator(TaskSpec spec, const EvalData& data)
       : spec_(std::move(spec)), mode_(parse_lm_eval_mode(spec_.lm_eval_mode)), tokenizer_(data.tokenizer) {
-    if (!tokenizer_) throw InputError(fmt::format("{}: no tokenizer.model", data.model_dir));
+    if (!tokenizer_) throw InputError(fmt::format("{}: no tokenizer (tokenizer.model or tokenizer.json)", data.model_dir));
     task_ = load_zeroshot_task(spec_.task, spec_.data);
   }
 

@@ -129,13 +129,13 @@ std::optional<Tokenizer> load_tokenizer(const ModelDir& m, const std::vector<std
   for (const auto& t : tasks) needed |= eval::evaluators().get(t).needs_tokenizer;
   if (!needed) return std::nullopt;
   if (!m.tokenizer_path)
-    throw InputError(fmt::format("task {} needs a tokenizer: no tokenizer.model in {} and no --tokenizer given",
-                                 tasks.front(), m.dir));
+    throw InputError(fmt::format("task {} needs a tokenizer: no tokenizer.model, tokenizer.json or "
+                                 "original/tokenizer.model in {}, and no --tokenizer given", tasks.front(), m.dir));
   Tokenizer tok = Tokenizer::load(*m.tokenizer_path);
   if (tok.vocab_size() > m.config.vocab_size)
     throw InputError(fmt::format("{}: {} pieces, more than the model's vocab_size {} (wrong tokenizer?)", tok.path(),
                                  tok.vocab_size(), m.config.vocab_size));
-  if (tok.bos_id() != m.config.bos_token_id)
+  if (tok.adds_bos() && m.config.bos_token_id >= 0 && tok.bos_id() != m.config.bos_token_id)
     notices.push_back(fmt::format("tokenizer BOS id {} differs from config bos_token_id {}; using the tokenizer's",
                                   tok.bos_id(), m.config.bos_token_id));
   return tok;
@@ -256,7 +256,7 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--task", opts->tasks, "Comma-separated tasks: " + join(eval::evaluators().names(), ", "))->required();
   cmd->add_option("--data", opts->data, "Data file (or its directory) of a single perplexity task");
   cmd->add_option("--data-dir", opts->data_dir, "Directory with every task's files (layout: see README)");
-  cmd->add_option("--tokenizer", opts->tokenizer, "sentencepiece model (default: MODEL/tokenizer.model)");
+  cmd->add_option("--tokenizer", opts->tokenizer, "tokenizer.model, tokenizer.json or a directory holding one (default: the model directory's)");
   cmd->add_option("--seqlen", opts->seqlen, "Perplexity segment length (lowered to max_position_embeddings)")
       ->capture_default_str();
   cmd->add_option("--limit", opts->limit, "Perplexity: first N segments; zero-shot: N documents (0 = all)")

@@ -48,7 +48,8 @@ void run_info(const InfoOptions& o) {
   nlohmann::json tok = nullptr;
   if (m.tokenizer_path) {
     const auto t = Tokenizer::load(*m.tokenizer_path);
-    tok = {{"path", t.path()}, {"pieces", t.vocab_size()}, {"bos_id", t.bos_id()}, {"eos_id", t.eos_id()},
+    tok = {{"path", t.path()},         {"kind", t.kind()},   {"pieces", t.vocab_size()},
+           {"bos_id", t.bos_id()},     {"eos_id", t.eos_id()}, {"adds", t.added_tokens_description()},
            {"sha256", t.sha256()}};
   }
 
@@ -88,11 +89,12 @@ void run_info(const InfoOptions& o) {
                human_bytes(store.total_bytes()), store.files().size(),
                c.torch_dtype.empty() ? "" : fmt::format("; config dtype {}", c.torch_dtype));
     if (m.tokenizer_path)
-      fmt::print("tokenizer    {}: {} pieces, bos {}, eos {} (sha256 {})\n", tok["path"].get<std::string>(),
-                 tok["pieces"].get<int>(), tok["bos_id"].get<int>(), tok["eos_id"].get<int>(),
+      fmt::print("tokenizer    {} ({}): {} ids, bos {}, eos {}, tokenizer(text) = {} (sha256 {})\n",
+                 tok["path"].get<std::string>(), tok["kind"].get<std::string>(), tok["pieces"].get<int>(),
+                 tok["bos_id"].get<int>(), tok["eos_id"].get<int>(), tok["adds"].get<std::string>(),
                  tok["sha256"].get<std::string>().substr(0, 16));
     else
-      fmt::print("tokenizer    none (no tokenizer.model; pre-tokenized .npy data only)\n");
+      fmt::print("tokenizer    none (no tokenizer.model or tokenizer.json; pre-tokenized .npy data only)\n");
     if (quantization)
       fmt::print("quantized    {} by {} (config {})\n", quantization->setting.str(), quantization->method,
                  quantization->document.value("config", nlohmann::json::object()).dump());
@@ -115,7 +117,7 @@ void add_info_command(CLI::App& app) {
   auto opts = std::make_shared<InfoOptions>();
   auto* cmd = app.add_subcommand("info", "Describe a Hugging Face Llama checkpoint directory (headers only)");
   cmd->add_option("model_dir", opts->model_dir, "Checkpoint directory (config.json + safetensors)")->required();
-  cmd->add_option("--tokenizer", opts->tokenizer, "sentencepiece model (default: MODEL_DIR/tokenizer.model)");
+  cmd->add_option("--tokenizer", opts->tokenizer, "tokenizer.model, tokenizer.json or a directory holding one (default: the model directory's)");
   cmd->add_flag("--json", opts->json, "Print one JSON object");
   cmd->add_flag("--tensors", opts->tensors, "List every tensor with its dtype and shape");
   cmd->callback([opts] { run_info(*opts); });

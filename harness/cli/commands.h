@@ -20,5 +20,6 @@ void add_ingest_command(CLI::App& app);
 void add_slurm_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_regress_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
 
 }  // namespace ptq::cli

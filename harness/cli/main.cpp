@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   ptq::cli::add_eval_command(app);
   ptq::cli::add_quantize_command(app);
   ptq::cli::add_ls_command(app);
+  ptq::cli::add_tokenize_command(app);
   ptq::cli::add_import_command(app);
   ptq::cli::add_make_tiny_command(app);
   try {

@@ -1,5 +1,7 @@
 #include "harness/cli/model_dir.h"
 
+#include "harness/model/tokenizer.h"
+
 #include "harness/io/files.h"
 #include "harness/io/sha256.h"
 #include "harness/util/errors.h"
@@ -22,11 +24,10 @@ ModelDir inspect_model_dir(const std::string& dir, const std::string& tokenizer_
   m.config = LlamaConfig::from_file(m.config_path);
   m.config_sha256 = io::sha256_file(m.config_path);
   if (!tokenizer_override.empty()) {
-    io::require_file(tokenizer_override, "tokenizer model");
+    if (!fs::is_directory(tokenizer_override, ec)) io::require_file(tokenizer_override, "tokenizer file");
     m.tokenizer_path = tokenizer_override;
   } else {
-    const std::string t = (fs::path(dir) / "tokenizer.model").string();
-    if (io::file_exists(t)) m.tokenizer_path = t;
+    m.tokenizer_path = Tokenizer::find_in(dir);
   }
   return m;
 }

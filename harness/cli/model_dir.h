@@ -13,7 +13,8 @@ struct ModelDir {
   std::string config_path;
   LlamaConfig config;
   std::string config_sha256;
-  std::optional<std::string> tokenizer_path;  // explicit --tokenizer, else <dir>/tokenizer.model if present
+  // Explicit --tokenizer, else the directory's tokenizer file (Tokenizer::find_in) when it has one.
+  std::optional<std::string> tokenizer_path;
 };
 
 // Throws InputError for a missing directory / config.json or an invalid config.

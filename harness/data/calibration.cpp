@@ -64,7 +64,7 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
   } else if (dataset == "c4") {
     const std::string file = resolve_calibration_file(dataset, data_path);
     const auto docs = read_c4_texts(file);
-    const auto windows = sample_doc_windows(docs, [&](const std::string& t) { return tok.encode_with_bos(t); }, n,
+    const auto windows = sample_doc_windows(docs, [&](const std::string& t) { return tok.encode_input(t); }, n,
                                             seqlen, seed);
     int64_t* dst = out.windows.data_ptr<int64_t>();
     for (int64_t i = 0; i < n; ++i) {

@@ -36,7 +36,7 @@ std::string stream_sha256(const at::Tensor& ids) {
 
 const Tokenizer& need_tokenizer(const Tokenizer* t, const std::string& task) {
   if (t == nullptr)
-    throw InputError(fmt::format("task {} needs a tokenizer: put tokenizer.model in the model directory or pass --tokenizer", task));
+    throw InputError(fmt::format("task {} needs a tokenizer: put tokenizer.model or tokenizer.json in the model directory or pass --tokenizer", task));
   return *t;
 }
 
@@ -66,7 +66,7 @@ const PplTaskInfo& find_ppl_task(const std::string& name) {
 
 std::vector<int32_t> hf_slow_encode(const Tokenizer& tokenizer, const std::string& text,
                                     std::vector<std::string>* notices, const std::string& source) {
-  if (notices != nullptr) {
+  if (notices != nullptr && !tokenizer.matches_special_strings()) {
     size_t specials = 0;
     for (const char* s : {"<s>", "</s>", "<unk>"})
       for (size_t p = text.find(s); p != std::string::npos; p = text.find(s, p + 1)) ++specials;
@@ -75,7 +75,7 @@ std::vector<int32_t> hf_slow_encode(const Tokenizer& tokenizer, const std::strin
                                      "tokenized as plain text, where HF's slow tokenizer would emit special ids",
                                      source, specials));
   }
-  return tokenizer.encode_with_bos(text);
+  return tokenizer.encode_input(text);
 }
 
 std::string resolve_ppl_data_file(const std::string& task, const std::string& data_path) {
@@ -111,7 +111,7 @@ EvalStream load_eval_stream(const std::string& task, const std::string& data_pat
       compute = [&] {
         const auto docs = read_c4_texts(file);
         const auto windows = sample_doc_windows(
-            docs, [&](const std::string& t) { return tok.encode_with_bos(t); }, kC4EvalWindows, seqlen, 0);
+            docs, [&](const std::string& t) { return tok.encode_input(t); }, kC4EvalWindows, seqlen, 0);
         std::vector<int32_t> all;
         for (const auto& w : windows) all.insert(all.end(), w.ids.begin(), w.ids.end());
         return to_tensor(all);

@@ -46,9 +46,10 @@ std::string resolve_ppl_data_file(const std::string& task, const std::string& da
 EvalStream load_eval_stream(const std::string& task, const std::string& data_path, const Tokenizer* tokenizer,
                             int64_t seqlen, const TokenCache& cache);
 
-// Tokenizes like transformers' slow LlamaTokenizer(text): [bos] + sp.encode(text). Text that contains
-// literal special-token strings ("<s>", "</s>", "<unk>") is encoded as plain text, where HF would emit
-// the special id; the count of such strings is reported in `notices`.
+// Tokenizes like transformers' tokenizer(text) (Tokenizer::encode_input; for a sentencepiece model the
+// slow LlamaTokenizer: [bos] + sp.encode(text)). A sentencepiece model encodes literal special-token
+// strings ("<s>", "</s>", "<unk>") as plain text, where HF would emit the special id: the count of such
+// strings is reported in `notices`. tokenizer.json / tiktoken tokenizers match them as HF does.
 std::vector<int32_t> hf_slow_encode(const Tokenizer& tokenizer, const std::string& text,
                                     std::vector<std::string>* notices, const std::string& source);
 

@@ -5,6 +5,7 @@
 #include "harness/io/safetensors.h"
 #include "harness/io/tensor_store.h"
 #include "harness/model/checkpoint.h"
+#include "harness/model/tokenizer.h"
 #include "harness/util/errors.h"
 
 #include <fmt/format.h>
@@ -45,7 +46,7 @@ void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& se
 
 void write_quantized_checkpoint(LlamaModel& model, const std::string& out_dir, c10::ScalarType storage_dtype,
                                 const nlohmann::json& quantization_doc, const MethodReport& report,
-                                const std::string& tokenizer_path, bool overwrite) {
+                                const std::string& source_model_dir, bool overwrite) {
   const fs::path out(out_dir);
   std::error_code ec;
   if (fs::exists(out, ec) && !overwrite)
@@ -55,9 +56,10 @@ void write_quantized_checkpoint(LlamaModel& model, const std::string& out_dir, c
   try {
     save_llama(model, tmp.string(), storage_dtype, {{"quantization", quantization_doc.value("setting", "")}});
     if (!report.qparams.empty()) io::write_safetensors((tmp / kQParamsFile).string(), report.qparams);
-    if (!tokenizer_path.empty()) {
-      fs::copy_file(tokenizer_path, tmp / "tokenizer.model");
-      fs::permissions(tmp / "tokenizer.model", fs::perms::owner_write, fs::perm_options::add);  // source may be read-only
+    for (const std::string& name : Tokenizer::files_in(source_model_dir)) {
+      fs::create_directories((tmp / name).parent_path());
+      fs::copy_file(fs::path(source_model_dir) / name, tmp / name);
+      fs::permissions(tmp / name, fs::perms::owner_write, fs::perm_options::add);  // source may be read-only
     }
     // quantization.json last: a directory that has it is complete.
     io::write_file_atomic((tmp / kQuantizationFile).string(), quantization_doc.dump(2) + "\n");

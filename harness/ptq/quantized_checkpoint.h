@@ -39,9 +39,9 @@ void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& se
 
 // Writes model + quant params + quantization.json into out_dir, atomically as a whole: everything goes
 // into a sibling temporary directory that is renamed into place at the end. An existing out_dir is an
-// InputError unless `overwrite`.
+// InputError unless `overwrite`. The tokenizer files of `source_model_dir` (Tokenizer::files_in) are copied.
 void write_quantized_checkpoint(LlamaModel& model, const std::string& out_dir, c10::ScalarType storage_dtype,
                                 const nlohmann::json& quantization_doc, const MethodReport& report,
-                                const std::string& tokenizer_path, bool overwrite);
+                                const std::string& source_model_dir, bool overwrite);
 
 }  // namespace ptq::quant

@@ -6,6 +6,7 @@
 #include "harness/data/ppl_tasks.h"
 #include "harness/io/json_file.h"
 #include "harness/model/llama_config.h"
+#include "harness/model/tokenizer.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/util/errors.h"
 #include "harness/util/strict_json.h"
@@ -446,8 +447,9 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     if (!s.models[i].deferred.empty()) continue;  // checked when its cells run (plan.h resolve_deferred_models)
     const Ctx mc = root.key("models").index(i);
     const LlamaConfig config = LlamaConfig::from_file((fs::path(s.models[i].path) / "config.json").string());
-    if (needs_tokenizer && !fs::exists(fs::path(s.models[i].path) / "tokenizer.model"))
-      mc.key("path").fail(fmt::format("{} has no tokenizer.model, which the evaluators need", s.models[i].path));
+    if (needs_tokenizer && !Tokenizer::find_in(s.models[i].path))
+      mc.key("path").fail(fmt::format("{} has no tokenizer (tokenizer.model, tokenizer.json or original/tokenizer.model), "
+                                      "which the evaluators and calibration need", s.models[i].path));
     for (size_t k = 0; k < s.methods.size(); ++k)
       for (const auto& setting : s.methods[k].settings) {
         try {

@@ -42,7 +42,7 @@ nlohmann::json model_fingerprint(const std::string& model_dir) {
   for (const auto& entry : fs::directory_iterator(model_dir, ec)) {
     const std::string name = entry.path().filename().string();
     if (!entry.is_regular_file()) continue;
-    if (name == "config.json" || name == "tokenizer.model" ||
+    if (name == "config.json" || name == "tokenizer.model" || name == "tokenizer.json" || name == "tokenizer_config.json" ||
         (name.size() > 12 && name.compare(name.size() - 12, 12, ".safetensors") == 0))
       files.push_back(entry.path());
   }

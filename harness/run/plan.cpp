@@ -8,6 +8,7 @@
 #include "harness/io/jsonl.h"
 #include "harness/io/sha256.h"
 #include "harness/model/llama_config.h"
+#include "harness/model/tokenizer.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/run/fingerprint.h"
 #include "harness/util/build_info.h"
@@ -183,8 +184,9 @@ void check_model_for_cell(const Cell& cell, const std::string& where) {
     throw InputError(fmt::format("{}: {} has no config.json", where, dir.string()));
   bool needs_tokenizer = cell.calibration.has_value();
   for (const auto& e : cell.evaluators) needs_tokenizer |= eval::evaluators().get(e.task).needs_tokenizer;
-  if (needs_tokenizer && !fs::exists(dir / "tokenizer.model", ec))
-    throw InputError(fmt::format("{}: {} has no tokenizer.model, which the evaluators need", where, dir.string()));
+  if (needs_tokenizer && !Tokenizer::find_in(dir.string()))
+    throw InputError(fmt::format("{}: {} has no tokenizer (tokenizer.model, tokenizer.json or original/tokenizer.model), "
+                                 "which the evaluators and calibration need", where, dir.string()));
   try {
     quant::QuantSetting::parse(cell.setting).validate_for(LlamaConfig::from_file((dir / "config.json").string()));
   } catch (const InputError& e) {

@@ -66,7 +66,7 @@ std::string c4_shard(const std::vector<std::string>& docs, const std::string& sp
 }
 
 std::vector<int32_t> tokenize_wikitext(const Tokenizer& tok, const std::string& path) {
-  return tok.encode_with_bos(eval::wikitext_join(io::read_file(path)));
+  return tok.encode_input(eval::wikitext_join(io::read_file(path)));
 }
 
 at::Tensor to_tensor(const std::vector<int32_t>& ids) {

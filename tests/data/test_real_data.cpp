@@ -80,7 +80,7 @@ TEST_CASE("stories260K converted to HF layout reproduces llama2.c's greedy outpu
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const auto j = nlohmann::json::parse(r.out)["results"]["text"];
-  const auto stream = tok.encode_with_bos(kStoriesGreedy);
+  const auto stream = tok.encode_input(kStoriesGreedy);
   ptq::eval::PplOptions opt;
   opt.seqlen = 64;
   opt.progress = false;

@@ -112,7 +112,7 @@ TEST_CASE("eval --task wikitext2 reproduces the protocol on a tokenizer trained 
 
   // Independent: join, tokenize with one BOS, cut into segments of 64, naive perplexity.
   const auto tok = ptq::Tokenizer::load(dir.file("model/tokenizer.model"));
-  const auto ids32 = tok.encode_with_bos(simple_join(raw));
+  const auto ids32 = tok.encode_input(simple_join(raw));
   const std::vector<int64_t> ids(ids32.begin(), ids32.end());
   const int64_t nsamples = static_cast<int64_t>(ids.size()) / 64;
   REQUIRE(nsamples >= 3);

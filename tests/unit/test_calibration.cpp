@@ -23,7 +23,7 @@ TEST_CASE("wikitext2 calibration windows are slices of the joined train stream a
 
   // The stream, built here from the same rows: "", " = Title = \n", "", then one row per text line.
   const auto raw = " \n = Title = \n \n" + ptq::test::synthetic_text(80, 3);
-  const auto ids = tok.encode_with_bos(ptq::eval::wikitext_join(raw));
+  const auto ids = tok.encode_input(ptq::eval::wikitext_join(raw));
   REQUIRE(calib.windows.sizes() == at::IntArrayRef({6, 32}));
   CHECK(calib.starts == ptq::eval::sample_stream_starts(static_cast<int64_t>(ids.size()), 6, 32, 2));
   for (int64_t i = 0; i < 6; ++i)
@@ -49,7 +49,7 @@ TEST_CASE("c4 calibration windows come from documents long enough for them", "[u
   const auto calib = ptq::eval::sample_calibration("c4", dir.path(), tok, 5, 24, 2, ptq::eval::TokenCache::disabled());
   REQUIRE(calib.docs.size() == 5);
   for (size_t i = 0; i < 5; ++i) {
-    const auto full = tok.encode_with_bos(texts[calib.docs[i]]);
+    const auto full = tok.encode_input(texts[calib.docs[i]]);
     REQUIRE(full.size() > 24);
     CHECK(calib.starts[i] <= static_cast<int64_t>(full.size()) - 24 - 1);
     for (int64_t j = 0; j < 24; ++j) CHECK(calib.windows[i][j].item<int64_t>() == full[calib.starts[i] + j]);
