@@ -18,7 +18,7 @@
 namespace ptq::eval {
 
 const std::vector<std::string>& calibration_datasets() {
-  static const std::vector<std::string> names = {"wikitext2", "c4"};
+  static const std::vector<std::string> names = {"wikitext2", "c4", "text", "jsonl"};
   return names;
 }
 
@@ -27,6 +27,11 @@ std::string resolve_calibration_file(const std::string& dataset, const std::stri
   if (dataset == "c4")
     return resolve_data_file(data_path, {"c4-train.00000-of-01024.json.gz", "c4-train.00000-of-01024.json"},
                              "C4 train shard");
+  if (dataset == "text") {
+    io::require_file(data_path, "calibration text file");
+    return data_path;
+  }
+  if (dataset == "jsonl") return parse_jsonl_source(data_path).path;
   const std::string hint = closest_match(dataset, calibration_datasets());
   throw InputError(fmt::format("unknown calibration dataset '{}'{} (expected one of: {})", dataset,
                                hint.empty() ? "" : fmt::format(", did you mean '{}'?", hint),
@@ -73,9 +78,33 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
       std::copy(windows[i].ids.begin(), windows[i].ids.end(), dst + i * seqlen);
     }
     out.provenance = {{"data_file", file}, {"data_sha256", io::sha256_file(file)}};
+  } else if (dataset == "text") {  // the whole file, tokenized once, then the wikitext2 rule
+    const std::string file = resolve_calibration_file(dataset, data_path);
+    const std::string data_sha = io::sha256_file(file);
+    const nlohmann::json key = {{"task", "calibration_text"}, {"data_sha256", data_sha}, {"tokenizer_sha256", tok.sha256()}};
+    const at::Tensor stream = cache.get_or_compute(key, [&] {
+      const auto ids = tok.encode_input(io::read_file(file));
+      return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
+    });
+    out.starts = sample_stream_starts(stream.numel(), n, seqlen, seed);
+    for (int64_t i = 0; i < n; ++i) out.windows[i].copy_(stream.narrow(0, out.starts[i], seqlen));
+    out.provenance = {{"data_file", file}, {"data_sha256", data_sha}};
+  } else if (dataset == "jsonl") {  // documents of one field, then the c4 rule (a random window of a long enough document)
+    const JsonlSource source = parse_jsonl_source(data_path);
+    const auto docs = read_jsonl_texts(source);
+    const auto windows = sample_doc_windows(docs, [&](const std::string& t) { return tok.encode_input(t); }, n,
+                                            seqlen, seed);
+    int64_t* dst = out.windows.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) {
+      out.starts.push_back(windows[i].start);
+      out.docs.push_back(windows[i].doc);
+      std::copy(windows[i].ids.begin(), windows[i].ids.end(), dst + i * seqlen);
+    }
+    out.provenance = {{"data_file", source.path}, {"field", source.field}, {"data_sha256", io::sha256_file(source.path)}};
   } else {
     resolve_calibration_file(dataset, data_path);  // throws: unknown dataset
   }
+  out.provenance["tokenizer_input"] = tok.added_tokens_description();
   const at::Tensor w = out.windows.to(at::kInt).contiguous();
   out.provenance["tokenizer_sha256"] = tok.sha256();
   out.provenance["windows_sha256"] =

@@ -3,6 +3,9 @@
 //   wikitext2  the train split joined like the test split (one BOS), then nsamples times
 //              i = randint(0, numel - seqlen - 1), window = ids[i : i + seqlen]   (random.seed(seed))
 //   c4         the train shard c4-train.00000-of-01024.json(.gz): document windows as in get_c4
+//   text       any UTF-8 file: tokenized once as tokenizer(text), then the wikitext2 rule
+//   jsonl      JSON lines, one document per line ("PATH" reads each line's "text", "PATH#FIELD" another
+//              field): the c4 rule (a random window of a random document longer than seqlen)
 // OmniQuant/LRQuant default: wikitext2, 128 x 2048, seed 2; GPTQ: seed 0.
 #pragma once
 

@@ -47,7 +47,8 @@ const std::vector<PplTaskInfo>& ppl_tasks() {
       {"wikitext2", "WikiText-2 raw test split (wiki.test.raw), GPTQ/OmniQuant protocol", true},
       {"c4", "C4 validation shard 0, 256 random windows, random.seed(0) (GPTQ/OmniQuant 'c4')", true},
       {"c4_new", "C4 validation shard 0, first 1100 documents joined by ' ' (GPTQ --new-eval)", true},
-      {"text", "any UTF-8 text file, tokenized once with one BOS", true},
+      {"text", "any UTF-8 text file, tokenized once as tokenizer(text)", true},
+      {"jsonl", "JSON lines (--data PATH or PATH#FIELD, default field \"text\"), documents joined by \"\\n\\n\", tokenized once", true},
       {"tokens", "a NumPy .npy file of token ids, evaluated as given", false},
   };
   return tasks;
@@ -82,6 +83,7 @@ std::string resolve_ppl_data_file(const std::string& task, const std::string& da
   find_ppl_task(task);
   if (task == "wikitext2") return resolve_data_file(data_path, kWikiTestNames, "WikiText-2 test file");
   if (task == "c4" || task == "c4_new") return resolve_data_file(data_path, kC4ValNames, "C4 validation shard");
+  if (task == "jsonl") return parse_jsonl_source(data_path).path;
   io::require_file(data_path, fmt::format("data file for task {}", task));
   return data_path;
 }
@@ -100,6 +102,7 @@ EvalStream load_eval_stream(const std::string& task, const std::string& data_pat
   } else {
     const Tokenizer& tok = need_tokenizer(tokenizer, task);
     out.provenance["tokenizer_sha256"] = tok.sha256();
+    out.provenance["tokenizer_input"] = tok.added_tokens_description();  // e.g. "bos+text" (Llama) or "text" (Qwen)
     nlohmann::json key = {{"task", task}, {"data_sha256", data_sha}, {"tokenizer_sha256", tok.sha256()}};
     std::function<at::Tensor()> compute;
     if (task == "wikitext2") {
@@ -126,6 +129,12 @@ EvalStream load_eval_stream(const std::string& task, const std::string& data_pat
         if (static_cast<int64_t>(ids.size()) > kC4EvalWindows * seqlen) ids.resize(kC4EvalWindows * seqlen);
         return to_tensor(ids);
       };
+    } else if (task == "jsonl") {
+      out.protocol = "jsonl";
+      const JsonlSource source = parse_jsonl_source(data_path);
+      key["field"] = source.field;
+      out.provenance["field"] = source.field;
+      compute = [&, source] { return to_tensor(hf_slow_encode(tok, join(read_jsonl_texts(source), "\n\n"), &out.notices, file)); };
     } else {  // text
       out.protocol = "text";
       compute = [&] { return to_tensor(hf_slow_encode(tok, io::read_file(file), &out.notices, file)); };

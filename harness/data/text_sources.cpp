@@ -54,6 +54,31 @@ std::vector<std::string> read_c4_texts(const std::string& path, size_t max_docs)
   return texts;
 }
 
+JsonlSource parse_jsonl_source(const std::string& spec) {
+  JsonlSource s;
+  s.path = spec;
+  const size_t hash = spec.rfind('#');
+  if (hash != std::string::npos && !io::file_exists(spec)) {
+    s.path = spec.substr(0, hash);
+    s.field = spec.substr(hash + 1);
+    if (s.field.empty()) throw InputError(fmt::format("{}: empty field name after '#', expected PATH or PATH#FIELD", spec));
+  }
+  io::require_file(s.path, "JSON-lines data file");
+  return s;
+}
+
+std::vector<std::string> read_jsonl_texts(const JsonlSource& source) {
+  std::vector<std::string> texts;
+  io::for_each_json_line(source.path, [&](size_t line, const nlohmann::json& doc) {
+    if (!doc.is_object() || !doc.contains(source.field) || !doc[source.field].is_string())
+      throw InputError(fmt::format("{}: line {} has no string \"{}\" field", source.path, line, source.field));
+    texts.push_back(doc[source.field].get<std::string>());
+    return true;
+  });
+  if (texts.empty()) throw InputError(fmt::format("{}: no documents found, expected JSON lines", source.path));
+  return texts;
+}
+
 std::string resolve_data_file(const std::string& path, const std::vector<std::string>& canonical_names,
                               std::string_view what) {
   std::error_code ec;

@@ -14,6 +14,13 @@ std::string wikitext_join(std::string_view raw_file_contents);
 
 // The "text" fields of a C4 shard in file order (JSON lines, optionally .gz). `max_docs` > 0 stops early.
 std::vector<std::string> read_c4_texts(const std::string& path, size_t max_docs = 0);
+// User JSON lines: `spec` is "PATH" (each line's "text" field) or "PATH#FIELD". Every line must be an
+// object with a string FIELD; InputError naming the file, line and field otherwise.
+struct JsonlSource {
+  std::string path, field = "text";
+};
+JsonlSource parse_jsonl_source(const std::string& spec);
+std::vector<std::string> read_jsonl_texts(const JsonlSource& source);
 
 // A data argument may name the file itself or a directory holding the dataset's canonical file names
 // (e.g. wiki.test.raw, c4-validation.00000-of-00008.json.gz, also under en/). Throws InputError listing

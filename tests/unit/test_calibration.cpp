@@ -62,3 +62,39 @@ TEST_CASE("an unknown calibration dataset is named with the choices", "[unit][ca
   CHECK_THROWS_WITH(ptq::eval::sample_calibration("wikitext", dir.path(), tok, 1, 8, 0, ptq::eval::TokenCache::disabled()),
                     Contains("unknown calibration dataset 'wikitext', did you mean 'wikitext2'?"));
 }
+
+TEST_CASE("user calibration data: a text file by the wikitext2 rule, a JSON-lines field by the c4 rule",
+          "[unit][calibration]") {
+  ptq::test::TempDir dir;
+  const auto tok = ptq::Tokenizer::load(ptq::test::train_test_tokenizer(dir.path()));
+  const auto cache = ptq::eval::TokenCache::disabled();
+  // text: the whole file as tokenizer(text), no WikiText row joining.
+  const std::string raw = " \n = Title = \n \n" + ptq::test::synthetic_text(60, 5);
+  ptq::test::write_text(dir.file("mine.txt"), raw);
+  const auto calib = ptq::eval::sample_calibration("text", dir.file("mine.txt"), tok, 4, 16, 2, cache);
+  const auto ids = tok.encode_input(raw);
+  CHECK(calib.starts == ptq::eval::sample_stream_starts(static_cast<int64_t>(ids.size()), 4, 16, 2));
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j < 16; ++j) CHECK(calib.windows[i][j].item<int64_t>() == ids[calib.starts[i] + j]);
+  CHECK(calib.provenance["tokenizer_input"] == "bos+text");
+
+  // jsonl: another field than "text" with PATH#FIELD.
+  std::vector<std::string> texts;
+  std::string lines;
+  for (int d = 0; d < 20; ++d) {
+    texts.push_back(ptq::test::synthetic_text(1 + d % 5, static_cast<uint32_t>(d + 50)));
+    lines += nlohmann::json{{"content", texts.back()}, {"n", d}}.dump() + "\n";
+  }
+  ptq::test::write_text(dir.file("docs.jsonl"), lines);
+  const auto j = ptq::eval::sample_calibration("jsonl", dir.file("docs.jsonl") + "#content", tok, 3, 20, 2, cache);
+  REQUIRE(j.docs.size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto full = tok.encode_input(texts[j.docs[i]]);
+    for (int64_t k = 0; k < 20; ++k) CHECK(j.windows[i][k].item<int64_t>() == full[j.starts[i] + k]);
+  }
+  CHECK(j.provenance["field"] == "content");
+  CHECK_THROWS_WITH(ptq::eval::sample_calibration("jsonl", dir.file("docs.jsonl"), tok, 3, 20, 2, cache),
+                    Contains("docs.jsonl: line 1 has no string \"text\" field"));
+  CHECK_THROWS_WITH(ptq::eval::sample_calibration("text", dir.file("absent.txt"), tok, 3, 20, 2, cache),
+                    Contains("calibration text file not found"));
+}
