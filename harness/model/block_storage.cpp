@@ -58,6 +58,10 @@ DecoderBlock BlockStorage::read_host(size_t i, const LlamaConfig& config) const 
   require(b.post_attention_layernorm, "post_attention_layernorm.weight");
   const auto ls = b.linears();
   for (size_t k = 0; k < ls.size(); ++k) require(ls[k]->weight, DecoderBlock::kLinearNames[k]);
+  if (config.qk_norm) {
+    require(b.q_norm, "self_attn.q_norm.weight");
+    require(b.k_norm, "self_attn.k_norm.weight");
+  }
   return b;
 }
 
@@ -68,7 +72,7 @@ DecoderBlock BlockStorage::place(DecoderBlock b, const LlamaConfig& config, c10:
   const auto ls = b.linears();
   for (size_t k = 0; k < ls.size(); ++k) {
     // The layout sync_bias_layout gives resident blocks: zeros where a method folded no bias.
-    const bool wants_bias = k < 4 ? config.attention_bias : config.mlp_bias;
+    const bool wants_bias = k < 3 ? config.has_q_bias() : k == 3 ? config.has_o_bias() : config.mlp_bias;
     if (wants_bias && !ls[k]->bias.defined()) ls[k]->bias = at::zeros({ls[k]->weight.size(0)}, options);
   }
   if (config.norm_bias) {

@@ -44,9 +44,13 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
     }
     // Learned clipping of the activation hooks (not a block tensor: ptq/ reads it back into the hooks).
     if (c.act_clip) out.push_back({p + kActClipTensor, {kLinearInputSites}});
+    if (c.qk_norm) {  // qwen3
+      out.push_back({p + "self_attn.q_norm.weight", {c.head_dim}});
+      out.push_back({p + "self_attn.k_norm.weight", {c.head_dim}});
+    }
     const std::tuple<const char*, int64_t, int64_t, bool> linears[] = {
-        {"self_attn.q_proj", c.q_dim(), h, c.attention_bias},  {"self_attn.k_proj", c.kv_dim(), h, c.attention_bias},
-        {"self_attn.v_proj", c.kv_dim(), h, c.attention_bias}, {"self_attn.o_proj", h, c.q_dim(), c.attention_bias},
+        {"self_attn.q_proj", c.q_dim(), h, c.has_q_bias()},  {"self_attn.k_proj", c.kv_dim(), h, c.has_q_bias()},
+        {"self_attn.v_proj", c.kv_dim(), h, c.has_q_bias()}, {"self_attn.o_proj", h, c.q_dim(), c.has_o_bias()},
         {"mlp.gate_proj", ffn, h, c.mlp_bias},                 {"mlp.up_proj", ffn, h, c.mlp_bias},
         {"mlp.down_proj", h, ffn, c.mlp_bias}};
     for (const auto& [name, out_f, in_f, has_bias] : linears) {

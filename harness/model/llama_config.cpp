@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 namespace ptq {
 
 namespace {
@@ -82,15 +84,45 @@ RopeScaling parse_rope_scaling(const json& s, const std::string& source, const c
   return out;
 }
 
+// transformers' defaults for a key a config.json may lack, per model_type.
+struct TypeDefaults {
+  int64_t max_position_embeddings;
+  int64_t head_dim;  // 0: hidden_size / num_attention_heads
+};
+
+TypeDefaults type_defaults(const std::string& type) {
+  if (type == "mistral") return {4096 * 32, 0};
+  if (type == "qwen2") return {32768, 0};
+  if (type == "qwen3") return {32768, 128};  // Qwen3Config(head_dim=128)
+  return {2048, 0};
+}
+
+// An integer, or null (0); `absent` when the key is missing.
+int64_t integer_or_null(const json& j, const char* key, int64_t absent, const std::string& source) {
+  if (!j.contains(key)) return absent;
+  if (j[key].is_null()) return 0;
+  return Reader(j, source).integer(key);
+}
+
 }  // namespace
+
+const std::vector<std::string>& supported_model_types() {
+  static const std::vector<std::string> types = {"llama", "mistral", "qwen2", "qwen3"};
+  return types;
+}
 
 LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
   if (!j.is_object()) throw InputError(fmt::format("{}: expected a JSON object", source));
   Reader r(j, source);
   LlamaConfig c;
   c.model_type = r.string_or("model_type", "llama");
-  if (c.model_type != "llama")
-    throw InputError(fmt::format("{}: model_type \"{}\" is not supported, expected \"llama\"", source, c.model_type));
+  const auto& types = supported_model_types();
+  if (std::find(types.begin(), types.end(), c.model_type) == types.end())
+    throw InputError(fmt::format("{}: model_type \"{}\" is not supported (supported: {})", source, c.model_type,
+                                 join(types, ", ")));
+  const std::string& type = c.model_type;
+  const bool qwen = type == "qwen2" || type == "qwen3";
+  const TypeDefaults defaults = type_defaults(type);
   const std::string act = r.string_or("hidden_act", "silu");
   if (act != "silu") throw InputError(fmt::format("{}: hidden_act \"{}\" is not supported, expected \"silu\"", source, act));
   if (r.integer_or("pretraining_tp", 1) != 1)
@@ -102,17 +134,40 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
   c.num_attention_heads = r.integer("num_attention_heads");
   c.num_key_value_heads = r.integer_or("num_key_value_heads", c.num_attention_heads);
   c.vocab_size = r.integer("vocab_size");
-  if (c.num_attention_heads > 0 && !r.has("head_dim") && c.hidden_size % c.num_attention_heads != 0)
+  if (c.num_attention_heads > 0 && !r.has("head_dim") && defaults.head_dim == 0 && c.hidden_size % c.num_attention_heads != 0)
     throw InputError(fmt::format("{}: hidden_size {} is not divisible by num_attention_heads {}", source,
                                  c.hidden_size, c.num_attention_heads));
-  c.head_dim = r.integer_or("head_dim", c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads : 0);
-  c.max_position_embeddings = r.integer_or("max_position_embeddings", 2048);
+  c.head_dim = r.integer_or("head_dim", defaults.head_dim > 0                ? defaults.head_dim
+                                        : c.num_attention_heads > 0 ? c.hidden_size / c.num_attention_heads
+                                                                    : 0);
+  c.max_position_embeddings = r.integer_or("max_position_embeddings", defaults.max_position_embeddings);
   c.rms_norm_eps = r.number_or("rms_norm_eps", 1e-6);
   c.tie_word_embeddings = r.boolean_or("tie_word_embeddings", false);
-  c.attention_bias = r.boolean_or("attention_bias", false);
-  c.mlp_bias = r.boolean_or("mlp_bias", false);
+  // Biases as the type's class builds them; keys a class does not read are ignored, as transformers
+  // ignores them. "ptqbench_*": biases a method added that the class has no place for (see the header).
+  const bool native_attention_bias = (type == "llama" || type == "qwen3") && r.boolean_or("attention_bias", false);
+  c.attention_bias = native_attention_bias || r.boolean_or("ptqbench_attention_bias", false);
+  c.qkv_bias = type == "qwen2";
+  c.mlp_bias = (type == "llama" && r.boolean_or("mlp_bias", false)) || r.boolean_or("ptqbench_mlp_bias", false);
+  c.qk_norm = type == "qwen3";
   c.norm_bias = r.boolean_or("ptqbench_norm_bias", false);
   c.act_clip = r.boolean_or("ptqbench_act_clip", false);
+  if (type == "mistral") c.sliding_window = integer_or_null(j, "sliding_window", 4096, source);  // MistralConfig
+  if (qwen) {
+    c.use_sliding_window = r.boolean_or("use_sliding_window", false);
+    c.sliding_window = integer_or_null(j, "sliding_window", 4096, source);
+    c.max_window_layers = r.integer_or("max_window_layers", 28);
+    if (r.has("layer_types")) {
+      const auto& lt = j["layer_types"];
+      if (!lt.is_array()) throw InputError(fmt::format("{}: \"layer_types\" is {}, expected a list", source, lt.dump()));
+      for (const auto& v : lt) {
+        if (!v.is_string() || (v != "full_attention" && v != "sliding_attention"))
+          throw InputError(fmt::format("{}: layer_types holds {}, expected \"full_attention\" or \"sliding_attention\"",
+                                       source, v.dump()));
+        c.layer_types.push_back(v.get<std::string>());
+      }
+    }
+  }
   c.bos_token_id = r.integer_or("bos_token_id", 1);
   if (r.has("eos_token_id")) {
     const auto& e = j["eos_token_id"];
@@ -163,10 +218,40 @@ void LlamaConfig::validate(const std::string& source) const {
   if (head_dim % 2 != 0) throw InputError(fmt::format("{}: head_dim {} is odd, RoPE needs an even head_dim", source, head_dim));
   if (!(rms_norm_eps > 0)) throw InputError(fmt::format("{}: rms_norm_eps must be positive", source));
   if (!(rope_theta > 0)) throw InputError(fmt::format("{}: rope_theta must be positive", source));
+  if (sliding_window < 0) throw InputError(fmt::format("{}: \"sliding_window\" is {}, expected a positive integer or null", source, sliding_window));
+  if (!layer_types.empty() && static_cast<int64_t>(layer_types.size()) != num_hidden_layers)
+    throw InputError(fmt::format("{}: layer_types has {} entries, expected num_hidden_layers {}", source, layer_types.size(),
+                                 num_hidden_layers));
+}
+
+int64_t LlamaConfig::attention_window() const {
+  if (model_type == "mistral") return sliding_window;  // every layer
+  if (model_type != "qwen2" && model_type != "qwen3") return 0;
+  // Qwen2Config / Qwen3Config: sliding_window = None unless use_sliding_window; the layers from
+  // max_window_layers on are "sliding_attention" unless layer_types says which.
+  if (!use_sliding_window || sliding_window == 0) return 0;
+  const bool any = layer_types.empty() ? max_window_layers < num_hidden_layers
+                                       : std::find(layer_types.begin(), layer_types.end(), "sliding_attention") != layer_types.end();
+  return any ? sliding_window : 0;
+}
+
+void LlamaConfig::check_sequence_length(int64_t seqlen) const {
+  const int64_t w = attention_window();
+  if (w > 0 && seqlen > w)
+    throw InputError(fmt::format("model_type {} with sliding_window {}: a {}-token sequence needs the sliding-window "
+                                 "attention mask, which ptqbench does not implement (sequences of at most {} tokens "
+                                 "are exact)", model_type, w, seqlen, w));
+}
+
+std::string LlamaConfig::architecture() const {
+  if (model_type == "mistral") return "MistralForCausalLM";
+  if (model_type == "qwen2") return "Qwen2ForCausalLM";
+  if (model_type == "qwen3") return "Qwen3ForCausalLM";
+  return "LlamaForCausalLM";
 }
 
 json LlamaConfig::to_json() const {
-  json j = {{"architectures", {"LlamaForCausalLM"}},
+  json j = {{"architectures", {architecture()}},
             {"model_type", model_type},
             {"hidden_act", "silu"},
             {"hidden_size", hidden_size},
@@ -180,9 +265,24 @@ json LlamaConfig::to_json() const {
             {"rms_norm_eps", rms_norm_eps},
             {"rope_theta", rope_theta},
             {"tie_word_embeddings", tie_word_embeddings},
-            {"attention_bias", attention_bias},
-            {"mlp_bias", mlp_bias},
             {"bos_token_id", bos_token_id}};
+  // Each type with the keys its class reads; biases it has no place for as ptqbench_* (see the header).
+  const auto window = [&] { return sliding_window > 0 ? json(sliding_window) : json(nullptr); };
+  if (model_type == "llama") {
+    j["attention_bias"] = attention_bias;
+    j["mlp_bias"] = mlp_bias;
+  } else {
+    if (model_type == "qwen3") j["attention_bias"] = attention_bias;
+    else if (attention_bias) j["ptqbench_attention_bias"] = true;
+    if (mlp_bias) j["ptqbench_mlp_bias"] = true;
+  }
+  if (model_type == "mistral") j["sliding_window"] = window();
+  if (model_type == "qwen2" || model_type == "qwen3") {
+    j["use_sliding_window"] = use_sliding_window;
+    j["sliding_window"] = window();
+    j["max_window_layers"] = max_window_layers;
+    if (!layer_types.empty()) j["layer_types"] = layer_types;
+  }
   j["eos_token_id"] = eos_token_ids.size() == 1 ? json(eos_token_ids[0]) : json(eos_token_ids);
   if (!torch_dtype.empty()) j["torch_dtype"] = torch_dtype;
   if (norm_bias) j["ptqbench_norm_bias"] = true;
@@ -203,7 +303,8 @@ json LlamaConfig::to_json() const {
 
 int64_t LlamaConfig::parameter_count() const {
   const int64_t attn = hidden_size * (q_dim() + 2 * kv_dim()) + q_dim() * hidden_size +
-                       (attention_bias ? q_dim() + 2 * kv_dim() + hidden_size : 0);
+                       (has_q_bias() ? q_dim() + 2 * kv_dim() : 0) + (has_o_bias() ? hidden_size : 0) +
+                       (qk_norm ? 2 * head_dim : 0);
   const int64_t mlp = 3 * hidden_size * intermediate_size + (mlp_bias ? 2 * intermediate_size + hidden_size : 0);
   const int64_t norms = (norm_bias ? 4 : 2) * hidden_size;
   const int64_t block = attn + mlp + norms + (act_clip ? 4 : 0);

@@ -46,6 +46,8 @@ std::vector<std::pair<std::string, at::Tensor*>> DecoderBlock::named_tensors() {
   };
   if (input_layernorm_bias.defined()) out.emplace_back("input_layernorm.bias", &input_layernorm_bias);
   if (post_attention_layernorm_bias.defined()) out.emplace_back("post_attention_layernorm.bias", &post_attention_layernorm_bias);
+  if (q_norm.defined()) out.emplace_back("self_attn.q_norm.weight", &q_norm);
+  if (k_norm.defined()) out.emplace_back("self_attn.k_norm.weight", &k_norm);
   const auto ls = linears();
   for (size_t k = 0; k < ls.size(); ++k) {
     out.emplace_back(std::string(kLinearNames[k]) + ".weight", &ls[k]->weight);
@@ -59,8 +61,10 @@ void DecoderBlock::cast(at::ScalarType dtype) {
 }
 
 void prepare_block_slots(DecoderBlock& b, const LlamaConfig& c) {
-  if (c.attention_bias)
-    for (Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj, &b.o_proj}) l->bias = at::empty({0});
+  if (c.has_q_bias())
+    for (Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj}) l->bias = at::empty({0});
+  if (c.has_o_bias()) b.o_proj.bias = at::empty({0});
+  if (c.qk_norm) b.q_norm = b.k_norm = at::empty({0});
   if (c.mlp_bias)
     for (Linear* l : {&b.gate_proj, &b.up_proj, &b.down_proj}) l->bias = at::empty({0});
   if (c.norm_bias) b.input_layernorm_bias = b.post_attention_layernorm_bias = at::empty({0});
@@ -92,11 +96,16 @@ at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const 
                              const RopeTables& rope, const ActivationHook* aq, int64_t score_chunk_bytes) {
   const int64_t batch = x_normed.size(0), t = x_normed.size(1), hd = c.head_dim;
   const int64_t nh = c.num_attention_heads, nkv = c.num_key_value_heads;
+  c.check_sequence_length(t);  // a sliding window shorter than the sequence: refused
   const QuantizedInput x(aq, x_normed, ActivationSite::kQkvInput);
   // [B, T, heads*hd] -> [B, heads, T, hd]
   at::Tensor q = b.q_proj(x.first()).view({batch, t, nh, hd}).transpose(1, 2);
   at::Tensor k = b.k_proj(x.again()).view({batch, t, nkv, hd}).transpose(1, 2);
   at::Tensor v = b.v_proj(x.again()).view({batch, t, nkv, hd}).transpose(1, 2);
+  if (c.qk_norm) {  // qwen3: RMSNorm over each head's head_dim channels (float32 statistics), before RoPE
+    q = rms_norm(q, b.q_norm, c.rms_norm_eps);
+    k = rms_norm(k, b.k_norm, c.rms_norm_eps);
+  }
   q = at_site(aq, apply_rope(q, rope), ActivationSite::kQuery).contiguous();
   k = apply_rope(k, rope);
   if (nkv != nh) {  // GQA: query head h reads key/value head h / (nh / nkv), as HF repeat_kv
@@ -251,10 +260,16 @@ void LlamaModel::sync_bias_layout() {
     return any;
   };
   const int64_t h = config_.hidden_size, ffn = config_.intermediate_size;
-  config_.attention_bias = complete([&](DecoderBlock& b) {
-    return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.q_proj.bias, config_.q_dim()}, {&b.k_proj.bias, config_.kv_dim()},
-                                                        {&b.v_proj.bias, config_.kv_dim()}, {&b.o_proj.bias, h}};
-  }, rests_with({"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias", "self_attn.o_proj.bias"}));
+  if (config_.qkv_bias) {  // qwen2: q/k/v biases are there; an o_proj bias makes it llama's attention_bias
+    config_.attention_bias = complete([&](DecoderBlock& b) {
+      return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.o_proj.bias, h}};
+    }, rests_with({"self_attn.o_proj.bias"}));
+  } else {
+    config_.attention_bias = complete([&](DecoderBlock& b) {
+      return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.q_proj.bias, config_.q_dim()}, {&b.k_proj.bias, config_.kv_dim()},
+                                                          {&b.v_proj.bias, config_.kv_dim()}, {&b.o_proj.bias, h}};
+    }, rests_with({"self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias", "self_attn.o_proj.bias"}));
+  }
   config_.mlp_bias = complete([&](DecoderBlock& b) {
     return std::vector<std::pair<at::Tensor*, int64_t>>{{&b.gate_proj.bias, ffn}, {&b.up_proj.bias, ffn}, {&b.down_proj.bias, h}};
   }, rests_with({"mlp.gate_proj.bias", "mlp.up_proj.bias", "mlp.down_proj.bias"}));

@@ -2,6 +2,9 @@
 // RMSNorm in float32, rotate-half RoPE, grouped-query attention written out as matmul-softmax-matmul
 // (so that later Q/K/V and softmax quantization points have somewhere to live), SiLU-gated MLP.
 // Blocks are plain structs of tensors, addressable one at a time for block-wise PTQ methods.
+// The architecture variants (LlamaConfig::model_type: mistral, qwen2, qwen3) are this one forward with
+// the config's optional parts: q/k/v (and o) biases, qwen3's per-head q/k RMSNorm before RoPE; a
+// sequence longer than a sliding window is refused (LlamaConfig::check_sequence_length).
 #pragma once
 
 #include "harness/model/activation_hook.h"
@@ -29,6 +32,9 @@ struct DecoderBlock {
   at::Tensor post_attention_layernorm;  // [hidden]
   // Additive norm biases, undefined unless OmniQuant's LET folded a non-zero shift (config.norm_bias).
   at::Tensor input_layernorm_bias, post_attention_layernorm_bias;
+  // qwen3 (config.qk_norm): RMSNorm gains [head_dim] applied to every head of q and of k before RoPE
+  // ("self_attn.q_norm.weight", "self_attn.k_norm.weight"); undefined otherwise.
+  at::Tensor q_norm, k_norm;
   Linear q_proj, k_proj, v_proj, o_proj;
   Linear gate_proj, up_proj, down_proj;
   // (HF name suffix relative to "model.layers.<i>.", tensor slot) for every tensor of the block.
@@ -42,7 +48,7 @@ struct DecoderBlock {
   void cast(at::ScalarType dtype);
 };
 
-// Creates (as empty tensors) the optional slots `config` asks for (biases) so that
+// Creates (as empty tensors) the optional slots `config` asks for (biases, q/k norms) so that
 // named_tensors() lists them for a loader to fill.
 void prepare_block_slots(DecoderBlock& b, const LlamaConfig& config);
 

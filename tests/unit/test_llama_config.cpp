@@ -110,8 +110,8 @@ TEST_CASE("invalid configs name the key and what was expected", "[unit][config]"
   j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
   CHECK_THAT(error_of(j), Contains("rope_scaling.rope_type \"yarn\" is not supported"));
   j = llama2_7b();
-  j["model_type"] = "mistral";
-  CHECK_THAT(error_of(j), Contains("model_type \"mistral\" is not supported"));
+  j["model_type"] = "gemma";
+  CHECK_THAT(error_of(j), Contains("model_type \"gemma\" is not supported (supported: llama, mistral, qwen2, qwen3)"));
   j = llama2_7b();
   j["hidden_act"] = "gelu";
   CHECK_THAT(error_of(j), Contains("hidden_act \"gelu\""));
@@ -119,4 +119,62 @@ TEST_CASE("invalid configs name the key and what was expected", "[unit][config]"
   j["num_hidden_layers"] = 0;
   CHECK_THAT(error_of(j), Contains("\"num_hidden_layers\" is 0, expected a positive integer"));
   CHECK_THAT(error_of(json::array()), Contains("expected a JSON object"));
+}
+
+TEST_CASE("Mistral-7B-v0.1, Qwen2.5-0.5B and Qwen3-0.6B config.json files are read with their classes' semantics",
+          "[unit][config][arch]") {
+  const json mistral = json::parse(R"({"architectures": ["MistralForCausalLM"], "bos_token_id": 1, "eos_token_id": 2,
+    "hidden_act": "silu", "hidden_size": 4096, "initializer_range": 0.02, "intermediate_size": 14336,
+    "max_position_embeddings": 32768, "model_type": "mistral", "num_attention_heads": 32, "num_hidden_layers": 32,
+    "num_key_value_heads": 8, "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "sliding_window": 4096,
+    "tie_word_embeddings": false, "torch_dtype": "bfloat16", "transformers_version": "4.34.0.dev0", "use_cache": true,
+    "vocab_size": 32000})");
+  const auto m = LlamaConfig::from_json(mistral, "config.json");
+  CHECK(m.attention_window() == 4096);
+  CHECK_FALSE(m.has_q_bias());
+  CHECK(m.parameter_count() == 7241732096LL);  // published
+  json no_window = mistral;
+  no_window["sliding_window"] = nullptr;  // v0.2 onwards
+  CHECK(LlamaConfig::from_json(no_window, "c").attention_window() == 0);
+  no_window.erase("sliding_window");  // absent: MistralConfig's default 4096
+  CHECK(LlamaConfig::from_json(no_window, "c").attention_window() == 4096);
+
+  const json qwen2 = json::parse(R"({"architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0,
+    "bos_token_id": 151643, "eos_token_id": 151643, "hidden_act": "silu", "hidden_size": 896,
+    "initializer_range": 0.02, "intermediate_size": 4864, "max_position_embeddings": 32768, "max_window_layers": 24,
+    "model_type": "qwen2", "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2,
+    "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "sliding_window": 32768, "tie_word_embeddings": true,
+    "torch_dtype": "bfloat16", "transformers_version": "4.43.1", "use_cache": true, "use_sliding_window": false,
+    "vocab_size": 151936})");
+  const auto q2 = LlamaConfig::from_json(qwen2, "config.json");
+  CHECK(q2.has_q_bias());
+  CHECK_FALSE(q2.has_o_bias());
+  CHECK(q2.attention_window() == 0);  // use_sliding_window false
+  CHECK(q2.rope_theta == 1e6);
+  CHECK(q2.parameter_count() == 494032768LL);  // published
+  json q2_bias = qwen2;
+  q2_bias["attention_bias"] = true;  // not a Qwen2Config key: ignored, as transformers ignores it
+  CHECK_FALSE(LlamaConfig::from_json(q2_bias, "c").has_o_bias());
+
+  const json qwen3 = json::parse(R"({"architectures": ["Qwen3ForCausalLM"], "attention_bias": false,
+    "attention_dropout": 0.0, "bos_token_id": 151643, "eos_token_id": 151645, "head_dim": 128, "hidden_act": "silu",
+    "hidden_size": 1024, "initializer_range": 0.02, "intermediate_size": 3072, "max_position_embeddings": 40960,
+    "max_window_layers": 28, "model_type": "qwen3", "num_attention_heads": 16, "num_hidden_layers": 28,
+    "num_key_value_heads": 8, "rms_norm_eps": 1e-06, "rope_scaling": null, "rope_theta": 1000000,
+    "sliding_window": null, "tie_word_embeddings": true, "torch_dtype": "bfloat16", "transformers_version": "4.51.0",
+    "use_cache": true, "use_sliding_window": false, "vocab_size": 151936})");
+  const auto q3 = LlamaConfig::from_json(qwen3, "config.json");
+  CHECK(q3.qk_norm);
+  CHECK(q3.head_dim == 128);
+  CHECK(q3.q_dim() == 2048);  // heads x head_dim, not hidden_size
+  CHECK(q3.parameter_count() == 596049920LL);  // published
+  json q3_no_head_dim = qwen3;
+  q3_no_head_dim.erase("head_dim");  // Qwen3Config's default, not hidden / heads
+  CHECK(LlamaConfig::from_json(q3_no_head_dim, "c").head_dim == 128);
+
+  for (const json& j : {mistral, qwen2, qwen3}) {  // to_json writes the class's keys and reads back the same
+    const auto c = LlamaConfig::from_json(j, "c");
+    CHECK(c.to_json().at("architectures") == j.at("architectures"));
+    CHECK(LlamaConfig::from_json(c.to_json(), "c").to_json() == c.to_json());
+  }
 }
