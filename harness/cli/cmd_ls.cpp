@@ -20,8 +20,8 @@ void run_ls(const std::string& what) {
     const auto& registry = methods::registry();
     for (const auto& name : registry.names()) {
       const auto& m = registry.get(name);
-      fmt::print("{:<12} {}\n{:<12} in paper tables: {}\n{:<12} default config: {}\n", name, m.description(), "",
-                 m.paper_name(), "", m.default_config().dump());
+      fmt::print("{:<12} {}\n{:<12} in paper tables: {}\n{:<12} model types: {}\n{:<12} default config: {}\n", name,
+                 m.description(), "", m.paper_name(), "", m.model_support(), "", m.default_config().dump());
       const nlohmann::json fields = m.config_fields();
       for (const auto& [key, f] : fields.items())  // each default and where it comes from
         fmt::print("{:<12}   {:<20} {:<12} {}{}\n", "", key, f.at("default").dump(), f.at("source").get<std::string>(),

@@ -99,6 +99,7 @@ void run_quantize(const QuantizeOptions& o) {
   const ModelDir m = inspect_model_dir(o.model_dir);
   setting.validate_for(m.config);
   const pipeline::CalibrationRequest calib{o.calib, o.calib_data, o.nsamples, o.seqlen, o.seed};
+  pipeline::check_model_support(method, m.config, setting, calib.seqlen);  // the architecture, before any data
   std::optional<Tokenizer> tokenizer;
   pipeline::check_calibration_data(method, calib);  // fail before loading anything
   if (method.needs_calibration) {

@@ -23,6 +23,13 @@ ResolvedMethod resolve_method(const std::string& name, const nlohmann::json& ove
   return r;
 }
 
+void check_model_support(const ResolvedMethod& method, const LlamaConfig& config, const quant::QuantSetting& setting,
+                         int64_t calibration_seqlen) {
+  if (!method.method) return;
+  method.method->check_model(config, setting, method.config);
+  if (method.needs_calibration) config.check_sequence_length(calibration_seqlen);
+}
+
 void check_calibration_data(const ResolvedMethod& method, const CalibrationRequest& request) {
   if (!method.needs_calibration) return;
   if (request.data.empty())
@@ -53,6 +60,7 @@ Quantized quantize(LlamaModel& model, const ResolvedMethod& method, const Quanti
   Quantized q;
   if (!method.method) return q;
   throw_if_stop_requested("before quantizing");
+  method.method->check_model(model.config(), request.setting, method.config);
   quant::MethodContext ctx;
   ctx.calibration = request.calibration;
   ctx.progress = request.progress;

@@ -32,6 +32,12 @@ struct ResolvedMethod {
 // InputError for an unknown method or a bad config key/value.
 ResolvedMethod resolve_method(const std::string& name, const nlohmann::json& overrides);
 
+// Whether the method quantizes this architecture (Method::check_model) and, when it calibrates, whether
+// the model's attention takes calibration windows of `calibration_seqlen` tokens (a sliding window
+// shorter than them is refused: LlamaConfig::check_sequence_length). InputError; nothing for "fp".
+void check_model_support(const ResolvedMethod& method, const LlamaConfig& config, const quant::QuantSetting& setting,
+                         int64_t calibration_seqlen);
+
 // The reference codes' get_loaders(name, nsamples, seed, seqlen).
 struct CalibrationRequest {
   std::string dataset = "wikitext2";
@@ -72,7 +78,8 @@ struct Quantized {
   double seconds = 0;
 };
 
-// Applies the method to `model` in place (nothing for "fp"); checks for a stop request first. Takes the
+// Applies the method to `model` in place (nothing for "fp"); checks for a stop request and the method's
+// support of the model's architecture (Method::check_model) first. Takes the
 // method's evaluation-time adapter first, while the model is still the FP one.
 Quantized quantize(LlamaModel& model, const ResolvedMethod& method, const QuantizeRequest& request);
 

@@ -16,6 +16,7 @@
 
 namespace ptq {
 class LlamaModel;
+struct LlamaConfig;
 }
 
 namespace ptq::quant {
@@ -66,6 +67,13 @@ class Method {
   // ({"<key>": {"default", "source", "allowed"}}; harness/ptq/config_schema.h); {} when undeclared.
   virtual nlohmann::json config_fields() const { return nlohmann::json::object(); }
   virtual bool needs_calibration(const nlohmann::json& config) const = 0;
+  // Which architecture variants (LlamaConfig::model_type) the method quantizes, and how: one line, shown
+  // by `ptqbench ls methods`.
+  virtual std::string model_support() const = 0;
+  // InputError, one line naming the method and the model_type, when the method cannot quantize a model
+  // of this architecture with this (resolved) config and setting. pipeline::quantize calls it before the
+  // method runs; the CLI and the cell runner before the model is loaded (pipeline::check_model_support).
+  virtual void check_model(const LlamaConfig& model, const QuantSetting& setting, const nlohmann::json& config) const = 0;
   // Quantizes the model in place: weights fake-quantized once (stored de-quantized), activation
   // quantization switched on in the blocks' activation hooks (apply_activation_quant).
   virtual MethodReport apply(LlamaModel& model, const QuantSetting& setting, const nlohmann::json& config,

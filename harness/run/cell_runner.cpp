@@ -97,6 +97,9 @@ void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::pat
   const LlamaConfig config = LlamaConfig::from_file((fs::path(model_dir) / "config.json").string());
   const quant::QuantSetting setting = quant::QuantSetting::parse(cell.setting);
   const pipeline::ResolvedMethod method = pipeline::resolve_method(cell.method, cell.config);
+  pipeline::check_model_support(method, config, setting, calibration_request(cell.calibration).seqlen);
+  for (const auto& e : cell.evaluators)  // perplexity segments longer than a sliding window: refused now, not after quantizing
+    if (!e.zeroshot) config.check_sequence_length(std::min<int64_t>(e.seqlen, config.max_position_embeddings));
 
   // Data first: a bad file fails the cell before the model is loaded.
   auto t = Clock::now();

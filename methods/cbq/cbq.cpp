@@ -72,6 +72,11 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     return "cross-block reconstruction (sliding window, homologous MSE+KL loss) with CFP and LoRA-Rounding";
   }
   bool needs_calibration(const nlohmann::json&) const override { return true; }
+  std::string model_support() const override {
+    return "llama, mistral, qwen2, qwen3: CFP's channel scalings (input norm -> q/k/v, post-attention norm -> gate/up, "
+           "up -> down) are exact on each, biases carried; no q/k transform, so qwen3's q/k norms are untouched";
+  }
+  void check_model(const LlamaConfig&, const quant::QuantSetting&, const nlohmann::json&) const override {}
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
                             quant::MethodContext& ctx) const override {

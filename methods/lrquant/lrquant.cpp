@@ -73,6 +73,11 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
   std::string description() const override {
     return "OmniQuant's pipeline with LAE scale init, trained shifts, MSE + NLC loss, optional test-time adaptation";
   }
+  std::string model_support() const override { return std::string(kLetModelSupport) + "; the same for its test-time adaptation"; }
+  void check_model(const LlamaConfig& model, const quant::QuantSetting& setting, const nlohmann::json& config) const override {
+    const LRQuantConfig c = LRQuantConfig::from_json(config);
+    check_let_model(name(), model, lrquant_let(c.let, c.let_lr, c.qk_scale, setting).enabled, c.qk_scale);
+  }
   bool needs_calibration(const nlohmann::json& config) const override {
     const auto c = LRQuantConfig::from_json(config);
     return c.epochs != 0 || c.let != quant::Switch::kOff;
@@ -82,6 +87,7 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
                             quant::MethodContext& ctx) const override {
     const LRQuantConfig c = LRQuantConfig::from_json(config);
     setting.validate_for(model.config());
+    check_model(model.config(), setting, config);
     OmniPipeline p;
     p.method = "lrquant";
     p.epochs = omniquant_epochs(c.epochs, setting);
@@ -107,6 +113,7 @@ class LRQuant final : public quant::MethodWithConfig<LRQuantConfig> {
                                         const nlohmann::json& config) const override {
     const LRQuantConfig c = LRQuantConfig::from_json(config);
     if (!c.tta) return {};
+    check_model(fp_model.config(), setting, config);
     TtaOptions t;
     t.mode = c.tta_mode;
     t.all_datasets = c.tta_datasets == LRQuantConfig::TtaDatasets::kAll;

@@ -64,11 +64,17 @@ class Mppq final : public quant::MethodWithConfig<MppqConfig> {
     return "LRQuant's pipeline with mixed MSE+NLC+KL supervision, proxy rounding and pre-searched clipping";
   }
   bool needs_calibration(const nlohmann::json&) const override { return true; }
+  std::string model_support() const override { return kLetModelSupport; }
+  void check_model(const LlamaConfig& model, const quant::QuantSetting& setting, const nlohmann::json& config) const override {
+    const MppqConfig c = MppqConfig::from_json(config);
+    check_let_model(name(), model, lrquant_let(c.let, c.let_lr, c.qk_scale, setting).enabled, c.qk_scale);
+  }
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
                             quant::MethodContext& ctx) const override {
     const MppqConfig c = MppqConfig::from_json(config);
     setting.validate_for(model.config());
+    check_model(model.config(), setting, config);
     OmniPipeline p;
     p.method = "mppq";
     p.epochs = omniquant_epochs(c.epochs, setting);

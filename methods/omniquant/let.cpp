@@ -112,6 +112,18 @@ LetParams smoothquant_init(const DecoderBlock& b, const LlamaConfig& c, const Li
   return p;
 }
 
+const char* const kLetModelSupport =
+    "llama, mistral, qwen2, qwen3; LWC on every type; LET carries q/k/v(/o) biases through its transforms, on qwen3 "
+    "only with \"qk_scale\": \"off\" (its q/k RMSNorm before RoPE is no equivalence for a q/k scale); biases a "
+    "shift adds that the type has no place for are saved as ptqbench_* config keys";
+
+void check_let_model(const std::string& method, const LlamaConfig& c, bool let_enabled, QkScale qk_scale) {
+  if (!let_enabled || qk_scale == QkScale::kOff || !c.qk_norm) return;
+  throw InputError(fmt::format("{}: model_type {} normalises each head of q and k (q_norm, k_norm) before RoPE, where "
+                               "LET's q/k scale is no equivalence transform: set \"qk_scale\": \"off\" (LET's other "
+                               "transforms stay) or \"let\": \"off\"", method, c.model_type));
+}
+
 const std::vector<std::pair<std::string, QkScale>>& qk_scale_names() {
   static const std::vector<std::pair<std::string, QkScale>> names = {
       {"released", QkScale::kReleased}, {"rope_paired", QkScale::kRopePaired}, {"off", QkScale::kOff}};

@@ -12,6 +12,16 @@
 // the channel pairs (i, i + head_dim/2) that RoPE rotates together; "qk_scale": "rope_paired" ties
 // them so the transform stays exact, "released" leaves them free (the reference), "off" drops s3.
 //
+// Architecture variants (harness/model/llama_config.h). The released code has LLaMA, OPT, Falcon and Mixtral
+// only; here: biases (qwen2's q/k/v, llama/qwen3's attention_bias) pass through every transform exactly
+// (the formulas above with b = the existing bias). qwen3 normalises each head of q and k (q_norm/k_norm)
+// between the projections and RoPE: scaling q's rows by 1/s3 and k's by s3 there changes the RMS each
+// norm divides by, so the q/k pair is no equivalence transform and LET runs on qwen3 only with the q/k
+// scale off (check_let_model refuses anything else); the norm -> q/k/v and v -> o pairs act before and
+// beside those norms and stay exact. A non-zero shift gives linears biases some types' classes have no
+// place for (mistral: any; qwen2: o_proj; every type but llama: gate/up/down): the checkpoint keeps its
+// model_type and declares them as ptqbench_* keys (LlamaConfig::to_json).
+//
 // Grouped-query attention (beyond the reference, which crashes on KV heads < query heads): s2, d2 and
 // s3 have one entry per K/V channel (kv_dim) and are shared by the query heads reading that K/V head,
 // so W_o's columns and W_q's rows use them repeated as HF's repeat_kv repeats K/V. The transform stays
@@ -31,6 +41,12 @@ namespace ptq::methods {
 // The q/k scale (see above): free per channel (the reference), tied on RoPE pairs, or none.
 enum class QkScale { kReleased, kRopePaired, kOff };
 const std::vector<std::pair<std::string, QkScale>>& qk_scale_names();  // "released", "rope_paired", "off"
+
+// The support statement of the methods built on LET (omniquant, lrquant, mppq) for `ptqbench ls methods`.
+extern const char* const kLetModelSupport;
+// InputError "<method>: model_type qwen3 ..." (one line) when LET is on with a q/k scale on a model with
+// q/k norms (see above); nothing otherwise.
+void check_let_model(const std::string& method, const LlamaConfig& config, bool let_enabled, QkScale qk_scale);
 
 // LET's parameters at full size; shifts undefined when the transform has none (scales never are).
 struct LetParams {

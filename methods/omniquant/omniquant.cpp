@@ -52,6 +52,11 @@ class OmniQuant final : public quant::MethodWithConfig<OmniQuantConfig> {
   std::string description() const override {
     return "block-wise reconstruction with learnable weight clipping (LWC) and equivalent transformation (LET)";
   }
+  std::string model_support() const override { return kLetModelSupport; }
+  void check_model(const LlamaConfig& model, const quant::QuantSetting& setting, const nlohmann::json& config) const override {
+    const OmniQuantConfig c = OmniQuantConfig::from_json(config);
+    check_let_model(name(), model, quant::is_on(c.let, !weight_only(setting)), c.qk_scale);
+  }
   bool needs_calibration(const nlohmann::json& config) const override {
     // LET's initial scales come from calibration activations even without training; "auto" LET may be
     // off for the setting, but the config alone cannot tell, so it asks for calibration too.
@@ -63,7 +68,8 @@ class OmniQuant final : public quant::MethodWithConfig<OmniQuantConfig> {
                             quant::MethodContext& ctx) const override {
     const OmniQuantConfig c = OmniQuantConfig::from_json(config);
     setting.validate_for(model.config());
-    const bool weight_only = setting.abits >= 16 && setting.kv_bits >= 16;
+    check_model(model.config(), setting, config);
+    const bool weight_only = OmniQuant::weight_only(setting);
     const bool paper = c.mode == OmniQuantConfig::Mode::kPaper;
     OmniPipeline p;
     p.method = "omniquant";
@@ -85,6 +91,9 @@ class OmniQuant final : public quant::MethodWithConfig<OmniQuantConfig> {
     p.recon.nan_policy = c.nan_policy;
     return run_omni_pipeline(model, setting, config, ctx, p);
   }
+
+ private:
+  static bool weight_only(const quant::QuantSetting& s) { return s.abits >= 16 && s.kv_bits >= 16; }
 };
 
 }  // namespace

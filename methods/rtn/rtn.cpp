@@ -31,6 +31,11 @@ class Rtn final : public quant::MethodWithConfig<RtnConfig> {
     return "round-to-nearest weights (min/max per channel or group), dynamic per-token activations; no calibration";
   }
   bool needs_calibration(const nlohmann::json&) const override { return false; }
+  std::string model_support() const override {
+    return "llama, mistral, qwen2, qwen3: the seven linear weights are rounded; biases and norms (qwen3's q/k norms "
+           "too) stay full precision";
+  }
+  void check_model(const LlamaConfig&, const quant::QuantSetting&, const nlohmann::json&) const override {}
 
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json& config,
                             quant::MethodContext&) const override {

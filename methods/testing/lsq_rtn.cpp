@@ -68,6 +68,8 @@ class LsqRtn final : public quant::Method {
     return default_config();
   }
   bool needs_calibration(const nlohmann::json&) const override { return true; }
+  std::string model_support() const override { return "llama, mistral, qwen2, qwen3: the seven linear weights only"; }
+  void check_model(const LlamaConfig&, const quant::QuantSetting&, const nlohmann::json&) const override {}
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting& setting, const nlohmann::json&,
                             quant::MethodContext& ctx) const override {
     setting.validate_for(model.config());

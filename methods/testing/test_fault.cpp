@@ -38,6 +38,8 @@ class TestFault final : public quant::MethodWithConfig<TestFaultConfig> {
   std::string name() const override { return "test_fault"; }
   std::string description() const override { return "harness tests only: blocks, fails or produces NaN on request"; }
   bool needs_calibration(const nlohmann::json& config) const override { return TestFaultConfig::from_json(config).calibrate; }
+  std::string model_support() const override { return "llama, mistral, qwen2, qwen3: it does not look at the architecture"; }
+  void check_model(const LlamaConfig&, const quant::QuantSetting&, const nlohmann::json&) const override {}
   quant::MethodReport apply(LlamaModel& model, const quant::QuantSetting&, const nlohmann::json& config,
                             quant::MethodContext& ctx) const override {
     const TestFaultConfig c = TestFaultConfig::from_json(config);
