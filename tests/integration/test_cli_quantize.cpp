@@ -169,6 +169,30 @@ TEST_CASE("ls lists methods, settings and evaluators", "[integration][cli]") {
   CHECK(one_line_error(bad));
 }
 
+TEST_CASE("a model type a method cannot quantize fails with one line naming both, before anything is loaded",
+          "[integration][quantize][arch]") {
+  TempDir dir;
+  ptq::LlamaConfig qwen3 = ptq::test::tiny_config();
+  qwen3.model_type = "qwen3";
+  qwen3.qk_norm = true;
+  ptq::test::write_random_checkpoint(dir.file("qwen3"), qwen3, 62);
+  // LET (on at W4A4) with its default q/k scale cannot pass qwen3's q/k norms.
+  const auto r = run_ptqbench({"quantize", "--model", dir.file("qwen3"), "--method", "omniquant", "--setting", "W4A4",
+                               "--out", dir.file("q")});
+  CHECK(one_line_error(r));
+  CHECK_THAT(r.err, Contains("omniquant: model_type qwen3 normalises each head of q and k"));
+  CHECK_FALSE(fs::exists(dir.file("q")));
+  // Calibration windows longer than a sliding window.
+  ptq::LlamaConfig mistral = ptq::test::tiny_config();
+  mistral.model_type = "mistral";
+  mistral.sliding_window = 32;
+  ptq::test::write_random_checkpoint(dir.file("mistral"), mistral, 63);
+  const auto w = run_ptqbench({"quantize", "--model", dir.file("mistral"), "--method", "omniquant", "--setting", "W4A16",
+                               "--seqlen", "64", "--out", dir.file("q")});
+  CHECK(one_line_error(w));
+  CHECK_THAT(w.err, Contains("model_type mistral with sliding_window 32: a 64-token sequence"));
+}
+
 TEST_CASE("quantize with a calibrated method: windows drawn from --calib-data, recorded, evaluated back",
           "[integration][quantize]") {
   TempDir dir;

@@ -58,10 +58,35 @@ Vec rmsnorm(const Vec& x, const Vec& g, double eps) {
   return y;
 }
 
-// Rotate-half RoPE on one head vector: pairs (i, i + d/2) rotate by pos * theta^(-2i/d).
-void rope(double* v, int64_t d, int64_t pos, double theta) {
+// The rotation frequencies theta^(-2i/d), i < d/2, with the config's scaling: "linear" divides all of them
+// by the factor; "llama3" (Llama 3.1's published rule) divides those whose wavelength exceeds
+// original_max / low_freq_factor, keeps those below original_max / high_freq_factor and blends in between.
+Vec rope_frequencies(const LlamaConfig& c) {
+  const int64_t d = c.head_dim;
+  const auto& s = c.rope_scaling;
+  Vec f(d / 2);
   for (int64_t i = 0; i < d / 2; ++i) {
-    const double angle = pos * std::pow(theta, -2.0 * i / d);
+    const double base = std::pow(c.rope_theta, -2.0 * i / d);
+    double v = base;
+    if (s.type == "linear") v = base / s.factor;
+    if (s.type == "llama3") {
+      const double wavelength = 2 * M_PI / base, old_len = static_cast<double>(s.original_max_position_embeddings);
+      if (wavelength > old_len / s.low_freq_factor) {
+        v = base / s.factor;
+      } else if (wavelength >= old_len / s.high_freq_factor) {
+        const double blend = (old_len / wavelength - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+        v = (1 - blend) * base / s.factor + blend * base;
+      }
+    }
+    f[i] = v;
+  }
+  return f;
+}
+
+// Rotate-half RoPE on one head vector: pairs (i, i + d/2) rotate by pos * freq[i].
+void rope(double* v, int64_t d, int64_t pos, const Vec& freq) {
+  for (int64_t i = 0; i < d / 2; ++i) {
+    const double angle = pos * freq[i];
     const double a = v[i], b = v[i + d / 2];
     v[i] = a * std::cos(angle) - b * std::sin(angle);
     v[i + d / 2] = b * std::cos(angle) + a * std::sin(angle);
@@ -71,7 +96,26 @@ void rope(double* v, int64_t d, int64_t pos, double theta) {
 struct NaiveBlock {
   Vec attn_norm, mlp_norm;
   Mat q, k, v, o, gate, up, down;
+  Vec attn_norm_bias, mlp_norm_bias;          // empty: none
+  Vec q_bias, k_bias, v_bias, o_bias, gate_bias, up_bias, down_bias;
+  Vec q_norm, k_norm;                         // qwen3: [head_dim]; empty: none
 };
+
+Vec opt_vec(const at::Tensor& t) { return t.defined() ? to_vec(t) : Vec(); }
+
+void add_bias(Vec& y, const Vec& b) {
+  for (size_t i = 0; i < b.size(); ++i) y[i] += b[i];
+}
+
+// RMSNorm of each head_dim slice of v with the gain g (qwen3's q_norm / k_norm).
+void norm_heads(Vec& v, const Vec& g, int64_t d, double eps) {
+  if (g.empty()) return;
+  for (size_t h = 0; h * d < v.size(); ++h) {
+    const Vec head(v.begin() + h * d, v.begin() + (h + 1) * d);
+    const Vec n = rmsnorm(head, g, eps);
+    std::copy(n.begin(), n.end(), v.begin() + h * d);
+  }
+}
 
 }  // namespace
 
@@ -95,8 +139,10 @@ std::vector<float> naive_fake_quant_row(const std::vector<float>& row, int bits)
 std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std::vector<int64_t>& ids,
                                               const NaiveQuant& quant) {
   const auto& c = model.config();
-  if (c.rope_scaling.type != "default" || c.attention_bias || c.mlp_bias)
-    throw std::invalid_argument("naive_logits supports default RoPE without biases only");
+  if (c.rope_scaling.type != "default" && c.rope_scaling.type != "linear" && c.rope_scaling.type != "llama3" &&
+      c.rope_scaling.type != "dynamic")
+    throw std::invalid_argument("naive_logits: RoPE scaling " + c.rope_scaling.type);
+  const Vec freq = rope_frequencies(c);
   const int64_t d = c.head_dim, nh = c.num_attention_heads, nkv = c.num_key_value_heads;
   std::vector<NaiveBlock> blocks;
   const int wb = quant.wbits;
@@ -107,6 +153,18 @@ std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std
                       to_mat(b.k_proj.weight, wb, g), to_mat(b.v_proj.weight, wb, g), to_mat(b.o_proj.weight, wb, g),
                       to_mat(b.gate_proj.weight, wb, g), to_mat(b.up_proj.weight, wb, g),
                       to_mat(b.down_proj.weight, wb, g)});
+    NaiveBlock& nb = blocks.back();
+    nb.attn_norm_bias = opt_vec(b.input_layernorm_bias);
+    nb.mlp_norm_bias = opt_vec(b.post_attention_layernorm_bias);
+    nb.q_bias = opt_vec(b.q_proj.bias);
+    nb.k_bias = opt_vec(b.k_proj.bias);
+    nb.v_bias = opt_vec(b.v_proj.bias);
+    nb.o_bias = opt_vec(b.o_proj.bias);
+    nb.gate_bias = opt_vec(b.gate_proj.bias);
+    nb.up_bias = opt_vec(b.up_proj.bias);
+    nb.down_bias = opt_vec(b.down_proj.bias);
+    nb.q_norm = opt_vec(b.q_norm);
+    nb.k_norm = opt_vec(b.k_norm);
   }
   const Mat embed = to_mat(model.embed_tokens);
   const Mat head = to_mat(model.lm_head);
@@ -120,10 +178,16 @@ std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std
     for (size_t l = 0; l < blocks.size(); ++l) {
       const auto& B = blocks[l];
       Vec xn = rmsnorm(x, B.attn_norm, c.rms_norm_eps);
+      add_bias(xn, B.attn_norm_bias);
       quant_span(xn, 0, xn.size(), quant.abits);
       Vec q = matvec(B.q, xn), k = matvec(B.k, xn), v = matvec(B.v, xn);
-      for (int64_t h = 0; h < nh; ++h) rope(&q[h * d], d, static_cast<int64_t>(t), c.rope_theta);
-      for (int64_t h = 0; h < nkv; ++h) rope(&k[h * d], d, static_cast<int64_t>(t), c.rope_theta);
+      add_bias(q, B.q_bias);
+      add_bias(k, B.k_bias);
+      add_bias(v, B.v_bias);
+      norm_heads(q, B.q_norm, d, c.rms_norm_eps);
+      norm_heads(k, B.k_norm, d, c.rms_norm_eps);
+      for (int64_t h = 0; h < nh; ++h) rope(&q[h * d], d, static_cast<int64_t>(t), freq);
+      for (int64_t h = 0; h < nkv; ++h) rope(&k[h * d], d, static_cast<int64_t>(t), freq);
       for (int64_t h = 0; h < nh; ++h) quant_span(q, h * d, d, quant.kvbits);
       for (int64_t h = 0; h < nkv; ++h) {
         quant_span(k, h * d, d, quant.kvbits);
@@ -148,15 +212,20 @@ std::vector<std::vector<double>> naive_logits(const LlamaModel& model, const std
           for (int64_t i = 0; i < d; ++i) attn[h * d + i] += scores[s] / z * values[l][s][kvh * d + i];
       }
       quant_span(attn, 0, attn.size(), quant.abits);
-      const Vec o = matvec(B.o, attn);
+      Vec o = matvec(B.o, attn);
+      add_bias(o, B.o_bias);
       for (size_t i = 0; i < x.size(); ++i) x[i] += o[i];
       Vec hn = rmsnorm(x, B.mlp_norm, c.rms_norm_eps);
+      add_bias(hn, B.mlp_norm_bias);
       quant_span(hn, 0, hn.size(), quant.abits);
-      const Vec gate = matvec(B.gate, hn), u = matvec(B.up, hn);
+      Vec gate = matvec(B.gate, hn), u = matvec(B.up, hn);
+      add_bias(gate, B.gate_bias);
+      add_bias(u, B.up_bias);
       Vec act(gate.size());
       for (size_t i = 0; i < gate.size(); ++i) act[i] = gate[i] / (1.0 + std::exp(-gate[i])) * u[i];
       quant_span(act, 0, act.size(), quant.abits);
-      const Vec down = matvec(B.down, act);
+      Vec down = matvec(B.down, act);
+      add_bias(down, B.down_bias);
       for (size_t i = 0; i < x.size(); ++i) x[i] += down[i];
     }
     logits.push_back(matvec(head, rmsnorm(x, final_norm, c.rms_norm_eps)));

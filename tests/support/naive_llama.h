@@ -1,7 +1,10 @@
 // An independent reference for the Llama forward pass, written from the equations with scalar loops in
 // double precision, one token at a time with an explicit KV cache. It shares no code with
 // harness/model (only reads the weights), so agreement is evidence that both are right.
-// Supports default RoPE (no scaling) and biases off, which is what the tests build.
+// Architecture variants (harness/model/llama_config.h), each from its own equations: linear biases
+// (qwen2's q/k/v, attention_bias, mlp_bias), qwen3's per-head q/k RMSNorm before RoPE, RoPE without
+// scaling, "linear" or "llama3" scaling ("dynamic" equals none at the lengths used). No sliding
+// window: the harness refuses sequences longer than one. Norm biases (LET's shifts) are added too.
 //
 // With a NaiveQuant it is also the independent fake-quantization reference: weights are quantized here,
 // row by row with scalar float arithmetic (as OmniQuant's formulas, evaluated the way torch does in

@@ -42,6 +42,22 @@ LlamaModel random_model(const LlamaConfig& c, uint64_t seed) {
     b.gate_proj.weight = normal({c.intermediate_size, c.hidden_size}, 0.1);
     b.up_proj.weight = normal({c.intermediate_size, c.hidden_size}, 0.1);
     b.down_proj.weight = normal({c.hidden_size, c.intermediate_size}, 0.1);
+    // The variants' optional parts (drawn after the rest, so that a plain Llama's weights do not change).
+    if (c.has_q_bias()) {
+      b.q_proj.bias = normal({c.q_dim()}, 0.1);
+      b.k_proj.bias = normal({c.kv_dim()}, 0.1);
+      b.v_proj.bias = normal({c.kv_dim()}, 0.1);
+    }
+    if (c.has_o_bias()) b.o_proj.bias = normal({c.hidden_size}, 0.1);
+    if (c.mlp_bias) {
+      b.gate_proj.bias = normal({c.intermediate_size}, 0.1);
+      b.up_proj.bias = normal({c.intermediate_size}, 0.1);
+      b.down_proj.bias = normal({c.hidden_size}, 0.1);
+    }
+    if (c.qk_norm) {
+      b.q_norm = 1 + normal({c.head_dim}, 0.1);
+      b.k_norm = 1 + normal({c.head_dim}, 0.1);
+    }
   }
   m.norm = 1 + normal({c.hidden_size}, 0.1);
   m.lm_head = c.tie_word_embeddings ? m.embed_tokens : normal({c.vocab_size, c.hidden_size}, 0.1);

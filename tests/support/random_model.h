@@ -15,7 +15,7 @@ struct TinyShape {
 
 LlamaConfig tiny_config(const TinyShape& shape = {});
 // Weights ~ N(0, 0.1) (embeddings N(0, 1)), norms 1 + N(0, 0.1): large enough that every part of the
-// forward pass changes the logits.
+// forward pass changes the logits. The config's optional parts too (biases N(0, 0.1), qwen3's q/k norms).
 LlamaModel random_model(const LlamaConfig& config, uint64_t seed);
 // random_model + save_llama(dir, fp32). Returns the model that was written.
 LlamaModel write_random_checkpoint(const std::string& dir, const LlamaConfig& config, uint64_t seed);
