@@ -98,12 +98,19 @@ void run_quantize(const QuantizeOptions& o) {
   const quant::QuantSetting setting = quant::QuantSetting::parse(o.setting);
   const ModelDir m = inspect_model_dir(o.model_dir);
   setting.validate_for(m.config);
-  const pipeline::CalibrationRequest calib{o.calib, o.calib_data, o.nsamples, o.seqlen, o.seed};
+  // "--calib text:PATH" / "jsonl:PATH[#FIELD]": the dataset and its file in one option.
+  std::string calib_dataset = o.calib, calib_data = o.calib_data;
+  if (const size_t colon = o.calib.find(':'); colon != std::string::npos) {
+    if (!o.calib_data.empty()) throw InputError(fmt::format("--calib {} already names its file: drop --calib-data", o.calib));
+    calib_dataset = o.calib.substr(0, colon);
+    calib_data = o.calib.substr(colon + 1);
+  }
+  const pipeline::CalibrationRequest calib{calib_dataset, calib_data, o.nsamples, o.seqlen, o.seed};
   pipeline::check_model_support(method, m.config, setting, calib.seqlen);  // the architecture, before any data
   std::optional<Tokenizer> tokenizer;
   pipeline::check_calibration_data(method, calib);  // fail before loading anything
   if (method.needs_calibration) {
-    if (!m.tokenizer_path) throw InputError(fmt::format("{}: calibration needs the model's tokenizer.model", m.dir));
+    if (!m.tokenizer_path) throw InputError(fmt::format("{}: calibration needs the model's tokenizer (tokenizer.model or tokenizer.json)", m.dir));
     tokenizer = Tokenizer::load(*m.tokenizer_path);
   }
   const auto [threads, device, dtype, stream, activations] = apply_runtime_options(o.runtime);
@@ -113,7 +120,7 @@ void run_quantize(const QuantizeOptions& o) {
       method, calib, tokenizer ? &*tokenizer : nullptr, eval::TokenCache(o.no_cache ? "" : o.cache_dir), m.dir);
   nlohmann::json calibration_doc = nullptr;
   if (calibration)
-    calibration_doc = {{"dataset", o.calib}, {"n", o.nsamples}, {"seqlen", o.seqlen}, {"seed", o.seed},
+    calibration_doc = {{"dataset", calib_dataset}, {"n", o.nsamples}, {"seqlen", o.seqlen}, {"seed", o.seed},
                        {"provenance", calibration->provenance}};
   // A streamed model's quantized blocks rest in a spill directory beside the output until it is written.
   const fs::path out_path = fs::absolute(o.out_dir);
@@ -134,7 +141,7 @@ void run_quantize(const QuantizeOptions& o) {
   const pipeline::Quantized q = pipeline::quantize(lm.model, method, request);
 
   const nlohmann::json doc = quantization_document(method, setting, calibration_doc, q, lm, m, dtype, save_dtype, device);
-  quant::write_quantized_checkpoint(lm.model, o.out_dir, save_dtype, doc, q.report, m.tokenizer_path.value_or(""),
+  quant::write_quantized_checkpoint(lm.model, o.out_dir, save_dtype, doc, q.report, m.dir,
                                     o.overwrite);
   fmt::print("{}: {} at {} in {:.1f} s -> {}\n", m.dir, method.name(), setting.str(), q.seconds, o.out_dir);
 }
@@ -154,8 +161,8 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--nan-policy", opts->nan_policy,
                   "NaN/Inf training loss: stop (default) or skip-block (that block keeps RTN; a CBQ window keeps the parameters it started with); sets the config key nan_policy")
       ->check(CLI::IsMember({"stop", "skip-block"}));
-  cmd->add_option("--calib", opts->calib, "Calibration dataset: wikitext2 or c4 (methods that calibrate)")->capture_default_str();
-  cmd->add_option("--calib-data", opts->calib_data, "Its train split: wiki.train.raw / c4-train shard, or their directory");
+  cmd->add_option("--calib", opts->calib, "Calibration dataset: wikitext2, c4, text, jsonl; or text:PATH, jsonl:PATH[#FIELD] (methods that calibrate)")->capture_default_str();
+  cmd->add_option("--calib-data", opts->calib_data, "Its data: wiki.train.raw / c4-train shard (or their directory), a text file, JSON lines (PATH or PATH#FIELD)");
   cmd->add_option("--nsamples", opts->nsamples, "Calibration windows")->capture_default_str();
   cmd->add_option("--seqlen", opts->seqlen, "Calibration window length in tokens")->capture_default_str();
   cmd->add_option("--seed", opts->seed, "random.seed of the window draw (OmniQuant 2, GPTQ 0)")->capture_default_str();

@@ -43,7 +43,7 @@ std::optional<eval::CalibrationSet> sample_calibration(const ResolvedMethod& met
                                                        const std::string& model_dir) {
   if (!method.needs_calibration) return std::nullopt;
   check_calibration_data(method, request);  // names the missing file before the tokenizer
-  if (!tokenizer) throw InputError(fmt::format("{}: no tokenizer.model (calibration needs it)", model_dir));
+  if (!tokenizer) throw InputError(fmt::format("{}: no tokenizer (tokenizer.model or tokenizer.json; calibration needs it)", model_dir));
   return eval::sample_calibration(request.dataset, request.data, *tokenizer, request.n, request.seqlen, request.seed,
                                   cache);
 }

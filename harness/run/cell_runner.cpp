@@ -105,10 +105,13 @@ void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::pat
   auto t = Clock::now();
   const eval::TokenCache cache(options.cache_dir);
   std::optional<Tokenizer> tokenizer;
-  const std::string tokenizer_path = (fs::path(model_dir) / "tokenizer.model").string();
-  if (io::file_exists(tokenizer_path)) {
-    tokenizer = Tokenizer::load(tokenizer_path);
+  if (const auto tokenizer_path = Tokenizer::find_in(model_dir)) {
+    tokenizer = Tokenizer::load(*tokenizer_path);
     result["provenance"]["tokenizer_sha256"] = tokenizer->sha256();
+    result["provenance"]["tokenizer"] = {{"kind", tokenizer->kind()},
+                                         {"file", fs::path(*tokenizer_path).lexically_relative(model_dir).string()},
+                                         {"input", tokenizer->added_tokens_description()},
+                                         {"special_strings", tokenizer->matches_special_strings() ? "matched" : "text"}};
   }
   const Tokenizer* tok = tokenizer ? &*tokenizer : nullptr;
   const pipeline::Tasks tasks = pipeline::load_tasks(task_specs(cell, config), {tok, &cache, model_dir});
