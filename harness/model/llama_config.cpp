@@ -168,7 +168,8 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
       }
     }
   }
-  c.bos_token_id = r.integer_or("bos_token_id", 1);
+  // "bos_token_id": null (Qwen's files) means none; an absent key is transformers' LlamaConfig default 1.
+  c.bos_token_id = j.contains("bos_token_id") && j["bos_token_id"].is_null() ? -1 : r.integer_or("bos_token_id", 1);
   if (r.has("eos_token_id")) {
     const auto& e = j["eos_token_id"];
     c.eos_token_ids.clear();
@@ -265,7 +266,7 @@ json LlamaConfig::to_json() const {
             {"rms_norm_eps", rms_norm_eps},
             {"rope_theta", rope_theta},
             {"tie_word_embeddings", tie_word_embeddings},
-            {"bos_token_id", bos_token_id}};
+            {"bos_token_id", bos_token_id >= 0 ? json(bos_token_id) : json(nullptr)}};
   // Each type with the keys its class reads; biases it has no place for as ptqbench_* (see the header).
   const auto window = [&] { return sliding_window > 0 ? json(sliding_window) : json(nullptr); };
   if (model_type == "llama") {

@@ -81,7 +81,7 @@ struct LlamaConfig {
   // [4] per block, one per linear-input ActivationSite): CBQ's learnable activation steps, saved by the
   // blocks' activation hooks. Not a Hugging Face field either.
   bool act_clip = false;
-  int64_t bos_token_id = 1;
+  int64_t bos_token_id = 1;  // -1: "bos_token_id": null (Qwen)
   std::vector<int64_t> eos_token_ids{2};
   std::string torch_dtype;  // as declared ("float16", "bfloat16"), informational
   std::string model_type = "llama";

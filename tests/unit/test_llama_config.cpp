@@ -80,6 +80,15 @@ TEST_CASE("defaults and alternative spellings", "[unit][config]") {
   j = llama2_7b();
   j["rope_scaling"] = {{"type", "linear"}, {"factor", 2.0}};  // pre-4.45 spelling
   CHECK(LlamaConfig::from_json(j, "c").rope_scaling.type == "linear");
+
+  // bos_token_id: null (some Qwen files) is "none" and is written back as null; absent is LlamaConfig's 1.
+  j = llama2_7b();
+  j["bos_token_id"] = nullptr;
+  const auto no_bos = LlamaConfig::from_json(j, "c");
+  CHECK(no_bos.bos_token_id == -1);
+  CHECK(no_bos.to_json()["bos_token_id"].is_null());
+  j.erase("bos_token_id");
+  CHECK(LlamaConfig::from_json(j, "c").bos_token_id == 1);
 }
 
 TEST_CASE("to_json round-trips", "[unit][config]") {
