@@ -56,6 +56,37 @@ double naive_ll(const ptq::LlamaModel& m, const ptq::Tokenizer& tok, const ptq::
   return ll;
 }
 
+// A Qwen-style tokenizer.json written here: byte-level BPE over the 256 byte characters (GPT-2's map,
+// computed here), no merges, Qwen's split pattern, "<|endoftext|>" as EOS and no BOS.
+void write_byte_level_tokenizer(const std::string& dir) {
+  nlohmann::json vocab = nlohmann::json::object();
+  int shifted = 256;
+  for (int b = 0; b < 256; ++b) {
+    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
+    const int cp = printable ? b : shifted++;
+    std::string utf8;
+    if (cp < 0x80) utf8 = std::string(1, static_cast<char>(cp));
+    else utf8 = {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};
+    vocab[utf8] = b;
+  }
+  const nlohmann::json tok = {
+      {"added_tokens", {{{"id", 256}, {"content", "<|endoftext|>"}, {"special", true}, {"normalized", false}}}},
+      {"normalizer", {{"type", "NFC"}}},
+      {"pre_tokenizer",
+       {{"type", "Sequence"},
+        {"pretokenizers",
+         {{{"type", "Split"},
+           {"pattern", {{"Regex", "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}},
+           {"behavior", "Isolated"}},
+          {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", false}}}}}},
+      {"post_processor", {{"type", "ByteLevel"}}},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"model", {{"type", "BPE"}, {"dropout", nullptr}, {"unk_token", nullptr}, {"vocab", vocab}, {"merges", nlohmann::json::array()}}}};
+  ptq::test::write_text(dir + "/tokenizer.json", tok.dump());
+  ptq::test::write_text(dir + "/tokenizer_config.json",
+                        R"({"tokenizer_class": "Qwen2Tokenizer", "bos_token": null, "eos_token": "<|endoftext|>", "add_bos_token": false})");
+}
+
 }  // namespace
 
 TEST_CASE("eval runs every zero-shot task, piqa and boolq match naive log-likelihoods", "[integration][zeroshot]") {
@@ -156,4 +187,49 @@ TEST_CASE("zero-shot input errors exit 2 with one line", "[integration][zeroshot
                                      s.dir.file("data")});
   CHECK(one_line(unknown));
   CHECK_THAT(unknown.err, Contains("did you mean 'hellaswag'?"));
+}
+
+TEST_CASE("zero-shot on qwen2 and qwen3 checkpoints with a tokenizer.json and no BOS matches naive log-likelihoods",
+          "[integration][zeroshot][arch]") {
+  for (const std::string type : {"qwen2", "qwen3"}) {
+    TempDir dir;
+    auto shape = ptq::test::TinyShape{};
+    shape.vocab = 260;
+    ptq::LlamaConfig c = ptq::test::tiny_config(shape);
+    c.model_type = type;
+    c.qkv_bias = type == "qwen2";
+    c.qk_norm = type == "qwen3";
+    c.bos_token_id = -1;
+    c.eos_token_ids = {256};
+    const auto model = ptq::test::write_random_checkpoint(dir.file("model"), c, 82);
+    write_byte_level_tokenizer(dir.file("model"));
+    ptq::test::write_zeroshot_fixtures(dir.file("data"));
+    const auto r = run_ptqbench({"eval", "--model", dir.file("model"), "--task", "piqa,boolq", "--data-dir",
+                                 dir.file("data"), "--lm-eval-mode", "v0.4", "--json"});
+    INFO(type << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const auto res = nlohmann::json::parse(r.out)["results"];
+    const auto tok = ptq::Tokenizer::load(dir.file("model"));
+    REQUIRE(tok.bos_id() == -1);
+    const auto ll = [&](const ptq::eval::LoglikRequest& q) {
+      const auto e = ptq::eval::encode_request(tok, q, ptq::eval::LmEvalMode::kV04);
+      std::vector<int64_t> input(e.context.begin(), e.context.end());
+      input.insert(input.end(), e.continuation.begin(), e.continuation.end() - 1);
+      const auto logits = ptq::test::naive_logits(model, input);
+      double sum = 0;
+      for (size_t k = 0; k < e.continuation.size(); ++k) {
+        const auto& row = logits[e.context.size() - 1 + k];
+        double mx = -1e300, z = 0;
+        for (const double v : row) mx = std::max(mx, v);
+        for (const double v : row) z += std::exp(v - mx);
+        sum += row[e.continuation[k]] - mx - std::log(z);
+      }
+      return sum;
+    };
+    const auto piqa = ptq::eval::load_zeroshot_task("piqa", dir.file("data"));
+    double acc = 0;
+    for (const auto& doc : piqa.docs) acc += ((ll(doc.requests[0]) >= ll(doc.requests[1]) ? 0 : 1) == doc.gold);
+    CHECK(res["piqa"]["acc"]["value"].get<double>() == Approx(acc / piqa.docs.size()));
+    CHECK(res["boolq"]["n"] == 3);
+  }
 }
