@@ -248,9 +248,9 @@ void fake_paper_tree(TempDir& dir) {
 }
 
 // The paper's numbers, keyed as the report looks them up: model|setting|method|metric.
-std::set<std::string> reported_numbers() {
+std::set<std::string> reported_numbers(const std::string& papers_file = "omniquant.json") {
   std::set<std::string> reported;
-  for (const auto& r : ptq::io::read_json_file(ptq::test::source_dir() + "/experiments/papers/omniquant.json"))
+  for (const auto& r : ptq::io::read_json_file(ptq::test::source_dir() + "/experiments/papers/" + papers_file))
     if (!r["value"].is_null() && !r["model"].is_null())
       reported.insert(fmt::format("{}|{}{}|{}|{}", r["model"].get<std::string>(), r["setting"].get<std::string>(),
                                   r["group_size"].is_null() ? "" : fmt::format("g{}", r["group_size"].get<int>()),
@@ -270,6 +270,21 @@ TEST_CASE("experiments/omniquant_table1.json validates, plans, and meets the pap
   const auto cells = as_json(ptq::run::plan_cells(spec));
   CHECK(cells.size() == 7 * (1 + 7 + 7));
   const auto reported = reported_numbers();
+  for (const auto& c : cells)
+    for (const char* metric : {"wikitext2_ppl", "c4_ppl"}) {
+      INFO(paper_key(c, metric));
+      CHECK(reported.count(paper_key(c, metric)) == 1);
+    }
+}
+
+TEST_CASE("experiments/llama3_qwen2_5.json plans Llama-3-8B and Qwen2.5-7B beside SliderQuant's reported rows",
+          "[unit][spec]") {
+  TempDir dir;
+  fake_paper_tree(dir);
+  const auto spec = ptq::run::load_experiment_spec(ptq::test::source_dir() + "/experiments/llama3_qwen2_5.json");
+  const auto cells = as_json(ptq::run::plan_cells(spec));
+  CHECK(cells.size() == 2 * (1 + 3 * 3));
+  const auto reported = reported_numbers("sliderquant.json");
   for (const auto& c : cells)
     for (const char* metric : {"wikitext2_ppl", "c4_ppl"}) {
       INFO(paper_key(c, metric));
