@@ -47,6 +47,22 @@ std::vector<int64_t> sample_stream_starts(int64_t stream_len, int64_t n, int64_t
   return starts;
 }
 
+namespace {
+
+// The c4 rule (GPTQ's get_c4) over any documents: out->windows' rows, with their documents and offsets.
+void fill_doc_windows(const std::vector<std::string>& docs, const Tokenizer& tok, int64_t seed, CalibrationSet* out) {
+  const int64_t n = out->windows.size(0), seqlen = out->windows.size(1);
+  const auto windows = sample_doc_windows(docs, [&](const std::string& t) { return tok.encode_input(t); }, n, seqlen, seed);
+  int64_t* dst = out->windows.data_ptr<int64_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    out->starts.push_back(windows[i].start);
+    out->docs.push_back(windows[i].doc);
+    std::copy(windows[i].ids.begin(), windows[i].ids.end(), dst + i * seqlen);
+  }
+}
+
+}  // namespace
+
 CalibrationSet sample_calibration(const std::string& dataset, const std::string& data_path, const Tokenizer& tok,
                                   int64_t n, int64_t seqlen, int64_t seed, const TokenCache& cache) {
   if (n < 1 || seqlen < 2)
@@ -68,15 +84,7 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
     out.provenance = {{"data_file", file}, {"data_sha256", data_sha}};
   } else if (dataset == "c4") {
     const std::string file = resolve_calibration_file(dataset, data_path);
-    const auto docs = read_c4_texts(file);
-    const auto windows = sample_doc_windows(docs, [&](const std::string& t) { return tok.encode_input(t); }, n,
-                                            seqlen, seed);
-    int64_t* dst = out.windows.data_ptr<int64_t>();
-    for (int64_t i = 0; i < n; ++i) {
-      out.starts.push_back(windows[i].start);
-      out.docs.push_back(windows[i].doc);
-      std::copy(windows[i].ids.begin(), windows[i].ids.end(), dst + i * seqlen);
-    }
+    fill_doc_windows(read_c4_texts(file), tok, seed, &out);
     out.provenance = {{"data_file", file}, {"data_sha256", io::sha256_file(file)}};
   } else if (dataset == "text") {  // the whole file, tokenized once, then the wikitext2 rule
     const std::string file = resolve_calibration_file(dataset, data_path);
@@ -91,15 +99,7 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
     out.provenance = {{"data_file", file}, {"data_sha256", data_sha}};
   } else if (dataset == "jsonl") {  // documents of one field, then the c4 rule (a random window of a long enough document)
     const JsonlSource source = parse_jsonl_source(data_path);
-    const auto docs = read_jsonl_texts(source);
-    const auto windows = sample_doc_windows(docs, [&](const std::string& t) { return tok.encode_input(t); }, n,
-                                            seqlen, seed);
-    int64_t* dst = out.windows.data_ptr<int64_t>();
-    for (int64_t i = 0; i < n; ++i) {
-      out.starts.push_back(windows[i].start);
-      out.docs.push_back(windows[i].doc);
-      std::copy(windows[i].ids.begin(), windows[i].ids.end(), dst + i * seqlen);
-    }
+    fill_doc_windows(read_jsonl_texts(source), tok, seed, &out);
     out.provenance = {{"data_file", source.path}, {"field", source.field}, {"data_sha256", io::sha256_file(source.path)}};
   } else {
     resolve_calibration_file(dataset, data_path);  // throws: unknown dataset

@@ -239,3 +239,27 @@ TEST_CASE("bad input exits 2 with one line naming the problem", "[integration][c
     }
   }
 }
+
+TEST_CASE("tokenize prints tokenizer(text) as the evaluators see it; bad input is exit 2", "[integration][cli]") {
+  TempDir dir;
+  fs::create_directories(dir.file("model"));
+  fs::copy_file(ptq::test::train_test_tokenizer(dir.path()), dir.file("model/tokenizer.model"));
+  ptq::test::write_text(dir.file("text.txt"), "The model learns.\n");
+  const auto tok = ptq::Tokenizer::load(dir.file("model/tokenizer.model"));
+
+  const auto r = run_ptqbench({"tokenize", "--model", dir.file("model"), "--file", dir.file("text.txt"), "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(nlohmann::json::parse(r.out).get<std::vector<int32_t>>() == tok.encode_input("The model learns.\n"));
+  const auto bare = run_ptqbench({"tokenize", "--model", dir.file("model"), "--text", "The model", "--no-special", "--json"});
+  REQUIRE(bare.exit_code == 0);
+  CHECK(nlohmann::json::parse(bare.out).get<std::vector<int32_t>>() == tok.encode("The model"));
+  const auto plain = run_ptqbench({"tokenize", "--tokenizer", dir.file("model/tokenizer.model"), "--text", "The model"});
+  REQUIRE(plain.exit_code == 0);
+  CHECK_THAT(plain.out, Contains("(sentencepiece), tokenizer(text) = bos+text"));
+
+  const auto none = run_ptqbench({"tokenize", "--model", dir.path(), "--text", "x"});
+  CHECK(none.exit_code == 2);
+  CHECK_THAT(none.err, Contains("no tokenizer.model, tokenizer.json or original/tokenizer.model"));
+  CHECK(run_ptqbench({"tokenize", "--model", dir.file("model")}).exit_code == 2);  // neither --file nor --text
+}

@@ -40,8 +40,9 @@ struct Setup {
   ptq::LlamaModel model = write_model(dir);
 };
 
-double naive_ll(const ptq::LlamaModel& m, const ptq::Tokenizer& tok, const ptq::eval::LoglikRequest& r) {
-  const auto e = ptq::eval::encode_request(tok, r, ptq::eval::LmEvalMode::kV03);
+double naive_ll(const ptq::LlamaModel& m, const ptq::Tokenizer& tok, const ptq::eval::LoglikRequest& r,
+                ptq::eval::LmEvalMode mode = ptq::eval::LmEvalMode::kV03) {
+  const auto e = ptq::eval::encode_request(tok, r, mode);
   std::vector<int64_t> input(e.context.begin(), e.context.end());
   input.insert(input.end(), e.continuation.begin(), e.continuation.end() - 1);
   const auto logits = ptq::test::naive_logits(m, input);
@@ -211,21 +212,7 @@ TEST_CASE("zero-shot on qwen2 and qwen3 checkpoints with a tokenizer.json and no
     const auto res = nlohmann::json::parse(r.out)["results"];
     const auto tok = ptq::Tokenizer::load(dir.file("model"));
     REQUIRE(tok.bos_id() == -1);
-    const auto ll = [&](const ptq::eval::LoglikRequest& q) {
-      const auto e = ptq::eval::encode_request(tok, q, ptq::eval::LmEvalMode::kV04);
-      std::vector<int64_t> input(e.context.begin(), e.context.end());
-      input.insert(input.end(), e.continuation.begin(), e.continuation.end() - 1);
-      const auto logits = ptq::test::naive_logits(model, input);
-      double sum = 0;
-      for (size_t k = 0; k < e.continuation.size(); ++k) {
-        const auto& row = logits[e.context.size() - 1 + k];
-        double mx = -1e300, z = 0;
-        for (const double v : row) mx = std::max(mx, v);
-        for (const double v : row) z += std::exp(v - mx);
-        sum += row[e.continuation[k]] - mx - std::log(z);
-      }
-      return sum;
-    };
+    const auto ll = [&](const ptq::eval::LoglikRequest& q) { return naive_ll(model, tok, q, ptq::eval::LmEvalMode::kV04); };
     const auto piqa = ptq::eval::load_zeroshot_task("piqa", dir.file("data"));
     double acc = 0;
     for (const auto& doc : piqa.docs) acc += ((ll(doc.requests[0]) >= ll(doc.requests[1]) ? 0 : 1) == doc.gold);
