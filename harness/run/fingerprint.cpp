@@ -47,6 +47,9 @@ nlohmann::json model_fingerprint(const std::string& model_dir) {
       files.push_back(entry.path());
   }
   if (ec) throw InputError(fmt::format("cannot list model directory {}: {}", model_dir, ec.message()));
+  // Llama-3's tiktoken file, when the directory has no other tokenizer (Tokenizer::find_in reads it then).
+  if (fs::is_regular_file(fs::path(model_dir) / "original" / "tokenizer.model", ec))
+    files.push_back(fs::path(model_dir) / "original" / "tokenizer.model");
   std::sort(files.begin(), files.end());
   std::string acc;
   uint64_t total = 0;
@@ -54,7 +57,9 @@ nlohmann::json model_fingerprint(const std::string& model_dir) {
   for (const auto& f : files) {
     const uint64_t size = fs::file_size(f);
     total += size;
-    acc += fmt::format("{}\n{}\n{}\n", f.filename().string(), size, file_digest_input(f, size, &sampled));
+    const bool nested = f.parent_path() == fs::path(model_dir) / "original";
+    const std::string name = (nested ? "original/" : "") + f.filename().string();
+    acc += fmt::format("{}\n{}\n{}\n", name, size, file_digest_input(f, size, &sampled));
   }
   return {{"sha256", io::sha256_hex(acc)}, {"files", files.size()}, {"bytes", total}, {"sampled", sampled}};
 }

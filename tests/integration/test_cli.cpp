@@ -240,7 +240,7 @@ TEST_CASE("bad input exits 2 with one line naming the problem", "[integration][c
   }
 }
 
-TEST_CASE("tokenize prints tokenizer(text) as the evaluators see it; bad input is exit 2", "[integration][cli]") {
+TEST_CASE("tokenize prints tokenizer(text) as the evaluators see it, and bad input is exit 2", "[integration][cli]") {
   TempDir dir;
   fs::create_directories(dir.file("model"));
   fs::copy_file(ptq::test::train_test_tokenizer(dir.path()), dir.file("model/tokenizer.model"));

@@ -3,6 +3,7 @@
 // beside the model has. Plan lines hold each method's full config.
 #include "harness/run/cell_runner.h"
 #include "harness/run/experiment_spec.h"
+#include "harness/run/fingerprint.h"
 #include "harness/run/plan.h"
 #include "harness/util/errors.h"
 #include "methods/register_all.h"
@@ -120,4 +121,25 @@ TEST_CASE("plan lines hold each method's full config, defaults filled in", "[uni
   }
   CHECK(line["config"]["alpha"] == 0.75);
   CHECK(line["config"]["epochs"] == -1);  // "auto": the method's schedule for the setting (20; 40 at 2 bits)
+}
+
+TEST_CASE("a model's fingerprint covers its tokenizer files, Llama-3's original/tokenizer.model included",
+          "[unit][plan]") {
+  ptq::test::TempDir dir;
+  ptq::test::write_text(dir.file("config.json"), "{}");
+  const auto base = ptq::run::model_fingerprint(dir.path());
+  CHECK(base["files"] == 1);
+  std::filesystem::create_directories(dir.file("original"));
+  ptq::test::write_text(dir.file("original/tokenizer.model"), "IQ== 0\n");
+  const auto with_original = ptq::run::model_fingerprint(dir.path());
+  CHECK(with_original["files"] == 2);
+  CHECK(with_original["sha256"] != base["sha256"]);
+  ptq::test::write_text(dir.file("tokenizer.json"), "{}");
+  ptq::test::write_text(dir.file("tokenizer_config.json"), "{}");
+  CHECK(ptq::run::model_fingerprint(dir.path())["files"] == 4);
+  // The same bytes under the top-level name are another fingerprint: the path inside the directory counts.
+  ptq::test::TempDir other;
+  ptq::test::write_text(other.file("config.json"), "{}");
+  ptq::test::write_text(other.file("tokenizer.model"), "IQ== 0\n");
+  CHECK(ptq::run::model_fingerprint(other.path())["sha256"] != with_original["sha256"]);
 }
