@@ -190,9 +190,9 @@ TEST_CASE("zero-shot input errors exit 2 with one line", "[integration][zeroshot
   CHECK_THAT(unknown.err, Contains("did you mean 'hellaswag'?"));
 }
 
-TEST_CASE("zero-shot on qwen2 and qwen3 checkpoints with a tokenizer.json and no BOS matches naive log-likelihoods",
+TEST_CASE("zero-shot on mistral, qwen2 and qwen3 checkpoints with a tokenizer.json and no BOS matches naive log-likelihoods",
           "[integration][zeroshot][arch]") {
-  for (const std::string type : {"qwen2", "qwen3"}) {
+  for (const std::string type : {"mistral", "qwen2", "qwen3"}) {
     TempDir dir;
     auto shape = ptq::test::TinyShape{};
     shape.vocab = 260;
@@ -200,6 +200,7 @@ TEST_CASE("zero-shot on qwen2 and qwen3 checkpoints with a tokenizer.json and no
     c.model_type = type;
     c.qkv_bias = type == "qwen2";
     c.qk_norm = type == "qwen3";
+    if (type == "mistral") c.sliding_window = 4096;  // Mistral-7B-v0.1's; longer than every request here
     c.bos_token_id = -1;
     c.eos_token_ids = {256};
     const auto model = ptq::test::write_random_checkpoint(dir.file("model"), c, 82);
