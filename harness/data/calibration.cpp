@@ -1,7 +1,6 @@
 #include "harness/data/calibration.h"
 
 #include "harness/data/c4_windows.h"
-#include "harness/data/ppl_tasks.h"
 #include "harness/data/text_sources.h"
 #include "harness/io/files.h"
 #include "harness/io/sha256.h"
@@ -49,6 +48,23 @@ std::vector<int64_t> sample_stream_starts(int64_t stream_len, int64_t n, int64_t
 
 namespace {
 
+// The wikitext2 rule (get_wikitext2) over one file: its token stream (tokenized once as tokenizer(text),
+// WikiText rows joined first when `wikitext_rows`; cached under `cache_task`), then random windows of it.
+void fill_stream_windows(const std::string& file, const char* cache_task, bool wikitext_rows, const Tokenizer& tok,
+                         const TokenCache& cache, int64_t seed, CalibrationSet* out) {
+  const int64_t n = out->windows.size(0), seqlen = out->windows.size(1);
+  const std::string data_sha = io::sha256_file(file);
+  const nlohmann::json key = {{"task", cache_task}, {"data_sha256", data_sha}, {"tokenizer_sha256", tok.sha256()}};
+  const at::Tensor stream = cache.get_or_compute(key, [&] {
+    const std::string text = io::read_file(file);
+    const auto ids = tok.encode_input(wikitext_rows ? wikitext_join(text) : text);
+    return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
+  });
+  out->starts = sample_stream_starts(stream.numel(), n, seqlen, seed);
+  for (int64_t i = 0; i < n; ++i) out->windows[i].copy_(stream.narrow(0, out->starts[i], seqlen));
+  out->provenance = {{"data_file", file}, {"data_sha256", data_sha}};
+}
+
 // The c4 rule (GPTQ's get_c4) over any documents: out->windows' rows, with their documents and offsets.
 void fill_doc_windows(const std::vector<std::string>& docs, const Tokenizer& tok, int64_t seed, CalibrationSet* out) {
   const int64_t n = out->windows.size(0), seqlen = out->windows.size(1);
@@ -72,31 +88,15 @@ CalibrationSet sample_calibration(const std::string& dataset, const std::string&
   out.seed = seed;
   out.windows = at::empty({n, seqlen}, at::kLong);
   if (dataset == "wikitext2") {
-    const std::string file = resolve_calibration_file(dataset, data_path);
-    const std::string data_sha = io::sha256_file(file);
-    const nlohmann::json key = {{"task", "wikitext2_train"}, {"data_sha256", data_sha}, {"tokenizer_sha256", tok.sha256()}};
-    const at::Tensor stream = cache.get_or_compute(key, [&] {
-      const auto ids = hf_slow_encode(tok, wikitext_join(io::read_file(file)), nullptr, file);
-      return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
-    });
-    out.starts = sample_stream_starts(stream.numel(), n, seqlen, seed);
-    for (int64_t i = 0; i < n; ++i) out.windows[i].copy_(stream.narrow(0, out.starts[i], seqlen));
-    out.provenance = {{"data_file", file}, {"data_sha256", data_sha}};
+    fill_stream_windows(resolve_calibration_file(dataset, data_path), "wikitext2_train", /*wikitext_rows=*/true, tok,
+                        cache, seed, &out);
   } else if (dataset == "c4") {
     const std::string file = resolve_calibration_file(dataset, data_path);
     fill_doc_windows(read_c4_texts(file), tok, seed, &out);
     out.provenance = {{"data_file", file}, {"data_sha256", io::sha256_file(file)}};
   } else if (dataset == "text") {  // the whole file, tokenized once, then the wikitext2 rule
-    const std::string file = resolve_calibration_file(dataset, data_path);
-    const std::string data_sha = io::sha256_file(file);
-    const nlohmann::json key = {{"task", "calibration_text"}, {"data_sha256", data_sha}, {"tokenizer_sha256", tok.sha256()}};
-    const at::Tensor stream = cache.get_or_compute(key, [&] {
-      const auto ids = tok.encode_input(io::read_file(file));
-      return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
-    });
-    out.starts = sample_stream_starts(stream.numel(), n, seqlen, seed);
-    for (int64_t i = 0; i < n; ++i) out.windows[i].copy_(stream.narrow(0, out.starts[i], seqlen));
-    out.provenance = {{"data_file", file}, {"data_sha256", data_sha}};
+    fill_stream_windows(resolve_calibration_file(dataset, data_path), "calibration_text", /*wikitext_rows=*/false, tok,
+                        cache, seed, &out);
   } else if (dataset == "jsonl") {  // documents of one field, then the c4 rule (a random window of a long enough document)
     const JsonlSource source = parse_jsonl_source(data_path);
     fill_doc_windows(read_jsonl_texts(source), tok, seed, &out);
