@@ -1,5 +1,6 @@
 #include "methods/register_all.h"
 
+#include "methods/awq/awq.h"
 #include "methods/cbq/cbq.h"
 #include "methods/lrquant/lrquant.h"
 #include "methods/mppq/mppq.h"
@@ -24,6 +25,7 @@ const quant::MethodRegistry& registry() {
     r.add(make_lrquant());
     r.add(make_cbq());
     r.add(make_mppq());
+    r.add(make_awq());
     // The harness's own test methods: fault injection (testing/test_fault.h) and a closed-form method
     // that exercises the engine's contract (testing/lsq_rtn.h).
     const char* test_methods = std::getenv("PTQBENCH_TEST_METHODS");
