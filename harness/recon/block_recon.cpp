@@ -140,7 +140,8 @@ class Engine {
         model_dtype_(model.dtype()), rope_(model.rope(calibration.size(1))), n_(calibration.size(0)),
         schedule_(window_schedule(static_cast<int64_t>(model.num_blocks()), o.window, o.overlap)),
         steps_per_unit_(o.epochs * (n_ / o.batch_size)),
-        progress_("reconstruct", static_cast<int64_t>(schedule_.size()) * steps_per_unit_, 10.0),
+        // Without training (closed-form methods: GPTQ, AWQ) progress counts units instead of steps.
+        progress_("reconstruct", static_cast<int64_t>(schedule_.size()) * std::max<int64_t>(1, steps_per_unit_), 10.0),
         reader_(model, 0, model.num_blocks()) {
     embed(calibration);
   }
@@ -154,6 +155,7 @@ class Engine {
       leave(win, log);
       log.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       report_.units.push_back({win.blocks, win.hardened, log});
+      if (o_.progress && steps_per_unit_ == 0) progress_.update(static_cast<int64_t>(w) + 1, unit_label(win, model_.num_blocks()));
     }
     if (o_.progress)
       progress_.finish(fmt::format("{} {}", schedule_.size(), o_.window == 1 ? "blocks" : "windows"));
