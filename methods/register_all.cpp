@@ -2,6 +2,7 @@
 
 #include "methods/awq/awq.h"
 #include "methods/cbq/cbq.h"
+#include "methods/gptq/gptq.h"
 #include "methods/lrquant/lrquant.h"
 #include "methods/mppq/mppq.h"
 #include "methods/omniquant/omniquant.h"
@@ -26,6 +27,7 @@ const quant::MethodRegistry& registry() {
     r.add(make_cbq());
     r.add(make_mppq());
     r.add(make_awq());
+    r.add(make_gptq());
     // The harness's own test methods: fault injection (testing/test_fault.h) and a closed-form method
     // that exercises the engine's contract (testing/lsq_rtn.h).
     const char* test_methods = std::getenv("PTQBENCH_TEST_METHODS");

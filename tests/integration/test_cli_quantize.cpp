@@ -123,10 +123,10 @@ TEST_CASE("quantize refuses bad requests before writing anything", "[integration
     CHECK_THAT(r.err, Contains("group size 100 does not divide in_features 64"));
   }
   SECTION("unknown method") {
-    const auto r = run_ptqbench({"quantize", "--model", f.dir.file("fp"), "--method", "gptq", "--setting", "W4A16",
+    const auto r = run_ptqbench({"quantize", "--model", f.dir.file("fp"), "--method", "spqr", "--setting", "W4A16",
                                  "--out", out});
     CHECK(one_line_error(r));
-    CHECK_THAT(r.err, Contains("unknown method 'gptq' (available: cbq, lrquant, mppq, omniquant, rtn)"));
+    CHECK_THAT(r.err, Contains("unknown method 'spqr' (available: awq, cbq, gptq, lrquant, mppq, omniquant, rtn)"));
   }
   SECTION("unknown config key") {
     const auto r = f.quantize("W4A16", out, {"--config", R"({"rnage": "minmax"})"});

@@ -39,7 +39,7 @@ double rtn_ppl(const ptq::LlamaModel& fp, const std::string& setting, const std:
 }  // namespace
 
 TEST_CASE("the registry holds exactly the registered methods", "[unit][methods]") {
-  CHECK(ptq::methods::registry().names() == std::vector<std::string>{"cbq", "lrquant", "mppq", "omniquant", "rtn"});  // test_fault: only with PTQBENCH_TEST_METHODS=1
+  CHECK(ptq::methods::registry().names() == std::vector<std::string>{"awq", "cbq", "gptq", "lrquant", "mppq", "omniquant", "rtn"});  // test_fault: only with PTQBENCH_TEST_METHODS=1
   CHECK_THROWS_WITH(ptq::methods::registry().get("omni"), Contains("unknown method 'omni'"));
   CHECK_THROWS_WITH(ptq::methods::registry().get("rtm"), Contains("did you mean 'rtn'?"));
 }
