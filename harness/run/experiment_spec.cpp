@@ -202,6 +202,7 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
       r.known("config");
       r.known("config_overrides");
       r.known("settings");
+      r.known("models");
       r.finish();
       if (m.name.empty()) c.fail("missing required key \"name\" (ptqbench ls methods)");
     }
@@ -226,6 +227,12 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
       m.settings = settings;
     }
     if (m.settings.empty()) c.fail("no settings: give the spec's \"settings\" or this method's own");
+    if (v[i].is_object() && v[i].contains("models")) {
+      m.models = string_list(v[i]["models"], c.key("models"));
+      for (size_t k = 0; k < m.models.size(); ++k)
+        if (std::none_of(models.begin(), models.end(), [&](const ModelSpec& ms) { return ms.id == m.models[k]; }))
+          c.key("models").index(k).fail(fmt::format("unknown model id \"{}\" (not in the spec's \"models\")", m.models[k]));
+    }
     if (v[i].is_object() && v[i].contains("config_overrides"))
       resolve_overrides(v[i]["config_overrides"], c.key("config_overrides"), *method, overrides, models, m);
     m.paper_row = !m.paper_method.empty() || m.label.empty() || m.label == m.name;  // before the defaults below

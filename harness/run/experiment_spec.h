@@ -49,6 +49,9 @@ struct MethodSpec {
   bool paper_row = true;
   nlohmann::json config;     // the resolved config (defaults + overrides), canonical
   std::vector<std::string> settings;  // the settings this method runs at (default: the spec's settings)
+  // The model ids this method runs on (default, empty: every model), e.g. a row a paper reports for some
+  // models only (AWQ has no LLaMA-2-70B numbers in OmniQuant's Table 1).
+  std::vector<std::string> models;
   bool needs_calibration = false;
   // "config_overrides": [{"models": [ids], "settings": [...], "config": {...}}, ...]: overrides applied,
   // in order, on top of "config" for the cells whose model and setting match (a missing list matches

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -155,7 +156,8 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
     const nlohmann::json fingerprint = model.deferred.empty() ? model_fingerprint(model.path) : nlohmann::json(kDeferredFingerprint);
     if (spec.fp_baseline)
       add(model, fingerprint, "W16A16", fp_row, nlohmann::json::object(), std::nullopt);
-    for (const auto& m : spec.methods)
+    for (const auto& m : spec.methods) {
+      if (!m.models.empty() && std::find(m.models.begin(), m.models.end(), model.id) == m.models.end()) continue;
       for (const auto& setting : m.settings) {
         const nlohmann::json& config = m.config_for(model.id, setting);
         if (!m.needs_calibration_for(model.id, setting)) {
@@ -168,6 +170,7 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
           add(model, fingerprint, setting, m, config, calibration);
         }
       }
+    }
   }
   check_unique_run_ids(spec, cells);
   return cells;
