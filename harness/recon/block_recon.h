@@ -73,6 +73,25 @@ class BlockParts {
   virtual ActivationHookPtr activation_hook(const ActivationHookPtr& model_hook) const { return model_hook; }
 };
 
+// The parts of a method that computes its block in closed form (GPTQ, AWQ; no optimiser, epochs 0): the
+// method builds `block_` and the block's "<linear>.weight_scale/_zero" in `qparams_` (names relative to
+// the block) when the factory makes the parts; fold() hands both over.
+class ClosedFormParts : public BlockParts {
+ public:
+  std::vector<train::ParamGroup> param_groups() override { return {}; }
+  DecoderBlock temporary_block(const DecoderBlock&) const override { return block_; }
+  void fold(DecoderBlock& block, const std::string& prefix, Named& qparams) override {
+    block = block_;
+    for (const auto& [name, t] : qparams_) qparams.emplace_back(prefix + name, t);
+  }
+  Named state() const override { return {}; }
+  void load_state(const std::map<std::string, at::Tensor>&) override {}
+
+ protected:
+  DecoderBlock block_;
+  Named qparams_;
+};
+
 // What a factory may look at to initialise a block's parts.
 struct BlockInputs {
   const DecoderBlock& block;  // the FP block

@@ -52,7 +52,7 @@ namespace {
 
 nlohmann::json ratio_json(double r) { return r < 0 ? nlohmann::json(nullptr) : nlohmann::json(r); }
 
-class AwqParts final : public recon::BlockParts {
+class AwqParts final : public recon::ClosedFormParts {
  public:
   AwqParts(const recon::BlockInputs& in, const AwqConfig& cfg, const quant::QuantizerSpec& spec, nlohmann::json& log) {
     const at::Tensor& x = cfg.inputs == AwqInputs::kFp ? in.x_fp : in.x_q;
@@ -72,8 +72,8 @@ class AwqParts final : public recon::BlockParts {
     for (size_t k = 0; k < ls.size(); ++k) {
       quant::QParams qp;
       ls[k]->weight = quant::fake_quant_weight(ls[k]->weight, spec, {}, {}, &qp);
-      scales_.push_back(qp.scale);
-      zeros_.push_back(qp.zero);
+      qparams_.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".weight_scale", qp.scale);
+      qparams_.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".weight_zero", qp.zero);
     }
     log = {{"block", in.index},
            {"scale_ratios",
@@ -83,21 +83,6 @@ class AwqParts final : public recon::BlockParts {
              {"down", ratio_json(r.ratio_down)}}},
            {"clip_ratio_mean", cfg.auto_clip ? nlohmann::json(r.clip_ratio_mean) : nlohmann::json(nullptr)}};
   }
-  std::vector<train::ParamGroup> param_groups() override { return {}; }
-  DecoderBlock temporary_block(const DecoderBlock&) const override { return block_; }
-  void fold(DecoderBlock& block, const std::string& prefix, recon::Named& qparams) override {
-    block = block_;
-    for (size_t k = 0; k < scales_.size(); ++k) {
-      qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_scale", scales_[k]);
-      qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_zero", zeros_[k]);
-    }
-  }
-  recon::Named state() const override { return {}; }
-  void load_state(const std::map<std::string, at::Tensor>&) override {}
-
- private:
-  DecoderBlock block_;
-  std::vector<at::Tensor> scales_, zeros_;
 };
 
 class Awq final : public quant::MethodWithConfig<AwqConfig> {

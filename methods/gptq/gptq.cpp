@@ -74,12 +74,12 @@ at::Tensor group_hessian(const DecoderBlock& block, const recon::BlockInputs& in
 }
 
 // One block's GPTQ: its linears quantized in the constructor, the result kept until fold().
-class GptqParts final : public recon::BlockParts {
+class GptqParts final : public recon::ClosedFormParts {
  public:
-  GptqParts(const recon::BlockInputs& in, const GptqSolverOptions& options, bool true_sequential, nlohmann::json& log)
-      : block_(in.block) {
+  GptqParts(const recon::BlockInputs& in, const GptqSolverOptions& options, bool true_sequential, nlohmann::json& log) {
     if (!in.x_q.defined()) throw InputError("gptq needs calibration windows");
     at::NoGradGuard no_grad;
+    block_ = in.block;
     const auto t0 = std::chrono::steady_clock::now();
     std::array<at::Tensor, 4> hessians;
     if (!true_sequential)  // every group's inputs from the unquantized block (llama.py without --true-sequential)
@@ -90,36 +90,20 @@ class GptqParts final : public recon::BlockParts {
       const at::Tensor h = true_sequential ? group_hessian(block_, in, group, in.x_q) : hessians[g];
       for (const size_t k : recon::linears_of(group)) {
         Linear& linear = *block_.linears()[k];
-        GptqSolution s = gptq_solve(linear.weight, h, options);
+        const GptqSolution s = gptq_solve(linear.weight, h, options);
         linear.weight = s.weight;
-        solutions_[k] = std::move(s);
-        losses[DecoderBlock::kLinearNames[k]] = solutions_[k].loss;
+        const std::string name = DecoderBlock::kLinearNames[k];
+        qparams_.emplace_back(name + ".weight_scale", s.scale);
+        qparams_.emplace_back(name + ".weight_zero", s.zero);
+        // With act_order and dynamic groups a group holds permuted columns: each column's group (GPTQ's g_idx).
+        if (options.act_order && options.spec.group_size > 0 && !options.static_groups)
+          qparams_.emplace_back(name + ".weight_g_idx", s.g_idx);
+        losses[name] = s.loss;
       }
     }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     log.push_back({{"block", in.index}, {"error", losses}, {"seconds", seconds}});
-    emit_g_idx_ = options.act_order && options.spec.group_size > 0 && !options.static_groups;
   }
-
-  std::vector<train::ParamGroup> param_groups() override { return {}; }
-  DecoderBlock temporary_block(const DecoderBlock&) const override { return block_; }
-  void fold(DecoderBlock& block, const std::string& prefix, recon::Named& qparams) override {
-    block = block_;
-    for (size_t k = 0; k < solutions_.size(); ++k) {
-      const std::string name = prefix + DecoderBlock::kLinearNames[k];
-      qparams.emplace_back(name + ".weight_scale", solutions_[k].scale);
-      qparams.emplace_back(name + ".weight_zero", solutions_[k].zero);
-      // With act_order and dynamic groups a group holds permuted columns: each column's group (GPTQ's g_idx).
-      if (emit_g_idx_) qparams.emplace_back(name + ".weight_g_idx", solutions_[k].g_idx);
-    }
-  }
-  recon::Named state() const override { return {}; }
-  void load_state(const std::map<std::string, at::Tensor>&) override {}
-
- private:
-  DecoderBlock block_;
-  std::array<GptqSolution, 7> solutions_;
-  bool emit_g_idx_ = false;
 };
 
 class Gptq final : public quant::MethodWithConfig<GptqConfig> {

@@ -26,34 +26,23 @@ at::Tensor lsq_quantize(const at::Tensor& weight, const at::Tensor& x, const qua
   return q * a.unsqueeze(1);
 }
 
-class LsqParts final : public recon::BlockParts {
+class LsqParts final : public recon::ClosedFormParts {
  public:
-  LsqParts(const recon::BlockInputs& in, const quant::QuantizerSpec& spec) : block_(in.block) {
+  LsqParts(const recon::BlockInputs& in, const quant::QuantizerSpec& spec) {
     if (!in.x_q.defined()) throw InputError("lsq_rtn needs calibration windows");
     at::NoGradGuard no_grad;
+    block_ = in.block;
     const auto ls = block_.linears();
-    scales_.resize(ls.size());
-    zeros_.resize(ls.size());
     for (const recon::LinearGroup g : recon::kLinearGroups) {  // each group sees the previous groups updated
       const at::Tensor x = recon::linear_group_inputs(block_, in.config, g, in.x_q, in.rope, in.act_quant, in.batch_size);
-      for (const size_t k : recon::linears_of(g)) ls[k]->weight = lsq_quantize(ls[k]->weight, x, spec, scales_[k], zeros_[k]);
+      for (const size_t k : recon::linears_of(g)) {
+        at::Tensor scale, zero;
+        ls[k]->weight = lsq_quantize(ls[k]->weight, x, spec, scale, zero);
+        qparams_.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".weight_scale", scale);
+        qparams_.emplace_back(std::string(DecoderBlock::kLinearNames[k]) + ".weight_zero", zero);
+      }
     }
   }
-  std::vector<train::ParamGroup> param_groups() override { return {}; }
-  DecoderBlock temporary_block(const DecoderBlock&) const override { return block_; }
-  void fold(DecoderBlock& block, const std::string& prefix, recon::Named& qparams) override {
-    block = block_;
-    for (size_t k = 0; k < scales_.size(); ++k) {
-      qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_scale", scales_[k]);
-      qparams.emplace_back(prefix + DecoderBlock::kLinearNames[k] + ".weight_zero", zeros_[k]);
-    }
-  }
-  recon::Named state() const override { return {}; }
-  void load_state(const std::map<std::string, at::Tensor>&) override {}
-
- private:
-  DecoderBlock block_;
-  std::vector<at::Tensor> scales_, zeros_;
 };
 
 class LsqRtn final : public quant::Method {
