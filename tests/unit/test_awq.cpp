@@ -10,6 +10,7 @@
 #include "methods/awq/awq_search.h"
 #include "methods/register_all.h"
 #include "tests/support/apply_method.h"
+#include "tests/support/naive_tensor_block.h"
 #include "tests/support/random_model.h"
 
 #include <ATen/ATen.h>
@@ -22,6 +23,9 @@
 #include <vector>
 
 using Catch::Matchers::Contains;
+
+using ptq::test::naive_context;
+using ptq::test::naive_rms;
 
 namespace {
 
@@ -118,38 +122,6 @@ RefClip ref_clip(const at::Tensor& w_in, const at::Tensor& x_in, int bits, int64
 
 // --- a naive Llama block forward in double (rotate-half RoPE, causal MHA/GQA attention, SiLU MLP) ---
 
-at::Tensor rms(const at::Tensor& x, const at::Tensor& w, double eps) {
-  return x * at::rsqrt(x.pow(2).mean(-1, true) + eps) * w.to(at::kDouble);
-}
-
-at::Tensor rope(const at::Tensor& x, double theta) {  // [T, heads, d]
-  const int64_t t = x.size(0), d = x.size(2), half = d / 2;
-  at::Tensor out = at::empty_like(x);
-  for (int64_t p = 0; p < t; ++p)
-    for (int64_t i = 0; i < half; ++i) {
-      const double a = p * std::pow(theta, -2.0 * i / d), c = std::cos(a), s = std::sin(a);
-      const at::Tensor x1 = x[p].select(1, i), x2 = x[p].select(1, i + half);
-      out[p].select(1, i).copy_(x1 * c - x2 * s);
-      out[p].select(1, i + half).copy_(x2 * c + x1 * s);
-    }
-  return out;
-}
-
-// The attention context (before o_proj) of one sequence n1 [T, hidden] with weights q, k, v (no biases).
-at::Tensor context(const LlamaConfig& c, const at::Tensor& n1, const at::Tensor& wq, const at::Tensor& wk, const at::Tensor& wv) {
-  const int64_t t = n1.size(0), nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim;
-  const auto proj = [&](const at::Tensor& w, int64_t heads) { return at::matmul(n1, w.to(at::kDouble).t()).view({t, heads, hd}); };
-  const at::Tensor q = rope(proj(wq, nh), c.rope_theta), k = rope(proj(wk, nkv), c.rope_theta), v = proj(wv, nkv);
-  at::Tensor out = at::zeros({t, nh, hd}, at::kDouble);
-  for (int64_t h = 0; h < nh; ++h) {
-    const int64_t g = h / (nh / nkv);
-    at::Tensor s = at::matmul(q.select(1, h), k.select(1, g).t()) / std::sqrt(static_cast<double>(hd));
-    s = s + at::full({t, t}, -INFINITY, at::kDouble).triu(1);
-    out.select(1, h).copy_(at::matmul(at::softmax(s, -1), v.select(1, g)));
-  }
-  return out.view({t, nh * hd});
-}
-
 at::Tensor lin(const at::Tensor& x, const at::Tensor& w) { return at::matmul(x, w.to(at::kDouble).t()); }
 
 struct RefBlock {
@@ -164,15 +136,15 @@ RefBlock ref_awq_block(const DecoderBlock& b, const LlamaConfig& c, const at::Te
                        bool clip, bool sym) {
   const at::Tensor x = x_in.to(at::kDouble);
   const int64_t n = x.size(0);
-  const at::Tensor n1 = rms(x, b.input_layernorm, c.rms_norm_eps);
+  const at::Tensor n1 = naive_rms(x, b.input_layernorm, c.rms_norm_eps);
   const auto ctx_of = [&](const at::Tensor& wq, const at::Tensor& wk, const at::Tensor& wv) {
     std::vector<at::Tensor> seqs;
-    for (int64_t s = 0; s < n; ++s) seqs.push_back(context(c, n1[s], wq, wk, wv));
+    for (int64_t s = 0; s < n; ++s) seqs.push_back(naive_context(c, n1[s], wq, wk, wv));
     return at::stack(seqs);
   };
   const at::Tensor ctx = ctx_of(b.q_proj.weight, b.k_proj.weight, b.v_proj.weight);
   const at::Tensor attn = lin(ctx, b.o_proj.weight);
-  const at::Tensor n2 = rms(x + attn, b.post_attention_layernorm, c.rms_norm_eps);
+  const at::Tensor n2 = naive_rms(x + attn, b.post_attention_layernorm, c.rms_norm_eps);
   const auto mlp_of = [&](const at::Tensor& wg, const at::Tensor& wu, const at::Tensor& wd) {
     return lin(at::silu(lin(n2, wg)) * lin(n2, wu), wd);
   };

@@ -7,6 +7,7 @@
 #include "harness/recon/linear_inputs.h"
 #include "methods/testing/lsq_rtn.h"
 #include "tests/support/naive_llama.h"
+#include "tests/support/naive_tensor_block.h"
 #include "tests/support/random_model.h"
 
 #include <ATen/ATen.h>
@@ -14,43 +15,16 @@
 
 #include <cmath>
 
+using ptq::test::naive_context;
+using ptq::test::naive_rms;
+
 namespace {
 
 using ptq::DecoderBlock;
 using ptq::LlamaConfig;
 
-at::Tensor rms(const at::Tensor& x, const at::Tensor& w, double eps) {
-  return x * at::rsqrt(x.pow(2).mean(-1, true) + eps) * w.to(at::kDouble);
-}
-
-// HF's rotary embedding on [T, heads, d]: (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), theta^(-2i/d).
-at::Tensor rope(const at::Tensor& x, double theta) {
-  const int64_t t = x.size(0), d = x.size(2), half = d / 2;
-  at::Tensor out = at::empty_like(x);
-  for (int64_t p = 0; p < t; ++p)
-    for (int64_t i = 0; i < half; ++i) {
-      const double a = p * std::pow(theta, -2.0 * i / d), c = std::cos(a), s = std::sin(a);
-      const at::Tensor x1 = x[p].select(1, i), x2 = x[p].select(1, i + half);
-      out[p].select(1, i).copy_(x1 * c - x2 * s);
-      out[p].select(1, i + half).copy_(x2 * c + x1 * s);
-    }
-  return out;
-}
-
-// Causal GQA attention context (before o_proj) of one sequence [T, hidden] -> [T, heads * head_dim].
 at::Tensor context(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& n1) {
-  const int64_t t = n1.size(0), nh = c.num_attention_heads, nkv = c.num_key_value_heads, hd = c.head_dim;
-  const auto proj = [&](const at::Tensor& w, int64_t heads) { return at::matmul(n1, w.to(at::kDouble).t()).view({t, heads, hd}); };
-  const at::Tensor q = rope(proj(b.q_proj.weight, nh), c.rope_theta), k = rope(proj(b.k_proj.weight, nkv), c.rope_theta);
-  const at::Tensor v = proj(b.v_proj.weight, nkv);
-  at::Tensor out = at::zeros({t, nh, hd}, at::kDouble);
-  for (int64_t h = 0; h < nh; ++h) {
-    const int64_t g = h / (nh / nkv);
-    at::Tensor s = at::matmul(q.select(1, h), k.select(1, g).t()) / std::sqrt(static_cast<double>(hd));
-    s = s + at::full({t, t}, -INFINITY, at::kDouble).triu(1);
-    out.select(1, h).copy_(at::matmul(at::softmax(s, -1), v.select(1, g)));
-  }
-  return out.view({t, nh * hd});
+  return naive_context(c, n1, b.q_proj.weight, b.k_proj.weight, b.v_proj.weight);
 }
 
 // RTN (the naive per-row quantizer) with least-squares row factors on inputs x [tokens, in].
@@ -76,7 +50,7 @@ struct Expected {
 Expected expected_block(const DecoderBlock& fp, const LlamaConfig& c, const at::Tensor& x, int bits) {
   DecoderBlock b = fp;
   const double eps = c.rms_norm_eps;
-  const at::Tensor n1 = rms(x, b.input_layernorm, eps);
+  const at::Tensor n1 = naive_rms(x, b.input_layernorm, eps);
   const at::Tensor x_qkv = n1.reshape({-1, c.hidden_size});
   for (ptq::Linear* l : {&b.q_proj, &b.k_proj, &b.v_proj}) l->weight = lsq_rtn(l->weight, x_qkv, bits);
   std::vector<at::Tensor> ctx;
@@ -84,7 +58,7 @@ Expected expected_block(const DecoderBlock& fp, const LlamaConfig& c, const at::
   const at::Tensor x_o = at::stack(ctx).reshape({-1, c.num_attention_heads * c.head_dim});
   b.o_proj.weight = lsq_rtn(b.o_proj.weight, x_o, bits);
   const at::Tensor h = x + at::matmul(x_o, b.o_proj.weight.to(at::kDouble).t()).view(x.sizes());
-  const at::Tensor x_gu = rms(h, b.post_attention_layernorm, eps).reshape({-1, c.hidden_size});
+  const at::Tensor x_gu = naive_rms(h, b.post_attention_layernorm, eps).reshape({-1, c.hidden_size});
   b.gate_proj.weight = lsq_rtn(b.gate_proj.weight, x_gu, bits);
   b.up_proj.weight = lsq_rtn(b.up_proj.weight, x_gu, bits);
   const auto lin = [](const at::Tensor& in, const at::Tensor& w) { return at::matmul(in, w.to(at::kDouble).t()); };
@@ -96,11 +70,11 @@ Expected expected_block(const DecoderBlock& fp, const LlamaConfig& c, const at::
 // The FP block's output (no quantization), from the same equations.
 at::Tensor expected_block_fp_output(const DecoderBlock& b, const LlamaConfig& c, const at::Tensor& x) {
   const auto lin = [](const at::Tensor& in, const at::Tensor& w) { return at::matmul(in, w.to(at::kDouble).t()); };
-  const at::Tensor n1 = rms(x, b.input_layernorm, c.rms_norm_eps);
+  const at::Tensor n1 = naive_rms(x, b.input_layernorm, c.rms_norm_eps);
   std::vector<at::Tensor> ctx;
   for (int64_t s = 0; s < x.size(0); ++s) ctx.push_back(context(b, c, n1[s]));
   const at::Tensor h = x + lin(at::stack(ctx), b.o_proj.weight);
-  const at::Tensor n2 = rms(h, b.post_attention_layernorm, c.rms_norm_eps);
+  const at::Tensor n2 = naive_rms(h, b.post_attention_layernorm, c.rms_norm_eps);
   return h + lin(at::silu(lin(n2, b.gate_proj.weight)) * lin(n2, b.up_proj.weight), b.down_proj.weight);
 }
 
@@ -159,12 +133,12 @@ TEST_CASE("linear-group inputs are what the block's linears see, in forward orde
   const DecoderBlock& b = fp.block(0);
   const auto in = [&](ptq::recon::LinearGroup g) { return ptq::recon::linear_group_inputs(b, c, g, x, rope_tables, {}, 1); };
   const at::Tensor xd = x.to(at::kDouble);
-  const at::Tensor n1 = rms(xd, b.input_layernorm, c.rms_norm_eps);
+  const at::Tensor n1 = naive_rms(xd, b.input_layernorm, c.rms_norm_eps);
   CHECK(at::allclose(in(ptq::recon::LinearGroup::kQkv).to(at::kDouble), n1.reshape({-1, c.hidden_size}), 1e-5, 1e-6));
   const at::Tensor ctx = at::stack({context(b, c, n1[0]), context(b, c, n1[1])}).reshape({16, -1});
   CHECK(at::allclose(in(ptq::recon::LinearGroup::kOut).to(at::kDouble), ctx, 1e-4, 1e-5));
   const at::Tensor h = xd + at::matmul(ctx, b.o_proj.weight.to(at::kDouble).t()).view(xd.sizes());
-  const at::Tensor gu = rms(h, b.post_attention_layernorm, c.rms_norm_eps).reshape({16, -1});
+  const at::Tensor gu = naive_rms(h, b.post_attention_layernorm, c.rms_norm_eps).reshape({16, -1});
   CHECK(at::allclose(in(ptq::recon::LinearGroup::kGateUp).to(at::kDouble), gu, 1e-4, 1e-5));
   const at::Tensor down = at::silu(at::matmul(gu, b.gate_proj.weight.to(at::kDouble).t())) *
                           at::matmul(gu, b.up_proj.weight.to(at::kDouble).t());
