@@ -132,7 +132,8 @@ TEST_CASE("RTN on a streamed model spills each block once, equals RTN resident, 
   require_same_blocks(resident, in_memory);
 }
 
-TEST_CASE("OmniQuant W4A4 (LWC + LET, trained) and CBQ give the same model streamed and resident", "[unit][streaming]") {
+TEST_CASE("OmniQuant W4A4 (LWC + LET, trained), CBQ, GPTQ and AWQ give the same model streamed and resident",
+          "[unit][streaming]") {
   TempDir dir;
   write_three_block_checkpoint(dir, 7);
   at::manual_seed(1);
@@ -143,7 +144,9 @@ TEST_CASE("OmniQuant W4A4 (LWC + LET, trained) and CBQ give the same model strea
     nlohmann::json config;
   };
   const Case cases[] = {{"omniquant", "W4A4", {{"epochs", 2}, {"batch_size", 2}}},
-                        {"cbq", "W2A16", {{"epochs", 2}, {"batch_size", 2}, {"window", 2}, {"overlap", 1}}}};
+                        {"cbq", "W2A16", {{"epochs", 2}, {"batch_size", 2}, {"window", 2}, {"overlap", 1}}},
+                        {"gptq", "W3A16g16", nlohmann::json::object()},
+                        {"awq", "W3A16g16", nlohmann::json::object()}};
   for (const auto& c : cases) {
     INFO(c.method);
     ptq::LlamaModel resident = ptq::load_llama(dir.path());
