@@ -63,6 +63,7 @@ TEST_CASE("a valid experiment file resolves methods, settings, evaluators and th
   CHECK(s.methods[0].settings == std::vector<std::string>{"W4A16", "W4A4"});
   CHECK(s.methods[1].settings == std::vector<std::string>{"W3A16"});
   CHECK(s.methods[1].paper_method == "RTN");
+  CHECK(s.methods[1].models.empty());  // every model
   REQUIRE(s.evaluators.size() == 3);
   CHECK(s.evaluators[0].data == tiny_data() + "/wikitext2");  // <data_dir>/<task>/ when it exists
   CHECK(s.evaluators[0].seqlen == 256);
@@ -102,6 +103,10 @@ TEST_CASE("malformed experiment files fail naming the key path", "[unit][spec]")
   j = valid_spec();
   j["methods"][1]["label"] = "rtn";
   expect_error(j, "label \"rtn\" appears twice");
+
+  j = valid_spec();
+  j["methods"][1]["models"] = {"tiny", "llama-7b"};
+  expect_error(j, "spec.json: methods[1].models[1]: unknown model id \"llama-7b\"");
 
   j = valid_spec();
   j["settings"] = {"W4A16g100"};  // 192 is not a multiple of 100
