@@ -12,6 +12,7 @@
 #include "harness/model/llama2c_import.h"
 #include "harness/model/tokenizer.h"
 #include "tests/support/apply_method.h"
+#include "tests/support/paired_difference.h"
 #include "tests/support/random_model.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/test_env.h"
@@ -20,9 +21,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <cmath>
 #include <filesystem>
-#include <map>
 
 using ptq::test::TempDir;
 
@@ -149,15 +148,6 @@ ptq::eval::PplResult quantized_ppl(const RealBench& b, const std::string& method
   return ptq::eval::evaluate_perplexity(m, b.eval_stream, o);
 }
 
-// Paired over the same segments: mean loss difference (a - b) and its standard error.
-std::pair<double, double> paired_difference(const ptq::eval::PplResult& a, const ptq::eval::PplResult& b) {
-  const size_t n = a.segment_loss.size();
-  double mean = 0, var = 0;
-  for (size_t i = 0; i < n; ++i) mean += (a.segment_loss[i] - b.segment_loss[i]) / static_cast<double>(n);
-  for (size_t i = 0; i < n; ++i) var += std::pow(a.segment_loss[i] - b.segment_loss[i] - mean, 2) / static_cast<double>(n - 1);
-  return {mean, std::sqrt(var / static_cast<double>(n))};
-}
-
 // Each of `method`'s perplexities at W3A16 and W4A16 beats RTN's by more than two paired standard errors.
 void check_beats_rtn(const std::string& method) {
   TempDir dir;
@@ -166,11 +156,11 @@ void check_beats_rtn(const std::string& method) {
   for (const std::string setting : {"W3A16", "W4A16"}) {
     const auto rtn = quantized_ppl(b, "rtn", setting);
     const auto q = quantized_ppl(b, method, setting);
-    const auto [diff, se] = paired_difference(q, rtn);
+    const auto d = ptq::test::paired_difference(q.segment_loss, rtn.segment_loss);
     INFO(method << " " << setting << ": ppl " << q.ppl << " vs RTN " << rtn.ppl << " (FP " << fp << "); paired loss difference "
-                << diff << " +- " << se << " over " << q.nsamples << " segments");
+                << d.mean << " +- " << d.se << " over " << q.nsamples << " segments");
     CHECK(q.ppl < rtn.ppl);
-    CHECK(diff < -2 * se);  // significantly better on the same segments, not noise
+    CHECK(d.mean < -2 * d.se);  // significantly better on the same segments, not noise
     CHECK(q.ppl > fp * 0.98);
   }
 }
