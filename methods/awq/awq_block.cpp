@@ -89,88 +89,98 @@ BlockCapture capture_block(const DecoderBlock& b, const LlamaConfig& c, const at
   return {at::cat(attn_in), at::cat(o_in), at::cat(mlp_in), at::cat(down_in), at::cat(attn_out), at::cat(mlp_out)};
 }
 
+namespace {
+
+// Step 2: the four groups' scale searches on the original block `fp`; fills r.scales and the ratios.
+void search_scales(const DecoderBlock& fp, const LlamaConfig& c, const BlockCapture& cap, const RopeTables& rope,
+                   int64_t batch, const quant::QuantizerSpec& spec, const BlockOptions& o, const std::string& name,
+                   BlockResult& r) {
+  const auto search = [&](const char* group, const at::Tensor& in, const std::vector<at::Tensor>& weights,
+                          const TrialLoss& loss) {
+    return search_scale(act_mean(in), weights, spec, o.n_grid, loss, fmt::format("{}, scaling group {}", name, group));
+  };
+  // A trial replaces only the group's weights in the original block.
+  const ScaleSearch qkv = search("qkv (input_layernorm -> q/k/v_proj)", cap.attn_in,
+                                 {fp.q_proj.weight, fp.k_proj.weight, fp.v_proj.weight}, [&](const std::vector<at::Tensor>& t) {
+                                   DecoderBlock tb = fp;
+                                   tb.q_proj.weight = t[0];
+                                   tb.k_proj.weight = t[1];
+                                   tb.v_proj.weight = t[2];
+                                   return batched_mse(cap.attn_out, batch, [&](int64_t j, int64_t nb) {
+                                     return attention_forward(tb, c, cap.attn_in.narrow(0, j, nb), rope);
+                                   });
+                                 });
+  r.scales.qkv = qkv.scales;
+  r.ratio_qkv = qkv.ratio;
+  if (searches_v_o(fp)) {
+    const ScaleSearch v_o = search("v_o (v_proj -> o_proj)", cap.o_in, {fp.o_proj.weight}, [&](const std::vector<at::Tensor>& t) {
+      const Linear trial{t[0], fp.o_proj.bias};
+      return batched_mse(cap.attn_out, batch, [&](int64_t j, int64_t nb) { return trial(cap.o_in.narrow(0, j, nb)); });
+    });
+    r.scales.v_o = v_o.scales;
+    r.ratio_v_o = v_o.ratio;
+  }
+  const ScaleSearch gate_up = search("gate_up (post_attention_layernorm -> gate/up_proj)", cap.mlp_in,
+                                     {fp.gate_proj.weight, fp.up_proj.weight}, [&](const std::vector<at::Tensor>& t) {
+                                       DecoderBlock tb = fp;
+                                       tb.gate_proj.weight = t[0];
+                                       tb.up_proj.weight = t[1];
+                                       return batched_mse(cap.mlp_out, batch, [&](int64_t j, int64_t nb) {
+                                         return mlp_forward(tb, cap.mlp_in.narrow(0, j, nb));
+                                       });
+                                     });
+  r.scales.gate_up = gate_up.scales;
+  r.ratio_gate_up = gate_up.ratio;
+  const ScaleSearch down = search("down (up_proj -> down_proj)", cap.down_in, {fp.down_proj.weight},
+                                  [&](const std::vector<at::Tensor>& t) {
+                                    const Linear trial{t[0], fp.down_proj.bias};
+                                    return batched_mse(cap.mlp_out, batch, [&](int64_t j, int64_t nb) {
+                                      return trial(cap.down_in.narrow(0, j, nb));
+                                    });
+                                  });
+  r.scales.down = down.scales;
+  r.ratio_down = down.ratio;
+}
+
+// Step 4: the clip search and clamp of every linear of the scaled block but q/k, on the captured inputs
+// divided by the scales applied to their columns (apply_scale's input_feat_dict). Frees `cap` as it goes.
+void clip_linears(BlockCapture& cap, const quant::QuantizerSpec& spec, const BlockOptions& o, BlockResult& r) {
+  const auto scaled_in = [](const at::Tensor& x, const at::Tensor& s) {
+    return s.defined() ? flat(x) / s.to(x.device(), x.scalar_type()) : flat(x);
+  };
+  double ratio_sum = 0;
+  int64_t ratio_count = 0;
+  const auto clip = [&](Linear& l, const at::Tensor& in) {
+    const ClipSearch cs = search_clip(l.weight, in, spec, o.clip_grid, o.max_shrink, o.n_sample_token);
+    l.weight = apply_clip(l.weight, cs.max_val);
+    ratio_sum += cs.ratio.sum(at::kDouble).item<double>();
+    ratio_count += cs.ratio.numel();
+  };
+  clip(r.block.v_proj, scaled_in(cap.attn_in, r.scales.qkv));
+  cap.attn_in = at::Tensor();
+  clip(r.block.o_proj, scaled_in(cap.o_in, r.scales.v_o));
+  cap.o_in = at::Tensor();
+  {
+    const at::Tensor in = scaled_in(cap.mlp_in, r.scales.gate_up);
+    cap.mlp_in = at::Tensor();
+    clip(r.block.gate_proj, in);
+    clip(r.block.up_proj, in);
+  }
+  clip(r.block.down_proj, scaled_in(cap.down_in, r.scales.down));
+  r.clip_ratio_mean = ratio_sum / static_cast<double>(ratio_count);
+}
+
+}  // namespace
+
 BlockResult awq_block(const DecoderBlock& fp, const LlamaConfig& c, const at::Tensor& x, const RopeTables& rope,
                       int64_t batch, const quant::QuantizerSpec& spec, const BlockOptions& o, const std::string& name) {
   at::NoGradGuard no_grad;
   BlockCapture cap = capture_block(fp, c, x, rope, batch);
   BlockResult r;
-  if (o.auto_scale) {
-    const auto search = [&](const char* group, const at::Tensor& in, const std::vector<at::Tensor>& weights,
-                            const TrialLoss& loss) {
-      return search_scale(act_mean(in), weights, spec, o.n_grid, loss, fmt::format("{}, scaling group {}", name, group));
-    };
-    // Each group on the original block: the trial block replaces only the group's weights.
-    const ScaleSearch qkv = search("qkv (input_layernorm -> q/k/v_proj)", cap.attn_in,
-                                   {fp.q_proj.weight, fp.k_proj.weight, fp.v_proj.weight},
-                                   [&](const std::vector<at::Tensor>& t) {
-                                     DecoderBlock tb = fp;
-                                     tb.q_proj.weight = t[0];
-                                     tb.k_proj.weight = t[1];
-                                     tb.v_proj.weight = t[2];
-                                     return batched_mse(cap.attn_out, batch, [&](int64_t j, int64_t nb) {
-                                       return attention_forward(tb, c, cap.attn_in.narrow(0, j, nb), rope);
-                                     });
-                                   });
-    r.scales.qkv = qkv.scales;
-    r.ratio_qkv = qkv.ratio;
-    if (searches_v_o(fp)) {
-      const ScaleSearch v_o = search("v_o (v_proj -> o_proj)", cap.o_in, {fp.o_proj.weight}, [&](const std::vector<at::Tensor>& t) {
-        const Linear trial{t[0], fp.o_proj.bias};
-        return batched_mse(cap.attn_out, batch, [&](int64_t j, int64_t nb) { return trial(cap.o_in.narrow(0, j, nb)); });
-      });
-      r.scales.v_o = v_o.scales;
-      r.ratio_v_o = v_o.ratio;
-    }
-    const ScaleSearch gate_up = search("gate_up (post_attention_layernorm -> gate/up_proj)", cap.mlp_in,
-                                       {fp.gate_proj.weight, fp.up_proj.weight}, [&](const std::vector<at::Tensor>& t) {
-                                         DecoderBlock tb = fp;
-                                         tb.gate_proj.weight = t[0];
-                                         tb.up_proj.weight = t[1];
-                                         return batched_mse(cap.mlp_out, batch, [&](int64_t j, int64_t nb) {
-                                           return mlp_forward(tb, cap.mlp_in.narrow(0, j, nb));
-                                         });
-                                       });
-    r.scales.gate_up = gate_up.scales;
-    r.ratio_gate_up = gate_up.ratio;
-    const ScaleSearch down = search("down (up_proj -> down_proj)", cap.down_in, {fp.down_proj.weight},
-                                    [&](const std::vector<at::Tensor>& t) {
-                                      const Linear trial{t[0], fp.down_proj.bias};
-                                      return batched_mse(cap.mlp_out, batch, [&](int64_t j, int64_t nb) {
-                                        return trial(cap.down_in.narrow(0, j, nb));
-                                      });
-                                    });
-    r.scales.down = down.scales;
-    r.ratio_down = down.ratio;
-  }
+  if (o.auto_scale) search_scales(fp, c, cap, rope, batch, spec, o, name, r);
   cap.attn_out = cap.mlp_out = at::Tensor();  // the searches' targets are no longer needed
   r.block = apply_scales(fp, r.scales);
-  if (o.auto_clip) {
-    // The clipped linears' inputs, divided by the scales applied to their input columns (apply_scale's
-    // input_feat_dict), and their weights as scaled.
-    const auto scaled_in = [](const at::Tensor& x, const at::Tensor& s) {
-      return s.defined() ? flat(x) / s.to(x.device(), x.scalar_type()) : flat(x);
-    };
-    double ratio_sum = 0;
-    int64_t ratio_count = 0;
-    const auto clip = [&](Linear& l, const at::Tensor& in) {
-      const ClipSearch cs = search_clip(l.weight, in, spec, o.clip_grid, o.max_shrink, o.n_sample_token);
-      l.weight = apply_clip(l.weight, cs.max_val);
-      ratio_sum += cs.ratio.sum(at::kDouble).item<double>();
-      ratio_count += cs.ratio.numel();
-    };
-    clip(r.block.v_proj, scaled_in(cap.attn_in, r.scales.qkv));
-    cap.attn_in = at::Tensor();
-    clip(r.block.o_proj, scaled_in(cap.o_in, r.scales.v_o));
-    cap.o_in = at::Tensor();
-    {
-      const at::Tensor in = scaled_in(cap.mlp_in, r.scales.gate_up);
-      cap.mlp_in = at::Tensor();
-      clip(r.block.gate_proj, in);
-      clip(r.block.up_proj, in);
-    }
-    clip(r.block.down_proj, scaled_in(cap.down_in, r.scales.down));
-    r.clip_ratio_mean = ratio_sum / static_cast<double>(ratio_count);
-  }
+  if (o.auto_clip) clip_linears(cap, spec, o, r);
   return r;
 }
 
