@@ -324,7 +324,7 @@ TEST_CASE("OmniQuant's weight-only LWC on every variant: trains, folds, evaluate
   }
 }
 
-TEST_CASE("every method that claims a variant quantizes it end to end (W4A4, LET where the method has it)",
+TEST_CASE("every method that claims a variant quantizes it end to end (W4A4, LET where the method has it; AWQ at W4A16)",
           "[unit][arch]") {
   ptq::test::TempDir tmp;
   at::manual_seed(6);
@@ -334,13 +334,14 @@ TEST_CASE("every method that claims a variant quantizes it end to end (W4A4, LET
   for (const auto& variant : kVariants) {
     const ptq::LlamaModel fp = write_and_load(tmp, variant);
     const double fp_ppl = ppl(fp, stream, 24);
-    for (const std::string method : {"rtn", "omniquant", "lrquant", "cbq", "mppq"}) {
+    for (const std::string method : {"rtn", "omniquant", "lrquant", "cbq", "mppq", "gptq", "awq"}) {
       INFO(variant << " " << method);
-      json config = method == "rtn" ? json::object() : fast;
+      const bool closed_form = method == "rtn" || method == "gptq" || method == "awq";
+      json config = closed_form ? json::object() : fast;
       // qwen3: LET only without its q/k scale (methods/omniquant/let.h); the default is refused below.
       if (variant == "qwen3" && (method == "omniquant" || method == "lrquant" || method == "mppq")) config["qk_scale"] = "off";
       ptq::LlamaModel q = ptq::test::copy_model(fp);
-      const auto report = ptq::test::apply_method(q, method, "W4A4", config, calib);
+      const auto report = ptq::test::apply_method(q, method, method == "awq" ? "W4A16" : "W4A4", config, calib);
       if (method == "omniquant" || method == "lrquant" || method == "mppq") CHECK(report.summary.at("let") == true);
       const double p = ppl(q, stream, 24);
       CHECK(std::isfinite(p));
