@@ -324,7 +324,7 @@ TEST_CASE("OmniQuant's weight-only LWC on every variant: trains, folds, evaluate
   }
 }
 
-TEST_CASE("every method that claims a variant quantizes it end to end (W4A4, LET where the method has it; AWQ at W4A16)",
+TEST_CASE("every method that claims a variant quantizes it end to end (W4A4, LET where the method has it, AWQ at W4A16)",
           "[unit][arch]") {
   ptq::test::TempDir tmp;
   at::manual_seed(6);

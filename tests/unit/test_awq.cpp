@@ -322,7 +322,7 @@ TEST_CASE("AWQ on a block: searches, scales and clipping equal the reference on 
   }
 }
 
-TEST_CASE("AWQ's scaling keeps the FP block's function on every variant; v_proj -> o_proj only without GQA",
+TEST_CASE("AWQ's scaling keeps the FP block's function on every variant, and v_proj -> o_proj is searched only without GQA",
           "[unit][awq]") {
   struct Variant {
     const char* name;
@@ -373,7 +373,7 @@ TEST_CASE("AWQ's scaling keeps the FP block's function on every variant; v_proj 
   }
 }
 
-TEST_CASE("AWQ beats RTN end to end (activation outliers, W3A16 and W4A16g32); the report and qparams",
+TEST_CASE("AWQ beats RTN end to end (activation outliers, W3A16 and W4A16g32) with its report and qparams",
           "[unit][awq]") {
   const LlamaConfig c = ptq::test::tiny_config();  // GQA: v_proj -> o_proj skipped
   ptq::LlamaModel fp = ptq::test::random_model(c, 61);
