@@ -128,6 +128,15 @@ std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, con
   return out;
 }
 
+// A list of model ids, each one of the spec's models (a method's or an override's "models").
+std::vector<std::string> model_id_list(const nlohmann::json& v, const Ctx& ctx, const std::vector<ModelSpec>& models) {
+  const std::vector<std::string> ids = string_list(v, ctx);
+  for (size_t k = 0; k < ids.size(); ++k)
+    if (std::none_of(models.begin(), models.end(), [&](const ModelSpec& ms) { return ms.id == ids[k]; }))
+      ctx.index(k).fail(fmt::format("unknown model id \"{}\" (not in the spec's \"models\")", ids[k]));
+  return ids;
+}
+
 // Resolves "config_overrides" for every (model, setting) cell of `m` that one of them matches.
 void resolve_overrides(const nlohmann::json& v, const Ctx& ctx, const quant::Method& method, const nlohmann::json& base,
                        const std::vector<ModelSpec>& models, MethodSpec& m) {
@@ -146,12 +155,7 @@ void resolve_overrides(const nlohmann::json& v, const Ctx& ctx, const quant::Met
     r.known("config");
     r.finish();
     Rule rule;
-    if (v[k].contains("models")) {
-      rule.models = string_list(v[k]["models"], rc.key("models"));
-      for (const auto& id : rule.models)
-        if (std::none_of(models.begin(), models.end(), [&](const ModelSpec& ms) { return ms.id == id; }))
-          rc.key("models").fail(fmt::format("unknown model id \"{}\" (not in the spec's \"models\")", id));
-    }
+    if (v[k].contains("models")) rule.models = model_id_list(v[k]["models"], rc.key("models"), models);
     if (v[k].contains("settings")) {
       const auto list = string_list(v[k]["settings"], rc.key("settings"));
       for (size_t j = 0; j < list.size(); ++j) rule.settings.push_back(canonical_setting(list[j], rc.key("settings").index(j)));
@@ -227,12 +231,7 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
       m.settings = settings;
     }
     if (m.settings.empty()) c.fail("no settings: give the spec's \"settings\" or this method's own");
-    if (v[i].is_object() && v[i].contains("models")) {
-      m.models = string_list(v[i]["models"], c.key("models"));
-      for (size_t k = 0; k < m.models.size(); ++k)
-        if (std::none_of(models.begin(), models.end(), [&](const ModelSpec& ms) { return ms.id == m.models[k]; }))
-          c.key("models").index(k).fail(fmt::format("unknown model id \"{}\" (not in the spec's \"models\")", m.models[k]));
-    }
+    if (v[i].is_object() && v[i].contains("models")) m.models = model_id_list(v[i]["models"], c.key("models"), models);
     if (v[i].is_object() && v[i].contains("config_overrides"))
       resolve_overrides(v[i]["config_overrides"], c.key("config_overrides"), *method, overrides, models, m);
     m.paper_row = !m.paper_method.empty() || m.label.empty() || m.label == m.name;  // before the defaults below
