@@ -56,6 +56,18 @@ std::string checkpoint_key(const std::string& setting, const nlohmann::json& con
   return io::sha256_hex(setting + "|" + config.dump() + "|" + windows).substr(0, 16);
 }
 
+ReconOptions closed_form_options(const std::string& method, const LlamaModel& model, const quant::QuantSetting& setting,
+                                 const quant::MethodContext& ctx) {
+  if (ctx.calibration == nullptr || !ctx.calibration->defined() || ctx.calibration->numel() == 0)
+    throw InputError(fmt::format("{} needs calibration windows", method));
+  ReconOptions o;
+  o.epochs = 0;  // closed form: no optimiser
+  o.progress = ctx.progress;
+  o.activations = ctx.activations;
+  o.precision = precision_policy(setting, model.device(), model.dtype());
+  return o;
+}
+
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f,
                        c10::optional<at::Device> compute) {
   const at::Device dev = compute.value_or(x.device());

@@ -23,6 +23,7 @@
 #pragma once
 
 #include "harness/model/llama_model.h"
+#include "harness/ptq/method.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/recon/adamw.h"
 #include "harness/recon/nan_policy.h"
@@ -137,6 +138,12 @@ struct ReconOptions {
   std::string activations = "auto";
   std::function<void(DecoderBlock&, const std::string& prefix, Named& qparams)> fallback_fold;
 };
+
+// The options of a closed-form method's run (GPTQ, AWQ): epochs 0, the run's progress and activation
+// placement, the setting's precision policy on the model's device and dtype. InputError naming `method`
+// when `ctx` holds no calibration windows.
+ReconOptions closed_form_options(const std::string& method, const LlamaModel& model, const quant::QuantSetting& setting,
+                                 const quant::MethodContext& ctx);
 
 struct BlockLog {
   double first_epoch_loss = 0, last_epoch_loss = 0;  // mean training loss of the first / last epoch

@@ -2,7 +2,6 @@
 
 #include "harness/model/llama_model.h"
 #include "harness/recon/block_recon.h"
-#include "harness/recon/precision.h"
 #include "harness/util/errors.h"
 #include "methods/awq/awq_block.h"
 
@@ -115,14 +114,8 @@ class Awq final : public quant::MethodWithConfig<AwqConfig> {
     const AwqConfig cfg = AwqConfig::from_json(config);
     setting.validate_for(model.config());
     check_model(model.config(), setting, config);
-    if (ctx.calibration == nullptr || !ctx.calibration->defined() || ctx.calibration->numel() == 0)
-      throw InputError("awq needs calibration windows");
+    const recon::ReconOptions o = recon::closed_form_options("awq", model, setting, ctx);
     quant::apply_activation_quant(model, setting);  // weight-only: none, but the engine's contract
-    recon::ReconOptions o;
-    o.epochs = 0;  // closed form: no optimiser
-    o.precision = recon::precision_policy(setting, model.device(), model.dtype());
-    o.progress = ctx.progress;
-    o.activations = ctx.activations;
     const quant::QuantizerSpec spec = setting.weight_spec();
     std::vector<nlohmann::json> blocks(model.num_blocks());
     const recon::ReconReport r = recon::reconstruct(

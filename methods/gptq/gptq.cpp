@@ -124,16 +124,10 @@ class Gptq final : public quant::MethodWithConfig<GptqConfig> {
                             quant::MethodContext& ctx) const override {
     const GptqConfig c = GptqConfig::from_json(config);
     setting.validate_for(model.config());
-    if (ctx.calibration == nullptr || !ctx.calibration->defined() || ctx.calibration->numel() == 0)
-      throw InputError("gptq needs calibration windows");
     if (!setting.weight_spec().enabled())
       throw InputError(fmt::format("gptq: setting {} leaves the weights at 16 bits: nothing to quantize", setting.str()));
+    const recon::ReconOptions o = recon::closed_form_options("gptq", model, setting, ctx);
     quant::apply_activation_quant(model, setting);  // the Hessians see the inputs as the quantized model does
-    recon::ReconOptions o;
-    o.epochs = 0;  // closed form: no optimiser
-    o.progress = ctx.progress;
-    o.activations = ctx.activations;
-    o.precision = recon::precision_policy(setting, model.device(), model.dtype());
     const GptqSolverOptions so = solver_options(c, setting);
     nlohmann::json blocks = nlohmann::json::array();
     const recon::ReconReport r = recon::reconstruct(
