@@ -43,10 +43,15 @@ QParams compute_qparams(const at::Tensor& rows, const QuantizerSpec& spec, const
   if (spec.range == RangeRule::kGptqNearest) {
     xmin = at::clamp_max(xmin, 0.0);
     xmax = at::clamp_min(xmax, 0.0);
+    if (spec.symmetric) {  // quant.py: xmax = max(|xmin|, xmax), xmin = -xmax where xmin < 0
+      xmax = at::maximum(xmin.abs(), xmax);
+      xmin = at::where(xmin.lt(0), -xmax, xmin);
+    }
     const at::Tensor both_zero = xmin.eq(0).logical_and(xmax.eq(0));
     xmin = at::where(both_zero, at::full_like(xmin, -1.0), xmin);
     xmax = at::where(both_zero, at::full_like(xmax, 1.0), xmax);
     const at::Tensor scale = (xmax - xmin) / qmax;
+    if (spec.symmetric) return {scale, at::full_like(scale, (qmax + 1) / 2).detach()};
     return {scale, at::round(-xmin / scale).detach()};
   }
   if (lwc_up.defined()) xmax = at::sigmoid(lwc_up) * xmax;

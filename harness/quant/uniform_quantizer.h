@@ -15,7 +15,8 @@
 //
 // GPTQ's `--nearest` RTN (quant.py) is the `kGptqNearest` range rule: per output channel, the range is
 // forced to contain 0 (xmin = min(min, 0), xmax = max(max, 0)), an all-zero row uses [-1, 1], the scale is
-// not clamped, and groups are ignored.
+// not clamped, and groups are ignored. Symmetric, as quant.py's `sym`: xmax = max(|xmin|, xmax), xmin =
+// -xmax where xmin < 0, zero point (2^N) / 2.
 #pragma once
 
 #include <ATen/core/Tensor.h>

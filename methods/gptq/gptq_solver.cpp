@@ -31,22 +31,9 @@ namespace {
 
 // The quantizer's scale and zero point of each row of `cols` ([out, k]) as [out, 1].
 quant::QParams find_params(const at::Tensor& cols, const GptqSolverOptions& o) {
-  if (!o.gptq_range) return quant::compute_qparams(cols, o.spec);
-  if (!o.spec.symmetric) {
-    quant::QuantizerSpec spec = o.spec;
-    spec.range = quant::RangeRule::kGptqNearest;  // quant.py: [min(x, 0), max(x, 0)], zero rounded
-    return quant::compute_qparams(cols, spec);
-  }
-  // quant.py's symmetric branch: xmax = max(|xmin|, xmax), xmin = -xmax where xmin < 0, zero (maxq + 1) / 2.
-  at::Tensor xmin = at::clamp_max(at::amin(cols, {-1}, true), 0.0), xmax = at::clamp_min(at::amax(cols, {-1}, true), 0.0);
-  xmax = at::maximum(xmin.abs(), xmax);
-  xmin = at::where(xmin.lt(0), -xmax, xmin);
-  const at::Tensor both_zero = xmin.eq(0).logical_and(xmax.eq(0));
-  xmin = at::where(both_zero, at::full_like(xmin, -1.0), xmin);
-  xmax = at::where(both_zero, at::full_like(xmax, 1.0), xmax);
-  const double qmax = static_cast<double>(o.spec.qmax());
-  const at::Tensor scale = (xmax - xmin) / qmax;
-  return {scale, at::full_like(scale, (qmax + 1) / 2)};
+  quant::QuantizerSpec spec = o.spec;
+  if (o.gptq_range) spec.range = quant::RangeRule::kGptqNearest;  // quant.py's Quantizer.find_params
+  return quant::compute_qparams(cols, spec);
 }
 
 // H + damp, inverted, as the rows of its upper Cholesky factor (the successive OBS inverses).
