@@ -4,7 +4,7 @@
 
     python3 scripts/export_hf_datasets.py --out data/       # then: ptqbench eval ... --data-dir data/
 
-Layout written (the one `ptqbench eval --data-dir` expects, see README.md):
+Layout written (the one `ptqbench eval --data-dir` expects, see docs/evaluation.md):
     wikitext2/wiki.test.raw, wikitext2/wiki.train.raw
     piqa/valid.jsonl, piqa/valid-labels.lst
     arc/ARC-Easy-Test.jsonl, arc/ARC-Challenge-Test.jsonl      (flat HF layout, also accepted)

@@ -230,7 +230,7 @@ void add_numerics_notices(RegressResult& res, const Baseline& b, const std::set<
   } else if (base != current) {
     std::vector<std::string> bl(base.begin(), base.end()), cl(current.begin(), current.end());
     res.notices.push_back(fmt::format("numerics differ: baseline {}; current {}: last digits may differ without any "
-                                      "change in the code (README, \"Numerics\")",
+                                      "change in the code (docs/numerics.md)",
                                       fmt::join(bl, " + "), fmt::join(cl, " + ")));
   }
   for (const auto& c : current)

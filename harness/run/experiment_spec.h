@@ -3,7 +3,7 @@
 // evaluator or a missing data path is an InputError naming the file and the key path
 // ("experiments/x.json: methods[1].config: unknown key ..."), raised before any cell runs. A model that is
 // not on this machine is not an error here (ModelSpec::deferred): `run` checks it before its cells start.
-// The schema is documented in README.md ("Experiment files"); experiments/quickstart.json is an example.
+// The schema is documented in docs/experiments.md; experiments/examples/reference.json uses every key.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -39,7 +39,7 @@ struct Scale {
 // Hidden and intermediate sizes are multiples of 128 in the full model, so that group-wise settings
 // (W4A16g128) apply to every linear as they do on real models.
 const Scale kFull = {4'000'000, 150'000, 1200, 600, 1000, 2048, 256, 768, 4, 512, 8, {320, 64}};
-// Heavy-tailed weights (tiny/outliers.h): how many channels, chosen by the measurements in the README.
+// Heavy-tailed weights (tiny/outliers.h): how many channels, chosen by the measurements in docs/tiny-llama.md.
 constexpr int kHeavyHiddenChannels = 4, kHeavyIntermediateChannels = 4;
 constexpr int kHeavyMinLog2 = 3, kHeavyMaxLog2 = 4;
 const Scale kSmall = {150'000, 20'000, 40, 40, 20, 400, 64, 128, 2, 64, 4, {40, 12}};

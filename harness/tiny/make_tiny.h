@@ -17,7 +17,7 @@ struct MakeTinyOptions {
   uint64_t seed = 1;
   int64_t steps = 1000;  // the committed model's
   bool small = false;  // a minute-sized variant (tests): less data, a smaller model
-  std::string transforms = "all";  // all | activations (no heavy-tailed weights) | none: the README's ablations
+  std::string transforms = "all";  // all | activations (no heavy-tailed weights) | none: the ablations of docs/tiny-llama.md
   std::string trained_cache;  // when set: reuse (or write) the trained weights there, before the transforms
   std::string command;  // recorded in the manifest
 };

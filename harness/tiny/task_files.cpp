@@ -111,7 +111,7 @@ class TaskWriter {
 
   // A passage in the corpus's phrasing, then a question about it that is true half of the time. (Asked about
   // animals' habitats instead - knowledge the passage does not state - the committed model scored 56 %,
-  // near chance; about the person the passage describes, 71 %: the README's measurement.)
+  // near chance; about the person the passage describes, 71 %: docs/tiny-llama.md's measurement.)
   json boolq(int i) {
     const bool truth = rng_.randbelow(2) == 0;
     const Person& p = person();

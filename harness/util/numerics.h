@@ -3,7 +3,7 @@
 // AVX2 and FMA, whatever newer ISA extensions it has and however many threads it runs (reproducible).
 //
 // What differs between machines or thread counts without pins, measured on LibTorch 1.13 + OpenBLAS
-// 0.3.21 (README "Numerics"):
+// 0.3.21 (docs/numerics.md):
 //  - LibTorch dispatches its CPU kernels per ISA (AVX2 or AVX-512): different vector widths give different
 //    summation orders and different exp/log approximations.       -> ATEN_CPU_CAPABILITY=avx2
 //  - OpenBLAS picks its kernels per CPU model, and falls back to generic Prescott kernels (whose block sizes

@@ -2,7 +2,7 @@
 // text, joined as that protocol joins it) through each real tokenizer, in tokens per second. The
 // tokenizers are the fixtures of tests/tokenizer_oracle (prepare.mjs writes them; the parity tests leave
 // them in $TMPDIR/ptqbench-tokenizer-oracle-<uid>, or set PTQ_TOKENIZER_ORACLE_DIR); the npm reference's
-// speed on the same text: `node tests/tokenizer_oracle/encode.mjs ... --time` (README, Tokenizers).
+// speed on the same text: `node tests/tokenizer_oracle/encode.mjs ... --time` (docs/models.md, Tokenizers).
 // Skipped (reported as an error) when the fixtures or PTQ_TEST_DATA's WikiText-2 are absent.
 #include "harness/data/text_sources.h"
 #include "harness/io/files.h"
