@@ -106,7 +106,7 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--experiment", o->experiments, "Experiment name(s) (default: all in the database)");
   cmd->add_option("--format", o->format, "md, latex, csv or html")->capture_default_str();
   cmd->add_option("--metrics", o->metrics, "Comma-separated columns, e.g. wikitext2_ppl,c4_ppl,zeroshot_avg (default: all)");
-  cmd->add_option("--digits", o->digits, "Decimals (default: 2, more where 2 would hide a difference)");
+  cmd->add_option("--digits", o->digits, "Decimals of our values (default: 2, as papers print perplexity and accuracy)");
   cmd->add_option("-o,--out", o->out, "Write to this file (atomically) instead of stdout");
   cmd->callback([o] { run_report(*o); });
 }

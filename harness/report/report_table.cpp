@@ -1,6 +1,8 @@
 #include "harness/report/report_table.h"
 
 #include "harness/ptq/quant_setting.h"
+#include "harness/report/eval_size.h"
+#include "harness/report/provenance_summary.h"
 #include "harness/store/results_db.h"
 #include "harness/util/errors.h"
 #include "harness/util/text.h"
@@ -195,20 +197,38 @@ struct Collected {
   std::map<RowKey, RowInfo> row_info;
   std::map<std::string, int64_t> model_first;                                // model -> first plan index
   std::map<std::pair<RowKey, Column>, std::vector<double>> values;           // one value per seed
+  std::map<std::pair<RowKey, Column>, std::vector<std::pair<double, EvalSize>>> sizes;  // stderr, size per seed
   std::map<std::pair<RowKey, std::string>, std::array<std::vector<double>, 4>> costs;
   std::set<std::string> metric_set;
 };
 
+// `details`, `average`: the run's result.json "details" and its cell's "zeroshot_average" (eval_size.h).
 void add_metrics_of_run(SQLite::Statement& mq, const std::string& run_id, const RowKey& key, const std::string& model,
-                        Collected& c) {
+                        const nlohmann::json& details, const nlohmann::json& average, Collected& c) {
   mq.bind(1, run_id);
   while (mq.executeStep()) {
     const std::string m = mq.getColumn(0).getString();
     if (is_detail_metric(m)) continue;
     c.metric_set.insert(m);
     c.values[{key, {model, m}}].push_back(mq.getColumn(1).isNull() ? NAN : mq.getColumn(1).getDouble());
+    const int64_t n = mq.getColumn(3).isNull() ? 0 : mq.getColumn(3).getInt64();
+    c.sizes[{key, {model, m}}].push_back(
+        {mq.getColumn(2).isNull() ? NAN : mq.getColumn(2).getDouble(), eval_size(details, average, m, n)});
   }
   mq.reset();
+}
+
+// The evaluation's size and stderr behind a cell: the fewest documents of its seeds, their mean stderr.
+void add_eval_size(const std::vector<std::pair<double, EvalSize>>& runs, Stat& s) {
+  double sum = 0;
+  int finite = 0;
+  for (const auto& [se, size] : runs) {
+    if (std::isfinite(se)) sum += se, ++finite;
+    if (s.docs == 0 || size.docs < s.docs) s.docs = size.docs;
+    s.docs_total = std::max(s.docs_total, size.total);
+    s.segments = size.segments;
+  }
+  if (finite > 0) s.stderr_value = sum / finite;
 }
 
 Collected collect_runs(store::ResultsDb& db, const std::string& experiment, ReportTable& t) {
@@ -216,10 +236,12 @@ Collected collect_runs(store::ResultsDb& db, const std::string& experiment, Repo
   SQLite::Statement runs(db.db(), R"sql(
 SELECT run_id, cell_index, model_id, paper_model, setting, method, label, paper_method, status, COALESCE(error, ''),
        quantize_s, total_s, peak_rss_gb, peak_gpu_gb, numerics,
-       COALESCE(json_extract(result_json, '$.cell.paper_row'), label = method)
+       COALESCE(json_extract(result_json, '$.cell.paper_row'), label = method),
+       COALESCE(json_extract(result_json, '$.details'), 'null'), COALESCE(json_extract(result_json, '$.cell.zeroshot_average'), 'null'),
+       COALESCE(json_extract(result_json, '$.provenance.environment'), 'null')
 FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
   runs.bind(1, experiment);
-  SQLite::Statement mq(db.db(), "SELECT metric, value FROM metrics WHERE run_id = ? ORDER BY metric");
+  SQLite::Statement mq(db.db(), "SELECT metric, value, stderr, n FROM metrics WHERE run_id = ? ORDER BY metric");
   while (runs.executeStep()) {
     const std::string run_id = runs.getColumn(0).getString();
     const int64_t index = runs.getColumn(1).getInt64();
@@ -242,7 +264,11 @@ FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
     }
     auto& cost = c.costs[{key, model}];
     for (int k = 0; k < 4; ++k) cost[k].push_back(runs.getColumn(10 + k).isNull() ? NAN : runs.getColumn(10 + k).getDouble());
-    add_metrics_of_run(mq, run_id, key, model, c);
+    const auto json_column = [&](int i) { return nlohmann::json::parse(runs.getColumn(i).getString(), nullptr, false); };
+    if (const std::string p = provenance_line(json_column(18));
+        !p.empty() && std::find(t.provenance.begin(), t.provenance.end(), p) == t.provenance.end())
+      t.provenance.push_back(p);
+    add_metrics_of_run(mq, run_id, key, model, json_column(16), json_column(17), c);
   }
   return c;
 }
@@ -281,7 +307,10 @@ void build_rows(store::ResultsDb& db, const Collected& c, ReportTable& t) {
     for (const auto& model : t.models)
       for (const auto& m : t.metrics) {
         const auto it = c.values.find({k, {model, m}});
-        if (it != c.values.end()) row.ours[{model, m}] = summarize(it->second);
+        if (it != c.values.end()) {
+          row.ours[{model, m}] = summarize(it->second);
+          add_eval_size(c.sizes.at({k, {model, m}}), row.ours[{model, m}]);
+        }
         if (!row.paper_row) continue;
         const PaperValue p = lookup_paper(db.db(), t.paper_files, t.paper_model[model], k.setting, row.paper_method, m);
         if (p.has()) row.paper[{model, m}] = p;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <utility>
@@ -18,7 +19,13 @@ namespace ptq::report {
 struct Stat {
   double mean = NAN, std = NAN;  // std: sample standard deviation over seeds (NaN for one seed)
   int n = 0;                     // runs (calibration seeds) averaged
+  // The evaluation's own size and uncertainty (over seeds: the mean stderr, the fewest documents): what
+  // --limit shortened shows as docs < docs_total. Segments for perplexity, documents for zero-shot tasks.
+  double stderr_value = NAN;
+  int64_t docs = 0, docs_total = 0;  // 0: not recorded
+  bool segments = false;
   bool has() const { return n > 0 && std::isfinite(mean); }
+  bool partial() const { return docs_total > 0 && docs < docs_total; }
 };
 
 struct PaperValue {
@@ -62,6 +69,7 @@ struct ReportTable {
   std::vector<CostRow> costs;
   std::vector<std::string> failures;    // "label setting model: error" of failed runs
   std::vector<std::string> numerics;    // what decided the digits of the ok runs (util/numerics.h summaries)
+  std::vector<std::string> provenance;  // distinct machines/builds of the ok runs (report/provenance_summary.h)
   bool column_has_paper(const Column& c) const;
 };
 

@@ -5,6 +5,7 @@
 // whichever CPU made the baseline. The check must be able to fail: a baseline without its samples and with
 // a better FP perplexity is reported, in units of standard errors.
 #include "harness/io/json_file.h"
+#include "tests/support/browser_check.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/test_env.h"
 
@@ -60,4 +61,14 @@ TEST_CASE("quickstart on the embedded default matches its stored baseline", "[in
                           Contains("z-test on standard errors"));
   CHECK_THAT(bad.out, Contains("noise      tiny-llama W2A16 rtn wikitext2_ppl"));
   CHECK_THAT(bad.out, Contains("1 regressed or missing") && Contains("stores no per-example samples"));
+
+  // The run's HTML report in a real browser: every series of its charts visible (checked where Chromium is).
+  if (const std::string chromium = ptq::test::find_chromium(); !chromium.empty()) {
+    const auto html = run_ptqbench({"report", "--db", db, "--format", "html", "-o", dir.file("report.html")});
+    INFO(html.err);
+    REQUIRE(html.exit_code == 0);
+    const auto v = ptq::test::check_series_visible(chromium, dir.file("report.html"), dir.path());
+    INFO("hidden " << v.hidden.size() << ", missing " << v.missing.size() << ", coincident " << v.coincident.size());
+    CHECK(v.every_series_visible());
+  }
 }

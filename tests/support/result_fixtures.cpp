@@ -31,7 +31,7 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
                          {"runtime", {{"device", "cpu"}, {"dtype", "auto"}, {"threads", 0}}}};
   nlohmann::json metrics = nlohmann::json::array();
   const nlohmann::json se = std::isfinite(r.stderr_value) ? nlohmann::json(r.stderr_value) : nlohmann::json(nullptr);
-  for (const auto& [name, value] : r.metrics) metrics.push_back({{"name", name}, {"value", value}, {"stderr", se}, {"n", 100}});
+  for (const auto& [name, value] : r.metrics) metrics.push_back({{"name", name}, {"value", value}, {"stderr", se}, {"n", r.n}});
   cell["zeroshot_average"] = r.zeroshot_average;
   if (!r.papers.empty()) cell["papers"] = r.papers;
   if (r.paper_row) cell["paper_row"] = *r.paper_row;
@@ -51,6 +51,7 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
   const fs::path dir = fs::path(results_dir) / "runs" / run_id;
   fs::create_directories(dir);
   if (!r.numerics.empty()) result["provenance"]["environment"]["numerics"] = {{"mode", r.numerics}};
+  for (const auto& [task, d] : r.details.items()) result["details"][task] = d;
   for (const auto& [task, records] : r.samples) {
     result["details"][task] = {{"reported_metric", "acc"},
                                {"samples", eval::write_sample_log((dir / "samples").string(), task, records)}};
@@ -106,6 +107,75 @@ std::string write_golden_fixture(const std::string& results_dir) {
        {"method", "RTN"}, {"metric", "piqa"}, {"value", 49.5}, {"source", "secondary"}, {"verified", false}},
       {{"paper", "P2"}, {"table", "abstract"}, {"model", nullptr}, {"setting", nullptr}, {"group_size", nullptr},
        {"method", "X"}, {"metric", "wikitext2_ppl"}, {"value", 1.0}, {"source", "s"}, {"verified", false}},
+  });
+  write_text(path, papers.dump(1));
+  return path;
+}
+
+namespace {
+
+nlohmann::json paper_number(const std::string& setting, std::optional<int64_t> group, const std::string& method,
+                            const std::string& metric, double value) {
+  return {{"paper", "OmniQuant"}, {"table", metric == "zeroshot_avg" ? "Table 3" : "Table 1"}, {"model", "LLaMA-2-7B"},
+          {"setting", setting}, {"group_size", group ? nlohmann::json(*group) : nlohmann::json(nullptr)},
+          {"method", method}, {"metric", metric}, {"value", value}, {"source", "s"}, {"verified", true}};
+}
+
+// Perplexity of a method at a setting: grows as bits drop, RTN collapses below 4 bits and at A4.
+double fixture_ppl(int m, int wbits, int abits, bool group) {
+  static const double w16[] = {5.47, 5.47, 5.47, 5.47};
+  const double gap[] = {1.0, 0.55, 0.35, 0.4};  // rtn, gptq, omniquant, awq: how much each loses per bit
+  double v = w16[m] * (1 + gap[m] * std::pow(2.0, 4 - wbits) * 0.12) * (group ? 0.97 : 1.0);
+  if (abits < 16) v *= 1 + gap[m] * std::pow(2.0, 8 - abits) * 0.015;
+  if (m == 0 && (wbits <= 2 || abits <= 4)) v = wbits <= 2 ? 4800 : 1230;  // RTN collapses
+  if (m == 1 && wbits <= 2 && !group) v = 380;
+  return v;
+}
+
+}  // namespace
+
+std::string write_chart_fixture(const std::string& results_dir) {
+  const std::string path = (fs::path(results_dir) / "chart_papers.json").string();
+  FakeRun fp;
+  fp.experiment = "charts", fp.papers = {path}, fp.setting = "W16A16", fp.method = "fp", fp.paper_method = "FP16";
+  fp.metrics = {{"wikitext2_ppl", 5.47}, {"c4_ppl", 6.97}, {"piqa", 78.1}, {"zeroshot_avg", 64.9}};
+  fp.stderr_value = 0.05;
+  write_fake_run(results_dir, fp);
+  const char* methods[] = {"rtn", "gptq", "omniquant", "awq"};
+  const char* paper_methods[] = {"RTN", "GPTQ", "OmniQuant", "AWQ"};
+  int64_t index = 1;
+  for (const char* setting : {"W4A16", "W3A16", "W2A16", "W4A16g128", "W3A16g128", "W2A16g128", "W8A8", "W6A6", "W4A4"}) {
+    const auto q = std::string(setting);
+    const int wbits = q[1] - '0', abits = std::stoi(q.substr(3, 2));
+    const bool group = q.find('g') != std::string::npos;
+    for (int m = 0; m < 4; ++m) {
+      if (abits < 16 && m == 3) continue;  // AWQ is weight-only
+      for (int64_t seed : m == 2 ? std::vector<int64_t>{2, 3} : std::vector<int64_t>{0}) {
+        FakeRun r = fp;
+        r.setting = setting, r.method = methods[m], r.paper_method = paper_methods[m], r.index = index++, r.seed = seed;
+        const double ppl = fixture_ppl(m, wbits, abits, group) * (seed == 3 ? 1.01 : 1.0);
+        const double acc = std::max(36.0, 64.9 - 2.0 * std::log(ppl / 5.47) * 6);
+        r.metrics = {{"wikitext2_ppl", ppl}, {"c4_ppl", ppl * 1.27}, {"piqa", acc + 12}, {"zeroshot_avg", acc}};
+        r.stderr_value = ppl > 100 ? 40 : 0.04 * ppl / 5;
+        if (m == 1 && q == "W4A16") {  // a --limit run: PIQA on 10 of its 1838 documents
+          r.details = {{"piqa", {{"n", 10}, {"n_total", 1838}}}, {"wikitext2", {{"nsamples", 166}, {"nsamples_total", 166}}}};
+          r.zeroshot_average = {"piqa"};
+          r.n = 10;
+        }
+        write_fake_run(results_dir, r);
+      }
+    }
+  }
+  const nlohmann::json papers = nlohmann::json::array({
+      paper_number("W16A16", std::nullopt, "FP16", "wikitext2_ppl", 5.47),
+      paper_number("W4A16", std::nullopt, "RTN", "wikitext2_ppl", 6.11),
+      paper_number("W3A16", std::nullopt, "RTN", "wikitext2_ppl", 539.48),
+      paper_number("W3A16", std::nullopt, "GPTQ", "wikitext2_ppl", 8.37),
+      paper_number("W3A16", std::nullopt, "OmniQuant", "wikitext2_ppl", 6.58),
+      paper_number("W2A16", 128, "OmniQuant", "wikitext2_ppl", 11.06),
+      paper_number("W4A4", std::nullopt, "OmniQuant", "wikitext2_ppl", 14.26),
+      paper_number("W6A6", std::nullopt, "OmniQuant", "zeroshot_avg", 63.24),
+      paper_number("W4A16", std::nullopt, "GPTQ", "c4_ppl", 7.51),
   });
   write_text(path, papers.dump(1));
   return path;

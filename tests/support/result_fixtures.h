@@ -27,6 +27,8 @@ struct FakeRun {
   std::string numerics;                       // provenance.environment.numerics.mode ("" = none recorded)
   std::vector<std::string> papers;            // the cell's "papers" (the experiment's paper-number files)
   std::optional<bool> paper_row;              // the cell's "paper_row" (unset: absent, as in older cells)
+  int64_t n = 100;                            // every metric's n
+  nlohmann::json details = nlohmann::json::object();  // merged into result.json "details" (task -> {n, n_total})
 };
 
 // Writes <results>/runs/<run_id>/result.json (+ DONE when ok); returns the run id.
@@ -36,5 +38,11 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& run);
 // seeds, RTN W4A4, one failed cell) and the papers file their cells declare, with numbers of two papers
 // (P1, P2) and one unverified number. Returns the papers path.
 std::string write_golden_fixture(const std::string& results_dir);
+
+// The chart fixture of the HTML report tests (experiment "charts", one model): FP and four methods at
+// W8A8, W6A6, W4A4 and W4A16, W3A16, W2A16 with and without g128, perplexities from 5.5 to 5000 (collapsed
+// settings must become arrows), two seeds for OmniQuant, a --limit run of PIQA (10 of 1838 documents),
+// and paper numbers for several cells. Returns the papers path (import it with the runs).
+std::string write_chart_fixture(const std::string& results_dir);
 
 }  // namespace ptq::test

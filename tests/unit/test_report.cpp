@@ -87,13 +87,18 @@ TEST_CASE("report golden files: markdown, LaTeX, CSV", "[unit][report]") {
   check_golden("report.csv", ptq::report::render({t}, ptq::report::Format::kCsv));
 }
 
-TEST_CASE("HTML report is one standalone page with an SVG chart per model", "[unit][report]") {
+TEST_CASE("HTML report is one standalone page with small-multiple SVG charts per model", "[unit][report]") {
   Fixture f;
   const auto t = ptq::report::build_report(f.db, "golden");
   const std::string html = ptq::report::render({t}, ptq::report::Format::kHtml);
   CHECK(html.rfind("<!DOCTYPE html>", 0) == 0);
-  CHECK_THAT(html, Contains("<svg xmlns=\"http://www.w3.org/2000/svg\""));
-  CHECK_THAT(html, Contains("<polyline"));  // RTN A16 and A4 lines
+  // A panel per activation setting (A16, A4) and plotted metric (WikiText2, C4, Avg.): 6 inline <svg>.
+  size_t panels = 0;
+  for (size_t pos = 0; (pos = html.find("<svg class=\"panel\"", pos)) != std::string::npos; ++pos) ++panels;
+  CHECK(panels == 6);
+  CHECK_THAT(html, Contains("<h2>golden &mdash; llama-2-7b (paper: LLaMA-2-7B)</h2>"));
+  // RTN W4A4 (WikiText2 1234.5) lies beyond 4 x FP = 21.9: an arrow at the edge, labelled.
+  CHECK_THAT(html, Contains("class=\"mk arrow\"") && Contains(">1234<"));
   CHECK_THAT(html, Contains("stroke-dasharray"));  // the FP reference line
   CHECK_THAT(html, Contains("&dagger;"));
   CHECK(html.find("<script") == std::string::npos);
@@ -209,5 +214,5 @@ TEST_CASE("a paper's own re-implementation of a method is marked ‡, apart from
   CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kLatex), Contains("5.67$^{\\ddagger}$"));
   CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kHtml), Contains("5.67&Dagger;"));
   const std::string csv = ptq::report::render({t}, ptq::report::Format::kCsv);
-  CHECK_THAT(csv, Contains(",paper_reimplementation\n") && Contains(",SliderQuant,") && Contains(",true\n"));
+  CHECK_THAT(csv, Contains(",paper_reimplementation,") && Contains(",SliderQuant,") && Contains(",SliderQuant,0.13,true,"));
 }
