@@ -20,6 +20,7 @@ void add_ingest_command(CLI::App& app);
 void add_slurm_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_regress_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 
 }  // namespace ptq::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   ptq::cli::add_slurm_command(app);
   ptq::cli::add_report_command(app);
   ptq::cli::add_regress_command(app);
+  ptq::cli::add_export_command(app);
   ptq::cli::add_info_command(app);
   ptq::cli::add_eval_command(app);
   ptq::cli::add_quantize_command(app);
