@@ -43,8 +43,8 @@ TaskOut& entry(std::vector<TaskOut>& tasks, const std::string& task) {
 void add_metric(TaskOut& out, const LmEvalMetric& lm, const ExportMetric& m) {
   if (out.results.contains(lm.key + ",none")) return;
   // lm-eval writes an unknown stderr as "N/A"; a non-finite value (a diverged perplexity) as JSON null.
-  out.results[lm.key + ",none"] = std::isfinite(m.value) ? json(m.value * lm.scale) : json(nullptr);
-  out.results[lm.key + "_stderr,none"] = std::isfinite(m.stderr_value) ? json(m.stderr_value * lm.scale) : json("N/A");
+  out.results[lm.key + ",none"] = std::isfinite(m.value) ? json(m.value / lm.divisor) : json(nullptr);
+  out.results[lm.key + "_stderr,none"] = std::isfinite(m.stderr_value) ? json(m.stderr_value / lm.divisor) : json("N/A");
   const bool hib = m.higher_is_better.value_or(lm.higher_is_better);
   out.higher[lm.key] = hib;
   out.metric_list.push_back({{"metric", lm.key}, {"aggregation", lm.aggregation}, {"higher_is_better", hib}});

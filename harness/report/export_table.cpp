@@ -34,7 +34,7 @@ std::string unit_of(const std::string& metric) {
   if (metric == eval::kZeroShotAverage) return "percent";
   const auto lm = lm_eval_metric(metric);
   if (!lm) return "";
-  return lm->scale == 1 ? "perplexity" : "percent";
+  return lm->divisor == 1 ? "perplexity" : "percent";
 }
 
 // The --limit behind a metric: its task's, or for the zero-shot average the largest of its tasks'.

@@ -56,7 +56,7 @@ const LmEvalTaskInfo* lm_eval_task(const std::string& task) {
 LmEvalMetric lm_eval_metric_of_key(const std::string& task, const std::string& key) {
   if (key == "token_perplexity") return {task, key, "weighted_perplexity", false, 1};
   if (key == "perplexity") return {task, key, "perplexity", false, 1};
-  return {task, key, "mean", true, 0.01};  // acc, acc_norm, or "" (the reported one of the two)
+  return {task, key, "mean", true, 100};  // acc, acc_norm, or "" (the reported one of the two)
 }
 
 std::optional<LmEvalMetric> lm_eval_metric(const std::string& metric) {

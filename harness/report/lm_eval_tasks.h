@@ -39,7 +39,9 @@ struct LmEvalMetric {
   std::string key;          // acc | acc_norm | perplexity | token_perplexity; "" = the task's reported metric
   std::string aggregation;  // lm-eval's aggregation name: mean | perplexity | weighted_perplexity
   bool higher_is_better = true;
-  double scale = 1;         // stored value * scale = lm-eval's value (accuracies: percent -> fraction)
+  // stored value / divisor = lm-eval's value (accuracies: percent -> fraction). A division, not a
+  // multiplication by 0.01: 70 / 100 is the double 0.7, 70 * 0.01 is 0.7000000000000001.
+  double divisor = 1;
 };
 
 // The lm-eval counterpart of a stored metric (piqa_acc -> piqa acc,none); nothing for metrics that are not
