@@ -1,6 +1,7 @@
 #include "harness/pipeline/evaluate.h"
 
 #include "evaluators/sample_log.h"
+#include "evaluators/zeroshot_average.h"
 #include "harness/model/llama_model.h"
 #include "harness/util/errors.h"
 #include "harness/util/stop_request.h"
@@ -37,18 +38,6 @@ std::shared_ptr<LlamaModel> adapted_model(const LlamaModel& model, const eval::E
   return adapted;
 }
 
-eval::MetricValue zeroshot_average(const Evaluation& e, const std::vector<std::string>& names) {
-  double sum = 0;
-  for (const auto& name : names) {
-    const eval::TaskResult* found = nullptr;
-    for (const auto& t : e.tasks)
-      if (t.task == name && t.reported_fraction) found = &t;
-    if (!found) throw InputError(fmt::format("average over '{}': not a zero-shot task of this evaluation", name));
-    sum += 100 * *found->reported_fraction;
-  }
-  return {eval::kZeroShotAverage, sum / names.size(), NAN, static_cast<int64_t>(names.size()), true};
-}
-
 }  // namespace
 
 Tasks load_tasks(const std::vector<eval::TaskSpec>& specs, const eval::EvalData& data) {
@@ -75,7 +64,7 @@ Evaluation evaluate(const LlamaModel& model, const Tasks& tasks, const EvaluateO
     e.metrics.insert(e.metrics.end(), r.metrics.begin(), r.metrics.end());
     e.tasks.push_back(std::move(r));
   }
-  if (!options.average.empty()) e.metrics.push_back(zeroshot_average(e, options.average));
+  if (!options.average.empty()) e.metrics.push_back(eval::zeroshot_average(e.tasks, options.average));
   return e;
 }
 

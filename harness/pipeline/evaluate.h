@@ -29,7 +29,8 @@ struct EvaluateOptions {
   bool progress = true;
   std::string samples_dir;  // per-example logs <dir>/<task>.jsonl.gz ("" = none)
   // Zero-shot tasks whose reported metrics are averaged into eval::kZeroShotAverage (percent; empty = no
-  // average). Every name must be one of the tasks.
+  // average). Every name must be one of the tasks; callers choose them with eval::average_tasks
+  // (evaluators/zeroshot_average.h), the one definition of the average.
   std::vector<std::string> average;
   // A perplexity task's non-finite perplexity (NaN/Inf logits) fails the evaluation instead of being reported.
   bool fail_on_nonfinite = false;

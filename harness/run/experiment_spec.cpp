@@ -1,6 +1,7 @@
 #include "harness/run/experiment_spec.h"
 
 #include "evaluators/evaluator.h"
+#include "evaluators/zeroshot_average.h"
 #include "evaluators/zeroshot/tasks.h"
 #include "harness/data/calibration.h"
 #include "harness/data/ppl_tasks.h"
@@ -340,18 +341,13 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
     }
     out.push_back(e);
   }
-  if (v.contains("average")) {
-    *average = string_list(v["average"], ctx.key("average"));
-    for (size_t i = 0; i < average->size(); ++i) {
-      const auto& name = (*average)[i];
-      const bool ok = std::any_of(out.begin(), out.end(), [&](const EvaluatorSpec& e) { return e.task == name && e.is_zeroshot; });
-      if (!ok) ctx.key("average").index(i).fail(fmt::format("\"{}\" is not a zero-shot task of this spec", name));
-    }
-  } else {
-    // The papers' "Avg." is over the multiple-choice tasks; LAMBADA is reported on its own.
-    for (const auto& e : out)
-      if (e.is_zeroshot && e.task != "lambada_openai") average->push_back(e.task);
-  }
+  // The one definition (evaluators/zeroshot_average.h): "average" as given (each a zero-shot task of this
+  // spec), else the papers' six tasks this spec evaluates.
+  std::vector<std::string> evaluated;
+  for (const auto& e : out) evaluated.push_back(e.task);
+  const std::vector<std::string> requested = v.contains("average") ? string_list(v["average"], ctx.key("average")) : std::vector<std::string>{};
+  const bool none = v.contains("average") && requested.empty();  // "average": [] = no average column
+  *average = none ? requested : eval::average_tasks(requested, evaluated, ctx.key("average").where());
   return out;
 }
 
