@@ -60,7 +60,7 @@ bool EvaluatorRegistry::higher_is_better(const std::string& metric) const {
   for (const auto& info : infos_)
     for (const auto& m : info.metrics)
       if (m.name == metric) return m.higher_is_better;
-  throw InputError(fmt::format("metric '{}' is produced by no registered task (ptqbench ls tasks)", metric));
+  throw InputError(fmt::format("metric '{}' is produced by no registered task (ptqbench ls evaluators)", metric));
 }
 
 const EvaluatorRegistry& evaluators() {

@@ -26,6 +26,22 @@ LmEvalMode parse_lm_eval_mode(const std::string& name) {
 
 const char* lm_eval_mode_name(LmEvalMode mode) { return mode == LmEvalMode::kV03 ? "v0.3" : "v0.4"; }
 
+LmEvalMode default_lm_eval_mode(const std::string& task) {
+  return task == "lambada_openai" ? LmEvalMode::kV04 : LmEvalMode::kV03;
+}
+
+std::string lm_eval_mode_note(const std::string& task, LmEvalMode mode, bool chosen) {
+  if (task != "lambada_openai") return "";
+  if (!chosen && mode == LmEvalMode::kV04)
+    return "lambada_openai uses lm-eval v0.4 semantics (under v0.3 a sentencepiece tokenizer splits the target "
+           "' word' into ['▁', '▁word'] and acc is 0 %); --lm-eval-mode v0.3 forces v0.3";
+  if (chosen && mode == LmEvalMode::kV03)
+    return "lambada_openai under lm-eval v0.3 semantics: with a sentencepiece tokenizer (Llama 1/2, Mistral) the "
+           "target ' word' is tokenized as ['▁', '▁word'], no greedy match is possible and acc is 0 %; drop "
+           "--lm-eval-mode or use v0.4";
+  return "";
+}
+
 const std::vector<int32_t>& RequestEncoder::context_ids(const std::string& context) {
   auto it = contexts_.find(context);
   if (it == contexts_.end()) it = contexts_.emplace(context, tok_.encode(context)).first;
@@ -58,6 +74,38 @@ EncodedRequest RequestEncoder::encode(const LoglikRequest& r) {
 EncodedRequest encode_request(const Tokenizer& tok, const LoglikRequest& r, LmEvalMode mode) {
   return RequestEncoder(tok, mode).encode(r);
 }
+
+namespace {
+
+// Finished documents for progress lines: a document is done when its last request is scored (requests
+// run longest first, so documents finish out of order).
+class DocCounter {
+ public:
+  DocCounter(const std::vector<int64_t>& request_doc, size_t requests) : request_doc_(request_doc), requests_(requests) {
+    if (request_doc_.empty()) return;
+    for (const int64_t d : request_doc_) {
+      if (static_cast<size_t>(d) >= remaining_.size()) remaining_.resize(static_cast<size_t>(d) + 1, 0);
+      ++remaining_[static_cast<size_t>(d)];
+    }
+  }
+  int64_t total() const { return static_cast<int64_t>(request_doc_.empty() ? requests_ : remaining_.size()); }
+  void scored(size_t request) {
+    if (request_doc_.empty()) ++done_;
+    else if (--remaining_[static_cast<size_t>(request_doc_[request])] == 0) ++done_;
+  }
+  int64_t done() const { return done_; }
+  std::string detail(size_t requests_done) const {
+    return request_doc_.empty() ? "" : fmt::format("documents ({}/{} requests)", requests_done, requests_);
+  }
+
+ private:
+  const std::vector<int64_t>& request_doc_;
+  size_t requests_;
+  std::vector<int64_t> remaining_;
+  int64_t done_ = 0;
+};
+
+}  // namespace
 
 std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std::vector<EncodedRequest>& requests,
                                               const ScoreOptions& opt) {
@@ -97,7 +145,8 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
   });
 
   std::vector<LoglikResult> results(items.size());
-  Progress progress(opt.label, static_cast<int64_t>(items.size()), 5.0);
+  DocCounter docs(opt.request_doc, items.size());
+  Progress progress(opt.label, docs.total(), 5.0);
   struct Batch {
     size_t first, size;
     at::Tensor hidden;
@@ -150,10 +199,13 @@ std::vector<LoglikResult> score_loglikelihood(const LlamaModel& model, const std
       const ActivationHook* aq = model.activation_hook(i).get();
       for (Batch& batch : group) batch.hidden = decoder_block_forward(block, model.config(), batch.hidden, batch.rope, aq);
     }
-    for (const Batch& batch : group) score_batch(batch);
-    if (opt.progress) progress.update(static_cast<int64_t>(first));
+    for (const Batch& batch : group) {
+      score_batch(batch);
+      for (size_t k = 0; k < batch.size; ++k) docs.scored(order[batch.first + k]);
+    }
+    if (opt.progress) progress.update(docs.done(), docs.detail(first));
   }
-  if (opt.progress) progress.finish();
+  if (opt.progress) progress.finish(docs.detail(order.size()));
   return results;
 }
 

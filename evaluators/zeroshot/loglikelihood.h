@@ -26,6 +26,21 @@ enum class LmEvalMode { kV03, kV04 };
 LmEvalMode parse_lm_eval_mode(const std::string& name);  // "v0.3" | "v0.4"
 const char* lm_eval_mode_name(LmEvalMode mode);
 
+// The semantics a task gets when the user chose none: v0.3 (the papers' tables) for every task except
+// lambada_openai, which gets v0.4. Why: v0.3 tokenizes LAMBADA's continuation " word" on its own, and a
+// sentencepiece tokenizer with a dummy prefix (Llama 1/2, Mistral) makes it ['▁', '▁word'], a pair that
+// never occurs in running text (there the word is '▁word' right after the context). The greedy check then
+// fails on the lone '▁' for every document: acc is 0 % by construction and ppl is inflated, silently.
+// v0.4 takes the continuation's tokens from the joint encoding of context + continuation, as the model
+// reads them. The multiple-choice tasks keep v0.3: every choice carries the same '▁', the argmax decisions
+// match lm-eval 0.3 and so the papers' numbers. For byte-level BPE tokenizers (Llama 3, Qwen) " word" is
+// one pre-token either way, so v0.4 changes nothing there. A user who asks for v0.3 explicitly gets it,
+// with the warning below.
+LmEvalMode default_lm_eval_mode(const std::string& task);
+// One line for stderr when `task` runs in `mode`: why LAMBADA runs in v0.4 by default (chosen = false), or
+// that an explicit v0.3 scores LAMBADA 0 % with sentencepiece tokenizers (chosen = true); "" otherwise.
+std::string lm_eval_mode_note(const std::string& task, LmEvalMode mode, bool chosen);
+
 struct EncodedRequest {
   std::vector<int32_t> context, continuation;
 };
@@ -53,6 +68,9 @@ struct ScoreOptions {
   int64_t max_length = 0;  // 0: the model's max_position_embeddings (OmniQuant's BaseLM)
   bool progress = true;
   std::string label = "loglikelihood";
+  // Each request's document (0-based, requests of a document together or not): progress then counts
+  // finished documents, as results report n, with the requests beside them. Empty: progress counts requests.
+  std::vector<int64_t> request_doc;
   // A streamed model runs consecutive batches together block by block, each block read once per group;
   // a group's hidden states stay under this many bytes. 0 = a quarter of the GPU's free memory (fewer
   // groups, fewer reads of each block), 2 GiB on the CPU.

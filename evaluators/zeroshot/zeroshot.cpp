@@ -121,9 +121,12 @@ ZeroShotResult evaluate_zeroshot(const LlamaModel& model, const Tokenizer& tok, 
   const std::vector<size_t> ids = select_docs(task.docs.size(), opt.limit, opt.mode);
   std::vector<EncodedRequest> encoded;
   RequestEncoder encoder(tok, opt.mode);
-  for (const size_t id : ids)
-    for (const auto& req : task.docs[id].requests) encoded.push_back(encoder.encode(req));
   ScoreOptions so;
+  for (size_t i = 0; i < ids.size(); ++i)
+    for (const auto& req : task.docs[ids[i]].requests) {
+      encoded.push_back(encoder.encode(req));
+      so.request_doc.push_back(static_cast<int64_t>(i));
+    }
   so.batch_size = opt.batch_size;
   so.progress = opt.progress;
   so.label = task.info->name;

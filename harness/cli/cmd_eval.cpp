@@ -3,6 +3,8 @@
 // or one JSON object with --json.
 #include "evaluators/evaluator.h"
 #include "evaluators/zeroshot/loglikelihood.h"
+#include "evaluators/zeroshot_average.h"
+#include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_dir.h"
 #include "harness/cli/runtime_options.h"
@@ -42,7 +44,8 @@ struct EvalOptions {
   int64_t seqlen = 2048;
   int64_t limit = 0;
   int64_t batch_size = 1;
-  std::string lm_eval_mode = "v0.3";
+  std::string lm_eval_mode;   // "" = each task's default (eval::default_lm_eval_mode)
+  std::string average;        // comma-separated zero-shot tasks; "" = the papers' six that were evaluated
   std::vector<std::string> metric_overrides;  // TASK=acc|acc_norm
   RuntimeOptions runtime;
   std::string cache_dir = eval::TokenCache::default_dir();
@@ -57,7 +60,7 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 void notice(const std::string& msg) { fmt::print(stderr, "ptqbench: notice: {}\n", msg); }
 
-std::vector<std::string> split_tasks(const std::string& list) {
+std::vector<std::string> split_list(const std::string& list) {
   std::vector<std::string> names;
   size_t pos = 0;
   while (pos <= list.size()) {
@@ -65,10 +68,14 @@ std::vector<std::string> split_tasks(const std::string& list) {
     if (end == std::string::npos) end = list.size();
     const std::string name = python_strip(list.substr(pos, end - pos));
     pos = end + 1;
-    if (name.empty()) continue;
-    eval::evaluators().get(name);  // InputError "unknown task ..., did you mean ...?"
-    names.push_back(name);
+    if (!name.empty()) names.push_back(name);
   }
+  return names;
+}
+
+std::vector<std::string> split_tasks(const std::string& list) {
+  const std::vector<std::string> names = split_list(list);
+  for (const auto& name : names) require_known("--task", "task", name, eval::evaluators().names());
   if (names.empty()) throw InputError("--task lists no task");
   return names;
 }
@@ -89,12 +96,19 @@ std::string ppl_data_path(const EvalOptions& o, const std::string& task) {
 // The request as evaluator specs; --metric TASK=METRIC overrides a zero-shot task's reported metric.
 std::vector<eval::TaskSpec> task_specs(const EvalOptions& o, const std::vector<std::string>& tasks) {
   std::map<std::string, std::string> reported;
+  std::vector<std::string> zeroshot_names;
+  for (const auto& info : eval::evaluators().all())
+    if (info.kind == "zero-shot") zeroshot_names.push_back(info.name);
   for (const auto& m : o.metric_overrides) {
     const size_t eq = m.find('=');
-    const std::string task = m.substr(0, eq);
-    if (eq == std::string::npos || !eval::evaluators().find(task) || !is_zeroshot(task))
-      throw InputError(fmt::format("--metric {}: expected TASK=acc or TASK=acc_norm for a zero-shot task", m));
-    reported[task] = m.substr(eq + 1);
+    if (eq == std::string::npos) throw InputError(fmt::format("--metric {}: expected TASK=acc or TASK=acc_norm", m));
+    const std::string task = m.substr(0, eq), metric = m.substr(eq + 1);
+    require_known("--metric " + m, "zero-shot task", task, zeroshot_names);
+    std::vector<std::string> choices = {"acc"};
+    for (const auto& mi : eval::evaluators().get(task).metrics)
+      if (mi.name == task + "_acc_norm") choices.push_back("acc_norm");
+    require_known("--metric " + m, "metric of " + task, metric, choices);
+    reported[task] = metric;
   }
   std::vector<eval::TaskSpec> specs;
   for (const auto& t : tasks) {
@@ -104,7 +118,7 @@ std::vector<eval::TaskSpec> task_specs(const EvalOptions& o, const std::vector<s
     s.seqlen = o.seqlen;
     s.limit = o.limit;
     s.batch_size = o.batch_size;
-    s.lm_eval_mode = o.lm_eval_mode;
+    s.lm_eval_mode = o.lm_eval_mode.empty() ? eval::lm_eval_mode_name(eval::default_lm_eval_mode(t)) : o.lm_eval_mode;
     s.reported_metric = reported.count(t) ? reported[t] : "";
     specs.push_back(std::move(s));
   }
@@ -112,7 +126,7 @@ std::vector<eval::TaskSpec> task_specs(const EvalOptions& o, const std::vector<s
 }
 
 void check_request(const EvalOptions& o, const std::vector<std::string>& tasks) {
-  eval::parse_lm_eval_mode(o.lm_eval_mode);
+  if (!o.lm_eval_mode.empty()) require_known("--lm-eval-mode", "lm-eval mode", o.lm_eval_mode, {"v0.3", "v0.4"});
   if (!o.data.empty() && tasks.size() > 1)
     throw InputError("--data names one file: use --data-dir to evaluate several tasks");
   if (o.data.empty() && o.data_dir.empty()) throw InputError("give --data FILE (one task) or --data-dir DIR");
@@ -141,46 +155,87 @@ std::optional<Tokenizer> load_tokenizer(const ModelDir& m, const std::vector<std
   return tok;
 }
 
+// The stderr of a perplexity needs two segments at least (it is the spread of their losses).
+std::string ppl_stderr_text(double se, int64_t segments) {
+  if (std::isfinite(se)) return fmt::format("+/- {:.4f}", se);
+  return segments < 2 ? fmt::format("(stderr n/a: {} segment)", segments) : "(stderr n/a)";
+}
+
 void print_ppl_line(const eval::TaskResult& r, const std::string& quant_tag, int threads) {
   const nlohmann::json& d = r.details;
-  fmt::print("{} ({}, seqlen {}{}): PPL = {:.4f} +/- {:.4f}  [{} of {} segments, {} predicted tokens, {:.1f} s, "
+  const int64_t n = d.at("nsamples").get<int64_t>(), total = d.at("nsamples_total").get<int64_t>();
+  fmt::print("{} ({}, seqlen {}{}): PPL = {:.4f} {}  [{} of {} segments{}, {} predicted tokens, {:.1f} s, "
              "{:.0f} tokens/s, {} threads]\n",
              r.task, d.at("protocol").get<std::string>(), d.at("seqlen").get<int64_t>(), quant_tag, r.metrics.at(0).value,
-             r.metrics.at(0).stderr_value, d.at("nsamples").get<int64_t>(), d.at("nsamples_total").get<int64_t>(),
+             ppl_stderr_text(r.metrics.at(0).stderr_value, n), n, total, n < total ? " (--limit: partial)" : "",
              d.at("tokens").get<int64_t>(), r.seconds, d.at("tokens_per_s").get<double>(), threads);
 }
 
-// A table in lm-eval's layout; '*' marks the metric paper tables report for the task.
-void print_zeroshot_table(const std::vector<const eval::TaskResult*>& results, const std::string& mode,
-                          const std::string& quant_tag, double average) {
-  fmt::print("\nzero-shot ({} semantics{}):\n", mode, quant_tag);
-  fmt::print("| {:<15} | {:>6} | {:<9} | {:>10} | {:>9} | {:>7} |\n", "task", "n", "metric", "value", "stderr", "ex/s");
-  fmt::print("|{:-<17}|{:->8}|{:-<11}|{:->12}|{:->11}|{:->9}|\n", "", "", "", "", "", "");
+// "20" or, for a partial run, "20 of 1838".
+std::string n_text(const nlohmann::json& d) {
+  const int64_t n = d.at("n").get<int64_t>(), total = d.value("n_total", n);
+  return n < total ? fmt::format("{} of {}", n, total) : std::to_string(n);
+}
+
+// The semantics in the table's title: "v0.3" or "v0.3; lambada_openai: v0.4".
+std::string modes_text(const std::vector<const eval::TaskResult*>& results) {
+  std::map<std::string, std::vector<std::string>> by_mode;
+  for (const eval::TaskResult* r : results) by_mode[r->details.at("lm_eval_mode").get<std::string>()].push_back(r->task);
+  if (by_mode.size() == 1) return by_mode.begin()->first;
+  const std::string main = by_mode.count("v0.3") ? "v0.3" : by_mode.begin()->first;
+  std::string out = main;
+  for (const auto& [mode, tasks] : by_mode)
+    if (mode != main) out += fmt::format("; {}: {}", join(tasks, ", "), mode);
+  return out;
+}
+
+// A table in lm-eval's layout; '*' marks the metric paper tables report for the task (and average).
+void print_zeroshot_table(const std::vector<const eval::TaskResult*>& results, const std::string& quant_tag,
+                          const nlohmann::json& average, int64_t limit) {
+  fmt::print("\nzero-shot (lm-eval {} semantics{}):\n", modes_text(results), quant_tag);
+  fmt::print("| {:<15} | {:>12} | {:<9} | {:>10} | {:>9} | {:>7} |\n", "task", "n", "metric", "value", "stderr", "ex/s");
+  fmt::print("|{:-<17}|{:->14}|{:-<11}|{:->12}|{:->11}|{:->9}|\n", "", "", "", "", "", "");
   const auto row = [](const std::string& task, const std::string& n, const std::string& metric, const nlohmann::json& m,
                       const std::string& rate) {
     const double se = number_or_nan(m.at("stderr"));
-    fmt::print("| {:<15} | {:>6} | {:<9} | {:>10.4f} | {:>9} | {:>7} |\n", task, n, metric, m.at("value").get<double>(),
+    fmt::print("| {:<15} | {:>12} | {:<9} | {:>10.4f} | {:>9} | {:>7} |\n", task, n, metric, m.at("value").get<double>(),
                std::isfinite(se) ? fmt::format("{:.4f}", se) : "n/a", rate);
   };
+  bool partial = false;
   for (const eval::TaskResult* r : results) {
     const nlohmann::json& d = r->details;
     const std::string reported = d.at("reported_metric").get<std::string>();
-    const int64_t n = d.at("n").get<int64_t>();
-    row(r->task, std::to_string(n), reported == "acc" ? "acc*" : "acc", d.at("acc"), fmt::format("{:.1f}", n / r->seconds));
+    partial |= d.at("n").get<int64_t>() < d.value("n_total", int64_t{0});
+    row(r->task, n_text(d), reported == "acc" ? "acc*" : "acc", d.at("acc"),
+        fmt::format("{:.1f}", d.at("n").get<int64_t>() / r->seconds));
     if (!d.at("acc_norm").is_null()) row("", "", reported == "acc_norm" ? "acc_norm*" : "acc_norm", d.at("acc_norm"), "");
     if (d.contains("ppl")) row("", "", "ppl", d.at("ppl"), "");
   }
-  fmt::print("| {:<15} | {:>6} | {:<9} | {:>10.4f} | {:>9} | {:>7} |\n", "average", "", "*", average, "", "");
+  if (!average.is_null())
+    fmt::print("| {:<15} | {:>12} | {:<9} | {:>10.4f} | {:>9} | {:>7} |\n", "average", "", "*",
+               average.at("value").get<double>(), "", "");
+  if (!average.is_null()) fmt::print("average: mean of the * metrics of {}\n", average.at("covers").get<std::string>());
+  else fmt::print("average: none (no task of the papers' average was evaluated; --average TASKS chooses tasks)\n");
+  if (partial)
+    fmt::print("partial: --limit {} scored n of each task's documents; not comparable with a full run\n", limit);
 }
 
 void run_eval(EvalOptions o) {
   const std::vector<std::string> tasks = split_tasks(o.tasks);  // before touching any file
   check_request(o, tasks);
   std::vector<eval::TaskSpec> specs = task_specs(o, tasks);
+  const std::vector<std::string> average_of = eval::average_tasks(split_list(o.average), tasks, "--average");
   const auto [threads, device, dtype, stream, activations] = apply_runtime_options(o.runtime);
   const ModelDir m = inspect_model_dir(o.model_dir, o.tokenizer);
 
   std::vector<std::string> notices;
+  for (const auto& s : specs) {  // LAMBADA's semantics (evaluators/zeroshot/loglikelihood.h says why)
+    const std::string note =
+        is_zeroshot(s.task) ? eval::lm_eval_mode_note(s.task, eval::parse_lm_eval_mode(s.lm_eval_mode), !o.lm_eval_mode.empty()) : "";
+    if (note.empty()) continue;
+    if (o.lm_eval_mode.empty()) notices.push_back(note);
+    else fmt::print(stderr, "ptqbench: warning: {}\n", note);
+  }
   const bool any_ppl = std::any_of(tasks.begin(), tasks.end(), [](const std::string& t) { return !is_zeroshot(t); });
   if (any_ppl && o.seqlen > m.config.max_position_embeddings) {
     notices.push_back(fmt::format("seqlen {} exceeds max_position_embeddings; lowered to {}", o.seqlen,
@@ -211,6 +266,7 @@ void run_eval(EvalOptions o) {
 
   pipeline::EvaluateOptions eo;
   eo.samples_dir = o.log_samples;
+  eo.average = average_of;
   const pipeline::Evaluation ev = pipeline::evaluate(lm.model, loaded, eo);
 
   std::vector<const eval::TaskResult*> zeroshot;
@@ -218,15 +274,13 @@ void run_eval(EvalOptions o) {
     if (r.reported_fraction) zeroshot.push_back(&r);
     else if (!o.json) print_ppl_line(r, quant_tag, threads);
   }
-  nlohmann::json average = nullptr;
-  if (!zeroshot.empty()) {
-    double sum = 0;
-    std::vector<std::string> names;
-    for (const eval::TaskResult* r : zeroshot) {
-      sum += *r->reported_fraction;
-      names.push_back(r->task + ":" + r->details.at("reported_metric").get<std::string>());
-    }
-    average = {{"value", sum / zeroshot.size()}, {"of", names}};
+  nlohmann::json average = nullptr;  // as a fraction, like each task's reported_value
+  for (const auto& mv : ev.metrics) {
+    if (mv.name != eval::kZeroShotAverage) continue;
+    std::vector<std::string> of;
+    for (const auto& t : average_of) of.push_back(t + ":" + ev.details.at(t).at("reported_metric").get<std::string>());
+    average = {{"value", mv.value / 100}, {"of", of}, {"tasks", average_of}, {"covers", eval::describe_average(average_of)},
+               {"default", o.average.empty()}};
   }
 
   if (o.json) {
@@ -244,7 +298,7 @@ void run_eval(EvalOptions o) {
     fmt::print("{}\n", j.dump(2));
     return;
   }
-  if (!zeroshot.empty()) print_zeroshot_table(zeroshot, eval::lm_eval_mode_name(eval::parse_lm_eval_mode(o.lm_eval_mode)), quant_tag, average["value"].get<double>());
+  if (!zeroshot.empty()) print_zeroshot_table(zeroshot, quant_tag, average, o.limit);
 }
 
 }  // namespace
@@ -255,15 +309,19 @@ void add_eval_command(CLI::App& app) {
   cmd->add_option("--model", opts->model_dir, "Checkpoint directory (config.json + safetensors)")->required();
   cmd->add_option("--task", opts->tasks, "Comma-separated tasks: " + join(eval::evaluators().names(), ", "))->required();
   cmd->add_option("--data", opts->data, "Data file (or its directory) of a single perplexity task");
-  cmd->add_option("--data-dir", opts->data_dir, "Directory with every task's files (layout: see README)");
+  cmd->add_option("--data-dir", opts->data_dir, "Directory with every task's files (layout: docs/evaluation.md)");
   cmd->add_option("--tokenizer", opts->tokenizer, "tokenizer.model, tokenizer.json or a directory holding one (default: the model directory's)");
   cmd->add_option("--seqlen", opts->seqlen, "Perplexity segment length (lowered to max_position_embeddings)")
       ->capture_default_str();
   cmd->add_option("--limit", opts->limit, "Perplexity: first N segments; zero-shot: N documents (0 = all)")
       ->capture_default_str();
   cmd->add_option("--batch-size", opts->batch_size, "Segments / requests per forward pass")->capture_default_str();
-  cmd->add_option("--lm-eval-mode", opts->lm_eval_mode, "Zero-shot tokenization: v0.3 (papers) or v0.4")
-      ->capture_default_str();
+  cmd->add_option("--lm-eval-mode", opts->lm_eval_mode,
+                  "Zero-shot tokenization: v0.3 (papers) or v0.4 (default: v0.3, but v0.4 for lambada_openai, "
+                  "which v0.3 scores 0 % with sentencepiece tokenizers)");
+  cmd->add_option("--average", opts->average,
+                  "Comma-separated zero-shot tasks averaged into \"average\" (default: those of the papers' six "
+                  "evaluated: piqa, arc_easy, arc_challenge, boolq, hellaswag, winogrande; never lambada_openai)");
   cmd->add_option("--metric", opts->metric_overrides,
                   "TASK=acc|acc_norm: the metric reported (and averaged) for a zero-shot task; repeatable");
   add_runtime_options(cmd, opts->runtime);

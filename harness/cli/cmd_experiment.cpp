@@ -5,6 +5,7 @@
 //   ptqbench run SPEC                            all of it locally, then print the report
 // Exit codes: 0 success, 2 bad input, 1 internal failure, 3 finished but some cells failed, 4 (one cell)
 // another worker holds it, 5 (one cell) stopped by SIGTERM/SIGUSR1 with its state saved.
+#include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/results_options.h"
 #include "harness/data/token_cache.h"
@@ -219,7 +220,7 @@ void add_run_command(CLI::App& app) {
   cmd->callback([o] {
     if (o->spec.empty() && o->plan.empty()) throw InputError("run: give an experiment file, or --plan PLAN --index I");
     if (o->plan.empty() && !o->index.empty()) throw InputError("--index needs --plan");
-    report::parse_format(o->format);
+    check_report_format(o->format);
     const int rc = o->plan.empty() ? run_experiment(*o) : run_cells_of_plan(*o);
     if (rc != 0) std::exit(rc);
   });

@@ -34,6 +34,15 @@ std::string thousands(int64_t v) {
   return s;
 }
 
+// Parameter counts as model cards write them: "4.20 M", "6.74 B" (decimal units, three significant digits).
+std::string human_count(int64_t v) {
+  const double x = static_cast<double>(v);
+  if (x >= 1e9) return fmt::format("{:.2f} B", x / 1e9);
+  if (x >= 1e6) return fmt::format("{:.2f} M", x / 1e6);
+  if (x >= 1e3) return fmt::format("{:.2f} K", x / 1e3);
+  return std::to_string(v);
+}
+
 void run_info(const InfoOptions& o) {
   const ModelDir m = inspect_model_dir(o.model_dir, o.tokenizer);
   const auto store = io::TensorStore::open_dir(m.dir);
@@ -84,7 +93,7 @@ void run_info(const InfoOptions& o) {
                c.num_attention_heads, c.head_dim, c.num_key_value_heads, attn, c.rope_theta,
                c.rope_scaling.type == "default" ? "none" : c.rope_scaling.type, c.max_position_embeddings);
     fmt::print("norm         RMSNorm eps {}; tied embeddings: {}\n", c.rms_norm_eps, c.tie_word_embeddings ? "yes" : "no");
-    fmt::print("parameters   {} ({:.2f} B)\n", thousands(c.parameter_count()), c.parameter_count() / 1e9);
+    fmt::print("parameters   {} ({})\n", thousands(c.parameter_count()), human_count(c.parameter_count()));
     fmt::print("weights      {} tensors ({}), {} in {} file(s){}\n", store.names().size(), join(dtypes, ", "),
                human_bytes(store.total_bytes()), store.files().size(),
                c.torch_dtype.empty() ? "" : fmt::format("; config dtype {}", c.torch_dtype));

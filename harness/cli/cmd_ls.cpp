@@ -1,5 +1,8 @@
-// `ptqbench ls methods|settings|evaluators`: what the harness can do, with one line each.
+// `ptqbench ls methods|settings|evaluators`: what the harness can do, with one line each; `ptqbench ls`
+// alone: the three lists in brief.
 #include "evaluators/evaluator.h"
+#include "evaluators/zeroshot_average.h"
+#include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/util/errors.h"
@@ -15,8 +18,18 @@ namespace ptq::cli {
 
 namespace {
 
+void print_overview() {
+  std::vector<std::string> settings;
+  for (const auto& s : quant::known_settings()) settings.push_back(s.name);
+  fmt::print("ptqbench ls methods      {}\nptqbench ls settings     {} (and the grammar)\n"
+             "ptqbench ls evaluators   {}\n",
+             join(methods::registry().names(), ", "), join(settings, ", "), join(eval::evaluators().names(), ", "));
+}
+
 void run_ls(const std::string& what) {
-  if (what == "methods") {
+  if (what.empty()) {
+    print_overview();
+  } else if (what == "methods") {
     const auto& registry = methods::registry();
     for (const auto& name : registry.names()) {
       const auto& m = registry.get(name);
@@ -37,8 +50,11 @@ void run_ls(const std::string& what) {
       for (const auto& m : t.metrics) metrics.push_back(m.name + (m.higher_is_better ? " (higher is better)" : " (lower is better)"));
       fmt::print("{:<15} {}: {}\n{:<15} metrics: {}\n", t.name, t.kind, t.description, "", join(metrics, ", "));
     }
+    fmt::print("{:<15} average: the reported metric's mean over the papers' tasks evaluated ({}; eval --average "
+               "or an experiment's evaluators.average choose others)\n{:<15} metrics: {} (higher is better)\n",
+               "(average)", join(eval::paper_average_tasks(), ", "), "", eval::kZeroShotAverage);
   } else {
-    throw InputError(fmt::format("ls {}: expected methods, settings or evaluators", what));
+    require_known("ptqbench ls", "list", what, {"methods", "settings", "evaluators"});
   }
 }
 
@@ -46,8 +62,8 @@ void run_ls(const std::string& what) {
 
 void add_ls_command(CLI::App& app) {
   auto what = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("ls", "List methods, settings or evaluators");
-  cmd->add_option("what", *what, "methods | settings | evaluators")->required();
+  auto* cmd = app.add_subcommand("ls", "List methods, settings or evaluators (all three in brief without an argument)");
+  cmd->add_option("what", *what, "methods | settings | evaluators");
   cmd->callback([what] { run_ls(*what); });
 }
 

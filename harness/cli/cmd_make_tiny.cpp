@@ -1,4 +1,5 @@
 // `ptqbench make-tiny --out DIR`: regenerate the embedded default model and its data (see tiny/make_tiny.h).
+#include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/runtime_options.h"
 #include "harness/tiny/make_tiny.h"
@@ -31,7 +32,7 @@ void add_make_tiny_command(CLI::App& app) {
   cmd->add_option("--transforms", opts->make.transforms,
                   "Equivalence transforms after training: all (activation outliers and heavy-tailed weights), "
                   "activations, none (ablations; tiny/outliers.h)")
-      ->check(CLI::IsMember({"all", "activations", "none"}))
+      ->check(one_of({"all", "activations", "none"}))
       ->capture_default_str();
   cmd->add_option("--trained-cache", opts->make.trained_cache,
                   "Directory for the trained weights before the outlier transforms: written after training, reused "

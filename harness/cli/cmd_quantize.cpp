@@ -1,5 +1,6 @@
 // `ptqbench quantize`: apply a method at a setting to a checkpoint and write the quantized checkpoint
 // (de-quantized weights + scales/zeros + quantization.json) that `ptqbench eval` reads back.
+#include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_dir.h"
 #include "harness/cli/runtime_options.h"
@@ -160,7 +161,7 @@ void add_quantize_command(CLI::App& app) {
   add_runtime_options(cmd, opts->runtime);
   cmd->add_option("--nan-policy", opts->nan_policy,
                   "NaN/Inf training loss: stop (default) or skip-block (that block keeps RTN; a CBQ window keeps the parameters it started with); sets the config key nan_policy")
-      ->check(CLI::IsMember({"stop", "skip-block"}));
+      ->check(one_of({"stop", "skip-block"}));
   cmd->add_option("--calib", opts->calib, "Calibration dataset: wikitext2, c4, text, jsonl; or text:PATH, jsonl:PATH[#FIELD] (methods that calibrate)")->capture_default_str();
   cmd->add_option("--calib-data", opts->calib_data, "Its data: wiki.train.raw / c4-train shard (or their directory), a text file, JSON lines (PATH or PATH#FIELD)");
   cmd->add_option("--nsamples", opts->nsamples, "Calibration windows")->capture_default_str();
@@ -169,6 +170,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--cache-dir", opts->cache_dir, "Token stream cache")->capture_default_str();
   cmd->add_flag("--no-cache", opts->no_cache, "Tokenize again, do not read or write the cache");
   cmd->add_option("--save-dtype", opts->save_dtype, "dtype of the written weights (auto = the compute dtype)")
+      ->check(one_of({"auto", "fp32", "fp16", "bf16", "float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->callback([opts] { run_quantize(*opts); });
 }

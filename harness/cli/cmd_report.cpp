@@ -1,5 +1,7 @@
 // `ptqbench report` (paper-style tables from the database) and `ptqbench regress` (compare with a stored
 // baseline; exit 3 listing every metric that got worse beyond tolerance).
+#include "evaluators/evaluator.h"
+#include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/io/files.h"
 #include "harness/report/regress.h"
@@ -29,7 +31,23 @@ struct ReportOptions {
   std::string out;
 };
 
+// Every metric a registered evaluator produces, and the zero-shot average: what --metrics may name.
+std::vector<std::string> known_metrics() {
+  std::vector<std::string> known;
+  for (const auto& info : eval::evaluators().all())
+    for (const auto& m : info.metrics) known.push_back(m.name);
+  known.push_back(eval::kZeroShotAverage);
+  return known;
+}
+
+// An experiment the database does not hold is an error naming the ones it does.
+void require_experiments(store::ResultsDb& db, const std::vector<std::string>& names) {
+  const std::vector<std::string> known = report::experiments(db);
+  for (const auto& n : names) require_known("--experiment", fmt::format("experiment in {}", db.path()), n, known);
+}
+
 void run_report(const ReportOptions& o) {
+  check_report_format(o.format);
   const report::Format format = report::parse_format(o.format);
   std::vector<std::string> metrics;
   for (size_t pos = 0; pos < o.metrics.size();) {
@@ -38,7 +56,9 @@ void run_report(const ReportOptions& o) {
     if (end > pos) metrics.push_back(o.metrics.substr(pos, end - pos));
     pos = end + 1;
   }
+  for (const auto& m : metrics) require_known("--metrics", "metric", m, known_metrics());  // before opening the database
   store::ResultsDb db(o.db, /*read_only=*/true);
+  require_experiments(db, o.experiments);
   const std::vector<std::string> names = o.experiments.empty() ? report::experiments(db) : o.experiments;
   if (names.empty()) throw InputError(fmt::format("{} holds no runs yet (ptqbench ingest)", o.db));
   std::vector<report::ReportTable> tables;
@@ -66,6 +86,7 @@ int update_baseline(store::ResultsDb& db, const RegressCommandOptions& o) {
     tol = old.tolerance.value_or(tol);
   }
   if (experiment.empty()) throw InputError("--update of a new baseline needs --experiment NAME");
+  require_experiments(db, {experiment});
   if (!o.tolerance.empty()) tol = report::parse_tolerance(o.tolerance, tol);
   const auto doc = report::write_baseline(db, experiment, tol, o.baseline);
   fmt::print("wrote {} ({} metrics of experiment {}{})\n", o.baseline, doc["metrics"].size(), experiment,

@@ -1,19 +1,74 @@
 // ptqbench: the command-line entry point. Exit codes: 0 success, 2 bad input, 6 the environment cannot do
 // what was asked (e.g. reproducible numerics without OpenBLAS), 1 internal failure; 3-5 from `run`/`regress`.
+#include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/util/errors.h"
 #include "harness/util/numerics.h"
 #include "harness/util/runtime.h"
+#include "harness/util/text.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <clocale>
+#include <memory>
+#include <string>
+#include <vector>
 
 namespace {
 
 // c10::Error messages carry a multi-line backtrace; the first line is the message.
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+std::vector<std::string> command_names(CLI::App& app) {
+  std::vector<std::string> names;
+  for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) names.push_back(sub->get_name());
+  return names;
+}
+
+// `ptqbench evall`: CLI11 would say "A subcommand is required"; name the word and the closest command.
+void check_command_word(CLI::App& app, int argc, char** argv) {
+  if (argc < 2 || argv[1][0] == '-') return;
+  const std::vector<std::string> names = command_names(app);
+  if (std::find(names.begin(), names.end(), argv[1]) == names.end())
+    throw ptq::InputError(ptq::cli::unknown_name_message("", "command", argv[1], names));
+}
+
+// `ptqbench help [COMMAND]`: the root help, or one command's.
+void add_help_command(CLI::App& app) {
+  auto topic = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("help", "Show the commands, or one command's options (ptqbench help eval)");
+  cmd->add_option("command", *topic, "A command");
+  cmd->callback([&app, topic] {
+    // app.help() would show the help of the command parsed last: this one.
+    if (topic->empty()) return fmt::print("{}", app.get_formatter()->make_help(&app, "ptqbench", CLI::AppFormatMode::Normal));
+    ptq::cli::require_known("ptqbench help", "command", *topic, command_names(app));
+    fmt::print("{}", app.get_subcommand(*topic)->help("ptqbench"));
+  });
+}
+
+// Where a parse error's reader finds the options: the subcommand being parsed, else the root.
+std::string help_hint(CLI::App& app) {
+  const std::vector<CLI::App*> parsed = app.get_subcommands();
+  return parsed.empty() ? "ptqbench --help" : fmt::format("ptqbench {} --help", parsed.front()->get_name());
+}
+
+// "--tasks": CLI11 says only that it was not expected (or, first, that --task is missing); suggest the
+// subcommand's closest option.
+std::string option_hint(CLI::App& app) {
+  const std::vector<CLI::App*> parsed = app.get_subcommands();
+  if (parsed.empty()) return "";
+  std::vector<std::string> known;
+  for (const CLI::Option* opt : parsed.front()->get_options())
+    for (const auto& l : opt->get_lnames()) known.push_back("--" + l);
+  for (const auto& extra : parsed.front()->remaining())
+    if (extra.rfind("--", 0) == 0) {
+      const std::string hint = ptq::closest_match(extra.substr(0, extra.find('=')), known);
+      if (!hint.empty()) return fmt::format("; '{}' is not an option, did you mean '{}'?", extra, hint);
+    }
+  return "";
+}
 
 }  // namespace
 
@@ -42,11 +97,13 @@ int main(int argc, char** argv) {
   ptq::cli::add_tokenize_command(app);
   ptq::cli::add_import_command(app);
   ptq::cli::add_make_tiny_command(app);
+  add_help_command(app);
   try {
+    check_command_word(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    fmt::print(stderr, "ptqbench: error: {} (see ptqbench --help)\n", e.what());
+    fmt::print(stderr, "ptqbench: error: {}{} (see {})\n", e.what(), option_hint(app), help_hint(app));
     return 2;
   } catch (const ptq::InputError& e) {
     fmt::print(stderr, "ptqbench: error: {}\n", first_line(e.what()));

@@ -1,5 +1,7 @@
 #include "harness/cli/runtime_options.h"
 
+#include "harness/cli/choices.h"
+
 #include "harness/util/numerics.h"
 #include "harness/util/runtime.h"
 
@@ -7,23 +9,40 @@
 
 namespace ptq::cli {
 
+namespace {
+
+// cpu, cuda or cuda:N; anything else gets a suggestion (CUDA availability is checked when applied).
+CLI::Validator device_name() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        const bool cuda_n = v.rfind("cuda:", 0) == 0 && v.size() > 5 && v.find_first_not_of("0123456789", 5) == std::string::npos;
+        if (v == "cpu" || v == "cuda" || cuda_n) return "";
+        return unknown_name_message("", "device", v, {"cpu", "cuda", "cuda:0"});
+      },
+      "cpu|cuda|cuda:N");
+}
+
+}  // namespace
+
 void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
   cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
-  cmd->add_option("--device", o.device, "cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--device", o.device, "cpu, cuda or cuda:N")->check(device_name())->capture_default_str();
   cmd->add_option("--dtype", o.dtype, "compute dtype: auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16")
+      ->check(one_of({"auto", "fp32", "fp16", "bf16", "float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->add_option("--stream", o.stream,
                   "read decoder blocks from the mmap'd checkpoint onto the device one at a time: auto (when the "
                   "weights would take over half the free memory), on, off")
-      ->check(CLI::IsMember({"auto", "on", "off"}))
+      ->check(one_of({"auto", "on", "off"}))
       ->capture_default_str();
   cmd->add_option("--activations", o.activations,
                   "where block reconstruction keeps calibration activations: auto, device, host (pinned; CUDA)")
-      ->check(CLI::IsMember({"auto", "device", "host"}))
+      ->check(one_of({"auto", "device", "host"}))
       ->capture_default_str();
   cmd->add_option("--numerics", o.numerics,
                   "native (the kernels this machine picks: fastest) or reproducible (kernels pinned so that the same "
                   "digits come out on any x86-64 machine with AVX2, whatever its thread count)")
+      ->check(one_of({"native", "reproducible"}))
       ->capture_default_str();
 }
 
