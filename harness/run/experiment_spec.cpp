@@ -2,6 +2,7 @@
 
 #include "evaluators/evaluator.h"
 #include "evaluators/zeroshot_average.h"
+#include "evaluators/zeroshot/loglikelihood.h"
 #include "evaluators/zeroshot/tasks.h"
 #include "harness/data/calibration.h"
 #include "harness/data/ppl_tasks.h"
@@ -280,7 +281,8 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
   r.read("seqlen", defaults.seqlen);
   r.read("limit", defaults.limit);
   r.read("batch_size", defaults.batch_size);
-  r.read_choice("lm_eval_mode", defaults.lm_eval_mode, {"v0.3", "v0.4"});
+  defaults.lm_eval_mode = "";  // unset: each task's default (evaluators/zeroshot/loglikelihood.h)
+  r.read_choice("lm_eval_mode", defaults.lm_eval_mode, {"", "v0.3", "v0.4"});
   r.known("tasks");
   r.known("average");
   r.finish();
@@ -303,7 +305,7 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
       t.read("seqlen", e.seqlen);
       t.read("limit", e.limit);
       t.read("batch_size", e.batch_size);
-      t.read_choice("lm_eval_mode", e.lm_eval_mode, {"v0.3", "v0.4"});
+      t.read_choice("lm_eval_mode", e.lm_eval_mode, {"", "v0.3", "v0.4"});
       t.read_choice("metric", e.metric, {"", "acc", "acc_norm"});
       t.finish();
     }
@@ -312,6 +314,8 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
       c.fail(fmt::format("unknown evaluator \"{}\"{} (expected one of: {})", e.task,
                          hint.empty() ? "" : fmt::format(", did you mean \"{}\"?", hint), join(known, ", ")));
     }
+    // v0.3 for the papers' tasks, v0.4 for LAMBADA (v0.3 scores it 0 % with sentencepiece tokenizers).
+    if (e.lm_eval_mode.empty()) e.lm_eval_mode = eval::lm_eval_mode_name(eval::default_lm_eval_mode(e.task));
     if (!seen.insert(e.task).second) c.fail(fmt::format("evaluator \"{}\" appears twice", e.task));
     if (e.seqlen < 2) c.key("seqlen").fail(fmt::format("is {}, expected >= 2", e.seqlen));
     if (e.limit < 0) c.key("limit").fail(fmt::format("is {}, expected >= 0 (0 = all)", e.limit));

@@ -79,7 +79,7 @@ struct EvaluatorSpec {
   int64_t seqlen = 2048;         // perplexity segment length (lowered to max_position_embeddings)
   int64_t limit = 0;             // 0 = all
   int64_t batch_size = 8;
-  std::string lm_eval_mode = "v0.3";
+  std::string lm_eval_mode = "v0.3";  // a spec that names none: eval::default_lm_eval_mode(task)
   std::string metric;            // zero-shot: acc | acc_norm ("" = the papers' choice for the task)
   bool is_zeroshot = false;
 };

@@ -69,6 +69,12 @@ TEST_CASE("a valid experiment file resolves methods, settings, evaluators and th
   CHECK(s.evaluators[0].seqlen == 256);
   CHECK(s.evaluators[1].is_zeroshot);
   CHECK(s.zeroshot_average == std::vector<std::string>{"piqa"});  // LAMBADA is reported on its own
+  // No lm_eval_mode: v0.3 (the papers') for piqa, v0.4 for LAMBADA (evaluators/zeroshot/loglikelihood.h).
+  CHECK(s.evaluators[1].lm_eval_mode == "v0.3");
+  CHECK(s.evaluators[2].lm_eval_mode == "v0.4");
+  auto forced = valid_spec();
+  forced["evaluators"]["lm_eval_mode"] = "v0.3";
+  CHECK(parse(forced).evaluators[2].lm_eval_mode == "v0.3");  // as asked
 }
 
 TEST_CASE("malformed experiment files fail naming the key path", "[unit][spec]") {
