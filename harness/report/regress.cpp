@@ -9,6 +9,7 @@
 #include "harness/util/errors.h"
 #include "harness/util/runtime.h"
 #include "harness/util/strict_json.h"
+#include "harness/util/text.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
@@ -258,6 +259,11 @@ Tolerance parse_tolerance(const std::string& text, Tolerance base) {
     } catch (const std::logic_error&) {
     }
     const std::string kind = eq == std::string::npos ? "" : part.substr(0, eq);
+    if (!kind.empty() && kind != "ppl" && kind != "acc") {
+      const std::string hint = closest_match(kind, {"ppl", "acc"});
+      throw InputError(fmt::format("--tolerance {}: unknown kind '{}'{} (expected ppl=FRACTION and/or acc=POINTS)", text, kind,
+                                   hint.empty() ? "" : fmt::format(", did you mean '{}'?", hint)));
+    }
     if ((kind != "ppl" && kind != "acc") || !std::isfinite(v) || v < 0)
       throw InputError(fmt::format("--tolerance {}: expected ppl=FRACTION and/or acc=POINTS, e.g. ppl=0.01,acc=1.0", text));
     (kind == "ppl" ? base.ppl_rel : base.acc_abs) = v;

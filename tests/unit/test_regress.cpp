@@ -204,6 +204,7 @@ TEST_CASE("regress: baseline files, their samples and malformed input", "[unit][
   CHECK(ptq::report::parse_tolerance("acc=2", {}).ppl_rel == 0.01);
   CHECK_THROWS_WITH(ptq::report::parse_tolerance("ppl=x", {}), Contains("expected ppl=FRACTION"));
   CHECK_THROWS_AS(ptq::report::parse_tolerance("loss=1", {}), ptq::InputError);
+  CHECK_THROWS_WITH(ptq::report::parse_tolerance("ppls=0.01", {}), Contains("unknown kind 'ppls', did you mean 'ppl'?"));
   CHECK_THROWS_WITH(ptq::report::parse_alpha(0), Contains("--alpha 0: expected a significance level in (0, 1)"));
   CHECK_THROWS_AS(ptq::report::parse_alpha(NAN), ptq::InputError);
   TempDir dir;
