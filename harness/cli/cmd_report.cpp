@@ -28,6 +28,7 @@ struct ReportOptions {
   std::string format = "md";
   std::string metrics;
   int digits = -1;
+  bool no_costs = false;
   std::string out;
 };
 
@@ -63,6 +64,9 @@ void run_report(const ReportOptions& o) {
   if (names.empty()) throw InputError(fmt::format("{} holds no runs yet (ptqbench ingest)", o.db));
   std::vector<report::ReportTable> tables;
   for (const auto& n : names) tables.push_back(report::build_report(db, n, metrics));
+  // Wall times and memory differ from machine to machine: a table meant to be compared (the README's) omits them.
+  if (o.no_costs)
+    for (auto& t : tables) t.costs.clear();
   report::RenderOptions ro;
   ro.digits = o.digits;
   const std::string text = report::render(tables, format, ro);
@@ -128,6 +132,7 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--format", o->format, "md, latex, csv or html")->capture_default_str();
   cmd->add_option("--metrics", o->metrics, "Comma-separated columns, e.g. wikitext2_ppl,c4_ppl,zeroshot_avg (default: all)");
   cmd->add_option("--digits", o->digits, "Decimals of our values (default: 2, as papers print perplexity and accuracy)");
+  cmd->add_flag("--no-costs", o->no_costs, "Leave out the wall-time and memory table (machine-dependent)");
   cmd->add_option("-o,--out", o->out, "Write to this file (atomically) instead of stdout");
   cmd->callback([o] { run_report(*o); });
 }

@@ -189,13 +189,14 @@ std::string provenance(const ReportTable& t) {
 }
 
 std::string costs(const ReportTable& t) {
-  std::string s = "<h3>wall time and memory</h3>\n<table><tr><th class=\"l\">Setting</th><th class=\"l\">Method</th>"
+  std::string s;
+  if (!t.costs.empty()) s = "<h3>wall time and memory</h3>\n<table><tr><th class=\"l\">Setting</th><th class=\"l\">Method</th>"
                   "<th class=\"l\">Model</th><th>quantize</th><th>total</th><th>peak RSS</th><th>peak GPU</th></tr>\n";
   for (const auto& c : t.costs)
     s += fmt::format("<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                      html_escape(c.setting), html_escape(c.title), html_escape(c.model), cost_text(c.quantize_s, " s"),
                      cost_text(c.total_s, " s"), cost_text(c.peak_rss_gb, " GB"), cost_text(c.peak_gpu_gb, " GB"));
-  s += "</table>\n";
+  if (!t.costs.empty()) s += "</table>\n";
   if (t.failures.empty()) return s;
   s += "<p class=\"note\">Failed runs (re-run the experiment to retry them):</p><ul>\n";
   for (const auto& f : t.failures) s += "<li>" + html_escape(f) + "</li>\n";

@@ -72,6 +72,23 @@ Format parse_format(const std::string& name) {
   throw InputError(fmt::format("--format {}: unknown format (expected md, latex, csv or html)", name));
 }
 
+// The wall-time and memory table (left out by `report --no-costs`: it differs from machine to machine).
+static std::string markdown_costs(const ReportTable& t) {
+  std::string out = "\n### wall time and memory\n\n";
+  const bool gpu = std::any_of(t.costs.begin(), t.costs.end(), [](const CostRow& c) { return c.peak_gpu_gb.has(); });
+  std::vector<std::string> ch = {"Setting", "Method", "Model", "quantize", "total", "peak RSS"};
+  if (gpu) ch.push_back("peak GPU");
+  std::vector<std::vector<std::string>> crows;
+  for (const auto& c : t.costs) {
+    std::vector<std::string> row = {c.setting, c.title, c.model, cost_text(c.quantize_s, " s"),
+                                    cost_text(c.total_s, " s"), cost_text(c.peak_rss_gb, " GB")};
+    if (gpu) row.push_back(cost_text(c.peak_gpu_gb, " GB"));
+    crows.push_back(row);
+  }
+  out += md_table(ch, crows, {false, false, false, true, true, true, true});
+  return out;
+}
+
 std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
   const Layout l = layout(t, o);
   std::string out = fmt::format("## {}", t.experiment);
@@ -119,19 +136,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
   notes.push_back("perplexity: lower is better; accuracies in %; bold: best per setting");
   out += "\n" + join(notes, "; ") + ".\n";
 
-  // Cost table.
-  out += "\n### wall time and memory\n\n";
-  const bool gpu = std::any_of(t.costs.begin(), t.costs.end(), [](const CostRow& c) { return c.peak_gpu_gb.has(); });
-  std::vector<std::string> ch = {"Setting", "Method", "Model", "quantize", "total", "peak RSS"};
-  if (gpu) ch.push_back("peak GPU");
-  std::vector<std::vector<std::string>> crows;
-  for (const auto& c : t.costs) {
-    std::vector<std::string> row = {c.setting, c.title, c.model, cost_text(c.quantize_s, " s"),
-                                    cost_text(c.total_s, " s"), cost_text(c.peak_rss_gb, " GB")};
-    if (gpu) row.push_back(cost_text(c.peak_gpu_gb, " GB"));
-    crows.push_back(row);
-  }
-  out += md_table(ch, crows, {false, false, false, true, true, true, true});
+  if (!t.costs.empty()) out += markdown_costs(t);
   if (!t.failures.empty()) {
     out += fmt::format("\n{} failed run(s) (re-run the experiment to retry them):\n", t.failures.size());
     for (const auto& f : t.failures) out += "- " + f + "\n";

@@ -7,6 +7,7 @@
 #include "harness/io/json_file.h"
 #include "tests/support/browser_check.h"
 #include "tests/support/cli_runner.h"
+#include "tests/support/readme_figure.h"
 #include "tests/support/test_env.h"
 
 #include <catch2/catch.hpp>
@@ -61,6 +62,13 @@ TEST_CASE("quickstart on the embedded default matches its stored baseline", "[in
                           Contains("z-test on standard errors"));
   CHECK_THAT(bad.out, Contains("noise      tiny-llama W2A16 rtn wikitext2_ppl"));
   CHECK_THAT(bad.out, Contains("1 regressed or missing") && Contains("stores no per-example samples"));
+
+  // The README shows this very table (scripts/readme_figures wrote it): a change that moves a digit of the
+  // quickstart must update the README too, on whichever CPU the suite runs.
+  const std::string readme_command = "ptqbench report --experiment quickstart --no-costs";
+  const auto table = run_ptqbench({"report", "--db", db, "--experiment", "quickstart", "--no-costs"});
+  REQUIRE(table.exit_code == 0);
+  CHECK(ptq::test::as_figure_text(table.out) == ptq::test::readme_figure(readme_command));
 
   // The run's HTML report in a real browser: every series of its charts visible (checked where Chromium is).
   if (const std::string chromium = ptq::test::find_chromium(); !chromium.empty()) {
