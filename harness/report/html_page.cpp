@@ -175,6 +175,7 @@ std::string notes(const ReportTable& t, const Layout& l) {
   for (const auto& p : paper_notes(t, l, html_marks(), html_escape)) n.push_back(p);
   if (std::any_of(l.paper.begin(), l.paper.end(), [](bool b) { return b; })) n.push_back("&Delta; = ours &minus; paper");
   if (const auto p = partial_note(t, html_marks()); !p.empty()) n.push_back(p);
+  if (!t.average_note.empty()) n.push_back(html_escape(t.average_note));
   if (const auto s = sizes_note(t); !s.empty()) n.push_back(s);
   return "<p class=\"note\">" + join(n, "; ") + ".</p>\n";
 }

@@ -133,6 +133,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
     notes.insert(notes.end(), paper.begin(), paper.end());
   }
   if (const std::string partial = partial_note(t, markdown_marks()); !partial.empty()) notes.push_back(partial);
+  if (!t.average_note.empty()) notes.push_back(t.average_note);
   notes.push_back("perplexity: lower is better; accuracies in %; bold: best per setting");
   out += "\n" + join(notes, "; ") + ".\n";
 
@@ -197,6 +198,7 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
   out += "\\bottomrule\n\\end{tabular}\n";
   auto notes = paper_notes(t, l, latex_marks(), latex_escape);
   if (const std::string partial = partial_note(t, latex_marks()); !partial.empty()) notes.push_back(partial);
+  if (!t.average_note.empty()) notes.push_back(latex_escape(t.average_note));
   if (!notes.empty()) out += "\\\\[2pt]{\\footnotesize " + join(notes, "; ") + ".}\n";
   out += "\\end{table}\n";
   (void)ncols;

@@ -1,5 +1,6 @@
 #include "harness/report/report_table.h"
 
+#include "evaluators/zeroshot_average.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/report/eval_size.h"
 #include "harness/report/provenance_summary.h"
@@ -200,7 +201,19 @@ struct Collected {
   std::map<std::pair<RowKey, Column>, std::vector<std::pair<double, EvalSize>>> sizes;  // stderr, size per seed
   std::map<std::pair<RowKey, std::string>, std::array<std::vector<double>, 4>> costs;
   std::set<std::string> metric_set;
+  // Rows and models whose runs' zero-shot average is not the papers' (by its tasks), and those task lists.
+  std::set<std::pair<RowKey, std::string>> other_average;
+  std::set<std::vector<std::string>> other_average_tasks;
 };
+
+// Whether a run's "Avg." covers the papers' six tasks (in any order): only then is it comparable with the
+// papers' Avg. column.
+bool is_papers_average(std::vector<std::string> tasks) {
+  std::vector<std::string> papers = eval::paper_average_tasks();
+  std::sort(papers.begin(), papers.end());
+  std::sort(tasks.begin(), tasks.end());
+  return tasks == papers;
+}
 
 // `details`, `average`: the run's result.json "details" and its cell's "zeroshot_average" (eval_size.h).
 void add_metrics_of_run(SQLite::Statement& mq, const std::string& run_id, const RowKey& key, const std::string& model,
@@ -268,7 +281,12 @@ FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
     if (const std::string p = provenance_line(json_column(18));
         !p.empty() && std::find(t.provenance.begin(), t.provenance.end(), p) == t.provenance.end())
       t.provenance.push_back(p);
-    add_metrics_of_run(mq, run_id, key, model, json_column(16), json_column(17), c);
+    const nlohmann::json average = json_column(17);
+    if (average.is_array() && !average.empty() && !is_papers_average(average.get<std::vector<std::string>>())) {
+      c.other_average.insert({key, model});
+      c.other_average_tasks.insert(average.get<std::vector<std::string>>());
+    }
+    add_metrics_of_run(mq, run_id, key, model, json_column(16), average, c);
   }
   return c;
 }
@@ -311,7 +329,7 @@ void build_rows(store::ResultsDb& db, const Collected& c, ReportTable& t) {
           row.ours[{model, m}] = summarize(it->second);
           add_eval_size(c.sizes.at({k, {model, m}}), row.ours[{model, m}]);
         }
-        if (!row.paper_row) continue;
+        if (!row.paper_row || (m == eval::kZeroShotAverage && c.other_average.count({k, model}))) continue;
         const PaperValue p = lookup_paper(db.db(), t.paper_files, t.paper_model[model], k.setting, row.paper_method, m);
         if (p.has()) row.paper[{model, m}] = p;
       }
@@ -350,6 +368,12 @@ ReportTable build_report(store::ResultsDb& db, const std::string& experiment, co
   choose_columns(c, metrics, t);
   build_rows(db, c, t);
   t.paper_sources = paper_sources(t);
+  const bool has_average = std::find(t.metrics.begin(), t.metrics.end(), eval::kZeroShotAverage) != t.metrics.end();
+  if (has_average && !c.other_average_tasks.empty()) {
+    std::vector<std::string> covers;
+    for (const auto& tasks : c.other_average_tasks) covers.push_back(eval::describe_average(tasks));
+    t.average_note = "Avg. of " + join(covers, " / ") + ": not the papers' average, so no paper number beside it";
+  }
   return t;
 }
 

@@ -70,6 +70,8 @@ struct ReportTable {
   std::vector<std::string> failures;    // "label setting model: error" of failed runs
   std::vector<std::string> numerics;    // what decided the digits of the ok runs (util/numerics.h summaries)
   std::vector<std::string> provenance;  // distinct machines/builds of the ok runs (report/provenance_summary.h)
+  // What "Avg." covers when it is not the papers' six tasks (then no paper number is set beside it).
+  std::string average_note;
   bool column_has_paper(const Column& c) const;
 };
 

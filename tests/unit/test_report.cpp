@@ -184,6 +184,34 @@ TEST_CASE("an ablation row has no paper number unless its experiment entry names
         std::map<std::string, bool>{{"cbq", true}, {"cbq-no-cfp", false}, {"cbq-window-1", false}, {"cbq-as-published", true}});
 }
 
+TEST_CASE("an Avg. over other tasks than the papers' six gets no paper number, and a note says why", "[unit][report]") {
+  // Issue #28: a spec averaging 3 tasks was compared with the papers' six-task Avg.
+  TempDir dir;
+  ptq::store::ResultsDb db(dir.file("ptq.db"));
+  const std::string papers = dir.file("p.json");
+  ptq::test::write_text(papers, nlohmann::json::array({paper_record("P", "LLaMA-2-7B", "W4A4", "OmniQuant", "zeroshot_avg", 52.0),
+                                                       paper_record("P", "LLaMA-2-7B", "W6A6", "OmniQuant", "zeroshot_avg", 60.0)})
+                                    .dump());
+  const std::vector<std::string> six = {"winogrande", "piqa", "arc_easy", "arc_challenge", "boolq", "hellaswag"};  // any order
+  for (const std::string setting : {"W4A4", "W6A6"}) {
+    ptq::test::FakeRun run;
+    run.experiment = "avg", run.setting = setting, run.method = "omniquant", run.label = "omniquant", run.paper_method = "OmniQuant";
+    run.papers = {papers}, run.index = setting == "W4A4" ? 0 : 1;
+    run.zeroshot_average = setting == "W4A4" ? std::vector<std::string>{"piqa", "arc_easy", "boolq"} : six;
+    run.metrics = {{"zeroshot_avg", 50.0}};
+    ptq::test::write_fake_run(dir.file("results"), run);
+  }
+  db.ingest(dir.file("results"));
+  db.import_papers({papers});
+  const auto t = ptq::report::build_report(db, "avg");
+  std::map<std::string, bool> has_paper;
+  for (const auto& r : t.rows) has_paper[r.setting] = r.paper.count({"llama-2-7b", "zeroshot_avg"}) > 0;
+  CHECK(has_paper == std::map<std::string, bool>{{"W4A4", false}, {"W6A6", true}});
+  CHECK(t.average_note == "Avg. of 3 of the papers' 6 tasks: piqa, arc_easy, boolq: not the papers' average, so no paper number beside it");
+  CHECK_THAT(ptq::report::render_markdown(t, {}), Contains("Avg. of 3 of the papers' 6 tasks"));
+  CHECK_THAT(ptq::report::render_latex(t, {}), Contains("piqa, arc\\_easy, boolq"));
+}
+
 TEST_CASE("a paper's own re-implementation of a method is marked ‡, apart from unverified numbers", "[unit][report]") {
   // Issue #25: SliderQuant's re-implementation of CBQ showed as CBQ's number without a mark.
   TempDir dir;
