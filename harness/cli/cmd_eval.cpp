@@ -193,27 +193,25 @@ std::string modes_text(const std::vector<const eval::TaskResult*>& results) {
 void print_zeroshot_table(const std::vector<const eval::TaskResult*>& results, const std::string& quant_tag,
                           const nlohmann::json& average, int64_t limit) {
   fmt::print("\nzero-shot (lm-eval {} semantics{}):\n", modes_text(results), quant_tag);
-  fmt::print("| {:<15} | {:>12} | {:<9} | {:>10} | {:>9} | {:>7} |\n", "task", "n", "metric", "value", "stderr", "ex/s");
-  fmt::print("|{:-<17}|{:->14}|{:-<11}|{:->12}|{:->11}|{:->9}|\n", "", "", "", "", "", "");
-  const auto row = [](const std::string& task, const std::string& n, const std::string& metric, const nlohmann::json& m,
-                      const std::string& rate) {
+  // No timings in the table: it holds the results, the same on every machine (speed is on stderr and in --json).
+  fmt::print("| {:<15} | {:>12} | {:<9} | {:>10} | {:>9} |\n", "task", "n", "metric", "value", "stderr");
+  fmt::print("|{:-<17}|{:->14}|{:-<11}|{:->12}|{:->11}|\n", "", "", "", "", "");
+  const auto row = [](const std::string& task, const std::string& n, const std::string& metric, const nlohmann::json& m) {
     const double se = number_or_nan(m.at("stderr"));
-    fmt::print("| {:<15} | {:>12} | {:<9} | {:>10.4f} | {:>9} | {:>7} |\n", task, n, metric, m.at("value").get<double>(),
-               std::isfinite(se) ? fmt::format("{:.4f}", se) : "n/a", rate);
+    fmt::print("| {:<15} | {:>12} | {:<9} | {:>10.4f} | {:>9} |\n", task, n, metric, m.at("value").get<double>(),
+               std::isfinite(se) ? fmt::format("{:.4f}", se) : "n/a");
   };
   bool partial = false;
   for (const eval::TaskResult* r : results) {
     const nlohmann::json& d = r->details;
     const std::string reported = d.at("reported_metric").get<std::string>();
     partial |= d.at("n").get<int64_t>() < d.value("n_total", int64_t{0});
-    row(r->task, n_text(d), reported == "acc" ? "acc*" : "acc", d.at("acc"),
-        fmt::format("{:.1f}", d.at("n").get<int64_t>() / r->seconds));
-    if (!d.at("acc_norm").is_null()) row("", "", reported == "acc_norm" ? "acc_norm*" : "acc_norm", d.at("acc_norm"), "");
-    if (d.contains("ppl")) row("", "", "ppl", d.at("ppl"), "");
+    row(r->task, n_text(d), reported == "acc" ? "acc*" : "acc", d.at("acc"));
+    if (!d.at("acc_norm").is_null()) row("", "", reported == "acc_norm" ? "acc_norm*" : "acc_norm", d.at("acc_norm"));
+    if (d.contains("ppl")) row("", "", "ppl", d.at("ppl"));
   }
   if (!average.is_null())
-    fmt::print("| {:<15} | {:>12} | {:<9} | {:>10.4f} | {:>9} | {:>7} |\n", "average", "", "*",
-               average.at("value").get<double>(), "", "");
+    fmt::print("| {:<15} | {:>12} | {:<9} | {:>10.4f} | {:>9} |\n", "average", "", "*", average.at("value").get<double>(), "");
   if (!average.is_null()) fmt::print("average: mean of the * metrics of {}\n", average.at("covers").get<std::string>());
   else fmt::print("average: none (no task of the papers' average was evaluated; --average TASKS chooses tasks)\n");
   if (partial)
