@@ -153,18 +153,10 @@ std::string delta_table(const ReportTable& t, const Layout& l) {
 
 // The documents or segments behind the values: one entry per metric and size.
 std::string sizes_note(const ReportTable& t) {
-  std::set<std::tuple<size_t, int64_t, int64_t>> seen;
   std::vector<std::string> parts;
-  for (size_t mi = 0; mi < t.metrics.size(); ++mi)
-    for (const auto& r : t.rows)
-      for (const auto& model : t.models) {
-        const auto it = r.ours.find({model, t.metrics[mi]});
-        if (it == r.ours.end() || !it->second.has() || it->second.docs <= 0) continue;
-        const Stat& s = it->second;
-        if (!seen.insert({mi, s.docs, s.docs_total}).second) continue;
-        parts.push_back(fmt::format("{} {}{} {}", metric_title(t.metrics[mi]), s.docs,
-                                    s.partial() ? fmt::format(" of {}", s.docs_total) : "", s.segments ? "segments" : "documents"));
-      }
+  for (const auto& [metric, s] : evaluation_sizes(t, /*partial_only=*/false))
+    parts.push_back(fmt::format("{} {}{} {}", metric_title(metric), s.docs, s.partial() ? fmt::format(" of {}", s.docs_total) : "",
+                                s.segments ? "segments" : "documents"));
   return parts.empty() ? "" : "n (evaluated): " + join(parts, ", ");
 }
 

@@ -185,20 +185,24 @@ std::vector<std::string> paper_notes(const ReportTable& t, const Layout& l, cons
 }
 
 
-std::string partial_note(const ReportTable& t, const MarkStyle& style) {
-  // (column order, docs, total) -> text; one entry per distinct size of a metric.
-  std::set<std::tuple<size_t, int64_t, int64_t>> seen;
-  std::vector<std::string> parts;
+std::vector<std::pair<std::string, Stat>> evaluation_sizes(const ReportTable& t, bool partial_only) {
+  std::set<std::tuple<size_t, int64_t, int64_t>> seen;  // (column order, docs, total)
+  std::vector<std::pair<std::string, Stat>> out;
   for (size_t mi = 0; mi < t.metrics.size(); ++mi)
     for (const auto& r : t.rows)
       for (const auto& model : t.models) {
         const auto it = r.ours.find({model, t.metrics[mi]});
-        if (it == r.ours.end() || !it->second.has() || !it->second.partial()) continue;
+        if (it == r.ours.end() || !it->second.has() || it->second.docs <= 0 || (partial_only && !it->second.partial())) continue;
         const Stat& s = it->second;
-        if (!seen.insert({mi, s.docs, s.docs_total}).second) continue;
-        parts.push_back(fmt::format("{} n={} of {} {}", metric_title(t.metrics[mi]), s.docs, s.docs_total,
-                                    s.segments ? "segments" : "documents"));
+        if (seen.insert({mi, s.docs, s.docs_total}).second) out.push_back({t.metrics[mi], s});
       }
+  return out;
+}
+
+std::string partial_note(const ReportTable& t, const MarkStyle& style) {
+  std::vector<std::string> parts;
+  for (const auto& [metric, s] : evaluation_sizes(t, /*partial_only=*/true))
+    parts.push_back(fmt::format("{} n={} of {} {}", metric_title(metric), s.docs, s.docs_total, s.segments ? "segments" : "documents"));
   if (parts.empty()) return "";
   return style.write({style.section}) + " partial evaluation (--limit): " + join(parts, ", ");
 }

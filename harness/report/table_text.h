@@ -65,5 +65,8 @@ std::vector<std::string> paper_notes(const ReportTable& t, const Layout& l, cons
 // "§ partial evaluation (--limit): PIQA n=10 of 1838 documents, WikiText2 n=4 of 141 segments"; empty
 // when every value covers its whole data.
 std::string partial_note(const ReportTable& t, const MarkStyle& style);
+// One (metric, Stat) per distinct evaluation size of each metric, in column order (only partial ones when
+// `partial_only`): what the notes on documents and segments list.
+std::vector<std::pair<std::string, Stat>> evaluation_sizes(const ReportTable& t, bool partial_only);
 
 }  // namespace ptq::report
