@@ -1,7 +1,7 @@
 // GPTQ and AWQ on the embedded default model (experiments/models/tiny-llama) at W4A16g128, calibrated as
 // the quickstart calibrates (16 WikiText-2 windows of 256 tokens, seed 2): each must beat RTN on the
 // WikiText-2 test segments at seqlen 512 by more than two paired standard errors. The same cells are rows
-// of experiments/tiny_weight_only.json (the weight-only table of docs/tiny-llama.md).
+// of experiments/tiny_weight_only.json (the weight-only table of docs/methods.md).
 #include "evaluators/perplexity/perplexity.h"
 #include "harness/data/calibration.h"
 #include "harness/data/ppl_tasks.h"
