@@ -131,8 +131,9 @@ std::map<Key, Observed> baseline_observations(const Baseline& b) {
   return out;
 }
 
-// The two sides' values on the examples both scored, in id order.
-PairedPart align(const store::MetricSamples& base, const store::MetricSamples& cur) {
+}  // namespace
+
+PairedPart pair_samples(const store::MetricSamples& base, const store::MetricSamples& cur) {
   std::map<int64_t, double> b;
   for (size_t i = 0; i < base.ids.size(); ++i) b[base.ids[i]] = base.values[i];
   std::map<int64_t, double> c;
@@ -147,12 +148,14 @@ PairedPart align(const store::MetricSamples& base, const store::MetricSamples& c
   return p;
 }
 
+namespace {
+
 // The test for one metric: paired where both sides have samples, else stderr-based, else none.
 void test_metric(Finding& f, const Observed& base, const Observed& cur, const std::map<Key, Observed>& base_all,
                  const std::map<Key, Observed>& cur_all) {
   const double scale = eval::evaluators().higher_is_better(f.metric) ? 100.0 : 1.0;  // accuracies are stored in percent
   if (base.samples && cur.samples && base.samples->kind == cur.samples->kind) {
-    const PairedPart p = align(*base.samples, *cur.samples);
+    const PairedPart p = pair_samples(*base.samples, *cur.samples);
     f.paired_examples = static_cast<int64_t>(p.baseline.size());
     f.test = base.samples->kind == "binary" ? paired_test(p.baseline, p.current) : paired_t_test(p.baseline, p.current);
     f.test.effect *= scale;
@@ -165,7 +168,7 @@ void test_metric(Finding& f, const Observed& base, const Observed& cur, const st
       const Key k{f.model, f.setting, f.method, task};
       const auto b = base_all.find(k), c = cur_all.find(k);
       if (b == base_all.end() || c == cur_all.end() || !b->second.samples || !c->second.samples) break;
-      parts.push_back(align(*b->second.samples, *c->second.samples));
+      parts.push_back(pair_samples(*b->second.samples, *c->second.samples));
       f.paired_examples += static_cast<int64_t>(parts.back().baseline.size());
     }
     if (parts.size() == base.parts.size()) {
@@ -209,6 +212,8 @@ std::string tolerance_text(const Finding& f, const Tolerance& tol) {
   return eval::evaluators().higher_is_better(f.metric) ? fmt::format("{:g} points", tol.acc_abs) : fmt::format("{:g}%", 100 * tol.ppl_rel);
 }
 
+}  // namespace
+
 std::string test_name(const std::string& method) {
   if (method == "mcnemar") return "exact McNemar";
   if (method == "paired-t") return "paired t-test";
@@ -216,6 +221,8 @@ std::string test_name(const std::string& method) {
   if (method == "stderr-z") return "z-test on standard errors";
   return method;
 }
+
+namespace {
 
 std::string evidence(const Finding& f, double alpha) {
   if (std::isnan(f.test.p)) return fmt::format("{}: {}", f.basis, f.test.detail);

@@ -70,4 +70,9 @@ nlohmann::json current_metrics(store::ResultsDb& db, const std::string& experime
                                std::vector<std::string>* numerics = nullptr);
 
 RegressResult regress(store::ResultsDb& db, const Baseline& baseline, const RegressOptions& options);
+
+// The two sides' values on the examples both scored (by id), in id order: what the paired tests take.
+PairedPart pair_samples(const store::MetricSamples& base, const store::MetricSamples& cur);
+// A TestResult::method as words: "mcnemar" -> "exact McNemar", "stderr-z" -> "z-test on standard errors".
+std::string test_name(const std::string& method);
 }  // namespace ptq::report
