@@ -28,6 +28,7 @@ th { border-bottom: 2px solid #444; }
 td.l, th.l { text-align: left; }
 td.paper { color: #666; } td.delta { color: #666; font-size: 90%; }
 .se { color: #777; font-size: 75%; margin-left: 2px; }
+sup.ns { color: #a55; cursor: help; }
 tr.group td { border-top: 2px solid #999; }
 .note { color: #555; font-size: 90%; max-width: 70em; }
 .legend { display: flex; flex-wrap: wrap; gap: 4px 18px; align-items: center; font-size: 13px; margin: 0.5em 0; }
@@ -84,8 +85,9 @@ std::string figure(const ReportTable& t, const std::string& model, size_t figure
   return s;
 }
 
-// "5.72<span class=se>±0.05</span>" with a tooltip naming the stderr and the documents behind the value.
-std::string ours_cell(const Row& r, const Column& col, const CellText& c) {
+// "5.72<span class=se>±0.05</span>" with a tooltip naming the stderr and the documents behind the value;
+// a bold best that is not significantly better than the runner-up gets ≈ with the test in its tooltip.
+std::string ours_cell(const ReportTable& t, const Row& r, const Column& col, const CellText& c) {
   if (c.mean.empty()) return "<td>&ndash;</td>";
   const Stat& s = r.ours.at(col);
   std::vector<std::string> tip;
@@ -95,6 +97,9 @@ std::string ours_cell(const Row& r, const Column& col, const CellText& c) {
                               : fmt::format("n = {} {}", s.docs, s.segments ? "segments" : "documents"));
   if (s.n > 1) tip.push_back(fmt::format("mean of {} seeds", s.n));
   std::string v = c.bold ? "<b>" + c.mean + "</b>" : c.mean;
+  if (c.approx)
+    v += fmt::format("<sup class=\"ns\" title=\"{}\">{}</sup>", html_escape(t.best_tests.at({r.setting, col}).describe()),
+                     html_marks().approx);
   if (c.partial) v += html_marks().section;
   if (c.has_std) v += " &plusmn; " + c.std;
   else if (std::isfinite(s.stderr_value)) v += fmt::format("<span class=\"se\">&plusmn;{:.2f}</span>", s.stderr_value);
@@ -115,7 +120,7 @@ std::string main_table(const ReportTable& t, const Layout& l) {
                      first ? html_escape(r.setting) : "", html_escape(r.title()));
     for (size_t ci = 0; ci < l.cols.size(); ++ci) {
       const CellText c = cell_text(r, i, l, ci);
-      s += ours_cell(r, l.cols[ci], c);
+      s += ours_cell(t, r, l.cols[ci], c);
       if (!l.paper[ci]) continue;
       const auto p = r.paper.find(l.cols[ci]);
       const std::string title = p != r.paper.end() ? html_escape(p->second.paper + ", " + p->second.table) : "";
@@ -168,6 +173,7 @@ std::string notes(const ReportTable& t, const Layout& l) {
   if (std::any_of(l.paper.begin(), l.paper.end(), [](bool b) { return b; })) n.push_back("&Delta; = ours &minus; paper");
   if (const auto p = partial_note(t, html_marks()); !p.empty()) n.push_back(p);
   if (!t.average_note.empty()) n.push_back(html_escape(t.average_note));
+  if (const auto b = best_note(t, l, html_marks()); !b.empty()) n.push_back(b);
   if (const auto s = sizes_note(t); !s.empty()) n.push_back(s);
   return "<p class=\"note\">" + join(n, "; ") + ".</p>\n";
 }

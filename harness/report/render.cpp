@@ -62,6 +62,12 @@ std::string md_table(const std::vector<std::string>& header, const std::vector<s
   return out;
 }
 
+// The p-value of the setting's best against its runner-up, on the best's row; empty elsewhere and untested.
+std::string best_vs_next_p(const ReportTable& t, const Row& r, const Column& c) {
+  const auto it = t.best_tests.find({r.setting, c});
+  return it != t.best_tests.end() && it->second.best == r.label ? csv_number(it->second.test.p) : "";
+}
+
 }  // namespace
 
 Format parse_format(const std::string& name) {
@@ -114,6 +120,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
     for (size_t ci = 0; ci < l.cols.size(); ++ci) {
       const CellText c = cell_text(r, i, l, ci);
       std::string ours = c.mean.empty() ? "-" : (c.bold ? "**" + c.mean + "**" : c.mean);
+      if (c.approx) ours += markdown_marks().approx;
       if (c.partial) ours += markdown_marks().section;
       if (c.has_std) ours += " ± " + c.std;
       cells.push_back(ours);
@@ -135,6 +142,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
   if (const std::string partial = partial_note(t, markdown_marks()); !partial.empty()) notes.push_back(partial);
   if (!t.average_note.empty()) notes.push_back(t.average_note);
   notes.push_back("perplexity: lower is better; accuracies in %; bold: best per setting");
+  if (const std::string best = best_note(t, l, markdown_marks()); !best.empty()) notes.push_back(best);
   out += "\n" + join(notes, "; ") + ".\n";
 
   if (!t.costs.empty()) out += markdown_costs(t);
@@ -187,7 +195,10 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
     for (size_t ci = 0; ci < l.cols.size(); ++ci) {
       const CellText c = cell_text(r, i, l, ci);
       std::string ours = c.mean.empty() ? "--" : (c.bold ? "\\textbf{" + c.mean + "}" : c.mean);
-      if (c.partial) ours += latex_marks().write({latex_marks().section});
+      std::vector<std::string> marks;  // one superscript for both (latex_marks)
+      if (c.approx) marks.push_back(latex_marks().approx);
+      if (c.partial) marks.push_back(latex_marks().section);
+      ours += latex_marks().write(marks);
       if (c.has_std) ours += "$\\pm$" + c.std;
       line += " & " + ours;
       if (l.paper[ci])
@@ -199,6 +210,7 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
   auto notes = paper_notes(t, l, latex_marks(), latex_escape);
   if (const std::string partial = partial_note(t, latex_marks()); !partial.empty()) notes.push_back(partial);
   if (!t.average_note.empty()) notes.push_back(latex_escape(t.average_note));
+  if (const std::string best = best_note(t, l, latex_marks()); !best.empty()) notes.push_back(best);
   if (!notes.empty()) out += "\\\\[2pt]{\\footnotesize " + join(notes, "; ") + ".}\n";
   out += "\\end{table}\n";
   (void)ncols;
@@ -208,7 +220,7 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
 std::string render_csv(const std::vector<ReportTable>& tables) {
   std::string out =
       "experiment,model,paper_model,setting,method,metric,value,std,n,paper_value,paper_verified,paper,delta,"
-      "paper_reimplementation,stderr,n_docs,n_docs_total\n";
+      "paper_reimplementation,stderr,n_docs,n_docs_total,best_vs_next_p\n";
   for (const auto& t : tables) {
     for (const auto& r : t.rows)
       for (const auto& m : t.models)
@@ -224,7 +236,8 @@ std::string render_csv(const std::vector<ReportTable>& tables) {
                        hp ? csv_number(p->second.value) : "", hp ? (p->second.verified ? "true" : "false") : "",
                        hp ? csv_field(p->second.paper) : "", hp && s.has() ? csv_number(s.mean - p->second.value) : "",
                        hp ? (p->second.reimplementation ? "true" : "false") : "", csv_number(s.stderr_value),
-                       s.docs > 0 ? std::to_string(s.docs) : "", s.docs_total > 0 ? std::to_string(s.docs_total) : ""},
+                       s.docs > 0 ? std::to_string(s.docs) : "", s.docs_total > 0 ? std::to_string(s.docs_total) : "",
+                       best_vs_next_p(t, r, c)},
                       ",") + "\n";
         }
     for (const auto& c : t.costs)
@@ -233,7 +246,7 @@ std::string render_csv(const std::vector<ReportTable>& tables) {
         if (!s.has()) continue;
         out += join({csv_field(t.experiment), csv_field(c.model), csv_field(t.paper_model.at(c.model)), csv_field(c.setting),
                      csv_field(c.label), name, csv_number(s.mean), csv_number(s.std), std::to_string(s.n), "", "", "", "", "",
-                     "", "", ""},
+                     "", "", "", ""},
                     ",") + "\n";
       }
   }

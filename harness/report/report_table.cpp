@@ -368,6 +368,7 @@ ReportTable build_report(store::ResultsDb& db, const std::string& experiment, co
   choose_columns(c, metrics, t);
   build_rows(db, c, t);
   t.paper_sources = paper_sources(t);
+  t.best_tests = best_vs_runner_up(db, t);
   const bool has_average = std::find(t.metrics.begin(), t.metrics.end(), eval::kZeroShotAverage) != t.metrics.end();
   if (has_average && !c.other_average_tasks.empty()) {
     std::vector<std::string> covers;

@@ -3,6 +3,8 @@
 // reports the same (model, setting, method, metric), the paper's number. Rendering is in render.h.
 #pragma once
 
+#include "harness/report/best_significance.h"
+
 #include <cmath>
 #include <cstdint>
 #include <map>
@@ -72,6 +74,9 @@ struct ReportTable {
   std::vector<std::string> provenance;  // distinct machines/builds of the ok runs (report/provenance_summary.h)
   // What "Avg." covers when it is not the papers' six tasks (then no paper number is set beside it).
   std::string average_note;
+  // Per setting and column, whether the best quantized value is significantly better than the runner-up
+  // (best_significance.h): renderers mark a bold best that is not.
+  BestTests best_tests;
   bool column_has_paper(const Column& c) const;
 };
 

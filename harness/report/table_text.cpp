@@ -60,6 +60,10 @@ Layout layout(const ReportTable& t, const RenderOptions& o) {
       l.paper.push_back(t.column_has_paper(l.cols.back()));
     }
   l.best = best_cells(t, l.digits);
+  for (const auto& [i, c] : l.best) {
+    const auto it = t.best_tests.find({t.rows[i].setting, c});
+    if (it != t.best_tests.end() && !it->second.significant()) l.not_significant.insert({i, c});
+  }
   if (t.paper_sources.size() > 1)
     for (size_t i = 0; i < t.paper_sources.size(); ++i) l.source_number[t.paper_sources[i]] = static_cast<int>(i + 1);
   for (const auto& r : t.rows) {
@@ -86,6 +90,7 @@ CellText cell_text(const Row& r, size_t row_index, const Layout& l, size_t ci) {
     c.has_std = it->second.n > 1;
     if (c.has_std) c.std = fmt_num(it->second.std, d);
     c.bold = l.best.count({row_index, col}) > 0;
+    c.approx = l.not_significant.count({row_index, col}) > 0;
     c.partial = it->second.partial();
   }
   const auto p = r.paper.find(col);
@@ -135,7 +140,8 @@ const MarkStyle& markdown_marks() {
                                    else
                                      for (char ch : m) out += digits[ch - '0'];
                                  return out;
-                               }};
+                               },
+                               "≈", "≥"};
   return style;
 }
 
@@ -143,7 +149,8 @@ const MarkStyle& markdown_marks() {
 const MarkStyle& latex_marks() {
   static const MarkStyle style{"\\dagger", "\\ddagger", "\\S", [](const std::vector<std::string>& marks) {
                                  return marks.empty() ? std::string() : "$^{" + join(marks, ",") + "}$";
-                               }};
+                               },
+                               "\\approx", "$\\geq$"};
   return style;
 }
 
@@ -152,7 +159,8 @@ const MarkStyle& html_marks() {
                                  std::string out;
                                  for (const auto& m : marks) out += is_number(m) ? "<sup>" + m + "</sup>" : m;
                                  return out;
-                               }};
+                               },
+                               "&asymp;", "&ge;"};
   return style;
 }
 
@@ -205,6 +213,22 @@ std::string partial_note(const ReportTable& t, const MarkStyle& style) {
     parts.push_back(fmt::format("{} n={} of {} {}", metric_title(metric), s.docs, s.docs_total, s.segments ? "segments" : "documents"));
   if (parts.empty()) return "";
   return style.write({style.section}) + " partial evaluation (--limit): " + join(parts, ", ");
+}
+
+// Which tests decided the marks shown: paired ones, the standard errors, or both.
+std::string best_note(const ReportTable& t, const Layout& l, const MarkStyle& style) {
+  bool paired = false, stderr_based = false;
+  for (const auto& [i, c] : l.not_significant) {
+    const bool p = t.best_tests.at({t.rows[i].setting, c}).basis == "paired";
+    paired |= p;
+    stderr_based |= !p;
+  }
+  if (!paired && !stderr_based) return "";
+  const std::string tests = !stderr_based ? "paired test on per-example results"
+                            : !paired     ? "z-test on the evaluations' standard errors"
+                                          : "paired test on per-example results, else a z-test on the standard errors";
+  return fmt::format("{}: not significantly better than the runner-up ({}, p {} {:g})", style.write({style.approx}), tests,
+                     style.geq, kBestAlpha);
 }
 
 }  // namespace ptq::report

@@ -24,6 +24,8 @@ struct Layout {
   std::vector<int> digits;
   std::vector<bool> paper;
   std::set<std::pair<size_t, Column>> best;
+  // Bold cells whose setting's best is not significantly better than its runner-up (ReportTable::best_tests).
+  std::set<std::pair<size_t, Column>> not_significant;
   bool any_unverified = false, any_seeds = false;
   // paper -> the number marking its values, when they come from two or more papers (one: named in a note).
   std::map<std::string, int> source_number;
@@ -36,6 +38,7 @@ struct CellText {
   std::string ours, paper, delta;
   bool bold = false, unverified = false, reimplementation = false, has_std = false;
   bool partial = false;  // evaluated on part of the data (--limit): marked, and named in a note
+  bool approx = false;   // bold, but not significantly better than the runner-up: marked ≈
   int source = 0;        // the paper's number in the sources note; 0: the table has one source
   std::string mean, std;
 };
@@ -48,10 +51,12 @@ std::string column_title(const ReportTable& t, const Column& c);
 std::string cost_text(const Stat& s, const char* unit);
 
 // How a format writes the marks of a value: † unverified, ‡ a re-implementation by the reporting paper,
-// § a partial evaluation, and the number of its source in tables that mix papers ("1", "2", ...).
+// § a partial evaluation, ≈ a best not significantly better than the runner-up, and the number of its
+// source in tables that mix papers ("1", "2", ...); `geq` is how its notes write ≥.
 struct MarkStyle {
   std::string dagger, ddagger, section;
   std::function<std::string(const std::vector<std::string>&)> write;  // one value's marks, in order
+  std::string approx, geq;
 };
 const MarkStyle& markdown_marks();
 const MarkStyle& latex_marks();
@@ -65,6 +70,9 @@ std::vector<std::string> paper_notes(const ReportTable& t, const Layout& l, cons
 // "§ partial evaluation (--limit): PIQA n=10 of 1838 documents, WikiText2 n=4 of 141 segments"; empty
 // when every value covers its whole data.
 std::string partial_note(const ReportTable& t, const MarkStyle& style);
+// "≈: not significantly better than the runner-up (paired test on per-example results, p ≥ 0.05)", naming
+// the tests behind the marks shown; empty when no cell is marked.
+std::string best_note(const ReportTable& t, const Layout& l, const MarkStyle& style);
 // One (metric, Stat) per distinct evaluation size of each metric, in column order (only partial ones when
 // `partial_only`): what the notes on documents and segments list.
 std::vector<std::pair<std::string, Stat>> evaluation_sizes(const ReportTable& t, bool partial_only);
