@@ -121,7 +121,7 @@ TEST_CASE("lambada_openai defaults to v0.4 semantics: v0.3 cannot match greedily
   CHECK_THAT(forced.err, Contains("ptqbench: warning: lambada_openai under lm-eval v0.3 semantics"));
 }
 
-TEST_CASE("unknown commands suggest the closest; help works; errors point to the command's help", "[integration][cli][help]") {
+TEST_CASE("unknown commands suggest the closest, help works, errors point to the command's help", "[integration][cli][help]") {
   const auto typo = run_ptqbench({"evall"});
   check_one_line_error(typo, "unknown command 'evall', did you mean 'eval'? (expected one of: ");
   CHECK_THAT(typo.err, Contains("quantize"));
@@ -223,7 +223,7 @@ TEST_CASE("zero-shot progress counts documents, as the table's n", "[integration
   CHECK_THAT(r.out, Contains("| piqa            |   20 of 1000 |"));
 }
 
-TEST_CASE("ls lists every evaluator with its metrics; ls alone and unknown lists help", "[integration][cli][ls]") {
+TEST_CASE("ls lists every evaluator with its metrics, and ls alone and unknown lists help", "[integration][cli][ls]") {
   const auto r = run_ptqbench({"ls", "evaluators"});
   REQUIRE(r.exit_code == 0);
   // Every task of the zero-shot table and every perplexity task, with each of its metrics.

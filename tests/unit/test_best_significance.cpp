@@ -158,7 +158,7 @@ TEST_CASE("perplexities are compared by a paired t-test on segment NLLs", "[unit
   CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kHtml), Contains("title=\"paired t-test on 3 paired examples vs RTN"));
 }
 
-TEST_CASE("runs without samples fall back to the standard errors; without those, or with seeds, no test", "[unit][report]") {
+TEST_CASE("runs without samples fall back to the standard errors, and without those, or with seeds, no test", "[unit][report]") {
   auto rtn = run("rtn", 1), gptq = run("gptq", 2), awq = run("awq", 3);
   rtn.metrics = {{"wikitext2_ppl", 6.00}, {"c4_ppl", 7.50}};
   gptq.metrics = {{"wikitext2_ppl", 5.60}, {"c4_ppl", 7.40}};

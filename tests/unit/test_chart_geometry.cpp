@@ -120,7 +120,7 @@ TEST_CASE("build_figure: a series per method and group variant, paper numbers on
   CHECK(a4.series[0].points[0].paper.value == 14.26);
 }
 
-TEST_CASE("chart fixture: paper numbers match by setting and group size; --limit is marked in every format", "[unit][report][chart]") {
+TEST_CASE("chart fixture: paper numbers match by setting and group size, and --limit is marked in every format", "[unit][report][chart]") {
   ptq::test::TempDir dir;
   ptq::store::ResultsDb db(dir.file("p.db"));
   const std::string papers = ptq::test::write_chart_fixture(dir.file("results"));
