@@ -181,4 +181,18 @@ std::string write_chart_fixture(const std::string& results_dir) {
   return path;
 }
 
+std::vector<nlohmann::json> zeroshot_sample_records(const std::vector<int>& correct) {
+  std::vector<nlohmann::json> out;
+  for (size_t i = 0; i < correct.size(); ++i)
+    out.push_back({{"doc", i}, {"gold", 0}, {"ll", {-1.0, -2.0}}, {"greedy", {false, false}}, {"pred", correct[i] ? 0 : 1},
+                   {"acc", correct[i]}});
+  return out;
+}
+
+std::vector<nlohmann::json> ppl_sample_records(const std::vector<double>& nll) {
+  std::vector<nlohmann::json> out;
+  for (size_t i = 0; i < nll.size(); ++i) out.push_back({{"segment", i}, {"nll", nll[i]}, {"tokens", 511}});
+  return out;
+}
+
 }  // namespace ptq::test

@@ -31,6 +31,11 @@ struct FakeRun {
   nlohmann::json details = nlohmann::json::object();  // merged into result.json "details" (task -> {n, n_total})
 };
 
+// Per-example log records (store/sample_log.h) for FakeRun::samples: zero-shot documents, `correct` 1 right
+// and 0 wrong each; perplexity segments with their mean NLL (511 tokens each).
+std::vector<nlohmann::json> zeroshot_sample_records(const std::vector<int>& correct);
+std::vector<nlohmann::json> ppl_sample_records(const std::vector<double>& nll);
+
 // Writes <results>/runs/<run_id>/result.json (+ DONE when ok); returns the run id.
 std::string write_fake_run(const std::string& results_dir, const FakeRun& run);
 

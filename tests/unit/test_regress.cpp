@@ -35,19 +35,9 @@ ptq::report::Baseline baseline_with(const std::string& method, const std::string
   return b;
 }
 
-// Zero-shot records for `correct` (1 right, 0 wrong per document) and perplexity records for `nll`.
-std::vector<nlohmann::json> zeroshot_records(const std::vector<int>& correct) {
-  std::vector<nlohmann::json> out;
-  for (size_t i = 0; i < correct.size(); ++i)
-    out.push_back({{"doc", i}, {"gold", 0}, {"ll", {-1.0, -2.0}}, {"greedy", {false, false}}, {"pred", correct[i] ? 0 : 1},
-                   {"acc", correct[i]}});
-  return out;
-}
-std::vector<nlohmann::json> ppl_records(const std::vector<double>& nll) {
-  std::vector<nlohmann::json> out;
-  for (size_t i = 0; i < nll.size(); ++i) out.push_back({{"segment", i}, {"nll", nll[i]}, {"tokens", 511}});
-  return out;
-}
+// The per-example records of the shared fixtures (tests/support/result_fixtures.h).
+const auto& zeroshot_records = ptq::test::zeroshot_sample_records;
+const auto& ppl_records = ptq::test::ppl_sample_records;
 
 struct Scores {
   std::vector<int> piqa;
