@@ -1,5 +1,7 @@
 #include "harness/ptq/quant_setting.h"
 
+#include "harness/ptq/setting_notation.h"
+
 #include "harness/model/llama_config.h"
 #include "harness/model/llama_model.h"
 #include "harness/util/errors.h"
@@ -7,53 +9,22 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <regex>
-
 namespace ptq::quant {
 
-namespace {
-
-bool valid_bits(int b) { return (b >= 2 && b <= 8) || b == 16; }
-
-}  // namespace
-
 QuantSetting QuantSetting::parse(const std::string& text) {
-  static const std::regex grammar(R"(W(\d+)A(\d+)(?:g(-?\d+))?(?:KV(\d+))?((?:-wsym|-actsym)*))");
-  std::smatch m;
-  const auto bad = [&](const std::string& why) {
-    return InputError(fmt::format("setting '{}': {} (expected W<bits>A<bits>[g<group>][KV<bits>][-wsym][-actsym], "
-                                  "e.g. W4A16g128 or W4A4; bits 2..8 or 16)", text, why));
-  };
-  if (!std::regex_match(text, m, grammar)) throw bad("not in the paper notation");
+  const SettingNotation n = parse_setting_notation(text);
   QuantSetting s;
-  s.wbits = std::stoi(m[1]);
-  s.abits = std::stoi(m[2]);
-  if (!valid_bits(s.wbits)) throw bad(fmt::format("weight bits {} outside 2..8 and 16", s.wbits));
-  if (!valid_bits(s.abits)) throw bad(fmt::format("activation bits {} outside 2..8 and 16", s.abits));
-  if (m[3].matched) {
-    s.group_size = std::stoll(m[3]);
-    if (s.group_size <= 0) throw bad(fmt::format("group size {} must be positive", s.group_size));
-    if (s.wbits >= 16) throw bad("a group size needs quantized weights");
-  }
-  s.kv_bits = s.abits;
-  if (m[4].matched) {
-    s.kv_bits = std::stoi(m[4]);
-    if (!valid_bits(s.kv_bits)) throw bad(fmt::format("KV bits {} outside 2..8 and 16", s.kv_bits));
-  }
-  const std::string flags = m[5];
-  s.weight_symmetric = flags.find("-wsym") != std::string::npos;
-  s.act_symmetric = flags.find("-actsym") != std::string::npos;
-  if (s.str() != text) throw bad(fmt::format("not canonical, write it as {}", s.str()));
+  s.wbits = n.wbits;
+  s.abits = n.abits;
+  s.group_size = n.group_size;
+  s.kv_bits = n.kv_bits;
+  s.weight_symmetric = n.weight_symmetric;
+  s.act_symmetric = n.act_symmetric;
   return s;
 }
 
 std::string QuantSetting::str() const {
-  std::string s = fmt::format("W{}A{}", wbits, abits);
-  if (group_size > 0) s += fmt::format("g{}", group_size);
-  if (kv_bits != abits) s += fmt::format("KV{}", kv_bits);
-  if (weight_symmetric) s += "-wsym";
-  if (act_symmetric) s += "-actsym";
-  return s;
+  return format_setting_notation({wbits, abits, group_size, kv_bits, weight_symmetric, act_symmetric});
 }
 
 nlohmann::json QuantSetting::to_json() const {
