@@ -197,6 +197,16 @@ TEST_CASE("Llama-3's tiktoken tokenizer.model: ranks, merges by byte-string rank
   // Digits group by at most three; "1234" is two pieces.
   CHECK(tok.encode("1234") == Ids{'1', '2', '3', '4'});
   CHECK(tok.decode({32, 258, 111}) == " hello");
+  // A vocabulary without one of the 256 single bytes cannot encode every text: refused at load, naming
+  // the byte (found by tests/fuzz/fuzz_tiktoken: the encoder used to fail far from the file).
+  std::string no_byte_7;
+  for (int b = 0, rank = 0; b < 256; ++b)
+    if (b != 7) no_byte_7 += base64(std::string(1, static_cast<char>(b))) + " " + std::to_string(rank++) + "\n";
+  no_byte_7 += base64("he") + " 255\n";
+  ptq::test::write_text(dir.file("tokenizer.model"), no_byte_7);
+  CHECK_THROWS_WITH(ptq::Tokenizer::load(dir.path()), Contains("byte 0x07 has no rank"));
+  ptq::test::write_text(dir.file("tokenizer.model"), file + base64("he") + " 259\n");
+  CHECK_THROWS_WITH(ptq::Tokenizer::load(dir.path()), Contains("line 260 repeats the token of rank 256"));
 }
 
 TEST_CASE("malformed or unsupported tokenizer files are input errors naming the file and key", "[unit][tokenizer]") {

@@ -183,10 +183,17 @@ LoadedTokenizer load_tiktoken_llama3(const std::string& model_path, const std::s
     if (!bytes || bytes->empty() || rank_text.empty() || *stop != '\0' || rank != static_cast<long>(id_to_bytes.size()))
       throw InputError(fmt::format("{}: line {} is not \"<base64 token> {}\" (tiktoken ranks are consecutive from 0)",
                                    model_path, line_no, id_to_bytes.size()));
-    ranks.emplace(*bytes, static_cast<int32_t>(rank));
+    if (!ranks.emplace(*bytes, static_cast<int32_t>(rank)).second)
+      throw InputError(fmt::format("{}: line {} repeats the token of rank {}", model_path, line_no, ranks.at(*bytes)));
     id_to_bytes.push_back(*bytes);
   }
   if (id_to_bytes.size() < 256) throw InputError(fmt::format("{}: {} ranks, expected a tiktoken vocabulary (>= 256)", model_path, id_to_bytes.size()));
+  // Byte-pair merging ends at single bytes: a vocabulary without one of them cannot encode every text
+  // (found by fuzzing: the encoder failed far from the file).
+  for (int b = 0; b < 256; ++b)
+    if (ranks.count(std::string(1, static_cast<char>(b))) == 0)
+      throw InputError(fmt::format("{}: byte 0x{:02x} has no rank (a tiktoken vocabulary ranks all 256 single bytes)",
+                                   model_path, b));
 
   const auto first_special = static_cast<int32_t>(id_to_bytes.size());
   std::vector<std::string> names = llama3_special_names();
