@@ -1,7 +1,7 @@
 # The harness sources the fuzz targets compile (all LibTorch-free: tests/layering checks it), and the
 # targets (tests/fuzz/<target>.cpp, one reader each). scripts/fuzz reads the target list from here.
 set(PTQ_FUZZED_SOURCES
-  harness/util/text.cpp harness/util/input_limits.cpp harness/util/strict_json.cpp
+  harness/util/text.cpp harness/util/utf8.cpp harness/util/input_limits.cpp harness/util/strict_json.cpp
   harness/io/files.cpp harness/io/json_file.cpp harness/io/jsonl.cpp harness/io/sha256.cpp
   harness/model/llama_config.cpp
   harness/model/tokenizers/unicode_text.cpp harness/model/tokenizers/regex_splitter.cpp
@@ -14,4 +14,5 @@ set(PTQ_FUZZ_TARGETS
   fuzz_setting
   fuzz_hf_tokenizer
   fuzz_tiktoken
-  fuzz_task_files)
+  fuzz_task_files
+  fuzz_utf8)

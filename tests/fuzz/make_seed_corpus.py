@@ -11,7 +11,8 @@ output is committed, so CI does not need the sources). Sources:
   - safetensors: the embedded default model's header over a buffer cut to the first tensors, and small
     complete files written here by the format's definition;
   - task files: the first documents of each task file in experiments/data/tiny/;
-  - settings: the papers' notation.
+  - settings: the papers' notation;
+  - text: the head of WikiText-2's test file, a few scripts, and a UTF-16 file.
 Usage: tests/fuzz/make_seed_corpus.py [NPM_CACHE]"""
 import base64, json, os, struct, sys
 
@@ -146,8 +147,15 @@ def json_texts():
     put("fuzz_json_text", "numbers.json", b'{"a": [1, -0, 1.5e3, 1e-300, 18446744073709551615, -9223372036854775808], "b": "\\u00e9\\ud83d\\ude00"}')
 
 
+def utf8_texts():
+    wiki = open(os.path.join(root, "experiments/data/tiny/wikitext2/wiki.test.raw"), "rb").read()
+    put("fuzz_utf8", "wikitext_head.txt", wiki[:2048])
+    put("fuzz_utf8", "scripts.txt", "Zürich — 東京 — Ελληνικά — עברית — 🙂 — \u00e9 vs e\u0301\n")
+    put("fuzz_utf8", "utf16le.txt", "text\n".encode("utf-16"))
+
+
 if __name__ == "__main__":
-    tokenizers(); safetensors(); configs(); task_files(); settings(); json_texts()
+    tokenizers(); safetensors(); configs(); task_files(); settings(); json_texts(); utf8_texts()
     for d in sorted(os.listdir(out)):
         files = os.listdir(os.path.join(out, d))
         print(d, len(files), "files", sum(os.path.getsize(os.path.join(out, d, f)) for f in files), "bytes")
