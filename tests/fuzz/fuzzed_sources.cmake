@@ -3,7 +3,7 @@
 set(PTQ_FUZZED_SOURCES
   harness/util/text.cpp harness/util/utf8.cpp harness/util/input_limits.cpp harness/util/strict_json.cpp
   harness/io/files.cpp harness/io/json_file.cpp harness/io/jsonl.cpp harness/io/sha256.cpp
-  harness/model/llama_config.cpp
+  harness/model/llama_config.cpp harness/data/text_sources.cpp
   harness/model/tokenizers/unicode_text.cpp harness/model/tokenizers/regex_splitter.cpp
   harness/model/tokenizers/bpe_model.cpp harness/model/tokenizers/added_tokens.cpp
   harness/model/tokenizers/hf_pipeline.cpp harness/model/tokenizers/hf_tokenizer_json.cpp
