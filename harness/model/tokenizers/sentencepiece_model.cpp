@@ -71,6 +71,20 @@ void resolve(void* lib, const char* name, F& fn, const std::string& path) {
   if (fn == nullptr) throw std::runtime_error(fmt::format("{}: missing symbol {} (stale build?)", path, name));
 }
 
+// dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND). AddressSanitizer's dlopen interceptor aborts on
+// RTLD_DEEPBIND; in sanitizer builds (scripts/sanitize) glibc's own dlopen is called instead. The shim
+// allocates and frees its buffers itself (spm_shim.h), so its allocator never meets ASan's.
+void* dlopen_deepbind(const char* path) {
+  constexpr int kFlags = RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND;
+#if defined(__SANITIZE_ADDRESS__)
+  using DlopenFn = void* (*)(const char*, int);
+  auto libc_dlopen = reinterpret_cast<DlopenFn>(::dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.34"));
+  if (libc_dlopen == nullptr) libc_dlopen = reinterpret_cast<DlopenFn>(::dlvsym(RTLD_NEXT, "dlopen", "GLIBC_2.2.5"));
+  if (libc_dlopen != nullptr) return libc_dlopen(path, kFlags);
+#endif
+  return ::dlopen(path, kFlags);
+}
+
 const ShimApi& shim() {
   static ShimApi api;
   static std::once_flag once;
@@ -78,7 +92,7 @@ const ShimApi& shim() {
     api.path = find_helper("PTQ_SPM_SHIM", "libptq_spm_shim.so", PTQ_SPM_SHIM_BUILD_PATH);
     // RTLD_DEEPBIND: the shim's sentencepiece resolves its own (bundled) protobuf symbols, never the
     // ones LibTorch already loaded into the global namespace.
-    void* lib = ::dlopen(api.path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    void* lib = dlopen_deepbind(api.path.c_str());
     if (lib == nullptr) throw std::runtime_error(fmt::format("cannot load tokenizer shim {}: {}", api.path, ::dlerror()));
     resolve(lib, "ptq_spm_abi_version", api.abi_version, api.path);
     if (api.abi_version() != PTQ_SPM_SHIM_ABI_VERSION)
