@@ -1,5 +1,6 @@
 // One loader per task: the original file formats, turned into lm-eval v0.3.0's requests (see tasks.h).
 #include "evaluators/zeroshot/tasks.h"
+#include "harness/data/text_sources.h"
 #include "harness/io/files.h"
 #include "harness/io/jsonl.h"
 #include "harness/util/errors.h"
@@ -23,7 +24,7 @@ struct JsonLine {
 
 std::vector<JsonLine> read_jsonl(const std::string& path) {
   std::vector<JsonLine> out;
-  io::for_each_json_line(path, [&](size_t line, const json& doc) {
+  io::for_each_json_line_in(read_text_file(path), path, [&](size_t line, const json& doc) {
     out.push_back({line, doc});
     return true;
   });

@@ -1,9 +1,11 @@
 // `ptqbench tokenize`: the ids a model sees for a text, as the harness's evaluators and calibration
 // tokenize it (Hugging Face's tokenizer(text) by default), so users can check a tokenizer against theirs.
 #include "harness/cli/commands.h"
+#include "harness/data/text_sources.h"
 #include "harness/io/files.h"
 #include "harness/model/tokenizer.h"
 #include "harness/util/errors.h"
+#include "harness/util/utf8.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -39,7 +41,8 @@ void run_tokenize(const TokenizeOptions& o) {
   if (o.model_dir.empty() == o.tokenizer.empty()) throw InputError("tokenize: give exactly one of --model DIR or --tokenizer FILE");
   if (o.file.empty() == !o.has_text) throw InputError("tokenize: give exactly one of --file FILE or --text TEXT");
   const Tokenizer tok = load_for(o);
-  const std::string text = o.has_text ? o.text : io::read_file(o.file);
+  if (o.has_text) require_utf8(o.text, "--text");
+  const std::string text = o.has_text ? o.text : eval::read_text_file(o.file);
   const std::vector<int32_t> ids = o.no_special ? tok.encode(text) : tok.encode_input(text);
   if (o.json) {
     nlohmann::json j = ids;

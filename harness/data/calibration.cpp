@@ -56,7 +56,7 @@ void fill_stream_windows(const std::string& file, const char* cache_task, bool w
   const std::string data_sha = io::sha256_file(file);
   const nlohmann::json key = {{"task", cache_task}, {"data_sha256", data_sha}, {"tokenizer_sha256", tok.sha256()}};
   const at::Tensor stream = cache.get_or_compute(key, [&] {
-    const std::string text = io::read_file(file);
+    const std::string text = read_text_file(file);
     const auto ids = tok.encode_input(wikitext_rows ? wikitext_join(text) : text);
     return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
   });

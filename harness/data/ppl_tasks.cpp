@@ -107,7 +107,7 @@ EvalStream load_eval_stream(const std::string& task, const std::string& data_pat
     std::function<at::Tensor()> compute;
     if (task == "wikitext2") {
       out.protocol = "gptq_wikitext2";
-      compute = [&] { return to_tensor(hf_slow_encode(tok, wikitext_join(io::read_file(file)), &out.notices, file)); };
+      compute = [&] { return to_tensor(hf_slow_encode(tok, wikitext_join(read_text_file(file)), &out.notices, file)); };
     } else if (task == "c4") {
       out.protocol = "gptq_c4";
       key["seqlen"] = seqlen;  // which documents qualify depends on seqlen
@@ -137,7 +137,7 @@ EvalStream load_eval_stream(const std::string& task, const std::string& data_pat
       compute = [&, source] { return to_tensor(hf_slow_encode(tok, join(read_jsonl_texts(source), "\n\n"), &out.notices, file)); };
     } else {  // text
       out.protocol = "text";
-      compute = [&] { return to_tensor(hf_slow_encode(tok, io::read_file(file), &out.notices, file)); };
+      compute = [&] { return to_tensor(hf_slow_encode(tok, read_text_file(file), &out.notices, file)); };
     }
     out.ids = cache.get_or_compute(key, compute, &out.from_cache);
   }

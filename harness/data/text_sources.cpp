@@ -4,6 +4,7 @@
 #include "harness/io/jsonl.h"
 #include "harness/util/errors.h"
 #include "harness/util/text.h"
+#include "harness/util/utf8.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -42,9 +43,15 @@ std::string wikitext_join(std::string_view raw) {
   return out;
 }
 
+std::string read_text_file(const std::string& path) {
+  std::string text = io::read_file(path);
+  require_utf8(text, path);
+  return text;
+}
+
 std::vector<std::string> read_c4_texts(const std::string& path, size_t max_docs) {
   std::vector<std::string> texts;
-  io::for_each_json_line(path, [&](size_t line, const nlohmann::json& doc) {
+  io::for_each_json_line_in(read_text_file(path), path, [&](size_t line, const nlohmann::json& doc) {
     if (!doc.contains("text") || !doc["text"].is_string())
       throw InputError(fmt::format("{}: line {} has no string \"text\" field, expected a C4 document", path, line));
     texts.push_back(doc["text"].get<std::string>());
@@ -69,7 +76,7 @@ JsonlSource parse_jsonl_source(const std::string& spec) {
 
 std::vector<std::string> read_jsonl_texts(const JsonlSource& source) {
   std::vector<std::string> texts;
-  io::for_each_json_line(source.path, [&](size_t line, const nlohmann::json& doc) {
+  io::for_each_json_line_in(read_text_file(source.path), source.path, [&](size_t line, const nlohmann::json& doc) {
     if (!doc.is_object() || !doc.contains(source.field) || !doc[source.field].is_string())
       throw InputError(fmt::format("{}: line {} has no string \"{}\" field", source.path, line, source.field));
     texts.push_back(doc[source.field].get<std::string>());

@@ -12,6 +12,11 @@ namespace ptq::eval {
 // and "" for lines where `line.strip()` is empty. For the test split this is 1,294,336 characters.
 std::string wikitext_join(std::string_view raw_file_contents);
 
+// A text input (WikiText, C4 and JSON-lines shards, calibration and --data text files; .gz decompressed):
+// its bytes, checked to be UTF-8 (util/utf8.h). InputError "<path>: not valid UTF-8 at byte offset N
+// (...)" or "<path>: looks like UTF-16; convert it to UTF-8" instead of tokenizing mojibake.
+std::string read_text_file(const std::string& path);
+
 // The "text" fields of a C4 shard in file order (JSON lines, optionally .gz). `max_docs` > 0 stops early.
 std::vector<std::string> read_c4_texts(const std::string& path, size_t max_docs = 0);
 // User JSON lines: `spec` is "PATH" (each line's "text" field) or "PATH#FIELD". Every line must be an
