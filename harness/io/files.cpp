@@ -7,6 +7,7 @@
 #include <zlib.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -88,18 +89,61 @@ std::string read_file(const std::string& path) {
   return std::move(ss).str();
 }
 
+bool is_environment_errno(int err) {
+  return err == ENOSPC || err == EDQUOT || err == EFBIG || err == EROFS || err == EACCES || err == EPERM;
+}
+
+void throw_write_error(const std::string& path, int err) {
+  const char* why = std::strerror(err);
+  if (err == ENOSPC || err == EDQUOT) throw EnvironmentError(fmt::format("disk full writing {} ({})", path, why));
+  if (err == EFBIG)
+    throw EnvironmentError(fmt::format("file too large writing {} ({}; a file size limit, ulimit -f?)", path, why));
+  if (err == EROFS || err == EACCES || err == EPERM)
+    throw EnvironmentError(fmt::format("cannot write {}: read-only ({})", path, why));
+  throw std::runtime_error(fmt::format("cannot write {}: {}", path, why));
+}
+
+namespace {
+
+// A target that exists and is not a plain file: a device, a FIFO, a socket, or a symbolic link (lstat),
+// e.g. /dev/stdout -> /proc/self/fd/1. These are opened and written as they are.
+bool write_in_place(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return false;
+  if (S_ISLNK(st.st_mode)) {
+    struct stat target {};
+    if (::stat(path.c_str(), &target) == 0 && S_ISDIR(target.st_mode))
+      throw InputError(fmt::format("{} is a directory, expected a file to write", path));
+    return true;
+  }
+  if (S_ISDIR(st.st_mode)) throw InputError(fmt::format("{} is a directory, expected a file to write", path));
+  return !S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
 AtomicFileWriter::AtomicFileWriter(const std::string& path, bool fsync) : path_(path), fsync_(fsync) {
+  if (write_in_place(path)) {
+    // O_TRUNC: a symbolic link to a regular file gets the new content only; devices and FIFOs ignore it.
+    fd_ = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd_ < 0) throw_write_error(path, errno);
+    return;
+  }
   const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  if (target.has_parent_path()) {
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    if (ec) throw_write_error(target.parent_path().string(), ec.value());
+  }
   tmp_ = fmt::format("{}.tmp.{}", path, ::getpid());
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error(fmt::format("cannot create {}: {}", tmp_, std::strerror(errno)));
+  if (fd_ < 0) throw_write_error(path, errno);
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
   if (fd_ >= 0) {
     ::close(fd_);
-    ::unlink(tmp_.c_str());
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
   }
 }
 
@@ -109,7 +153,7 @@ void AtomicFileWriter::write(const void* data, size_t n) {
     const ssize_t k = ::write(fd_, p, n);
     if (k < 0) {
       if (errno == EINTR) continue;
-      throw std::runtime_error(fmt::format("cannot write {}: {}", tmp_, std::strerror(errno)));
+      throw_write_error(path_, errno);  // the destructor removes the temp file
     }
     p += k;
     n -= static_cast<size_t>(k);
@@ -119,14 +163,21 @@ void AtomicFileWriter::write(const void* data, size_t n) {
 void AtomicFileWriter::commit() {
   const int fd = fd_;
   fd_ = -1;
-  if ((fsync_ && ::fsync(fd) != 0) || ::close(fd) != 0) {
-    const int e = errno;
+  if (tmp_.empty()) {  // in place: nothing to rename; fsync of a device or FIFO fails with EINVAL
+    if (::close(fd) != 0) throw_write_error(path_, errno);
+    return;
+  }
+  // A full disk often shows only here (delayed allocation, network filesystems).
+  int e = fsync_ && ::fsync(fd) != 0 ? errno : 0;
+  if (::close(fd) != 0 && e == 0) e = errno;
+  if (e != 0) {
     ::unlink(tmp_.c_str());
-    throw std::runtime_error(fmt::format("cannot flush {}: {}", tmp_, std::strerror(e)));
+    throw_write_error(path_, e);
   }
   if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
     const int e = errno;
     ::unlink(tmp_.c_str());
+    if (is_environment_errno(e)) throw_write_error(path_, e);
     throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp_, path_, std::strerror(e)));
   }
 }
