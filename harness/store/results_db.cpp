@@ -10,9 +10,15 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace fs = std::filesystem;
@@ -268,22 +274,108 @@ VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?))sql");
 
 }  // namespace
 
-ResultsDb::ResultsDb(const std::string& path, bool read_only) : path_(path) {
+namespace {
+
+// How long a connection waits for another process's lock (an ingest writing) before giving up.
+int busy_timeout_s() {
+  const char* env = std::getenv("PTQBENCH_DB_TIMEOUT_S");
+  if (env == nullptr || *env == '\0') return 30;
+  char* end = nullptr;
+  const long v = std::strtol(env, &end, 10);
+  if (*end != '\0' || v < 0 || v > 86400)
+    throw InputError(fmt::format("PTQBENCH_DB_TIMEOUT_S={}: expected whole seconds from 0 to 86400", env));
+  return static_cast<int>(v);
+}
+
+std::string directory_of(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+bool writable(const std::string& path) { return ::access(path.c_str(), W_OK) == 0; }
+
+// Byte 18 of the SQLite header: 1 rollback journal, 2 write-ahead log.
+bool is_wal_database(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char header[20] = {};
+  return in.read(header, sizeof header) && header[18] == 2;
+}
+
+std::string uri_path(const std::string& path) {
+  std::string out = "file:";
+  for (const char c : fs::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#') out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    else out += c;
+  }
+  return out;
+}
+
+// Opens for reading without creating any file. A rollback-journal database (what ptqbench writes) needs
+// nothing beside it. A WAL database needs its -shm: in a directory this process cannot write, with no
+// un-checkpointed -wal, it is opened immutable (nothing can be writing it there: nobody may create files).
+std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int timeout_s) {
+  const std::string wal = path + "-wal";
+  std::error_code ec;
+  const bool wal_pending = fs::exists(wal, ec) && fs::file_size(wal, ec) > 0;
+  if (is_wal_database(path) && !writable(directory_of(path)) && !wal_pending)
+    return std::make_unique<SQLite::Database>(uri_path(path) + "?immutable=1", SQLite::OPEN_READONLY | SQLite::OPEN_URI);
+  return std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, timeout_s * 1000);
+}
+
+}  // namespace
+
+[[noreturn]] void ResultsDb::raise(const std::exception& e, bool input_fallback) const {
+  const auto* sq = dynamic_cast<const SQLite::Exception*>(&e);
+  if (sq == nullptr) throw;
+  switch (sq->getErrorCode() & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      throw EnvironmentError(fmt::format("{} is locked by another process (waited {} s); another `ptqbench ingest` or "
+                                         "`run` is writing it: run again when it has finished (PTQBENCH_DB_TIMEOUT_S "
+                                         "waits longer)", path_, timeout_s_));
+    case SQLITE_FULL: throw EnvironmentError(fmt::format("disk full writing {} ({})", path_, sq->what()));
+    case SQLITE_READONLY:
+      throw EnvironmentError(fmt::format("cannot write {}: read-only ({}); only `report`, `export` and `regress` "
+                                         "read a database they cannot write", path_, sq->what()));
+    case SQLITE_IOERR: throw EnvironmentError(fmt::format("I/O error on {} ({})", path_, sq->what()));
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      if (!writable(directory_of(path_)))
+        throw EnvironmentError(fmt::format("cannot open {}: its directory is read-only ({})", path_, sq->what()));
+      throw InputError(fmt::format("cannot open results database {}: {}", path_, sq->what()));
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT: throw InputError(fmt::format("{}: not a ptqbench results database ({})", path_, sq->what()));
+    default:
+      if (input_fallback) throw InputError(fmt::format("{}: not a ptqbench results database ({})", path_, sq->what()));
+      throw;
+  }
+}
+
+ResultsDb::ResultsDb(const std::string& path, bool read_only) : path_(path), timeout_s_(busy_timeout_s()) {
   std::error_code ec;
   if (read_only) {
     if (!fs::is_regular_file(path, ec))
       throw InputError(fmt::format("results database not found: {} (run `ptqbench ingest` first)", path));
-    db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY);
-  } else {
-    const fs::path parent = fs::path(path).parent_path();
-    if (!parent.empty()) fs::create_directories(parent, ec);
     try {
-      db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+      db_ = open_read_only(path, timeout_s_);
     } catch (const SQLite::Exception& e) {
-      throw InputError(fmt::format("cannot open results database {}: {}", path, e.what()));
+      raise(e, false);
     }
-    db_->setBusyTimeout(30000);
-    db_->exec("PRAGMA foreign_keys = ON");
+  } else {
+    const std::string dir = directory_of(path);
+    fs::create_directories(dir, ec);
+    if (ec && io::is_environment_errno(ec.value())) io::throw_write_error(dir, ec.value());
+    // SQLite would open an unwritable database read-only without a word; the rollback journal needs the directory.
+    if ((fs::exists(path, ec) && !writable(path)) || !writable(dir))
+      throw EnvironmentError(fmt::format("cannot write {}: read-only ({} is not writable by this user); only `report`, "
+                                         "`export` and `regress` read a database they cannot write",
+                                         path, writable(dir) ? path : dir));
+    try {
+      db_ = std::make_unique<SQLite::Database>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, timeout_s_ * 1000);
+      db_->exec("PRAGMA foreign_keys = ON");
+    } catch (const SQLite::Exception& e) {
+      raise(e, false);
+    }
   }
   const int version = schema_version();
   if (version > kSchemaVersion)
@@ -293,7 +385,11 @@ ResultsDb::ResultsDb(const std::string& path, bool read_only) : path_(path) {
     if (read_only)
       throw InputError(fmt::format("{}: schema version {} is older than {}: run `ptqbench ingest` to migrate it", path,
                                    version, kSchemaVersion));
-    migrate();
+    try {
+      migrate();
+    } catch (const SQLite::Exception& e) {
+      raise(e, false);
+    }
   }
 }
 
@@ -304,7 +400,7 @@ int ResultsDb::schema_version() const {
     if (!db_->tableExists("schema_version")) return 0;
     return db_->execAndGet("SELECT version FROM schema_version").getInt();
   } catch (const SQLite::Exception& e) {
-    throw InputError(fmt::format("{}: not a ptqbench results database ({})", path_, e.what()));
+    raise(e, true);  // a locked database is not "not a database"
   }
 }
 
@@ -321,6 +417,14 @@ void ResultsDb::migrate() {
 }
 
 IngestStats ResultsDb::ingest(const std::string& results_dir) {
+  try {
+    return ingest_in_transaction(results_dir);
+  } catch (const SQLite::Exception& e) {
+    raise(e, false);
+  }
+}
+
+IngestStats ResultsDb::ingest_in_transaction(const std::string& results_dir) {
   IngestStats stats;
   const fs::path runs = fs::path(results_dir) / "runs";
   std::vector<fs::path> files;
@@ -353,10 +457,14 @@ IngestStats ResultsDb::ingest(const std::string& results_dir) {
 }
 
 int ResultsDb::import_papers(const std::vector<std::string>& files) {
-  SQLite::Transaction tx(*db_);
-  const int rows = import_papers_in_transaction(*db_, files);
-  tx.commit();
-  return rows;
+  try {
+    SQLite::Transaction tx(*db_);
+    const int rows = import_papers_in_transaction(*db_, files);
+    tx.commit();
+    return rows;
+  } catch (const SQLite::Exception& e) {
+    raise(e, false);
+  }
 }
 
 }  // namespace ptq::store

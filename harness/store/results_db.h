@@ -5,6 +5,7 @@
 // Never put the database on a network filesystem (SQLite locking); results/runs/ may live there.
 #pragma once
 
+#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,7 +26,12 @@ struct IngestStats {
 class ResultsDb {
  public:
   // Opens (creating it and its directory if needed) and migrates to kSchemaVersion.
-  // `read_only` opens an existing database without migrating (InputError when absent or outdated).
+  // `read_only` opens an existing database without migrating (InputError when absent or outdated) and
+  // creates no file, so that report/export/regress work in a results directory they cannot write.
+  // Another process's lock is waited for PTQBENCH_DB_TIMEOUT_S seconds (default 30), then
+  // EnvironmentError "<db> is locked by another process (waited N s); ..." (exit 6). A read-only
+  // database or directory opened for writing, and a full disk, are EnvironmentErrors too; a file that
+  // is not a SQLite database or has no ptqbench schema is an InputError (exit 2).
   explicit ResultsDb(const std::string& path, bool read_only = false);
   ~ResultsDb();
   ResultsDb(const ResultsDb&) = delete;
@@ -40,10 +46,16 @@ class ResultsDb {
 
   SQLite::Database& db() { return *db_; }
   const std::string& path() const { return path_; }
+  // Rethrows a SQLite::Exception `e` of this database as what it means to the user (the classes above);
+  // `input_fallback`: other SQLite errors mean the file is not a ptqbench database (else rethrown as they are).
+  // Call only from the handler that caught `e`.
+  [[noreturn]] void raise(const std::exception& e, bool input_fallback) const;
 
  private:
   void migrate();
+  IngestStats ingest_in_transaction(const std::string& results_dir);
   std::string path_;
+  int timeout_s_ = 30;
   std::unique_ptr<SQLite::Database> db_;
 };
 
