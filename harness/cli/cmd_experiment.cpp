@@ -33,7 +33,7 @@ namespace ptq::cli {
 
 namespace {
 
-constexpr int kExitCellsFailed = 3;
+constexpr int kExitCellsFailed = kExitFailed;  // the table in util/exit_codes.h
 constexpr int kExitCellBusy = run::kCellBusyExit;
 constexpr int kExitCellStopped = run::kCellStoppedExit;
 
@@ -221,6 +221,7 @@ void add_run_command(CLI::App& app) {
     if (o->spec.empty() && o->plan.empty()) throw InputError("run: give an experiment file, or --plan PLAN --index I");
     if (o->plan.empty() && !o->index.empty()) throw InputError("--index needs --plan");
     check_report_format(o->format);
+    require_writable_results(o->common, "run");
     const int rc = o->plan.empty() ? run_experiment(*o) : run_cells_of_plan(*o);
     if (rc != 0) std::exit(rc);
   });
@@ -232,6 +233,7 @@ void add_ingest_command(CLI::App& app) {
   add_common(cmd, o->common, false);
   cmd->add_option("--papers", o->papers, "Also import these reported-number files (experiments/papers/*.json)");
   cmd->callback([o] {
+    require_writable_results(o->common, "ingest");
     store::ResultsDb db(o->common.db_path());
     const auto stats = db.ingest(o->common.results_dir);
     if (!o->papers.empty()) {

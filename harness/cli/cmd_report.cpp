@@ -9,6 +9,7 @@
 #include "harness/report/report_table.h"
 #include "harness/store/results_db.h"
 #include "harness/util/errors.h"
+#include "harness/util/exit_codes.h"
 #include "harness/util/text.h"
 
 #include <CLI/CLI.hpp>
@@ -20,7 +21,7 @@ namespace ptq::cli {
 
 namespace {
 
-constexpr int kExitRegressed = 3;
+constexpr int kExitRegressed = kExitFailed;  // util/exit_codes.h
 
 struct ReportOptions {
   std::string db = "results/ptqbench.db";

@@ -1,8 +1,12 @@
-// ptqbench: the command-line entry point. Exit codes: 0 success, 2 bad input, 6 the environment cannot do
-// what was asked (e.g. reproducible numerics without OpenBLAS), 1 internal failure; 3-5 from `run`/`regress`.
+// ptqbench: the command-line entry point. Exit codes (util/exit_codes.h, the table in docs/cli.md): 0 success,
+// 1 internal failure (a bug), 2 bad usage or input, 3 `regress` found a regression or `run` had failed cells,
+// 4 another worker holds the cell, 5 stopped with its state saved (requeue), 6 the environment cannot do
+// what was asked (locked database, read-only directory, disk full, reproducible numerics without OpenBLAS).
 #include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
+#include "harness/io/files.h"
 #include "harness/util/errors.h"
+#include "harness/util/exit_codes.h"
 #include "harness/util/numerics.h"
 #include "harness/util/runtime.h"
 #include "harness/util/text.h"
@@ -12,6 +16,9 @@
 
 #include <algorithm>
 #include <clocale>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +84,7 @@ int main(int argc, char** argv) {
   ptq::reexec_with_openmp_env(argv);
   ptq::tune_malloc();
   std::setlocale(LC_NUMERIC, "C");  // decimals print with a dot whatever the user's locale
+  std::signal(SIGXFSZ, SIG_IGN);     // a file size limit (ulimit -f) is a write error naming the file, not a core dump
   CLI::App app{"ptqbench: post-training quantization benchmark harness for Llama-family LLMs"};
   app.add_flag_callback("--version", [] {
     fmt::print("ptqbench {}\n", ptq::harness_version());
@@ -100,20 +108,35 @@ int main(int argc, char** argv) {
   add_help_command(app);
   try {
     check_command_word(app, argc, argv);
+    // A debugging hook: the one way to see the exit code of a genuine internal error (tests, scripts).
+    if (const char* e = std::getenv("PTQBENCH_DEBUG_INTERNAL_ERROR"); e != nullptr && std::string(e) == "1")
+      throw std::logic_error("PTQBENCH_DEBUG_INTERNAL_ERROR=1: a deliberate internal error");
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     fmt::print(stderr, "ptqbench: error: {}{} (see {})\n", e.what(), option_hint(app), help_hint(app));
-    return 2;
+    return ptq::kExitInput;
   } catch (const ptq::InputError& e) {
     fmt::print(stderr, "ptqbench: error: {}\n", first_line(e.what()));
-    return 2;
+    return ptq::kExitInput;
   } catch (const ptq::EnvironmentError& e) {
     fmt::print(stderr, "ptqbench: error: {}\n", first_line(e.what()));
     return ptq::kExitEnvironment;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // create_directories and friends under a read-only or full disk: the machine's, not a bug.
+    if (!ptq::io::is_environment_errno(e.code().value())) {
+      fmt::print(stderr, "ptqbench: internal error: {}\n", first_line(e.what()));
+      return ptq::kExitInternal;
+    }
+    try {
+      ptq::io::throw_write_error(e.path1().string(), e.code().value());
+    } catch (const ptq::EnvironmentError& env) {
+      fmt::print(stderr, "ptqbench: error: {}\n", env.what());
+    }
+    return ptq::kExitEnvironment;
   } catch (const std::exception& e) {
     fmt::print(stderr, "ptqbench: internal error: {}\n", first_line(e.what()));
-    return 1;
+    return ptq::kExitInternal;
   }
-  return 0;
+  return ptq::kExitOk;
 }

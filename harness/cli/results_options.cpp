@@ -1,12 +1,18 @@
 #include "harness/cli/results_options.h"
 
 #include "harness/data/token_cache.h"
+#include "harness/io/files.h"
 #include "harness/run/paper_protocol.h"
+#include "harness/util/errors.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace ptq::cli {
@@ -28,6 +34,25 @@ void add_common(CLI::App* cmd, CommonOptions& o, bool with_cache) {
     cmd->add_option("--cache-dir", o.cache_dir, "Token stream cache")->capture_default_str();
     cmd->add_flag("--no-cache", o.no_cache, "Tokenize again, do not read or write the cache");
   }
+}
+
+void require_writable_results(const CommonOptions& o, const std::string& command) {
+  const auto check = [&](const std::string& path, const char* what) {
+    if (::access(path.c_str(), W_OK) == 0) return;
+    const int err = errno;
+    throw EnvironmentError(fmt::format("{}: {} is read-only for this process ({}); `ptqbench {}` writes results there "
+                                       "(report, ls and export only read it): use a writable --results/--db",
+                                       path, what, std::strerror(err), command));
+  };
+  std::error_code ec;
+  std::filesystem::create_directories(o.results_dir, ec);
+  if (ec && io::is_environment_errno(ec.value())) io::throw_write_error(o.results_dir, ec.value());
+  if (ec) throw InputError(fmt::format("--results {}: cannot create the directory ({})", o.results_dir, ec.message()));
+  check(o.results_dir, "the results directory");
+  const std::string db = o.db_path();
+  const std::filesystem::path db_dir = std::filesystem::path(db).parent_path();
+  if (std::filesystem::exists(db, ec)) check(db, "the results database");
+  else if (!db_dir.empty() && std::filesystem::exists(db_dir, ec)) check(db_dir.string(), "the database's directory");
 }
 
 void print_plan_notes(const run::ExperimentSpec& spec, const std::vector<run::Cell>& cells) {

@@ -28,6 +28,11 @@ struct CommonOptions {
 
 void add_common(CLI::App* cmd, CommonOptions& o, bool with_cache);
 
+// For the commands that write results (`run`, `ingest`): the results directory (created if absent) and the
+// database must be writable by this process, checked before any work. EnvironmentError (exit 6)
+// "<dir>: read-only ...; `ptqbench <command>` writes ..." otherwise (report, ls and export only read).
+void require_writable_results(const CommonOptions& o, const std::string& command);
+
 // What `plan`, `run` and `slurm` say about a fresh plan on stderr: models that are not here (fingerprint
 // deferred: their cells' run ids are provisional until `run` sees the model) and rows compared with a
 // paper number whose record states a protocol they do not follow (run/paper_protocol.h).

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "harness/run/cell.h"
+#include "harness/util/exit_codes.h"
 
 #include <nlohmann/json.hpp>
 
@@ -34,9 +35,9 @@ MatrixSummary run_matrix(const std::vector<Cell>& cells, const std::vector<int64
                          const MatrixOptions& options);
 
 // Exit status of `ptqbench run --plan P --index I` when another worker holds the cell's lock.
-constexpr int kCellBusyExit = 4;
+constexpr int kCellBusyExit = kExitCellBusy;  // util/exit_codes.h
 // ... when a stop request (SIGTERM/SIGUSR1) ended the cell with its state saved: requeue it to resume.
-constexpr int kCellStoppedExit = 5;
+constexpr int kCellStoppedExit = kExitStopped;
 
 // "0,2,5-7" -> {0, 2, 5, 6, 7}; "all" -> 0..n-1. InputError for malformed lists or indices >= n.
 std::vector<int64_t> parse_index_list(const std::string& text, int64_t n);
