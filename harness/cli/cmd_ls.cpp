@@ -1,11 +1,12 @@
-// `ptqbench ls methods|settings|evaluators`: what the harness can do, with one line each; `ptqbench ls`
-// alone: the three lists in brief.
+// `ptqbench ls methods|settings|evaluators|limits`: what the harness can do, with one line each;
+// `ptqbench ls` alone: the lists in brief.
 #include "evaluators/evaluator.h"
 #include "evaluators/zeroshot_average.h"
 #include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 #include "harness/util/text.h"
 #include "methods/register_all.h"
 
@@ -22,8 +23,17 @@ void print_overview() {
   std::vector<std::string> settings;
   for (const auto& s : quant::known_settings()) settings.push_back(s.name);
   fmt::print("ptqbench ls methods      {}\nptqbench ls settings     {} (and the grammar)\n"
-             "ptqbench ls evaluators   {}\n",
+             "ptqbench ls evaluators   {}\nptqbench ls limits       the input limits and their overrides\n",
              join(methods::registry().names(), ", "), join(settings, ", "), join(eval::evaluators().names(), ", "));
+}
+
+// The input limits (util/input_limits.h): docs/limits.md shows this output.
+void print_limits() {
+  fmt::print("{:<26} {:>12} {:>12}  {:<36} {}\n", "limit", "default", "in force", "raise with", "what");
+  for (const auto& l : input_limits()) {
+    const std::string env = l.overridable ? limit_env_var(l) : "(fixed)";
+    fmt::print("{:<26} {:>12} {:>12}  {:<36} {}\n", l.name, l.default_value, limit_value(l.limit), env, l.what);
+  }
 }
 
 void run_ls(const std::string& what) {
@@ -53,8 +63,10 @@ void run_ls(const std::string& what) {
     fmt::print("{:<15} average: the reported metric's mean over the papers' tasks evaluated ({}; eval --average "
                "or an experiment's evaluators.average choose others)\n{:<15} metrics: {} (higher is better)\n",
                "(average)", join(eval::paper_average_tasks(), ", "), "", eval::kZeroShotAverage);
+  } else if (what == "limits") {
+    print_limits();
   } else {
-    require_known("ptqbench ls", "list", what, {"methods", "settings", "evaluators"});
+    require_known("ptqbench ls", "list", what, {"methods", "settings", "evaluators", "limits"});
   }
 }
 
@@ -62,8 +74,8 @@ void run_ls(const std::string& what) {
 
 void add_ls_command(CLI::App& app) {
   auto what = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("ls", "List methods, settings or evaluators (all three in brief without an argument)");
-  cmd->add_option("what", *what, "methods | settings | evaluators");
+  auto* cmd = app.add_subcommand("ls", "List methods, settings, evaluators or input limits (in brief without an argument)");
+  cmd->add_option("what", *what, "methods | settings | evaluators | limits");
   cmd->callback([what] { run_ls(*what); });
 }
 

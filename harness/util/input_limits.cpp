@@ -39,18 +39,18 @@ const InputLimitInfo& info_of(Limit limit) {
   throw std::logic_error("input_limits: a Limit without a table row");
 }
 
-std::string env_name(const InputLimitInfo& info) {
+}  // namespace
+
+std::string limit_env_var(const InputLimitInfo& info) {
   std::string name = "PTQBENCH_MAX_";
   for (const char* p = info.name; *p; ++p) name += static_cast<char>(std::toupper(static_cast<unsigned char>(*p)));
   return name;
 }
 
-}  // namespace
-
 int64_t limit_value(Limit limit) {
   const InputLimitInfo& info = info_of(limit);
   if (!info.overridable) return info.default_value;
-  const std::string var = env_name(info);
+  const std::string var = limit_env_var(info);
   const char* text = std::getenv(var.c_str());
   if (text == nullptr || *text == '\0') return info.default_value;
   errno = 0;
@@ -69,7 +69,7 @@ void check_limit(Limit limit, int64_t value, std::string_view where) {
   if (value <= max) return;
   if (info.overridable)
     throw InputError(fmt::format("{}: {} exceeds the limit of {} {} ({} raises it)", where, value, max, info.what,
-                                 env_name(info)));
+                                 limit_env_var(info)));
   throw InputError(fmt::format("{}: {} exceeds the limit of {} {}", where, value, max, info.what));
 }
 

@@ -41,8 +41,10 @@ struct InputLimitInfo {
   bool overridable;
 };
 
-// Every limit, in declaration order (docs/limits.md is this table).
+// Every limit, in declaration order (`ptqbench ls limits` prints it; docs/limits.md shows that output).
 const std::vector<InputLimitInfo>& input_limits();
+// "PTQBENCH_MAX_LAYERS" for the limit named "layers".
+std::string limit_env_var(const InputLimitInfo& info);
 // The limit in force: the default, or PTQBENCH_MAX_<NAME> when set (an unparsable or non-positive
 // override is itself an InputError naming the variable).
 int64_t limit_value(Limit limit);
