@@ -27,7 +27,12 @@ void run_export(const ExportCommandOptions& o) {
   eo.experiments = o.experiments;
   eo.out = o.out;
   store::ResultsDb db(o.common.db_path(), /*read_only=*/true);
-  const report::ExportSummary s = report::export_results(db, eo);
+  report::ExportSummary s;
+  try {
+    s = report::export_results(db, eo);
+  } catch (const std::exception& e) {
+    db.raise(e, false);  // a lock held past the timeout mid-export is named as such; other errors pass as they are
+  }
   if (s.failed > 0) fmt::print(stderr, "ptqbench: notice: {} failed runs have no results and are not exported\n", s.failed);
   if (eo.format == report::ExportFormat::kLmEval)
     fmt::print("wrote {} lm-eval results files ({} runs) under {}\n", s.files.size(), s.runs, o.out);

@@ -60,11 +60,15 @@ void run_report(const ReportOptions& o) {
   }
   for (const auto& m : metrics) require_known("--metrics", "metric", m, known_metrics());  // before opening the database
   store::ResultsDb db(o.db, /*read_only=*/true);
-  require_experiments(db, o.experiments);
-  const std::vector<std::string> names = o.experiments.empty() ? report::experiments(db) : o.experiments;
-  if (names.empty()) throw InputError(fmt::format("{} holds no runs yet (ptqbench ingest)", o.db));
   std::vector<report::ReportTable> tables;
-  for (const auto& n : names) tables.push_back(report::build_report(db, n, metrics));
+  try {
+    require_experiments(db, o.experiments);
+    const std::vector<std::string> names = o.experiments.empty() ? report::experiments(db) : o.experiments;
+    if (names.empty()) throw InputError(fmt::format("{} holds no runs yet (ptqbench ingest)", o.db));
+    for (const auto& n : names) tables.push_back(report::build_report(db, n, metrics));
+  } catch (const std::exception& e) {
+    db.raise(e, false);  // a lock held past the timeout mid-report is named as such; other errors pass as they are
+  }
   // Wall times and memory differ from machine to machine: a table meant to be compared (the README's) omits them.
   if (o.no_costs)
     for (auto& t : tables) t.costs.clear();
@@ -99,8 +103,18 @@ int update_baseline(store::ResultsDb& db, const RegressCommandOptions& o) {
   return 0;
 }
 
+int regress_with(store::ResultsDb& db, const RegressCommandOptions& o);
+
 int run_regress(const RegressCommandOptions& o) {
   store::ResultsDb db(o.db, /*read_only=*/true);
+  try {
+    return regress_with(db, o);
+  } catch (const std::exception& e) {
+    db.raise(e, false);  // as in run_report
+  }
+}
+
+int regress_with(store::ResultsDb& db, const RegressCommandOptions& o) {
   if (o.update) return update_baseline(db, o);
   const report::Baseline baseline = report::read_baseline(o.baseline);
   report::RegressOptions ro;

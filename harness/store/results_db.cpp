@@ -301,6 +301,13 @@ bool is_wal_database(const std::string& path) {
   return in.read(header, sizeof header) && header[18] == 2;
 }
 
+// A write-ahead log with changes not yet copied into the database file.
+bool wal_pending(const std::string& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path + "-wal", ec);
+  return !ec && size > 0;
+}
+
 std::string uri_path(const std::string& path) {
   std::string out = "file:";
   for (const char c : fs::absolute(path).string()) {
@@ -314,10 +321,7 @@ std::string uri_path(const std::string& path) {
 // nothing beside it. A WAL database needs its -shm: in a directory this process cannot write, with no
 // un-checkpointed -wal, it is opened immutable (nothing can be writing it there: nobody may create files).
 std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int timeout_s) {
-  const std::string wal = path + "-wal";
-  std::error_code ec;
-  const bool wal_pending = fs::exists(wal, ec) && fs::file_size(wal, ec) > 0;
-  if (is_wal_database(path) && !writable(directory_of(path)) && !wal_pending)
+  if (is_wal_database(path) && !writable(directory_of(path)) && !wal_pending(path))
     return std::make_unique<SQLite::Database>(uri_path(path) + "?immutable=1", SQLite::OPEN_READONLY | SQLite::OPEN_URI);
   return std::make_unique<SQLite::Database>(path, SQLite::OPEN_READONLY, timeout_s * 1000);
 }
@@ -341,7 +345,10 @@ std::unique_ptr<SQLite::Database> open_read_only(const std::string& path, int ti
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
       if (!writable(directory_of(path_)))
-        throw EnvironmentError(fmt::format("cannot open {}: its directory is read-only ({})", path_, sq->what()));
+        throw EnvironmentError(fmt::format("cannot open {}: its directory is read-only ({}){}", path_, sq->what(),
+                                           wal_pending(path_) ? fmt::format("; the changes in {}-wal need a -shm file "
+                                           "beside it: checkpoint it where it can be written (sqlite3 DB 'PRAGMA "
+                                           "wal_checkpoint(TRUNCATE)')", path_) : ""));
       throw InputError(fmt::format("cannot open results database {}: {}", path_, sq->what()));
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT: throw InputError(fmt::format("{}: not a ptqbench results database ({})", path_, sq->what()));

@@ -13,6 +13,7 @@
 // chmod a-w is real; the test skips only where neither is possible.
 #include "harness/run/plan.h"
 #include "harness/store/results_db.h"
+#include "harness/util/errors.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/result_fixtures.h"
 #include "tests/support/test_env.h"
@@ -264,4 +265,23 @@ TEST_CASE("text that is not UTF-8 is refused with the byte offset (tokenize)", "
   const auto t = run_ptqbench({"tokenize", "--model", model, "--text", "caf\xe9"});
   CHECK(t.exit_code == 2);
   CHECK_THAT(t.err, Contains("--text: not valid UTF-8 at byte offset 3"));
+}
+
+TEST_CASE("a full disk during ingest is 'disk full writing <db>' and leaves the database as it was",
+          "[integration][exit_codes]") {
+  TempDir dir;
+  const std::string results = finished_results(dir);  // one run in the database
+  for (int i = 0; i < 20; ++i) {
+    FakeRun r = rtn_run(70.0 + i);
+    r.label = "rtn-" + std::to_string(i);  // 20 more cells (distinct run ids)
+    ptq::test::write_fake_run(results, r);
+  }
+  const std::string path = results + "/ptqbench.db";
+  ptq::store::ResultsDb db(path);
+  // SQLite's own page limit gives the SQLITE_FULL a full disk gives, at the first page the ingest needs.
+  const int pages = db.db().execAndGet("PRAGMA page_count").getInt();
+  db.db().exec("PRAGMA max_page_count = " + std::to_string(pages));
+  CHECK_THROWS_MATCHES(db.ingest(results), ptq::EnvironmentError,
+                       Catch::Matchers::Message("disk full writing " + path + " (database or disk is full)"));
+  CHECK(db.db().execAndGet("SELECT COUNT(*) FROM runs").getInt() == 1);  // the transaction rolled back
 }
