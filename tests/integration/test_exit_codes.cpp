@@ -71,7 +71,11 @@ std::string unprivileged() {
   if (::geteuid() != 0) return "";
   if (std::system("command -v setpriv >/dev/null 2>&1") != 0)
     ptq::test::skip_test("running as root without setpriv: cannot make a directory read-only for the CLI");
-  return "setpriv --reuid=65534 --regid=65534 --clear-groups";
+  const std::string as_user = "setpriv --reuid=65534 --regid=65534 --clear-groups";
+  // The build tree must be reachable by that user (a checkout under /root is not).
+  if (run_ptqbench({"--version"}, as_user).exit_code != 0)
+    ptq::test::skip_test("user 65534 cannot run " + ptq::test::ptqbench_path() + " (its directory is private to root)");
+  return as_user;
 }
 
 // Reads a FIFO on a thread; finish() returns what came through, unblocking the reader if nobody wrote.
