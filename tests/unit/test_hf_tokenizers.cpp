@@ -226,6 +226,10 @@ TEST_CASE("malformed or unsupported tokenizer files are input errors naming the 
   CHECK_THROWS_AS(ptq::Tokenizer::load(write_tokenizer(dir, j)), ptq::InputError);
   ptq::test::write_text(dir.file("tokenizer.json"), "{\"model\": ");
   CHECK_THROWS_AS(ptq::Tokenizer::load(dir.file("tokenizer.json")), ptq::InputError);
+  // A component whose "type" is not a string (found by tests/fuzz/fuzz_hf_tokenizer) is the file's fault.
+  j = byte_level_json(false);
+  j["decoder"] = {{"type", 0}};
+  CHECK_THROWS_WITH(ptq::Tokenizer::load(write_tokenizer(dir, j)), Contains("a value has an unexpected JSON type"));
   // Text that is not UTF-8 is refused with its byte offset, not tokenized into garbage.
   const auto tok = ptq::Tokenizer::load(write_tokenizer(dir, byte_level_json(false)));
   CHECK_THROWS_WITH(tok.encode("he\xFFllo"), Contains("not valid UTF-8 (byte offset 2, byte 0xFF)"));

@@ -219,9 +219,7 @@ void apply_tokenizer_config(const json& config, const LoadedTokenizer& base, Loa
     t->suffix_ids = config["add_eos_token"].get<bool>() && base.eos_id >= 0 ? std::vector<int32_t>{base.eos_id} : std::vector<int32_t>{};
 }
 
-}  // namespace
-
-LoadedTokenizer load_hf_tokenizer_json(const std::string& json_path, const std::string& config_path) {
+LoadedTokenizer read_hf_tokenizer_json(const std::string& json_path, const std::string& config_path) {
   io::require_file(json_path, "tokenizer.json");
   const json j = io::read_json_file(json_path);
   if (!j.is_object()) throw InputError(fmt::format("{}: expected a JSON object (a Hugging Face tokenizer.json)", json_path));
@@ -260,9 +258,26 @@ LoadedTokenizer load_hf_tokenizer_json(const std::string& json_path, const std::
     identity += ";tokenizer_config.json:" + io::sha256_file(config_path);
   }
   t.sha256 = io::sha256_hex(identity);
+  for (const int32_t id : t.prefix_ids)
+    if (id < 0 || id > max_id) throw InputError(fmt::format("{}: post_processor adds id {}, outside the vocabulary of {}", json_path, id, max_id + 1));
+  for (const int32_t id : t.suffix_ids)
+    if (id < 0 || id > max_id) throw InputError(fmt::format("{}: post_processor adds id {}, outside the vocabulary of {}", json_path, id, max_id + 1));
   t.backend = std::make_shared<HfJsonTokenizer>(std::move(pipeline), std::move(model), AddedTokenMatcher(std::move(raw)),
                                                 AddedTokenMatcher(std::move(normalized)), std::move(id_to_token));
   return t;
+}
+
+}  // namespace
+
+LoadedTokenizer load_hf_tokenizer_json(const std::string& json_path, const std::string& config_path) {
+  // The readers above check the keys they know; a value of an unexpected JSON type deeper down (found by
+  // tests/fuzz/fuzz_hf_tokenizer: {"type": 0} in a decoder) is still the file's fault, not an internal error.
+  try {
+    return read_hf_tokenizer_json(json_path, config_path);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}{}: a value has an unexpected JSON type or shape ({})", json_path,
+                                 config_path.empty() ? "" : " or " + config_path, e.what()));
+  }
 }
 
 }  // namespace ptq::tok

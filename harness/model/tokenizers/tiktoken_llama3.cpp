@@ -144,6 +144,8 @@ void override_special_names(const std::string& config_path, int32_t first_id, st
     char* end = nullptr;
     const long id = std::strtol(key.c_str(), &end, 10);
     if (*end != '\0' || id < first_id || id >= first_id + kNumSpecial || !value.contains("content")) continue;
+    if (!value["content"].is_string())
+      throw InputError(fmt::format("{}: added_tokens_decoder[\"{}\"].content is not a string", config_path, key));
     (*names)[static_cast<size_t>(id - first_id)] = value["content"].get<std::string>();
   }
 }
