@@ -5,6 +5,7 @@
 #pragma once
 
 #include "harness/io/mapped_file.h"
+#include "harness/io/safetensors_header.h"
 
 #include <ATen/core/Tensor.h>
 
@@ -19,18 +20,10 @@
 
 namespace ptq::io {
 
-struct TensorInfo {
-  std::string name;
-  std::string dtype;            // safetensors dtype name: "F32", "F16", "BF16", ...
-  std::vector<int64_t> shape;
-  uint64_t begin = 0, end = 0;  // offsets relative to the start of the byte buffer
-  uint64_t nbytes() const { return end - begin; }
-  int64_t numel() const;
-};
-
 class SafetensorsFile {
  public:
-  // Maps and validates the file; throws InputError naming the file and the rule it breaks.
+  // Maps and validates the file (parse_safetensors_header); throws InputError naming the file and the rule
+  // it breaks.
   explicit SafetensorsFile(const std::string& path);
 
   const std::string& path() const { return map_.path(); }
@@ -68,8 +61,6 @@ struct LazyTensor {
 void write_safetensors_lazy(const std::string& path, std::vector<LazyTensor> tensors,
                             const std::map<std::string, std::string>& metadata = {}, bool fsync = true);
 
-// Bits per element of a safetensors dtype name; 0 when the name is unknown.
-int safetensors_dtype_bits(const std::string& dtype);
 // The safetensors dtype name of a LibTorch scalar type (throws for types safetensors lacks).
 std::string safetensors_dtype_name(at::ScalarType type);
 
