@@ -2,6 +2,7 @@
 
 #include "harness/io/files.h"
 #include "harness/util/errors.h"
+#include "harness/util/json_text.h"
 #include "harness/util/text.h"
 
 #include <fmt/format.h>
@@ -23,10 +24,10 @@ size_t for_each_json_line_in(std::string_view content, const std::string& path,
     pos = end + 1;
     if (python_is_blank(text)) continue;
     nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      throw InputError(fmt::format("{}: line {} is not valid JSON ({})", path, line, e.what()));
+    try {  // depth-bounded, numbers in range; other errors name the file's line already (first_line)
+      doc = parse_json_text(text, path, {/*reject_duplicate_keys=*/false, /*first_line=*/line});
+    } catch (const JsonSyntaxError& e) {
+      throw InputError(fmt::format("{}: line {} is not valid JSON (column {}: {})", path, line, e.column, e.detail));
     }
     if (!doc.is_object()) throw InputError(fmt::format("{}: line {} is not a JSON object", path, line));
     ++count;

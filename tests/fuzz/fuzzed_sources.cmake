@@ -1,7 +1,7 @@
 # The harness sources the fuzz targets compile (all LibTorch-free: tests/layering checks it), and the
 # targets (tests/fuzz/<target>.cpp, one reader each). scripts/fuzz reads the target list from here.
 set(PTQ_FUZZED_SOURCES
-  harness/util/text.cpp harness/util/utf8.cpp harness/util/input_limits.cpp harness/util/strict_json.cpp
+  harness/util/text.cpp harness/util/utf8.cpp harness/util/input_limits.cpp harness/util/json_text.cpp harness/util/strict_json.cpp
   harness/io/files.cpp harness/io/json_file.cpp harness/io/jsonl.cpp harness/io/sha256.cpp
   harness/model/llama_config.cpp harness/data/text_sources.cpp
   harness/model/tokenizers/unicode_text.cpp harness/model/tokenizers/regex_splitter.cpp
