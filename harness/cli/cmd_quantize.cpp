@@ -12,6 +12,8 @@
 #include "harness/ptq/quantized_checkpoint.h"
 #include "harness/run/provenance.h"
 #include "harness/util/errors.h"
+#include "harness/util/json_text.h"
+#include "harness/util/request_limits.h"
 #include "harness/util/runtime.h"
 
 #include <CLI/CLI.hpp>
@@ -49,10 +51,11 @@ struct QuantizeOptions {
 nlohmann::json parse_config_arg(const std::string& arg) {
   const bool from_file = !arg.empty() && arg[0] == '@';
   const std::string text = from_file ? io::read_file(arg.substr(1)) : arg;
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(fmt::format("--config {}: not valid JSON ({})", from_file ? arg.substr(1) : "argument", e.what()));
+  const std::string source = from_file ? "--config " + arg.substr(1) : "--config argument";
+  try {  // depth-bounded, numbers in range, and strict like an experiment file: a key given twice is an error
+    return parse_json_text(text, source, {/*reject_duplicate_keys=*/true});
+  } catch (const JsonSyntaxError& e) {
+    throw InputError(fmt::format("{}: not valid JSON (line {}, column {}: {})", source, e.line, e.column, e.detail));
   }
 }
 
@@ -92,6 +95,7 @@ nlohmann::json quantization_document(const pipeline::ResolvedMethod& method, con
 
 void run_quantize(const QuantizeOptions& o) {
   // Everything about the request is checked before the (possibly long) model load.
+  check_calibration_size(o.nsamples, o.seqlen, "--nsamples", "--seqlen", "--nsamples x --seqlen");
   nlohmann::json overrides = parse_config_arg(o.config);
   if (!o.nan_policy.empty()) overrides["nan_policy"] = o.nan_policy;
   const pipeline::ResolvedMethod method = pipeline::resolve_method(o.method, overrides);

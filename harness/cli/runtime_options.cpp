@@ -2,10 +2,16 @@
 
 #include "harness/cli/choices.h"
 
+#include "harness/util/input_limits.h"
 #include "harness/util/numerics.h"
+#include "harness/util/request_limits.h"
 #include "harness/util/runtime.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 namespace ptq::cli {
 
@@ -22,10 +28,25 @@ CLI::Validator device_name() {
       "cpu|cuda|cuda:N");
 }
 
+// --threads is refused when parsed, before any work: 100000 threads would be spawned otherwise.
+CLI::Validator thread_count() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        errno = 0;
+        char* end = nullptr;
+        const long long n = std::strtoll(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0') return "";  // not a number: CLI11's conversion says so
+        if (errno == ERANGE) return fmt::format("{} is not a thread count, expected 0 (all cores) to {}", bounded_excerpt(v),
+                                                limit_value(Limit::kThreads));
+        return threads_problem(n);
+      },
+      "0 = all cores");
+}
+
 }  // namespace
 
 void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
-  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "CPU threads (0 = all cores)")->check(thread_count())->capture_default_str();
   cmd->add_option("--device", o.device, "cpu, cuda or cuda:N")->check(device_name())->capture_default_str();
   cmd->add_option("--dtype", o.dtype, "compute dtype: auto (fp32 on CPU, fp16 on CUDA), fp32, fp16, bf16")
       ->check(one_of({"auto", "fp32", "fp16", "bf16", "float32", "float16", "bfloat16"}))

@@ -2,12 +2,15 @@
 
 #include "harness/io/json_file.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 #include "harness/util/text.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <utility>
 
 namespace ptq {
 
@@ -27,8 +30,8 @@ class Reader {
       throw InputError(fmt::format("{}: missing required key \"{}\" (an integer)", source_, key));
     }
     const auto& v = j_[key];
-    if (!v.is_number_integer())
-      throw InputError(fmt::format("{}: \"{}\" is {}, expected an integer", source_, key, v.dump()));
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}))
+      throw InputError(fmt::format("{}: \"{}\" is {}, expected an integer", source_, key, bounded_excerpt(v.dump())));
     return v.get<int64_t>();
   }
   int64_t integer_or(const char* key, int64_t fallback) const { return integer(key, &fallback); }
@@ -36,21 +39,21 @@ class Reader {
   double number_or(const char* key, double fallback) const {
     if (!has(key)) return fallback;
     const auto& v = j_[key];
-    if (!v.is_number()) throw InputError(fmt::format("{}: \"{}\" is {}, expected a number", source_, key, v.dump()));
+    if (!v.is_number()) throw InputError(fmt::format("{}: \"{}\" is {}, expected a number", source_, key, bounded_excerpt(v.dump())));
     return v.get<double>();
   }
 
   bool boolean_or(const char* key, bool fallback) const {
     if (!has(key)) return fallback;
     const auto& v = j_[key];
-    if (!v.is_boolean()) throw InputError(fmt::format("{}: \"{}\" is {}, expected true or false", source_, key, v.dump()));
+    if (!v.is_boolean()) throw InputError(fmt::format("{}: \"{}\" is {}, expected true or false", source_, key, bounded_excerpt(v.dump())));
     return v.get<bool>();
   }
 
   std::string string_or(const char* key, const std::string& fallback) const {
     if (!has(key)) return fallback;
     const auto& v = j_[key];
-    if (!v.is_string()) throw InputError(fmt::format("{}: \"{}\" is {}, expected a string", source_, key, v.dump()));
+    if (!v.is_string()) throw InputError(fmt::format("{}: \"{}\" is {}, expected a string", source_, key, bounded_excerpt(v.dump())));
     return v.get<std::string>();
   }
 
@@ -60,7 +63,7 @@ class Reader {
 };
 
 RopeScaling parse_rope_scaling(const json& s, const std::string& source, const char* key) {
-  if (!s.is_object()) throw InputError(fmt::format("{}: \"{}\" is {}, expected an object or null", source, key, s.dump()));
+  if (!s.is_object()) throw InputError(fmt::format("{}: \"{}\" is {}, expected an object or null", source, key, bounded_excerpt(s.dump())));
   Reader r(s, source);
   RopeScaling out;
   // transformers < 4.45 wrote "type", later versions "rope_type".
@@ -68,7 +71,7 @@ RopeScaling parse_rope_scaling(const json& s, const std::string& source, const c
   if (out.type == "default") return out;
   if (out.type != "linear" && out.type != "dynamic" && out.type != "llama3")
     throw InputError(fmt::format("{}: {}.rope_type \"{}\" is not supported (supported: default, linear, dynamic, "
-                                 "llama3)", source, key, out.type));
+                                 "llama3)", source, key, bounded_excerpt(out.type)));
   out.factor = r.number_or("factor", 1.0);
   if (!(out.factor >= 1.0))
     throw InputError(fmt::format("{}: {}.factor is {}, expected a number >= 1", source, key, out.factor));
@@ -118,13 +121,13 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
   c.model_type = r.string_or("model_type", "llama");
   const auto& types = supported_model_types();
   if (std::find(types.begin(), types.end(), c.model_type) == types.end())
-    throw InputError(fmt::format("{}: model_type \"{}\" is not supported (supported: {})", source, c.model_type,
+    throw InputError(fmt::format("{}: model_type \"{}\" is not supported (supported: {})", source, bounded_excerpt(c.model_type),
                                  join(types, ", ")));
   const std::string& type = c.model_type;
   const bool qwen = type == "qwen2" || type == "qwen3";
   const TypeDefaults defaults = type_defaults(type);
   const std::string act = r.string_or("hidden_act", "silu");
-  if (act != "silu") throw InputError(fmt::format("{}: hidden_act \"{}\" is not supported, expected \"silu\"", source, act));
+  if (act != "silu") throw InputError(fmt::format("{}: hidden_act \"{}\" is not supported, expected \"silu\"", source, bounded_excerpt(act)));
   if (r.integer_or("pretraining_tp", 1) != 1)
     throw InputError(fmt::format("{}: pretraining_tp != 1 is not supported (it changes the numerics), expected 1", source));
 
@@ -159,11 +162,11 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
     c.max_window_layers = r.integer_or("max_window_layers", 28);
     if (r.has("layer_types")) {
       const auto& lt = j["layer_types"];
-      if (!lt.is_array()) throw InputError(fmt::format("{}: \"layer_types\" is {}, expected a list", source, lt.dump()));
+      if (!lt.is_array()) throw InputError(fmt::format("{}: \"layer_types\" is {}, expected a list", source, bounded_excerpt(lt.dump())));
       for (const auto& v : lt) {
         if (!v.is_string() || (v != "full_attention" && v != "sliding_attention"))
           throw InputError(fmt::format("{}: layer_types holds {}, expected \"full_attention\" or \"sliding_attention\"",
-                                       source, v.dump()));
+                                       source, bounded_excerpt(v.dump())));
         c.layer_types.push_back(v.get<std::string>());
       }
     }
@@ -175,7 +178,7 @@ LlamaConfig LlamaConfig::from_json(const json& j, const std::string& source) {
     c.eos_token_ids.clear();
     if (e.is_array()) {
       for (const auto& v : e) {
-        if (!v.is_number_integer()) throw InputError(fmt::format("{}: eos_token_id list holds {}, expected integers", source, v.dump()));
+        if (!v.is_number_integer()) throw InputError(fmt::format("{}: eos_token_id list holds {}, expected integers", source, bounded_excerpt(v.dump())));
         c.eos_token_ids.push_back(v.get<int64_t>());
       }
     } else {
@@ -213,6 +216,17 @@ void LlamaConfig::validate(const std::string& source) const {
   positive("head_dim", head_dim);
   positive("vocab_size", vocab_size);
   positive("max_position_embeddings", max_position_embeddings);
+  // Sizes that allocate: a hostile or mistyped config.json fails here, before any tensor is made.
+  const std::pair<const char*, std::pair<Limit, int64_t>> sizes[] = {
+      {"num_hidden_layers", {Limit::kLayers, num_hidden_layers}},
+      {"hidden_size", {Limit::kHiddenSize, hidden_size}},
+      {"intermediate_size", {Limit::kIntermediateSize, intermediate_size}},
+      {"num_attention_heads", {Limit::kAttentionHeads, num_attention_heads}},
+      {"num_key_value_heads", {Limit::kAttentionHeads, num_key_value_heads}},
+      {"head_dim", {Limit::kHiddenSize, head_dim}},
+      {"vocab_size", {Limit::kVocabulary, vocab_size}},
+      {"max_position_embeddings", {Limit::kContextLength, max_position_embeddings}}};
+  for (const auto& [key, limit] : sizes) check_limit(limit.first, limit.second, fmt::format("{}: {}", source, key));
   if (num_attention_heads % num_key_value_heads != 0)
     throw InputError(fmt::format("{}: num_attention_heads {} is not a multiple of num_key_value_heads {}", source,
                                  num_attention_heads, num_key_value_heads));

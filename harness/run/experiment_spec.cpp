@@ -11,6 +11,8 @@
 #include "harness/model/tokenizer.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
+#include "harness/util/request_limits.h"
 #include "harness/util/strict_json.h"
 #include "harness/util/text.h"
 #include "methods/register_all.h"
@@ -42,18 +44,27 @@ class Ctx {
   std::string file_, path_;
 };
 
+// Names end up in file names (plans/<name>.jsonl, slurm/<name>/) and table headers: bounded, so that a
+// 300-character name is an input error here rather than "file name too long" from the OS later.
+void check_name_length(const std::string& name, const Ctx& ctx) {
+  const int64_t max = limit_value(Limit::kNameLength);
+  if (static_cast<int64_t>(name.size()) > max)
+    ctx.fail(fmt::format("\"{}\" is {} characters long, longer than the limit of {} characters in a name",
+                         bounded_excerpt(name), name.size(), max));
+}
+
 const nlohmann::json& require_key(const nlohmann::json& obj, const char* key, const Ctx& ctx) {
   if (!obj.contains(key)) ctx.fail(fmt::format("missing required key \"{}\"", key));
   return obj.at(key);
 }
 
 std::string require_string(const nlohmann::json& v, const Ctx& ctx) {
-  if (!v.is_string() || v.get<std::string>().empty()) ctx.fail(fmt::format("is {}, expected a non-empty string", v.dump()));
+  if (!v.is_string() || v.get<std::string>().empty()) ctx.fail(fmt::format("is {}, expected a non-empty string", StrictJsonReader::excerpt(v)));
   return v.get<std::string>();
 }
 
 const nlohmann::json& require_array(const nlohmann::json& v, const Ctx& ctx, bool non_empty = true) {
-  if (!v.is_array()) ctx.fail(fmt::format("is {}, expected a JSON array", v.dump()));
+  if (!v.is_array()) ctx.fail(fmt::format("is {}, expected a JSON array", StrictJsonReader::excerpt(v)));
   if (non_empty && v.empty()) ctx.fail("is empty, expected at least one entry");
   return v;
 }
@@ -63,6 +74,9 @@ const nlohmann::json& require_array(const nlohmann::json& v, const Ctx& ctx, boo
 // one stays as written, since the variable's value, not the spec's directory, will say where it is.
 std::string resolve_path(const std::string& base_dir, const std::string& raw, const Ctx& ctx, std::string* unset = nullptr) {
   if (raw.empty()) return raw;
+  // Longer than any path the OS takes (PATH_MAX): refused here, so no later message echoes all of it.
+  if (raw.size() > 4096)
+    ctx.fail(fmt::format("\"{}\" is {} characters long, longer than a path can be (4096)", bounded_excerpt(raw), raw.size()));
   const std::string p = expand_env_vars(raw, ctx.where(), unset);
   if (unset != nullptr && !unset->empty() && p.rfind("${", 0) == 0) return p;
   const fs::path joined = fs::path(p).is_absolute() ? fs::path(p) : fs::path(base_dir) / p;
@@ -114,6 +128,7 @@ std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, con
     if (v[i].contains("slurm")) m.slurm = parse_slurm_resources(v[i]["slurm"], c.key("slurm"));
     if (m.path.empty()) c.fail("missing required key \"path\" (a checkpoint directory)");
     if (m.id.empty()) m.id = fs::path(m.path).lexically_normal().filename().string();
+    check_name_length(m.id, c.key("id"));
     if (!ids.insert(m.id).second) c.key("id").fail(fmt::format("model id \"{}\" appears twice", m.id));
     // A model that is not here is checked when its cells run: plans are made where the checkpoints may
     // not be (a login node), and run ids do not depend on where the plan was made (plan.h).
@@ -121,8 +136,8 @@ std::vector<ModelSpec> parse_models(const nlohmann::json& v, const Ctx& ctx, con
     std::string unset;
     m.path = resolve_path(base_dir, raw, c.key("path"), &unset);
     std::error_code ec;
-    if (!unset.empty()) m.deferred = fmt::format("\"{}\": environment variable {} is not set", raw, unset);
-    else if (!fs::is_directory(m.path, ec)) m.deferred = fmt::format("model directory not found: {}", m.path);
+    if (!unset.empty()) m.deferred = fmt::format("\"{}\": environment variable {} is not set", bounded_excerpt(raw), bounded_excerpt(unset));
+    else if (!fs::is_directory(m.path, ec)) m.deferred = fmt::format("model directory not found: {}", bounded_excerpt(m.path));
     const std::string config = (fs::path(m.path) / "config.json").string();
     if (m.deferred.empty() && !fs::is_regular_file(config, ec)) c.key("path").fail(fmt::format("{} has no config.json", m.path));
     out.push_back(m);
@@ -135,7 +150,7 @@ std::vector<std::string> model_id_list(const nlohmann::json& v, const Ctx& ctx, 
   const std::vector<std::string> ids = string_list(v, ctx);
   for (size_t k = 0; k < ids.size(); ++k)
     if (std::none_of(models.begin(), models.end(), [&](const ModelSpec& ms) { return ms.id == ids[k]; }))
-      ctx.index(k).fail(fmt::format("unknown model id \"{}\" (not in the spec's \"models\")", ids[k]));
+      ctx.index(k).fail(fmt::format("unknown model id \"{}\" (not in the spec's \"models\")", bounded_excerpt(ids[k])));
   return ids;
 }
 
@@ -212,6 +227,7 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
       r.finish();
       if (m.name.empty()) c.fail("missing required key \"name\" (ptqbench ls methods)");
     }
+    check_name_length(m.name, v[i].is_string() ? c : c.key("name"));
     const quant::Method* method = nullptr;
     try {
       method = &registry.get(m.name);
@@ -238,6 +254,7 @@ std::vector<MethodSpec> parse_methods(const nlohmann::json& v, const Ctx& ctx, c
       resolve_overrides(v[i]["config_overrides"], c.key("config_overrides"), *method, overrides, models, m);
     m.paper_row = !m.paper_method.empty() || m.label.empty() || m.label == m.name;  // before the defaults below
     if (m.label.empty()) m.label = m.name;
+    check_name_length(m.label, c.key("label"));
     if (m.paper_method.empty()) m.paper_method = method->paper_name();
     if (!labels.insert(m.label).second)
       c.fail(fmt::format("label \"{}\" appears twice: give each configuration of a method its own \"label\"", m.label));
@@ -260,7 +277,7 @@ CalibrationSpec parse_calibration(const nlohmann::json& v, const Ctx& ctx, const
     require_array(v["seeds"], sc);
     c.seeds.clear();
     for (size_t i = 0; i < v["seeds"].size(); ++i) {
-      if (!v["seeds"][i].is_number_integer()) sc.index(i).fail(fmt::format("is {}, expected an integer", v["seeds"][i].dump()));
+      if (!v["seeds"][i].is_number_integer()) sc.index(i).fail(fmt::format("is {}, expected an integer", StrictJsonReader::excerpt(v["seeds"][i])));
       c.seeds.push_back(v["seeds"][i].get<int64_t>());
     }
     std::set<int64_t> unique(c.seeds.begin(), c.seeds.end());
@@ -268,6 +285,7 @@ CalibrationSpec parse_calibration(const nlohmann::json& v, const Ctx& ctx, const
   }
   if (c.n < 1) ctx.key("n").fail(fmt::format("is {}, expected >= 1", c.n));
   if (c.seqlen < 2) ctx.key("seqlen").fail(fmt::format("is {}, expected >= 2", c.seqlen));
+  check_calibration_size(c.n, c.seqlen, ctx.key("n").where(), ctx.key("seqlen").where(), ctx.where() + ": n x seqlen");
   c.data = resolve_path(base_dir, c.data, ctx.key("data"));
   return c;
 }
@@ -311,13 +329,14 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
     }
     if (std::find(known.begin(), known.end(), e.task) == known.end()) {
       const std::string hint = closest_match(e.task, known);
-      c.fail(fmt::format("unknown evaluator \"{}\"{} (expected one of: {})", e.task,
+      c.fail(fmt::format("unknown evaluator \"{}\"{} (expected one of: {})", bounded_excerpt(e.task),
                          hint.empty() ? "" : fmt::format(", did you mean \"{}\"?", hint), join(known, ", ")));
     }
     // v0.3 for the papers' tasks, v0.4 for LAMBADA (v0.3 scores it 0 % with sentencepiece tokenizers).
     if (e.lm_eval_mode.empty()) e.lm_eval_mode = eval::lm_eval_mode_name(eval::default_lm_eval_mode(e.task));
     if (!seen.insert(e.task).second) c.fail(fmt::format("evaluator \"{}\" appears twice", e.task));
     if (e.seqlen < 2) c.key("seqlen").fail(fmt::format("is {}, expected >= 2", e.seqlen));
+    check_limit(Limit::kContextLength, e.seqlen, c.key("seqlen").where());
     if (e.limit < 0) c.key("limit").fail(fmt::format("is {}, expected >= 0 (0 = all)", e.limit));
     if (e.batch_size < 1) c.key("batch_size").fail(fmt::format("is {}, expected >= 1", e.batch_size));
     const eval::EvaluatorInfo& info = eval::evaluators().get(e.task);
@@ -326,7 +345,7 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
       return std::any_of(info.metrics.begin(), info.metrics.end(), [&](const eval::MetricInfo& m) { return m.name == metric; });
     };
     if (!e.metric.empty() && (!e.is_zeroshot || !declares(e.task + "_" + e.metric)))
-      c.key("metric").fail(fmt::format("task {} has no metric \"{}\"", e.task, e.metric));
+      c.key("metric").fail(fmt::format("task {} has no metric \"{}\"", e.task, bounded_excerpt(e.metric)));
     // Data: the task's own "data", else the shared data_dir (<data_dir>/<task>/ when it exists).
     if (!e.data.empty()) {
       e.data = resolve_path(base_dir, e.data, c.key("data"));
@@ -350,6 +369,7 @@ std::vector<EvaluatorSpec> parse_evaluators(const nlohmann::json& v, const Ctx& 
   std::vector<std::string> evaluated;
   for (const auto& e : out) evaluated.push_back(e.task);
   const std::vector<std::string> requested = v.contains("average") ? string_list(v["average"], ctx.key("average")) : std::vector<std::string>{};
+  for (size_t i = 0; i < requested.size(); ++i) check_name_length(requested[i], ctx.key("average").index(i));
   const bool none = v.contains("average") && requested.empty();  // "average": [] = no average column
   *average = none ? requested : eval::average_tasks(requested, evaluated, ctx.key("average").where());
   return out;
@@ -420,9 +440,10 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     r.known(k);
   r.finish();
   if (s.name.empty()) root.fail("missing required key \"name\" (names the experiment in the database and reports)");
+  check_name_length(s.name, root.key("name"));  // it names the plan file and the Slurm job directory
   for (char ch : s.name)
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
-      root.key("name").fail(fmt::format("\"{}\" may use only letters, digits, '-', '_' and '.'", s.name));
+      root.key("name").fail(fmt::format("\"{}\" may use only letters, digits, '-', '_' and '.'", bounded_excerpt(s.name)));
 
   s.models = parse_models(require_key(doc, "models", root), root.key("models"), base_dir);
   if (doc.contains("settings")) {
@@ -475,8 +496,9 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     rt.read_choice("activations", s.runtime.activations, {"auto", "device", "host"});
     rt.read_choice("numerics", s.runtime.numerics, {"native", "reproducible"});
     rt.finish();
+    check_threads(s.runtime.threads, root.key("runtime.threads").where());
     if (s.runtime.device != "cpu" && s.runtime.device.rfind("cuda", 0) != 0)
-      root.key("runtime.device").fail(fmt::format("\"{}\", expected cpu or cuda[:N]", s.runtime.device));
+      root.key("runtime.device").fail(fmt::format("\"{}\", expected cpu or cuda[:N]", bounded_excerpt(s.runtime.device)));
   }
   if (doc.contains("papers")) {
     const Ctx pc = root.key("papers");
@@ -484,7 +506,7 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     for (size_t i = 0; i < list.size(); ++i) {
       s.papers.push_back(resolve_path(base_dir, list[i], pc.index(i)));
       std::error_code ec;
-      if (!fs::is_regular_file(s.papers.back(), ec)) pc.index(i).fail(fmt::format("file not found: {}", s.papers.back()));
+      if (!fs::is_regular_file(s.papers.back(), ec)) pc.index(i).fail(fmt::format("file not found: {}", bounded_excerpt(s.papers.back())));
     }
   }
   return s;
@@ -496,7 +518,8 @@ void require_models_present(const ExperimentSpec& spec) {
 }
 
 ExperimentSpec load_experiment_spec(const std::string& path) {
-  const nlohmann::json doc = io::read_json_file(path);
+  // Strict: a key given twice is an error (which one did the author mean?), as in --config.
+  const nlohmann::json doc = io::read_json_file(path, {/*reject_duplicate_keys=*/true});
   return parse_experiment_spec(doc, path, fs::path(path).parent_path().string());
 }
 

@@ -13,6 +13,8 @@
 #include "harness/run/fingerprint.h"
 #include "harness/util/build_info.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
+#include "harness/util/request_limits.h"
 
 #include <fmt/format.h>
 
@@ -221,6 +223,21 @@ void resolve_deferred_models(std::vector<Cell>& cells, const std::vector<int64_t
   }
 }
 
+namespace {
+
+// A plan is a file too (edited, or written by another version): the numbers that size threads and
+// memory get the experiment file's checks. Threads are not in the run id, so an edit would pass it.
+void check_cell_sizes(const Cell& cell, const std::string& where) {
+  check_threads(cell.runtime.threads, where + ": runtime.threads");
+  if (cell.calibration)
+    check_calibration_size(cell.calibration->n, cell.calibration->seqlen, where + ": calibration.n",
+                           where + ": calibration.seqlen", where + ": calibration: n x seqlen");
+  for (const auto& e : cell.evaluators)
+    if (!e.zeroshot) check_limit(Limit::kContextLength, e.seqlen, where + ": evaluators." + e.task + ".seqlen");
+}
+
+}  // namespace
+
 void write_plan(const std::string& path, const std::vector<Cell>& cells) {
   std::string text;
   for (const auto& c : cells) text += c.to_json().dump() + "\n";
@@ -232,9 +249,10 @@ std::vector<Cell> read_plan(const std::string& path) {
   io::for_each_json_line(path, [&](size_t line, const nlohmann::json& j) {
     try {
       Cell cell = Cell::from_json(j);
+      check_cell_sizes(cell, fmt::format("{}:{}", path, line));
       if (run_id_of(cell) != cell.run_id)
         throw InputError(fmt::format("{}:{}: run_id {} does not match the cell's contents (edited by hand?)", path, line,
-                                     cell.run_id));
+                                     bounded_excerpt(cell.run_id)));
       cells.push_back(std::move(cell));
     } catch (const nlohmann::json::exception& e) {
       throw InputError(fmt::format("{}:{}: not a plan cell ({})", path, line, e.what()));

@@ -4,6 +4,7 @@
 #include "harness/util/errors.h"
 #include "harness/util/hardware_info.h"
 #include "harness/util/numerics.h"
+#include "harness/util/request_limits.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -50,7 +51,7 @@ int available_cpus() {
 }
 
 int configure_threads(int requested) {
-  if (requested < 0) throw InputError(fmt::format("--threads {} must be >= 0 (0 = all cores)", requested));
+  check_threads(requested, "--threads");  // also where a spec's or plan's threads reach (checked there first)
   return apply_thread_policy(requested);
 }
 

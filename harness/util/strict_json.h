@@ -4,10 +4,12 @@
 #pragma once
 
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,7 +27,7 @@ class StrictJsonReader {
     if (!j_.contains(key)) return;
     const auto& v = j_.at(key);
     if (!type_ok(v, field))
-      throw InputError(fmt::format("{}: \"{}\" is {}, expected {}", context_, key, v.dump(), type_name(field)));
+      throw InputError(fmt::format("{}: \"{}\" is {}, expected {}", context_, key, excerpt(v), type_name(field)));
     field = v.get<T>();
   }
   // Declares a key the caller reads itself (arrays, nested objects), so that finish() accepts it.
@@ -34,11 +36,19 @@ class StrictJsonReader {
   void read_choice(const char* key, std::string& field, const std::vector<std::string>& choices);
   // Throws InputError naming every key that no read() asked for.
   void finish() const;
+  // A value as messages echo it: its JSON text cut to a bounded excerpt (a value can be a 1 MB string).
+  static std::string excerpt(const nlohmann::json& v) { return bounded_excerpt(v.dump()); }
 
  private:
   static bool type_ok(const nlohmann::json& v, bool) { return v.is_boolean(); }
-  static bool type_ok(const nlohmann::json& v, int) { return v.is_number_integer(); }
-  static bool type_ok(const nlohmann::json& v, int64_t) { return v.is_number_integer(); }
+  // An int field takes only integers an int holds: get<int>() would wrap 5000000000 silently.
+  static bool type_ok(const nlohmann::json& v, int) {
+    if (v.is_number_unsigned()) return v.get<uint64_t>() <= static_cast<uint64_t>(INT32_MAX);
+    return v.is_number_integer() && v.get<int64_t>() >= INT32_MIN && v.get<int64_t>() <= INT32_MAX;
+  }
+  static bool type_ok(const nlohmann::json& v, int64_t) {
+    return v.is_number_integer() && (!v.is_number_unsigned() || v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX));
+  }
   static bool type_ok(const nlohmann::json& v, double) { return v.is_number(); }
   static bool type_ok(const nlohmann::json& v, const std::string&) { return v.is_string(); }
   static bool type_ok(const nlohmann::json& v, const std::vector<double>&) {
@@ -48,7 +58,7 @@ class StrictJsonReader {
     return true;
   }
   static const char* type_name(bool) { return "true or false"; }
-  static const char* type_name(int) { return "an integer"; }
+  static const char* type_name(int) { return "an integer from -2147483648 to 2147483647"; }
   static const char* type_name(int64_t) { return "an integer"; }
   static const char* type_name(double) { return "a number"; }
   static const char* type_name(const std::string&) { return "a string"; }
