@@ -4,6 +4,7 @@
 #include "harness/io/files.h"
 #include "harness/io/jsonl.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 #include "harness/util/text.h"
 
 #include <fmt/format.h>
@@ -143,7 +144,7 @@ std::vector<ZeroShotDoc> load_boolq(const std::string& jsonl) {
     bool yes;
     if (label.is_boolean()) yes = label.get<bool>();
     else if (label.is_number_integer() && (label == 0 || label == 1)) yes = label == 1;
-    else throw f.bad(fmt::format("label {} is not a boolean or 0/1", label.dump()));
+    else throw f.bad(fmt::format("label {} is not a boolean or 0/1", bounded_excerpt(label.dump())));
     ZeroShotDoc d;
     const std::string ctx = f.str("passage") + "\nQuestion: " + f.str("question") + "?\nAnswer:";
     d.requests = {{ctx, " yes"}, {ctx, " no"}};
@@ -187,7 +188,7 @@ std::vector<ZeroShotDoc> load_hellaswag(const std::string& jsonl) {
     int gold = -1;
     if (label.is_number_integer()) gold = label.get<int>();
     else if (label.is_string() && label.get<std::string>().size() == 1) gold = label.get<std::string>()[0] - '0';
-    if (gold < 0 || gold > 3) throw f.bad(fmt::format("label {} is not 0..3", label.dump()));
+    if (gold < 0 || gold > 3) throw f.bad(fmt::format("label {} is not 0..3", bounded_excerpt(label.dump())));
     docs.push_back(multiple_choice(hellaswag_preprocess(f.str("activity_label") + ": " + ctx), choices, gold));
   }
   return docs;

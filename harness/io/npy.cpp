@@ -52,8 +52,10 @@ at::Tensor read_npy_ids(const std::string& path) {
   std::vector<int64_t> dims;
   const std::string shape = m[1];
   const std::regex digits(R"(\d+)");
-  for (std::sregex_iterator it(shape.begin(), shape.end(), digits), end; it != end; ++it)
+  for (std::sregex_iterator it(shape.begin(), shape.end(), digits), end; it != end; ++it) {
+    if (it->str().size() > 15) throw bad(fmt::format("shape ({})", shape));  // no file holds 10^15 elements
     dims.push_back(std::stoll(it->str()));
+  }
   int64_t n = 0;
   if (dims.size() == 1) n = dims[0];
   else if (dims.size() == 2 && dims[0] == 1) n = dims[1];

@@ -6,6 +6,7 @@
 #include "harness/report/regress.h"
 #include "harness/store/results_db.h"
 #include "harness/util/errors.h"
+#include "harness/util/json_text.h"
 #include "harness/util/runtime.h"
 #include "harness/util/strict_json.h"
 
@@ -51,7 +52,7 @@ void read_samples_file(Baseline& b, const nlohmann::json& ref) {
     throw InputError(fmt::format("{}: SHA-256 {} does not match the {} that {} records (regenerate both with "
                                  "`ptqbench regress --update`)",
                                  b.samples_file, io::sha256_hex(text), ref["sha256"].get<std::string>(), b.path));
-  const auto doc = nlohmann::json::parse(text, nullptr, false);
+  const auto doc = parse_json_text(text, b.samples_file);  // depth-bounded: it is a file users pass around
   if (!doc.is_object() || !doc.contains("metrics") || !doc["metrics"].is_array())
     throw InputError(fmt::format("{}: expected {{\"metrics\": [...]}}", b.samples_file));
   for (size_t i = 0; i < doc["metrics"].size(); ++i) {

@@ -3,6 +3,7 @@
 #include "harness/io/json_file.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 #include "harness/util/strict_json.h"
 
 #include <fmt/format.h>
@@ -39,7 +40,7 @@ std::string record_key(const std::string& model, const std::string& setting, int
 
 // Checked when the file is read, so that a typo in a protocol is an error and not a silent pass.
 void check_protocol(const nlohmann::json& p, const std::string& where) {
-  if (!p.is_object()) throw InputError(fmt::format("{}: is {}, expected an object such as {{\"calibration_n\": 128}}", where, p.dump()));
+  if (!p.is_object()) throw InputError(fmt::format("{}: is {}, expected an object such as {{\"calibration_n\": 128}}", where, bounded_excerpt(p.dump())));
   std::string text;
   int64_t number = 0;
   StrictJsonReader r(p, where);
@@ -51,7 +52,7 @@ void check_protocol(const nlohmann::json& p, const std::string& where) {
   r.known("config");
   r.finish();
   if (p.contains("config") && !p["config"].is_object())
-    throw InputError(fmt::format("{}: \"config\" is {}, expected an object of method config values", where, p["config"].dump()));
+    throw InputError(fmt::format("{}: \"config\" is {}, expected an object of method config values", where, bounded_excerpt(p["config"].dump())));
 }
 
 // One paper file: per key, the record the report picks (verified first, then file order). Records the

@@ -4,6 +4,8 @@
 #include "harness/util/errors.h"
 
 #include <fmt/format.h>
+
+#include <cctype>
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -145,7 +147,12 @@ int64_t slurm_time_seconds(const std::string& time) {
   const auto bad = [&]() {
     return InputError(fmt::format("--time {}: expected minutes, M:S, H:M:S, D-H, D-H:M or D-H:M:S", time));
   };
+  // At most 9 digits per field (30 years of minutes), so std::stoll never throws out_of_range (exit 1).
   if (time.empty() || time.find_first_not_of("0123456789:-") != std::string::npos) throw bad();
+  for (size_t run = 0, i = 0; i <= time.size(); ++i) {
+    run = i < time.size() && std::isdigit(static_cast<unsigned char>(time[i])) ? run + 1 : 0;
+    if (run > 9) throw bad();
+  }
   int64_t days = 0;
   std::string rest = time;
   const size_t dash = time.find('-');

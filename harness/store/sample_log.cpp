@@ -2,6 +2,7 @@
 
 #include "evaluators/zeroshot/tasks.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 
 #include <fmt/format.h>
 
@@ -44,7 +45,7 @@ std::map<std::string, MetricSamples> metric_samples_of_task(const std::string& t
   const eval::ZeroShotTaskInfo* info = eval::find_zeroshot_task(task);
   const bool lambada_like = info && info->decision == eval::Decision::kGreedy;  // ppl = exp(-mean ll) too
   const auto field = [&](const nlohmann::json& r, const char* key) -> const nlohmann::json& {
-    if (!r.contains(key)) throw InputError(fmt::format("{} sample log: a record has no \"{}\": {}", task, key, r.dump()));
+    if (!r.contains(key)) throw InputError(fmt::format("{} sample log: a record has no \"{}\": {}", task, key, bounded_excerpt(r.dump())));
     return r.at(key);
   };
   for (const auto& r : records) {

@@ -2,6 +2,7 @@
 
 #include "harness/model/tokenizers/unicode_text.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -47,7 +48,7 @@ RegexSplitter pattern_of(const json& node, const std::string& source, const std:
     }
     return RegexSplitter(quoted, source);
   }
-  throw InputError(fmt::format("{}: {}.pattern is {}, expected {{\"String\": ...}} or {{\"Regex\": ...}}", source, key, p.dump()));
+  throw InputError(fmt::format("{}: {}.pattern is {}, expected {{\"String\": ...}} or {{\"Regex\": ...}}", source, key, bounded_excerpt(p.dump())));
 }
 
 std::string replace_all(std::string_view text, const RegexSplitter& pattern, const std::string& content) {

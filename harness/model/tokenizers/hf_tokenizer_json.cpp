@@ -8,6 +8,7 @@
 #include "harness/model/tokenizers/hf_pipeline.h"
 #include "harness/model/tokenizers/unicode_text.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -88,7 +89,7 @@ std::vector<std::pair<std::string, std::string>> read_merges(const json& model, 
     const std::string s = m.is_string() ? m.get<std::string>() : std::string();
     const size_t space = s.find(' ');
     if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
-      throw InputError(fmt::format("{}: model.merges[{}] is {}, expected \"left right\" or [left, right]", source, i, m.dump()));
+      throw InputError(fmt::format("{}: model.merges[{}] is {}, expected \"left right\" or [left, right]", source, i, bounded_excerpt(m.dump())));
     merges.emplace_back(s.substr(0, space), s.substr(space + 1));
   }
   return merges;
@@ -101,7 +102,7 @@ std::unordered_map<std::string, int32_t> read_vocab(const json& model, const std
   vocab.reserve(model["vocab"].size());
   for (const auto& [token, id] : model["vocab"].items()) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (int64_t{1} << 24))
-      throw InputError(fmt::format("{}: model.vocab[\"{}\"] is {}, expected an id in [0, 16777216]", source, token, id.dump()));
+      throw InputError(fmt::format("{}: model.vocab[\"{}\"] is {}, expected an id in [0, 16777216]", source, bounded_excerpt(token), bounded_excerpt(id.dump())));
     vocab.emplace(token, id.get<int32_t>());
   }
   return vocab;
@@ -114,7 +115,7 @@ std::vector<AddedToken> read_added_tokens(const json& j, const std::string& sour
     const json& a = list[i];
     if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string())
       throw InputError(fmt::format("{}: added_tokens[{}] is {}, expected an object with an integer id and a string "
-                                   "content", source, i, a.dump().substr(0, 200)));
+                                   "content", source, i, bounded_excerpt(a.dump())));
     AddedToken t;
     t.id = a["id"].get<int32_t>();
     t.content = a["content"].get<std::string>();
@@ -136,7 +137,7 @@ BpeModel read_model(const json& j, const std::string& source, int32_t* unk_id) {
     throw InputError(fmt::format("{}: model.type \"{}\" is not supported (expected BPE: Llama, Mistral, Qwen)", source, type));
   if (!model.value("dropout", json()).is_null())
     throw InputError(fmt::format("{}: model.dropout is {}, expected null (BPE dropout makes encoding random)", source,
-                                 model["dropout"].dump()));
+                                 bounded_excerpt(model["dropout"].dump())));
   for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"})
     if (model.contains(affix) && model[affix].is_string() && !model[affix].get<std::string>().empty())
       throw InputError(fmt::format("{}: model.{} \"{}\" is not supported (expected null or \"\")", source, affix,
