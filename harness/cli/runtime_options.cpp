@@ -40,7 +40,7 @@ CLI::Validator thread_count() {
                                                 limit_value(Limit::kThreads));
         return threads_problem(n);
       },
-      "0 = all cores");
+      "");  // no name: the help line stays "--threads INT=0"
 }
 
 }  // namespace
