@@ -5,8 +5,9 @@
 // not UTF-8. Everything here works on hand-made results (tests/support/result_fixtures.h): no model runs;
 // each command costs about a second of CLI start-up.
 //
-// Codes 4 and 5 with a real cell: "a cell another worker is running is skipped" (4) and "SIGUSR1 stops a
-// worker mid-block" (5) in test_experiment_run.cpp; here 4 comes from a cell whose lock this test holds.
+// Codes 4 and 5 with a real method: "a cell another worker is running is skipped" (4) and "SIGUSR1 stops a
+// worker mid-block" (5, OmniQuant resumed to the same result) in test_experiment_run.cpp. Here 4 comes from
+// a cell whose lock this test holds, and 5 from a stop that arrives while the test_fault method waits.
 //
 // Read-only as root: root ignores file permissions, so when this test runs as root (CI containers) the
 // commands that must see a read-only directory run as the unprivileged user 65534 (setpriv), for whom
@@ -25,12 +26,17 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <csignal>
 
 #include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
@@ -140,19 +146,26 @@ TEST_CASE("exit 3: regress finds a regression", "[integration][exit_codes]") {
   CHECK_THAT(r.out, Contains("1 regressed or missing"));
 }
 
-TEST_CASE("exit 4: the cell is held by another worker", "[integration][exit_codes]") {
-  TempDir dir;
+// A plan of one cell of the embedded tiny model: `method` at W16A16 with `config`, evaluated on its WikiText-2.
+// Returns the cell's run id; the plan is <dir>/plan.jsonl.
+std::string plan_one_cell(const TempDir& dir, const std::string& method, const nlohmann::json& config) {
   const std::string src = ptq::test::source_dir();
   const nlohmann::json spec = {
-      {"name", "held"},
+      {"name", "one"},
       {"models", {{{"id", "tiny"}, {"path", src + "/experiments/models/tiny-llama"}}}},
       {"fp_baseline", false},
-      {"methods", {{{"name", "rtn"}, {"settings", {"W4A16"}}}}},
+      {"methods", {{{"name", method}, {"config", config}, {"settings", {"W16A16"}}}}},
       {"evaluators", {{"seqlen", 32}, {"tasks", {{{"task", "wikitext2"}, {"data", src + "/experiments/data/tiny/wikitext2"}}}}}},
       {"runtime", {{"threads", 1}}}};
-  ptq::test::write_text(dir.file("held.json"), spec.dump());
-  REQUIRE(run_ptqbench({"plan", dir.file("held.json"), "-o", dir.file("plan.jsonl")}).exit_code == 0);
-  const std::string run_id = ptq::run::read_plan(dir.file("plan.jsonl")).at(0).run_id;
+  ptq::test::write_text(dir.file("one.json"), spec.dump());
+  // PTQBENCH_TEST_METHODS=1 registers test_fault (methods/register_all.cpp).
+  REQUIRE(run_ptqbench({"plan", dir.file("one.json"), "-o", dir.file("plan.jsonl")}, "PTQBENCH_TEST_METHODS=1").exit_code == 0);
+  return ptq::run::read_plan(dir.file("plan.jsonl")).at(0).run_id;
+}
+
+TEST_CASE("exit 4: the cell is held by another worker", "[integration][exit_codes]") {
+  TempDir dir;
+  const std::string run_id = plan_one_cell(dir, "rtn", nlohmann::json::object());
   const std::string cell_dir = dir.file("results/runs/" + run_id);
   fs::create_directories(cell_dir);
   // What a running worker holds (run/cell_runner.cpp): an exclusive flock on the cell's lock file.
@@ -163,6 +176,45 @@ TEST_CASE("exit 4: the cell is held by another worker", "[integration][exit_code
   ::close(fd);
   CHECK(r.exit_code == 4);
   CHECK_THAT(r.err, Contains("another worker is running it"));
+}
+
+TEST_CASE("exit 5: a worker stopped by SIGUSR1 ends with its state saved, to be requeued", "[integration][exit_codes]") {
+  TempDir dir;
+  ptq::test::write_text(dir.file("block"), "");
+  const std::string run_id = plan_one_cell(dir, "test_fault", {{"block_while_exists", dir.file("block")}});
+  const std::string log = dir.file("log");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<std::string> args = {ptq::test::ptqbench_path(), "run", "--plan", dir.file("plan.jsonl"), "--index", "0",
+                                     "--results", dir.file("results"), "--no-cache"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    ::setenv("GOMP_SPINCOUNT", "0", 1);
+    ::setenv("PTQ_PROGRESS", "plain", 1);
+    ::setenv("PTQBENCH_TEST_METHODS", "1", 1);
+    ::execv(argv[0], argv.data());
+    std::_Exit(127);
+  }
+  // started.json is written after the stop handlers are installed; the method then waits for `block`.
+  const std::string started = dir.file("results/runs/" + run_id + "/started.json");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(started) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(fs::exists(started));
+  ::kill(pid, SIGUSR1);  // what Slurm's --signal=B:USR1@N delivers
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  fs::remove(dir.file("block"));  // the method returns; the worker sees the stop before evaluating
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const std::string text = ptq::test::read_text(log);
+  INFO(text);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 5);
+  CHECK_THAT(text, Contains("stopped; its state is in"));
 }
 
 TEST_CASE("exit 6: a database locked by another process is named as such, not as 'not a database'",
@@ -187,7 +239,7 @@ TEST_CASE("exit 6: a database locked by another process is named as such, not as
   CHECK_THAT(r.out, Contains("W4A16"));
 }
 
-TEST_CASE("exit 6: a read-only results directory serves report, ls, export and regress; run and ingest are refused",
+TEST_CASE("exit 6: a read-only results directory serves report, ls, export and regress and refuses run and ingest",
           "[integration][exit_codes][read_only]") {
   const std::string as_user = unprivileged();
   for (const bool wal : {false, true}) {
@@ -230,7 +282,7 @@ TEST_CASE("exit 6: a read-only results directory serves report, ls, export and r
   }
 }
 
-TEST_CASE("-o at /dev/null or a FIFO is written in place, never renamed over", "[integration][exit_codes][output]") {
+TEST_CASE("report and export -o at /dev/null or a FIFO write in place and never rename over it", "[integration][exit_codes][output]") {
   TempDir dir;
   const std::string results = finished_results(dir);
   const std::string db = results + "/ptqbench.db";
