@@ -116,7 +116,7 @@ void run_quantize(const QuantizeOptions& o) {
   pipeline::check_calibration_data(method, calib);  // fail before loading anything
   if (method.needs_calibration) {
     if (!m.tokenizer_path) throw InputError(fmt::format("{}: calibration needs the model's tokenizer (tokenizer.model or tokenizer.json)", m.dir));
-    tokenizer = Tokenizer::load(*m.tokenizer_path);
+    tokenizer = load_model_tokenizer(m);
   }
   const auto [threads, device, dtype, stream, activations] = apply_runtime_options(o.runtime);
   const c10::ScalarType save_dtype = o.save_dtype == "auto" ? dtype : parse_dtype(o.save_dtype, device);

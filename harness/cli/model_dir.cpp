@@ -3,6 +3,7 @@
 #include "harness/model/tokenizer.h"
 
 #include "harness/io/files.h"
+#include "harness/model/checkpoint.h"
 #include "harness/io/sha256.h"
 #include "harness/util/errors.h"
 
@@ -30,6 +31,12 @@ ModelDir inspect_model_dir(const std::string& dir, const std::string& tokenizer_
     m.tokenizer_path = Tokenizer::find_in(dir);
   }
   return m;
+}
+
+Tokenizer load_model_tokenizer(const ModelDir& m) {
+  Tokenizer t = Tokenizer::load(m.tokenizer_path.value());
+  check_tokenizer_fits(t, m.config, m.config_path);
+  return t;
 }
 
 }  // namespace ptq::cli

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "harness/model/llama_config.h"
+#include "harness/model/tokenizer.h"
 
 #include <optional>
 #include <string>
@@ -19,5 +20,9 @@ struct ModelDir {
 
 // Throws InputError for a missing directory / config.json or an invalid config.
 ModelDir inspect_model_dir(const std::string& dir, const std::string& tokenizer_override = "");
+
+// The tokenizer at m.tokenizer_path (which must be set), checked against config.json: ids beyond
+// vocab_size are an InputError naming the tokenizer file (check_tokenizer_fits).
+Tokenizer load_model_tokenizer(const ModelDir& m);
 
 }  // namespace ptq::cli

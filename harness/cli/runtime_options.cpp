@@ -3,6 +3,7 @@
 #include "harness/cli/choices.h"
 
 #include "harness/util/input_limits.h"
+#include "harness/model/checkpoint.h"
 #include "harness/util/numerics.h"
 #include "harness/util/request_limits.h"
 #include "harness/util/runtime.h"
@@ -65,10 +66,13 @@ void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
                   "digits come out on any x86-64 machine with AVX2, whatever its thread count)")
       ->check(one_of({"native", "reproducible"}))
       ->capture_default_str();
+  cmd->add_flag("--allow-nonfinite", o.allow_nonfinite,
+                "load weights holding NaN or Inf (refused by default, naming the tensor; for research on broken checkpoints)");
 }
 
 Runtime apply_runtime_options(const RuntimeOptions& o) {
   enter_numerics(parse_numerics(o.numerics, "--numerics"));
+  set_nonfinite_weights_allowed(o.allow_nonfinite);
   const int threads = configure_threads(o.threads);
   const c10::Device device = parse_device(o.device);
   return {threads, device, parse_dtype(o.dtype, device), o.stream, o.activations};

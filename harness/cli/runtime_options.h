@@ -19,6 +19,7 @@ struct RuntimeOptions {
   std::string stream = "auto";       // model/block_storage.h
   std::string activations = "auto";  // model/activation_home.h
   std::string numerics = "native";   // util/numerics.h
+  bool allow_nonfinite = false;      // model/checkpoint.h: load weights holding NaN/Inf
 };
 
 struct Runtime {

@@ -2,6 +2,7 @@
 
 #include "harness/io/safetensors.h"
 #include "harness/io/tensor_store.h"
+#include "harness/model/checkpoint.h"
 #include "harness/util/errors.h"
 
 #include <ATen/ATen.h>
@@ -13,8 +14,10 @@ namespace fs = std::filesystem;
 
 namespace ptq {
 
-BlockStorage::BlockStorage(std::shared_ptr<const io::TensorStore> checkpoint, size_t num_blocks, std::string spill_dir)
-    : checkpoint_(std::move(checkpoint)), blocks_(num_blocks), spill_dir_(std::move(spill_dir)) {}
+BlockStorage::BlockStorage(std::shared_ptr<const io::TensorStore> checkpoint, size_t num_blocks, std::string spill_dir,
+                           bool allow_nonfinite)
+    : checkpoint_(std::move(checkpoint)), blocks_(num_blocks), spill_dir_(std::move(spill_dir)),
+      allow_nonfinite_(allow_nonfinite) {}
 
 at::Tensor BlockStorage::read(size_t i, const std::string& suffix) const {
   const Resting& r = blocks_.at(i);
@@ -26,7 +29,11 @@ at::Tensor BlockStorage::read(size_t i, const std::string& suffix) const {
     return {};
   }
   const std::string name = fmt::format("model.layers.{}.{}", i, suffix);
-  return checkpoint_->contains(name) ? checkpoint_->load(name) : at::Tensor();
+  if (!checkpoint_->contains(name)) return {};
+  at::Tensor t = checkpoint_->load(name);
+  // Checked here, as the block is read (on the reader's thread), not by a pass over the model at load.
+  if (!allow_nonfinite_) check_finite_weight(t, name, file_holding(*checkpoint_, name));
+  return t;
 }
 
 bool BlockStorage::has(size_t i, const std::string& suffix) const {

@@ -24,8 +24,10 @@ class SafetensorsFile;
 
 class BlockStorage {
  public:
-  // Blocks 0..num_blocks-1 rest in `checkpoint` under "model.layers.<i>.<suffix>".
-  BlockStorage(std::shared_ptr<const io::TensorStore> checkpoint, size_t num_blocks, std::string spill_dir);
+  // Blocks 0..num_blocks-1 rest in `checkpoint` under "model.layers.<i>.<suffix>". Each tensor read from
+  // the checkpoint is checked finite as it is read (check_finite_weight) unless `allow_nonfinite`.
+  BlockStorage(std::shared_ptr<const io::TensorStore> checkpoint, size_t num_blocks, std::string spill_dir,
+               bool allow_nonfinite = false);
 
   // Block i on `device` in `dtype`, with every slot `config` asks for: optional slots the resting block
   // lacks (biases) are filled as LlamaModel::sync_bias_layout would (zeros).
@@ -55,6 +57,7 @@ class BlockStorage {
   std::shared_ptr<const io::TensorStore> checkpoint_;
   std::vector<Resting> blocks_;
   std::string spill_dir_;
+  bool allow_nonfinite_ = false;
 };
 
 }  // namespace ptq

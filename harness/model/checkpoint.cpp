@@ -2,6 +2,7 @@
 
 #include "harness/io/files.h"
 #include "harness/model/block_storage.h"
+#include "harness/model/tokenizer.h"
 #include "harness/util/errors.h"
 #include "harness/util/text.h"
 
@@ -11,6 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <regex>
 #include <set>
@@ -29,7 +33,90 @@ bool is_ignorable(const std::string& name) {
 
 std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
 
+std::atomic<bool> g_allow_nonfinite{false};
+
+// What a tensor is for, in the words of the dtype message.
+std::string role_of(const std::string& name) {
+  if (ends_with(name, "norm.weight") || ends_with(name, "norm.bias")) return "a norm weight";
+  if (name == "model.embed_tokens.weight") return "the token embedding";
+  if (name == "lm_head.weight") return "the lm_head weight";
+  if (ends_with(name, kActClipTensor)) return "the learned activation clipping";
+  if (ends_with(name, ".bias")) return "a linear bias";
+  return "a linear weight";
+}
+
 }  // namespace
+
+void set_nonfinite_weights_allowed(bool allowed) { g_allow_nonfinite = allowed; }
+bool nonfinite_weights_allowed() { return g_allow_nonfinite; }
+
+std::string file_holding(const io::TensorStore& store, const std::string& name) {
+  for (const auto& f : store.files())
+    if (f->find(name) != nullptr) return f->path();
+  return "checkpoint";
+}
+
+void check_checkpoint_dtypes(const io::TensorStore& store, const LlamaConfig& config) {
+  for (const auto& [name, shape] : expected_tensors(config)) {
+    if (!store.contains(name)) continue;  // check_checkpoint names it
+    const std::string& dtype = store.info(name).dtype;
+    if (!io::safetensors_dtype_is_float(dtype))
+      throw InputError(fmt::format("{}: tensor '{}' has dtype {}, expected a floating-point dtype (F32, F16, BF16) for {}",
+                                   file_holding(store, name), name, dtype, role_of(name)));
+  }
+}
+
+// Hugging Face transformers (>= 4.54) ties unconditionally: a stored lm_head.weight is overwritten by the
+// embedding, whatever it holds (transformers PR #42612, which would have kept a differing head, was
+// closed unmerged). A head that differs means the checkpoint contradicts its config - which of the two
+// did the author evaluate? - so it is refused rather than silently dropped; an identical copy (some
+// exporters write one) is harmless and accepted.
+void check_tied_head(const io::TensorStore& store, const LlamaConfig& config, const std::string& config_path) {
+  const std::string head = "lm_head.weight", embed = "model.embed_tokens.weight";
+  if (!config.tie_word_embeddings || !store.contains(head) || !store.contains(embed)) return;
+  const auto& h = store.info(head);
+  const auto& e = store.info(embed);
+  std::string why;
+  if (h.dtype != e.dtype) why = fmt::format("dtype {} vs {}", h.dtype, e.dtype);
+  else if (h.shape != e.shape) why = fmt::format("shape {} vs {}", shape_str(h.shape), shape_str(e.shape));
+  else {
+    const at::Tensor a = store.load(head), b = store.load(embed);
+    if (std::memcmp(a.data_ptr(), b.data_ptr(), h.nbytes()) == 0) return;
+    why = "different values";
+  }
+  throw InputError(fmt::format("{}: tie_word_embeddings is true, but {} also holds an lm_head.weight that differs from "
+                               "model.embed_tokens.weight ({}); set tie_word_embeddings to false to use the stored head, "
+                               "or remove lm_head.weight to tie it to the embedding", config_path,
+                               file_holding(store, head), why));
+}
+
+void check_finite_weight(const at::Tensor& t, const std::string& name, const std::string& file) {
+  if (!at::isFloatingType(t.scalar_type()) || t.numel() == 0) return;
+  // A double-precision sum is finite iff every element is: NaN and Inf propagate, and finite F32/F16/BF16
+  // values cannot overflow a double sum. (An F64 sum can overflow: then the exact count below decides.)
+  if (std::isfinite(t.sum(at::kDouble).item<double>())) return;
+  const at::Tensor flat = t.reshape({-1});
+  const at::Tensor bad = at::logical_not(at::isfinite(flat));
+  const int64_t count = bad.sum().item<int64_t>();
+  if (count == 0) return;
+  int64_t rest = bad.nonzero()[0][0].item<int64_t>();
+  const double value = flat[rest].item<double>();
+  std::vector<int64_t> index(static_cast<size_t>(t.dim()));
+  for (int64_t d = t.dim() - 1; d >= 0; --d) {
+    index[static_cast<size_t>(d)] = rest % t.size(d);
+    rest /= t.size(d);
+  }
+  throw InputError(fmt::format("{}: tensor '{}' has {} non-finite value(s) of {} (first: {} at {}); weights must be "
+                               "finite (--allow-nonfinite loads them anyway)", file, name, count, t.numel(), value,
+                               shape_str(index)));
+}
+
+void check_tokenizer_fits(const Tokenizer& tokenizer, const LlamaConfig& config, const std::string& config_path) {
+  if (tokenizer.vocab_size() <= config.vocab_size) return;  // fewer ids than embedding rows is common (padding)
+  throw InputError(fmt::format("{}: tokenizer ids go up to {}, but the model's vocab_size is {} ({}): ids {} and up "
+                               "have no embedding row; expected the model's own tokenizer", tokenizer.path(),
+                               tokenizer.vocab_size() - 1, config.vocab_size, config_path, config.vocab_size));
+}
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const LlamaConfig& c) {
   const int64_t h = c.hidden_size, ffn = c.intermediate_size;
@@ -109,12 +196,19 @@ LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
   auto store = io::TensorStore::open_dir(dir);
   const auto check = check_checkpoint(store, model.config());
   if (!check.ok()) throw InputError(check.describe(dir));
+  check_checkpoint_dtypes(store, model.config());
+  check_tied_head(store, model.config(), config_path);
 
   for (size_t i = 0; i < model.num_blocks(); ++i) prepare_block_slots(model.block_in_place(i), model.config());
   const auto shared = std::make_shared<const io::TensorStore>(std::move(store));
-  // Streamed: the blocks stay in the store, and named_tensors() then lists only the rest.
-  if (options.stream) model.rest_blocks_in(std::make_shared<BlockStorage>(shared, model.num_blocks(), options.spill_dir));
-  for (auto& [name, slot] : model.named_tensors()) *slot = shared->load(name).to(options.device, options.dtype);
+  // Streamed: the blocks stay in the store (checked as each is read), and named_tensors() lists only the rest.
+  if (options.stream)
+    model.rest_blocks_in(std::make_shared<BlockStorage>(shared, model.num_blocks(), options.spill_dir, options.allow_nonfinite));
+  for (auto& [name, slot] : model.named_tensors()) {
+    const at::Tensor stored = shared->load(name);
+    if (!options.allow_nonfinite) check_finite_weight(stored, name, file_holding(*shared, name));
+    *slot = stored.to(options.device, options.dtype);
+  }
   if (model.config().tie_word_embeddings) model.lm_head = model.embed_tokens;
   return model;
 }

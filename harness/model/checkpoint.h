@@ -27,6 +27,11 @@ struct CheckpointCheck {
 };
 CheckpointCheck check_checkpoint(const io::TensorStore& store, const LlamaConfig& config);
 
+// Whether weights holding NaN or Inf are loaded (research use; `--allow-nonfinite`). The CLI sets this
+// once per process from its runtime options; LoadOptions takes it as its default.
+void set_nonfinite_weights_allowed(bool allowed);
+bool nonfinite_weights_allowed();
+
 struct LoadOptions {
   at::ScalarType dtype = at::kFloat;
   at::Device device = at::kCPU;
@@ -35,10 +40,30 @@ struct LoadOptions {
   // `spill_dir` (host memory when empty).
   bool stream = false;
   std::string spill_dir;
+  // Refuse a weight holding NaN/Inf as it is read (streamed blocks when they are read), naming the tensor.
+  bool allow_nonfinite = nonfinite_weights_allowed();
 };
 
-// Reads config.json, checks every tensor by name and shape (InputError listing missing / unexpected /
-// mis-shaped names), and loads the weights converted to `options`.
+// Strictness beyond names and shapes (issue #29), from headers only: every tensor of the architecture
+// (norms, embeddings, lm_head, linear weights and biases) must be floating point; an I16 norm weight
+// is an InputError naming the file, the tensor, its dtype and its role.
+void check_checkpoint_dtypes(const io::TensorStore& store, const LlamaConfig& config);
+// tie_word_embeddings with an lm_head.weight stored as well: accepted only when the two tensors are
+// bit-identical (InputError naming both otherwise). Reads both tensors only in that rare case.
+void check_tied_head(const io::TensorStore& store, const LlamaConfig& config, const std::string& config_path);
+// InputError "<file>: tensor '<name>' has N non-finite values (first: nan at [i, j]) ..." when a floating
+// tensor holds NaN or Inf. One reduction over a tensor that was just read; the exact count only on failure.
+void check_finite_weight(const at::Tensor& t, const std::string& name, const std::string& file);
+// The safetensors file of `store` that holds `name` (for messages).
+std::string file_holding(const io::TensorStore& store, const std::string& name);
+
+class Tokenizer;
+// A tokenizer whose ids reach past the model's vocab_size (embedding rows) would index past the embedding:
+// InputError naming the tokenizer file, its largest id and vocab_size from `config_path`.
+void check_tokenizer_fits(const Tokenizer& tokenizer, const LlamaConfig& config, const std::string& config_path);
+
+// Reads config.json, checks every tensor by name, shape and dtype (InputError listing missing / unexpected /
+// mis-shaped names), the tied head, and loads the weights converted to `options`, each checked finite.
 LlamaModel load_llama(const std::string& dir, const LoadOptions& options = {});
 
 // Writes config.json and model.safetensors (tensors stored in `storage_dtype`) into `dir`. A streamed

@@ -2,6 +2,7 @@
 
 #include "evaluators/evaluator.h"
 #include "harness/io/files.h"
+#include "harness/model/checkpoint.h"
 #include "harness/model/llama_config.h"
 #include "harness/model/tokenizer.h"
 #include "harness/pipeline/evaluate.h"
@@ -107,6 +108,7 @@ void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::pat
   std::optional<Tokenizer> tokenizer;
   if (const auto tokenizer_path = Tokenizer::find_in(model_dir)) {
     tokenizer = Tokenizer::load(*tokenizer_path);
+    check_tokenizer_fits(*tokenizer, config, (fs::path(model_dir) / "config.json").string());
     result["provenance"]["tokenizer_sha256"] = tokenizer->sha256();
     result["provenance"]["tokenizer"] = {{"kind", tokenizer->kind()},
                                          {"file", fs::path(*tokenizer_path).lexically_relative(model_dir).string()},
