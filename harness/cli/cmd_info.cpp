@@ -56,17 +56,19 @@ void run_info(const InfoOptions& o) {
 
   nlohmann::json tok = nullptr;
   if (m.tokenizer_path) {
-    const auto t = Tokenizer::load(*m.tokenizer_path);
+    const auto t = load_model_tokenizer(m);
     tok = {{"path", t.path()},         {"kind", t.kind()},   {"pieces", t.vocab_size()},
            {"bos_id", t.bos_id()},     {"eos_id", t.eos_id()}, {"adds", t.added_tokens_description()},
            {"sha256", t.sha256()}};
   }
 
   const auto quantization = quant::read_quantization_info(m.dir);
+  const size_t qparams = quantization ? quant::validate_quant_params(m.dir, c, quantization->setting) : 0;
 
   if (o.json) {
     nlohmann::json j = {{"model_dir", m.dir},
                         {"quantization", quantization ? quantization->document : nlohmann::json(nullptr)},
+                        {"quant_params_validated", qparams},
                         {"config", c.to_json()},
                         {"config_sha256", m.config_sha256},
                         {"parameters", c.parameter_count()},
@@ -107,6 +109,9 @@ void run_info(const InfoOptions& o) {
     if (quantization)
       fmt::print("quantized    {} by {} (config {})\n", quantization->setting.str(), quantization->method,
                  quantization->document.value("config", nlohmann::json::object()).dump());
+    if (qparams > 0)
+      fmt::print("quant params {}: {} tensors validated (each names a linear, shapes fit group size {}, scales finite "
+                 "and > 0, zero points finite integers)\n", quant::kQParamsFile, qparams, quantization->setting.group_size);
     if (o.tensors)
       for (const auto& name : store.names()) {
         const auto& t = store.info(name);
@@ -118,6 +123,7 @@ void run_info(const InfoOptions& o) {
                                                : "FAILED (see the error below)");
   }
   if (!check.ok()) throw InputError(check.describe(m.dir));
+  check_checkpoint_dtypes(store, c);
 }
 
 }  // namespace

@@ -6,12 +6,19 @@
 #include "harness/io/tensor_store.h"
 #include "harness/model/checkpoint.h"
 #include "harness/model/tokenizer.h"
+#include "harness/quant/fused_fake_quant_math.h"
 #include "harness/util/errors.h"
+#include "harness/util/input_limits.h"
+#include "harness/util/text.h"
 
+#include <ATen/ATen.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
+#include <map>
 
 namespace fs = std::filesystem;
 
@@ -34,7 +41,76 @@ std::optional<QuantizationInfo> read_quantization_info(const std::string& dir) {
   return info;
 }
 
+namespace {
+
+// "first: <value> at [r, c]" of the first element where `bad` holds, with the count, or "" when none.
+std::string first_bad(const at::Tensor& values, const at::Tensor& bad) {
+  const int64_t count = bad.sum().item<int64_t>();
+  if (count == 0) return "";
+  const at::Tensor at_ = bad.nonzero()[0];
+  std::vector<int64_t> index;
+  for (int64_t d = 0; d < at_.size(0); ++d) index.push_back(at_[d].item<int64_t>());
+  at::Tensor v = values;
+  for (const int64_t i : index) v = v[i];
+  return fmt::format("{} of {} (first: {} at [{}])", count, values.numel(), v.item<double>(), fmt::join(index, ", "));
+}
+
+void check_qparam_values(const io::SafetensorsFile& file, const std::string& name, bool is_scale) {
+  const at::Tensor t = file.load(name).to(at::kDouble);
+  const auto fail = [&](const std::string& what) {
+    return InputError(fmt::format("{}: tensor '{}' has {} {}", file.path(), name, what,
+                                  is_scale ? "scales that are not finite and > 0" : "zero points that are not finite integers"
+                                  " within +-1e4"));
+  };
+  at::Tensor bad = at::logical_not(at::isfinite(t));
+  if (is_scale) bad = bad.logical_or(t.le(0));
+  else bad = bad.logical_or(t.abs().gt(quant::fused::kZeroBound)).logical_or(t.ne(at::round(t)));
+  if (const std::string b = first_bad(t, bad); !b.empty()) throw fail(b);
+}
+
+}  // namespace
+
+size_t validate_quant_params(const std::string& dir, const LlamaConfig& config, const QuantSetting& setting) {
+  const std::string path = (fs::path(dir) / kQParamsFile).string();
+  if (!io::file_exists(path)) return 0;
+  const io::SafetensorsFile file(path);
+  std::map<std::string, std::vector<int64_t>> linears;  // "<linear>" -> [out, in]
+  for (const auto& [name, shape] : expected_tensors(config))
+    if (ends_with(name, "_proj.weight")) linears[name.substr(0, name.size() - 7)] = shape;
+  std::vector<std::string> linear_names;
+  for (const auto& [n, s] : linears) linear_names.push_back(n);
+  std::map<std::string, int> halves;  // a scale and a zero point per linear
+  for (const auto& t : file.tensors()) {
+    const auto bad = [&](const std::string& what) {
+      return InputError(fmt::format("{}: tensor '{}' {}", path, bounded_excerpt(t.name), what));
+    };
+    const bool is_scale = ends_with(t.name, ".weight_scale");
+    if (!is_scale && !ends_with(t.name, ".weight_zero"))
+      throw bad("is not '<linear>.weight_scale' or '<linear>.weight_zero'");
+    const std::string linear = t.name.substr(0, t.name.rfind(".weight_"));
+    const auto it = linears.find(linear);
+    if (it == linears.end()) {
+      const std::string hint = closest_match(linear, linear_names);
+      throw bad(fmt::format("names no linear of this model{}", hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+    }
+    const int64_t out = it->second[0], in = it->second[1];
+    const std::vector<int64_t> want = {out, setting.group_size > 0 ? in / setting.group_size : 1};
+    if (t.shape != want)
+      throw bad(fmt::format("has shape [{}], expected [{}] for a [{}, {}] linear at group size {}", fmt::join(t.shape, ", "),
+                            fmt::join(want, ", "), out, in, setting.group_size));
+    if (!io::safetensors_dtype_is_float(t.dtype)) throw bad(fmt::format("has dtype {}, expected F32, F16 or BF16", t.dtype));
+    check_qparam_values(file, t.name, is_scale);
+    halves[linear] += is_scale ? 1 : 2;
+  }
+  for (const auto& [linear, h] : halves)
+    if (h != 3)
+      throw InputError(fmt::format("{}: '{}' has a {} but no {}", path, linear, h == 1 ? "weight_scale" : "weight_zero",
+                                   h == 1 ? "weight_zero" : "weight_scale"));
+  return file.tensors().size();
+}
+
 void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& setting, const std::string& dir) {
+  validate_quant_params(dir, model.config(), setting);
   apply_activation_quant(model, setting);
   if (!model.config().act_clip) return;
   const auto store = io::TensorStore::open_dir(dir);  // load_llama checked the names and shapes

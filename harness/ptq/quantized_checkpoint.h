@@ -16,6 +16,7 @@
 
 namespace ptq {
 class LlamaModel;
+struct LlamaConfig;
 }
 
 namespace ptq::quant {
@@ -34,8 +35,15 @@ struct QuantizationInfo {
 std::optional<QuantizationInfo> read_quantization_info(const std::string& dir);
 // The activation quantization of a quantized checkpoint in `dir` that `model` was loaded from (its weights
 // are already de-quantized): the setting's quantizers, with the learned clipping the checkpoint holds
-// (config.act_clip: "model.layers.<i>.ptqbench_act_clip").
+// (config.act_clip: "model.layers.<i>.ptqbench_act_clip"). Validates quant_params.safetensors first.
 void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& setting, const std::string& dir);
+
+// Validates <dir>/quant_params.safetensors against the model it sits beside (issue #29): every entry is
+// "<linear>.weight_scale" or "<linear>.weight_zero" of an existing linear, in pairs, floating point, shaped
+// [out_features, in_features / group] ([out_features, 1] per channel) for the setting's group size; scales
+// finite and > 0, zero points finite, integer-valued and within the quantizer's bound. InputError naming
+// the file and the tensor. Returns the number of tensors validated, 0 when there is no such file.
+size_t validate_quant_params(const std::string& dir, const LlamaConfig& config, const QuantSetting& setting);
 
 // Writes model + quant params + quantization.json into out_dir, atomically as a whole: everything goes
 // into a sibling temporary directory that is renamed into place at the end. An existing out_dir is an
