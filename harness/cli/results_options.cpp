@@ -44,11 +44,15 @@ void require_writable_results(const CommonOptions& o, const std::string& command
                                        "(report, ls and export only read it): use a writable --results/--db",
                                        path, what, std::strerror(err), command));
   };
+  // Checked without creating anything: a command refused afterwards (a malformed spec) must leave no
+  // directory behind. Where the results directory does not exist yet, its nearest existing ancestor must
+  // be writable (the directory is created when the first result is written).
   std::error_code ec;
-  std::filesystem::create_directories(o.results_dir, ec);
-  if (ec && io::is_environment_errno(ec.value())) io::throw_write_error(o.results_dir, ec.value());
-  if (ec) throw InputError(fmt::format("--results {}: cannot create the directory ({})", o.results_dir, ec.message()));
-  check(o.results_dir, "the results directory");
+  const std::filesystem::path results = std::filesystem::absolute(o.results_dir, ec);
+  std::filesystem::path existing = results;
+  while (!std::filesystem::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path())
+    existing = existing.parent_path();
+  check(existing.string(), existing == results ? "the results directory" : "the directory that would hold the results");
   const std::string db = o.db_path();
   const std::filesystem::path db_dir = std::filesystem::path(db).parent_path();
   if (std::filesystem::exists(db, ec)) check(db, "the results database");
