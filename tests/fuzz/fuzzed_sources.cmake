@@ -2,7 +2,7 @@
 # targets (tests/fuzz/<target>.cpp, one reader each). scripts/fuzz reads the target list from here.
 set(PTQ_FUZZED_SOURCES
   harness/util/text.cpp harness/util/utf8.cpp harness/util/input_limits.cpp harness/util/json_text.cpp harness/util/strict_json.cpp
-  harness/io/files.cpp harness/io/json_file.cpp harness/io/jsonl.cpp harness/io/sha256.cpp
+  harness/io/files.cpp harness/io/json_file.cpp harness/io/jsonl.cpp harness/io/sha256.cpp harness/io/safetensors_header.cpp
   harness/model/llama_config.cpp harness/data/text_sources.cpp
   harness/model/tokenizers/unicode_text.cpp harness/model/tokenizers/regex_splitter.cpp
   harness/model/tokenizers/bpe_model.cpp harness/model/tokenizers/added_tokens.cpp
@@ -15,4 +15,7 @@ set(PTQ_FUZZ_TARGETS
   fuzz_hf_tokenizer
   fuzz_tiktoken
   fuzz_task_files
-  fuzz_utf8)
+  fuzz_utf8
+  fuzz_json_text
+  fuzz_llama_config
+  fuzz_safetensors_header)
