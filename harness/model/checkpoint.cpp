@@ -92,10 +92,15 @@ void check_tied_head(const io::TensorStore& store, const LlamaConfig& config, co
 
 void check_finite_weight(const at::Tensor& t, const std::string& name, const std::string& file) {
   if (!at::isFloatingType(t.scalar_type()) || t.numel() == 0) return;
-  // A double-precision sum is finite iff every element is: NaN and Inf propagate, and finite F32/F16/BF16
-  // values cannot overflow a double sum. (An F64 sum can overflow: then the exact count below decides.)
-  if (std::isfinite(t.sum(at::kDouble).item<double>())) return;
+  // A double-precision sum of finite F32/F16/BF16 values is finite, NaN and Inf propagate: the sum is
+  // finite iff every element is. In chunks, because sum(dtype=double) casts a copy of its input first
+  // (aminmax has no Half kernel on the CPU in LibTorch 1.13). An F64 sum can overflow: the exact count decides.
+  constexpr int64_t kChunk = int64_t{1} << 20;
   const at::Tensor flat = t.reshape({-1});
+  bool finite = true;
+  for (int64_t i = 0; finite && i < flat.numel(); i += kChunk)
+    finite = std::isfinite(flat.slice(0, i, std::min(i + kChunk, flat.numel())).sum(at::kDouble).item<double>());
+  if (finite) return;
   const at::Tensor bad = at::logical_not(at::isfinite(flat));
   const int64_t count = bad.sum().item<int64_t>();
   if (count == 0) return;
