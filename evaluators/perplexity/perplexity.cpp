@@ -107,8 +107,11 @@ PplResult evaluate_perplexity(const LlamaModel& model, const at::Tensor& ids, co
       const at::Tensor loss = at::cross_entropy_loss(logits[k].narrow(0, 0, opt.seqlen - 1),
                                                      batch[k].narrow(0, 1, opt.seqlen - 1));
       const double l = loss.to(at::kFloat).item<double>();
+      // Non-finite logits come from the model, not from a bug here: weights let through with
+      // --allow-nonfinite, or an fp16 overflow. An input error (exit 2), naming the likely causes.
       if (!std::isfinite(l))
-        throw std::runtime_error(fmt::format("segment {}: loss is {} (numerical overflow? try fp32)", first + k, l));
+        throw InputError(fmt::format("segment {}: loss is {}: the model's outputs are not finite (weights loaded with "
+                                     "--allow-nonfinite, or an fp16 overflow: try --dtype fp32)", first + k, l));
       r.segment_loss.push_back(l);
       loss_sum += l;
     }

@@ -144,7 +144,9 @@ TEST_CASE("NaN and Inf weights are refused at load, resident and streamed; --all
   const auto q = run_ptqbench({"quantize", "--model", m, "--method", "rtn", "--setting", "W4A16", "--out", dir.file("q")});
   check_refused(q, {expected});
   CHECK_FALSE(fs::exists(dir.file("q")));
-
+  // Let through with --allow-nonfinite, the NaN reaches the loss: the model's fault, exit 2, not an
+  // internal error.
+  check_refused(eval(m, {"--allow-nonfinite"}), {"segment 0: loss is nan: the model's outputs are not finite"});
 }
 
 TEST_CASE("--allow-nonfinite loads a checkpoint with NaN weights", "[integration][hostile_weights]") {
