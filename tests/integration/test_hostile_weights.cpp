@@ -95,7 +95,7 @@ TEST_CASE("a norm weight stored as I16 is refused, naming file, tensor, dtype an
   CHECK_FALSE(fs::exists(dir.file("q")));
 }
 
-TEST_CASE("tie_word_embeddings with a different lm_head is refused; an identical copy is accepted", "[integration][hostile_weights]") {
+TEST_CASE("tie_word_embeddings with a different lm_head is refused, an identical copy is accepted", "[integration][hostile_weights]") {
   TempDir dir;
   const std::string conflict = copy_tiny(dir, "conflict");
   set_config(conflict, "tie_word_embeddings", true);  // the tiny model's lm_head differs from its embedding
@@ -121,7 +121,7 @@ TEST_CASE("tie_word_embeddings with a different lm_head is refused; an identical
   CHECK(ppl_tied != ppl_of(eval(tiny_model())));  // the head did change: the comparison can fail
 }
 
-TEST_CASE("NaN and Inf weights are refused at load, resident and streamed; --allow-nonfinite loads them", "[integration][hostile_weights]") {
+TEST_CASE("NaN and Inf weights are refused at load, resident and streamed, and --allow-nonfinite loads them", "[integration][hostile_weights]") {
   TempDir dir;
   const std::string m = copy_tiny(dir, "m");
   rewrite_safetensors(m + "/model.safetensors", [](const std::string& name, const at::Tensor& t) {

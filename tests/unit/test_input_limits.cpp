@@ -25,7 +25,7 @@ TEST_CASE("check_limit names the place, the value, the limit and the variable th
                     Equals("experiment name: 300 exceeds the limit of 200 characters in a name"));
 }
 
-TEST_CASE("PTQBENCH_MAX_<NAME> raises a limit; a malformed override is an input error naming it", "[unit][limits]") {
+TEST_CASE("PTQBENCH_MAX_<NAME> raises a limit, and a malformed override is an input error naming it", "[unit][limits]") {
   ::setenv("PTQBENCH_MAX_LAYERS", "2048", 1);
   CHECK(ptq::limit_value(ptq::Limit::kLayers) == 2048);
   CHECK_NOTHROW(ptq::check_limit(ptq::Limit::kLayers, 2000, "x"));

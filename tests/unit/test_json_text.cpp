@@ -92,7 +92,7 @@ TEST_CASE("parse_json_text refuses numbers beyond a double with their line and c
   CHECK(j[3].get<double>() == 0.5);
 }
 
-TEST_CASE("parse_json_text refuses duplicate keys at any depth when asked; otherwise the last wins",
+TEST_CASE("parse_json_text refuses duplicate keys at any depth when asked, otherwise the last wins",
           "[unit][json_text]") {
   const ptq::JsonTextOptions strict{/*reject_duplicate_keys=*/true};
   CHECK(message_of("{\"name\": \"a\",\n \"name\": \"b\"}", strict) ==
