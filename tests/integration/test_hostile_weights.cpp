@@ -149,7 +149,7 @@ TEST_CASE("NaN and Inf weights are refused at load, resident and streamed, and -
   check_refused(eval(m, {"--allow-nonfinite"}), {"segment 0: loss is nan: the model's outputs are not finite"});
 }
 
-TEST_CASE("--allow-nonfinite loads a checkpoint with NaN weights", "[integration][hostile_weights]") {
+TEST_CASE("a checkpoint with NaN weights loads with --allow-nonfinite", "[integration][hostile_weights]") {
   // A NaN in the embedding row of a token the evaluated text never uses: refused by default; loaded with
   // the flag, and then the perplexity is exactly the original model's.
   TempDir dir;
