@@ -20,6 +20,8 @@
 #include <regex>
 
 using Catch::Matchers::Contains;
+using ptq::test::tiny_model;
+using ptq::test::tiny_data;
 using ptq::test::run_ptqbench;
 using ptq::test::TempDir;
 
@@ -27,8 +29,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string tiny_model() { return ptq::test::source_dir() + "/experiments/models/tiny-llama"; }
-std::string tiny_data() { return ptq::test::source_dir() + "/experiments/data/tiny"; }
 
 std::vector<std::string> eval_args(const std::string& tasks, const std::string& limit) {
   return {"eval", "--model", tiny_model(), "--task", tasks, "--data-dir", tiny_data(), "--limit", limit};

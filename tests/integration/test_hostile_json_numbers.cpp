@@ -15,6 +15,8 @@
 #include <string>
 
 using Catch::Matchers::Contains;
+using ptq::test::tiny_model;
+using ptq::test::tiny_data;
 using ptq::test::run_ptqbench;
 using ptq::test::TempDir;
 
@@ -22,8 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string tiny_model() { return ptq::test::source_dir() + "/experiments/models/tiny-llama"; }
-std::string tiny_data() { return ptq::test::source_dir() + "/experiments/data/tiny"; }
 std::string deep(size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 // A valid experiment file on the tiny model (`plan` accepts it), as text so that a case can put raw JSON

@@ -16,6 +16,7 @@
 #include <functional>
 
 using Catch::Matchers::Contains;
+using ptq::test::tiny_model;
 using ptq::test::CliResult;
 using ptq::test::run_ptqbench;
 using ptq::test::TempDir;
@@ -24,7 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string tiny_model() { return ptq::test::source_dir() + "/experiments/models/tiny-llama"; }
 std::string tiny_wikitext() { return ptq::test::source_dir() + "/experiments/data/tiny/wikitext2"; }
 
 // A writable copy of the tiny model at dir/name.

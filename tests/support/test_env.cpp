@@ -34,6 +34,9 @@ std::string test_data_dir() {
   return (fs::path(PTQ_SOURCE_DIR) / ".." / "shared" / "data").lexically_normal().string();
 }
 
+std::string tiny_model() { return source_dir() + "/experiments/models/tiny-llama"; }
+std::string tiny_data() { return source_dir() + "/experiments/data/tiny"; }
+
 void skip_test(const std::string& why) {
   fmt::print("SKIPPED: {}\n", why);
   std::fflush(stdout);

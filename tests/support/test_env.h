@@ -23,6 +23,9 @@ class TempDir {
 
 // The project's source directory (for files committed with it, e.g. experiments/).
 std::string source_dir();
+// The embedded default model (experiments/models/tiny-llama) and its data (experiments/data/tiny).
+std::string tiny_model();
+std::string tiny_data();
 // $PTQ_TEST_DATA, else <source>/../shared/data.
 std::string test_data_dir();
 // Returns <test data>/<relative>, or skips the test (exit 77) when it is absent.

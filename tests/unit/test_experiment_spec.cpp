@@ -18,14 +18,14 @@
 #include <set>
 
 using Catch::Matchers::Contains;
+using ptq::test::tiny_model;
+using ptq::test::tiny_data;
 using ptq::test::TempDir;
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string tiny_model() { return ptq::test::source_dir() + "/experiments/models/tiny-llama"; }
-std::string tiny_data() { return ptq::test::source_dir() + "/experiments/data/tiny"; }
 
 nlohmann::json valid_spec() {
   return {{"name", "t"},

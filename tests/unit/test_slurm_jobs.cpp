@@ -12,9 +12,10 @@
 
 using Catch::Matchers::Contains;
 
+using ptq::test::tiny_model;
+
 namespace {
 
-std::string tiny_model() { return ptq::test::source_dir() + "/experiments/models/tiny-llama"; }
 
 // Two models of the same checkpoint: "small" with the command's defaults, "big" asking for 4 GPUs.
 nlohmann::json two_model_spec(const nlohmann::json& big_slurm) {
