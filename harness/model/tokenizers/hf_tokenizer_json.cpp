@@ -116,6 +116,11 @@ std::vector<AddedToken> read_added_tokens(const json& j, const std::string& sour
     if (!a.is_object() || !a.contains("id") || !a["id"].is_number_integer() || !a.contains("content") || !a["content"].is_string())
       throw InputError(fmt::format("{}: added_tokens[{}] is {}, expected an object with an integer id and a string "
                                    "content", source, i, bounded_excerpt(a.dump())));
+    // An id sizes the id -> token table: bounded like the vocabulary (found by fuzz_hf_tokenizer, a 60 GB
+    // allocation for one large id).
+    if (a["id"].get<int64_t>() < 0 || a["id"].get<int64_t>() >= limit_value(Limit::kVocabulary))
+      throw InputError(fmt::format("{}: added_tokens[{}].id {} is outside 0..{} (the vocabulary limit)", source, i,
+                                   a["id"].get<int64_t>(), limit_value(Limit::kVocabulary) - 1));
     AddedToken t;
     t.id = a["id"].get<int32_t>();
     t.content = a["content"].get<std::string>();
