@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <stdexcept>
 
 namespace fs = std::filesystem;
 
@@ -81,13 +82,29 @@ TensorStore TensorStore::open_dir(const std::string& dir) {
   return store;
 }
 
+bool TensorStore::contains(const std::string& name) const {
+  return derived_.count(name) > 0 || (where_.count(name) > 0 && hidden_.count(name) == 0);
+}
+
 const TensorInfo& TensorStore::info(const std::string& name) const {
+  if (const auto d = derived_.find(name); d != derived_.end()) return d->second.info;
+  if (hidden_.count(name)) throw InputError(fmt::format("checkpoint has no tensor '{}'", name));
+  return stored_info(name);
+}
+
+at::Tensor TensorStore::load(const std::string& name) const {
+  if (const auto d = derived_.find(name); d != derived_.end()) return d->second.load(*this);
+  if (hidden_.count(name)) throw InputError(fmt::format("checkpoint has no tensor '{}'", name));
+  return load_stored(name);
+}
+
+const TensorInfo& TensorStore::stored_info(const std::string& name) const {
   const auto it = where_.find(name);
   if (it == where_.end()) throw InputError(fmt::format("checkpoint has no tensor '{}'", name));
   return *it->second->find(name);
 }
 
-at::Tensor TensorStore::load(const std::string& name) const {
+at::Tensor TensorStore::load_stored(const std::string& name) const {
   const auto it = where_.find(name);
   if (it == where_.end()) throw InputError(fmt::format("checkpoint has no tensor '{}'", name));
   return it->second->load(name);
@@ -95,10 +112,29 @@ at::Tensor TensorStore::load(const std::string& name) const {
 
 std::vector<std::string> TensorStore::names() const {
   std::vector<std::string> out;
-  out.reserve(where_.size());
-  for (const auto& [name, file] : where_) out.push_back(name);
+  out.reserve(where_.size() + derived_.size());
+  for (const auto& [name, file] : where_)
+    if (!hidden_.count(name)) out.push_back(name);
+  for (const auto& [name, d] : derived_) out.push_back(name);
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::string TensorStore::file_of(const std::string& name) const {
+  const auto d = derived_.find(name);
+  const std::string& stored = d != derived_.end() && !d->second.sources.empty() ? d->second.sources.front() : name;
+  const auto it = where_.find(stored);
+  return it == where_.end() ? "" : it->second->path();
+}
+
+void TensorStore::add_derived(DerivedTensor tensor) {
+  const std::string name = tensor.info.name;
+  if (contains(name)) throw std::logic_error(fmt::format("TensorStore::add_derived: '{}' already exists", name));
+  for (const auto& s : tensor.sources)
+    if (!where_.count(s) || hidden_.count(s))
+      throw std::logic_error(fmt::format("TensorStore::add_derived: source '{}' of '{}' is not a visible stored tensor", s, name));
+  hidden_.insert(tensor.sources.begin(), tensor.sources.end());
+  derived_.emplace(name, std::move(tensor));
 }
 
 uint64_t TensorStore::total_bytes() const {

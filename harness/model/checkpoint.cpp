@@ -51,9 +51,8 @@ void set_nonfinite_weights_allowed(bool allowed) { g_allow_nonfinite = allowed; 
 bool nonfinite_weights_allowed() { return g_allow_nonfinite; }
 
 std::string file_holding(const io::TensorStore& store, const std::string& name) {
-  for (const auto& f : store.files())
-    if (f->find(name) != nullptr) return f->path();
-  return "checkpoint";
+  const std::string file = store.file_of(name);
+  return file.empty() ? "checkpoint" : file;
 }
 
 void check_checkpoint_dtypes(const io::TensorStore& store, const LlamaConfig& config) {
@@ -192,13 +191,26 @@ std::string CheckpointCheck::describe(const std::string& dir) const {
   return fmt::format("{}: checkpoint does not match its config.json: {}", dir, join(parts, "; "));
 }
 
-LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
+namespace {
+
+std::string require_model_dir(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("model directory not found: {}", dir));
   const std::string config_path = (fs::path(dir) / "config.json").string();
   io::require_file(config_path, "model config");
+  return config_path;
+}
+
+}  // namespace
+
+LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
+  require_model_dir(dir);
+  return load_llama(dir, io::TensorStore::open_dir(dir), options);
+}
+
+LlamaModel load_llama(const std::string& dir, io::TensorStore store, const LoadOptions& options) {
+  const std::string config_path = require_model_dir(dir);
   LlamaModel model(LlamaConfig::from_file(config_path));
-  auto store = io::TensorStore::open_dir(dir);
   const auto check = check_checkpoint(store, model.config());
   if (!check.ok()) throw InputError(check.describe(dir));
   check_checkpoint_dtypes(store, model.config());

@@ -65,6 +65,9 @@ void check_tokenizer_fits(const Tokenizer& tokenizer, const LlamaConfig& config,
 // Reads config.json, checks every tensor by name, shape and dtype (InputError listing missing / unexpected /
 // mis-shaped names), the tied head, and loads the weights converted to `options`, each checked finite.
 LlamaModel load_llama(const std::string& dir, const LoadOptions& options = {});
+// The same from a store the caller opened on `dir`, with any derived tensors it was given (a packed GPTQ
+// checkpoint's dequantized weights: ptq/gptq_checkpoint.h open_model_store). Streamed blocks read from it.
+LlamaModel load_llama(const std::string& dir, io::TensorStore store, const LoadOptions& options = {});
 
 // Writes config.json and model.safetensors (tensors stored in `storage_dtype`) into `dir`. A streamed
 // model is written one block at a time, never whole in memory.

@@ -42,10 +42,14 @@ StreamingChoice decide_streaming(const std::string& setting, int64_t weight_byte
 StreamingChoice choose_streaming(const std::string& setting, const std::string& model_dir, c10::Device device,
                                  c10::ScalarType dtype) {
   if (setting == "on" || setting == "off") return decide_streaming(setting, 0, 0);
-  int64_t numel = 0;
-  const io::TensorStore store = io::TensorStore::open_dir(model_dir);  // headers only
-  for (const auto& f : store.files())
-    for (const auto& t : f->tensors()) numel += t.numel();
+  return choose_streaming(setting, io::TensorStore::open_dir(model_dir), device, dtype);  // headers only
+}
+
+StreamingChoice choose_streaming(const std::string& setting, const io::TensorStore& store, c10::Device device,
+                                 c10::ScalarType dtype) {
+  if (setting == "on" || setting == "off") return decide_streaming(setting, 0, 0);
+  int64_t numel = 0;  // what the model will hold: a packed weight counts at its dequantized size
+  for (const auto& name : store.names()) numel += store.info(name).numel();
   const int64_t free = device.is_cuda() ? free_device_bytes(device) : host_available_bytes();
   return decide_streaming(setting, numel * static_cast<int64_t>(c10::elementSize(dtype)), free);
 }

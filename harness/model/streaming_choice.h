@@ -10,6 +10,10 @@
 
 namespace ptq {
 
+namespace io {
+class TensorStore;
+}
+
 struct StreamingChoice {
   bool stream = false;
   std::string reason;  // one line for logs and provenance
@@ -22,6 +26,9 @@ StreamingChoice decide_streaming(const std::string& setting, int64_t weight_byte
 // The same for a checkpoint directory: its weights counted in `dtype` against the free memory of
 // `device` (the host's available memory for the CPU).
 StreamingChoice choose_streaming(const std::string& setting, const std::string& model_dir, c10::Device device,
+                                 c10::ScalarType dtype);
+// The same for an opened store: its tensors as readers see them (a derived tensor at its own size).
+StreamingChoice choose_streaming(const std::string& setting, const io::TensorStore& store, c10::Device device,
                                  c10::ScalarType dtype);
 
 }  // namespace ptq
