@@ -70,13 +70,44 @@ void check_qparam_values(const io::SafetensorsFile& file, const std::string& nam
 
 }  // namespace
 
+namespace {
+
+// "<linear>.weight_g_idx" (GPTQ with act_order and groups: the group of each input column): [in], integers
+// in [0, groups).
+void check_g_idx(const io::SafetensorsFile& file, const io::TensorInfo& t, int64_t in, int64_t groups) {
+  const auto bad = [&](const std::string& what) {
+    return InputError(fmt::format("{}: tensor '{}' {}", file.path(), t.name, what));
+  };
+  if (t.shape != std::vector<int64_t>{in})
+    throw bad(fmt::format("has shape [{}], expected [{}] (the group of each input column)", fmt::join(t.shape, ", "), in));
+  if (io::safetensors_dtype_bits(t.dtype) == 0 || t.dtype == "BOOL")
+    throw bad(fmt::format("has dtype {}, expected an integer or floating-point dtype", t.dtype));
+  const at::Tensor g = file.load(t.name).to(at::kDouble);
+  const at::Tensor wrong = at::logical_not(at::isfinite(g)).logical_or(g.ne(at::round(g))).logical_or(g.lt(0)).logical_or(g.ge(groups));
+  if (const std::string b = first_bad(g, wrong); !b.empty())
+    throw bad(fmt::format("has {} values that are not integer groups in [0, {})", b, groups));
+}
+
+// "model.layers.<i>.ptqbench_act_clip" (CBQ's learned activation clipping, kept beside the scales): the
+// shape expected_tensors gives it, floating point.
+void check_act_clip(const io::SafetensorsFile& file, const io::TensorInfo& t, const std::vector<int64_t>& want) {
+  if (t.shape != want || !io::safetensors_dtype_is_float(t.dtype))
+    throw InputError(fmt::format("{}: tensor '{}' has shape [{}] and dtype {}, expected [{}] floating point (the learned "
+                                 "activation clipping of a block)", file.path(), t.name, fmt::join(t.shape, ", "), t.dtype,
+                                 fmt::join(want, ", ")));
+}
+
+}  // namespace
+
 size_t validate_quant_params(const std::string& dir, const LlamaConfig& config, const QuantSetting& setting) {
   const std::string path = (fs::path(dir) / kQParamsFile).string();
   if (!io::file_exists(path)) return 0;
   const io::SafetensorsFile file(path);
-  std::map<std::string, std::vector<int64_t>> linears;  // "<linear>" -> [out, in]
-  for (const auto& [name, shape] : expected_tensors(config))
+  std::map<std::string, std::vector<int64_t>> linears, act_clips;  // "<linear>" -> [out, in]; act clip -> shape
+  for (const auto& [name, shape] : expected_tensors(config)) {
     if (ends_with(name, "_proj.weight")) linears[name.substr(0, name.size() - 7)] = shape;
+    if (ends_with(name, kActClipTensor)) act_clips[name] = shape;
+  }
   std::vector<std::string> linear_names;
   for (const auto& [n, s] : linears) linear_names.push_back(n);
   std::map<std::string, int> halves;  // a scale and a zero point per linear
@@ -84,9 +115,14 @@ size_t validate_quant_params(const std::string& dir, const LlamaConfig& config, 
     const auto bad = [&](const std::string& what) {
       return InputError(fmt::format("{}: tensor '{}' {}", path, bounded_excerpt(t.name), what));
     };
-    const bool is_scale = ends_with(t.name, ".weight_scale");
-    if (!is_scale && !ends_with(t.name, ".weight_zero"))
-      throw bad("is not '<linear>.weight_scale' or '<linear>.weight_zero'");
+    if (const auto clip = act_clips.find(t.name); clip != act_clips.end()) {
+      check_act_clip(file, t, clip->second);
+      continue;
+    }
+    const bool is_scale = ends_with(t.name, ".weight_scale"), is_g_idx = ends_with(t.name, ".weight_g_idx");
+    if (!is_scale && !is_g_idx && !ends_with(t.name, ".weight_zero"))
+      throw bad("is not '<linear>.weight_scale', '<linear>.weight_zero', '<linear>.weight_g_idx' or a block's "
+                "ptqbench_act_clip");
     const std::string linear = t.name.substr(0, t.name.rfind(".weight_"));
     const auto it = linears.find(linear);
     if (it == linears.end()) {
@@ -94,7 +130,12 @@ size_t validate_quant_params(const std::string& dir, const LlamaConfig& config, 
       throw bad(fmt::format("names no linear of this model{}", hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
     }
     const int64_t out = it->second[0], in = it->second[1];
-    const std::vector<int64_t> want = {out, setting.group_size > 0 ? in / setting.group_size : 1};
+    const int64_t groups = setting.group_size > 0 ? in / setting.group_size : 1;
+    if (is_g_idx) {
+      check_g_idx(file, t, in, groups);
+      continue;
+    }
+    const std::vector<int64_t> want = {out, groups};
     if (t.shape != want)
       throw bad(fmt::format("has shape [{}], expected [{}] for a [{}, {}] linear at group size {}", fmt::join(t.shape, ", "),
                             fmt::join(want, ", "), out, in, setting.group_size));

@@ -41,8 +41,11 @@ void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& se
 // Validates <dir>/quant_params.safetensors against the model it sits beside (issue #29): every entry is
 // "<linear>.weight_scale" or "<linear>.weight_zero" of an existing linear, in pairs, floating point, shaped
 // [out_features, in_features / group] ([out_features, 1] per channel) for the setting's group size; scales
-// finite and > 0, zero points finite, integer-valued and within the quantizer's bound. InputError naming
-// the file and the tensor. Returns the number of tensors validated, 0 when there is no such file.
+// finite and > 0, zero points finite, integer-valued and within the quantizer's bound. Also accepted:
+// "<linear>.weight_g_idx" (GPTQ act_order with groups: [in_features] integers in [0, groups)) and
+// "model.layers.<i>.ptqbench_act_clip" (CBQ's learned clipping: the shape expected_tensors gives it).
+// InputError naming the file and the tensor. Returns the number of tensors validated, 0 when there is no
+// such file.
 size_t validate_quant_params(const std::string& dir, const LlamaConfig& config, const QuantSetting& setting);
 
 // Writes model + quant params + quantization.json into out_dir, atomically as a whole: everything goes

@@ -282,3 +282,28 @@ TEST_CASE("quantize --stream on writes the checkpoint --stream off writes, byte 
   CHECK(bad.exit_code != 0);
   CHECK_THAT(bad.err, Contains("--stream"));
 }
+
+TEST_CASE("quantize gptq with act_order and groups, then eval: its weight_g_idx qparams are accepted",
+          "[integration][quantize]") {
+  // Regression: validate_quant_params refused "<linear>.weight_g_idx", which GPTQ writes with act_order and
+  // dynamic groups, so that the checkpoint `quantize` had just written could not be evaluated.
+  TempDir dir;
+  const std::string src = ptq::test::source_dir();
+  const std::string model = src + "/experiments/models/tiny-llama", data = src + "/experiments/data/tiny/wikitext2";
+  const auto q = run_ptqbench({"quantize", "--model", model, "--method", "gptq", "--setting", "W4A16g32", "--calib-data",
+                               data, "--nsamples", "4", "--seqlen", "64", "--config", "{\"act_order\": true}", "--out",
+                               dir.file("q"), "--no-cache"});
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  const ptq::io::SafetensorsFile qparams(dir.file("q/quant_params.safetensors"));
+  const auto* g_idx = qparams.find("model.layers.0.self_attn.q_proj.weight_g_idx");
+  REQUIRE(g_idx != nullptr);
+  CHECK(g_idx->shape == std::vector<int64_t>{256});
+  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "64",
+                               "--limit", "2", "--json", "--no-cache"});
+  INFO(e.err);
+  CHECK(e.exit_code == 0);
+  const auto info = run_ptqbench({"info", dir.file("q")});
+  INFO(info.err);
+  CHECK(info.exit_code == 0);
+}
