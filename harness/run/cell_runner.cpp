@@ -7,6 +7,7 @@
 #include "harness/model/tokenizer.h"
 #include "harness/pipeline/evaluate.h"
 #include "harness/pipeline/quantize.h"
+#include "harness/ptq/packed_size.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/run/fingerprint.h"
 #include "harness/run/matrix_runner.h"
@@ -139,6 +140,9 @@ void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::pat
   const pipeline::Quantized quantized = pipeline::quantize(loaded.model, method, request);
   timing["quantize_s"] = quantized.seconds;
   if (method.method) result["method_summary"] = quantized.report.summary;
+  // The size on disk of the GPTQ-packed export of what was just quantized (the model's config after the
+  // method: LET's biases count), for reports' bits/w; FP cells record float16 (16 bits per weight).
+  result["size"] = quant::packed_size_json(loaded.model.config(), setting);
 
   pipeline::EvaluateOptions eo;
   eo.progress = options.progress;

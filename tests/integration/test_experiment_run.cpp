@@ -138,6 +138,16 @@ TEST_CASE("a killed matrix resumes with only the missing cells", "[integration][
   CHECK(ptq::test::read_text(f.run_dir(ids[0]) + "/result.json") == first_result);  // not run again
   for (const auto& id : ids) CHECK(fs::exists(f.run_dir(id) + "/DONE"));
   CHECK_THAT(r.out, Contains("| W16A16 ") && Contains("| W4A16  ") && Contains("| W8A8   "));
+  // Each cell records its size on disk in the GPTQ-packed export (issue #30). The random model (hidden 64,
+  // intermediate 96, q_dim 64, kv_dim 32, 2 layers) at 4 bits per channel, per layer: q, o 8*64*4 + 8*4 +
+  // 64*2 + 64*4 = 2464 each, k, v 8*32*4 + 4*4 + 32*2 + 64*4 = 1360 each, gate, up 8*96*4 + 12*4 + 96*2 +
+  // 64*4 = 3568 each, down 12*64*4 + 8*4 + 64*2 + 96*4 = 3616: 18 400 bytes for 30 720 weights.
+  const auto w4 = ptq::io::read_json_file(f.run_dir(ids[2]) + "/result.json").at("size");
+  CHECK(w4.at("size_kind") == "gptq_packed");
+  CHECK(w4.at("quantized_linear_bytes") == 2 * 18400);
+  CHECK(w4.at("bits_per_weight").get<double>() == Approx(18400.0 * 8 / 30720));  // 4.79
+  CHECK(ptq::io::read_json_file(f.run_dir(ids[0]) + "/result.json").at("size").at("bits_per_weight") == 16);
+  CHECK_THAT(r.out, Contains("| W4A16   |   4.79 |"));  // the report's bits/w column
 
   // Everything is DONE now: a third run only reports.
   const auto again = run_ptqbench({"run", spec, "--results", f.dir.file("results"), "--no-cache"});

@@ -89,6 +89,9 @@ TEST_CASE("ingest upserts every result file, ingesting twice changes nothing", "
   CHECK(db.db().execAndGet("SELECT error FROM runs WHERE status = 'failed'").getString() == "cuda out of memory");
   CHECK(db.db().execAndGet("SELECT value FROM metrics m JOIN runs r USING (run_id) WHERE r.label = 'omniquant' "
                            "AND r.calib_seed = 3 AND m.metric = 'wikitext2_ppl'").getDouble() == 5.74);
+  // A run's size on disk (issue #30) is in its result JSON, queryable without a column of its own.
+  CHECK(db.db().execAndGet("SELECT json_extract(result_json, '$.size.packed_bytes') FROM runs WHERE label = 'rtn' "
+                           "AND setting = 'W4A16'").getInt64() == 3770777600);
   const auto before = metric_rows(db);
   db.ingest(dir.file("results"));
   CHECK(metric_rows(db) == before);
