@@ -50,6 +50,12 @@ json limit_of(const ExportCell& c, const std::string& metric) {
   return limit > 0 ? json(limit) : json(nullptr);
 }
 
+// A number of the run's "size" (ptq/packed_size.h); null for runs that recorded none (before issue #30).
+json size_field(const ExportCell& c, const char* key) {
+  const json& size = c.result.contains("size") ? c.result["size"] : json();
+  return size.is_object() && size.contains(key) && size[key].is_number() ? size[key] : json(nullptr);
+}
+
 json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 Values row(const ExportCell& c, const ExportMetric& m, const std::map<PaperKey, PaperValue>& papers) {
@@ -63,7 +69,8 @@ Values row(const ExportCell& c, const ExportMetric& m, const std::map<PaperKey, 
           size.total > 0 ? json(size.total) : json(nullptr), limit_of(c, m.name), unit_of(m.name),
           m.higher_is_better ? json(*m.higher_is_better) : json(nullptr),
           has_paper ? json(p->second.value) : json(nullptr), has_paper ? json(p->second.paper) : json(nullptr),
-          has_paper ? json(p->second.table) : json(nullptr)};
+          has_paper ? json(p->second.table) : json(nullptr), size_field(c, "effective_bits_per_weight"),
+          size_field(c, "packed_bytes")};
 }
 
 std::vector<Values> rows(store::ResultsDb& db, const std::vector<ExportCell>& cells) {
@@ -89,7 +96,8 @@ std::string csv_value(const json& v) {
 const std::vector<std::string>& export_columns() {
   static const std::vector<std::string> columns = {
       "run_id", "experiment", "model", "paper_model", "setting", "method", "label", "seed", "task", "metric",
-      "value", "stderr", "n", "n_total", "limit", "unit", "higher_is_better", "paper_value", "paper", "paper_table"};
+      "value", "stderr", "n", "n_total", "limit", "unit", "higher_is_better", "paper_value", "paper", "paper_table",
+      "effective_bits_per_weight", "packed_bytes"};
   return columns;
 }
 

@@ -20,7 +20,8 @@ class ResultsDb;
 namespace ptq::report {
 
 // run_id, experiment, model, paper_model, setting, method, label, seed, task, metric, value, stderr, n,
-// n_total, limit, unit, higher_is_better, paper_value, paper, paper_table.
+// n_total, limit, unit, higher_is_better, paper_value, paper, paper_table, effective_bits_per_weight,
+// packed_bytes (the run's size on disk in the GPTQ-packed export, ptq/packed_size.h; empty before issue #30).
 const std::vector<std::string>& export_columns();
 
 // Rows of every cell (paper numbers looked up in `db`, per experiment, as reports do).

@@ -107,7 +107,9 @@ std::string ours_cell(const ReportTable& t, const Row& r, const Column& col, con
 }
 
 std::string main_table(const ReportTable& t, const Layout& l) {
-  std::string s = "<table>\n<tr><th class=\"l\">Setting</th><th class=\"l\">Method</th>";
+  const bool bits = has_bits_column(t);  // after the setting it describes
+  std::string s = std::string("<table>\n<tr><th class=\"l\">Setting</th>") + (bits ? "<th>bits/w</th>" : "") +
+                  "<th class=\"l\">Method</th>";
   for (size_t ci = 0; ci < l.cols.size(); ++ci) {
     s += fmt::format("<th>{}</th>", html_escape(column_title(t, l.cols[ci])));
     if (l.paper[ci]) s += "<th>paper</th><th>&Delta;</th>";
@@ -116,8 +118,10 @@ std::string main_table(const ReportTable& t, const Layout& l) {
   for (size_t i = 0; i < t.rows.size(); ++i) {
     const Row& r = t.rows[i];
     const bool first = i == 0 || t.rows[i - 1].setting != r.setting;
-    s += fmt::format("<tr{}><td class=\"l\">{}</td><td class=\"l\">{}</td>", first && i > 0 ? " class=\"group\"" : "",
-                     first ? html_escape(r.setting) : "", html_escape(r.title()));
+    s += fmt::format("<tr{}><td class=\"l\">{}</td>{}<td class=\"l\">{}</td>", first && i > 0 ? " class=\"group\"" : "",
+                     first ? html_escape(r.setting) : "",
+                     bits ? fmt::format("<td>{}</td>", first ? html_escape(bits_text(t, r.setting)) : "") : "",
+                     html_escape(r.title()));
     for (size_t ci = 0; ci < l.cols.size(); ++ci) {
       const CellText c = cell_text(r, i, l, ci);
       s += ours_cell(t, r, l.cols[ci], c);
@@ -175,6 +179,7 @@ std::string notes(const ReportTable& t, const Layout& l) {
   if (!t.average_note.empty()) n.push_back(html_escape(t.average_note));
   if (const auto b = best_note(t, l, html_marks()); !b.empty()) n.push_back(b);
   if (const auto s = sizes_note(t); !s.empty()) n.push_back(s);
+  if (const auto b = bits_note(t, html_escape); !b.empty()) n.push_back(b);
   return "<p class=\"note\">" + join(n, "; ") + ".</p>\n";
 }
 

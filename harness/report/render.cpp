@@ -68,6 +68,13 @@ std::string best_vs_next_p(const ReportTable& t, const Row& r, const Column& c) 
   return it != t.best_tests.end() && it->second.best == r.label ? csv_number(it->second.test.p) : "";
 }
 
+// effective_bits_per_weight,bits_theoretical of a setting on a model (ReportTable::sizes); empty when not recorded.
+std::string size_fields(const ReportTable& t, const std::string& setting, const std::string& model) {
+  const auto it = t.sizes.find({setting, model});
+  if (it == t.sizes.end() || !it->second.has()) return ",";
+  return csv_number(it->second.bits_per_weight) + "," + (it->second.theoretical ? "true" : "false");
+}
+
 }  // namespace
 
 Format parse_format(const std::string& name) {
@@ -104,6 +111,8 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
   out += "\n\n";
   std::vector<std::string> header = {"Setting", "Method"};
   std::vector<bool> right = {false, false};
+  const bool bits = has_bits_column(t);  // after the setting it describes
+  if (bits) header.insert(header.begin() + 1, "bits/w"), right.insert(right.begin() + 1, true);
   for (size_t ci = 0; ci < l.cols.size(); ++ci) {
     header.push_back(column_title(t, l.cols[ci]));
     right.push_back(true);
@@ -117,6 +126,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
     const Row& r = t.rows[i];
     const bool first = i == 0 || t.rows[i - 1].setting != r.setting;
     std::vector<std::string> cells = {first ? r.setting : "", r.title()};
+    if (bits) cells.insert(cells.begin() + 1, first ? bits_text(t, r.setting) : "");
     for (size_t ci = 0; ci < l.cols.size(); ++ci) {
       const CellText c = cell_text(r, i, l, ci);
       std::string ours = c.mean.empty() ? "-" : (c.bold ? "**" + c.mean + "**" : c.mean);
@@ -143,6 +153,7 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
   if (!t.average_note.empty()) notes.push_back(t.average_note);
   notes.push_back("perplexity: lower is better; accuracies in %; bold: best per setting");
   if (const std::string best = best_note(t, l, markdown_marks()); !best.empty()) notes.push_back(best);
+  if (bits) notes.push_back(bits_note(t, [](const std::string& x) { return x; }));
   out += "\n" + join(notes, "; ") + ".\n";
 
   if (!t.costs.empty()) out += markdown_costs(t);
@@ -157,7 +168,8 @@ std::string render_markdown(const ReportTable& t, const RenderOptions& o) {
 std::string render_latex(const ReportTable& t, const RenderOptions& o) {
   const Layout l = layout(t, o);
   size_t ncols = 0;
-  std::string spec = "ll";
+  const bool bits = has_bits_column(t);  // a column after the setting it describes
+  std::string spec = bits ? "lrl" : "ll";
   for (size_t ci = 0; ci < l.cols.size(); ++ci) {
     spec += l.paper[ci] ? "rrr" : "r";
     ncols += l.paper[ci] ? 3 : 1;
@@ -168,9 +180,9 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
   out += fmt::format("\\caption{{{}: perplexity (lower is better) and zero-shot accuracy (\\%).}}\n", latex_escape(t.experiment));
   out += fmt::format("\\begin{{tabular}}{{{}}}\n\\toprule\n", spec);
   // Model header row spanning each model's columns.
-  std::string models_row = " & ";
+  std::string models_row = bits ? " &  & " : " & ";
   std::string rules;
-  size_t col = 3;
+  size_t col = bits ? 4 : 3;
   for (const auto& m : t.models) {
     size_t span = 0;
     for (size_t ci = 0; ci < l.cols.size(); ++ci)
@@ -181,7 +193,7 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
     col += span;
   }
   out += models_row + " \\\\\n" + rules + "\n";
-  std::string header = "Setting & Method";
+  std::string header = bits ? "Setting & bits/w & Method" : "Setting & Method";
   for (size_t ci = 0; ci < l.cols.size(); ++ci) {
     header += " & " + latex_escape(metric_title(l.cols[ci].second));
     if (l.paper[ci]) header += " & paper & $\\Delta$";
@@ -191,7 +203,9 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
     const Row& r = t.rows[i];
     const bool first = i == 0 || t.rows[i - 1].setting != r.setting;
     if (first && i > 0) out += "\\midrule\n";
-    std::string line = (first ? latex_escape(r.setting) : "") + " & " + latex_escape(r.title());
+    std::string line = (first ? latex_escape(r.setting) : "") + " & ";
+    if (bits) line += (first ? bits_text(t, r.setting) : "") + " & ";
+    line += latex_escape(r.title());
     for (size_t ci = 0; ci < l.cols.size(); ++ci) {
       const CellText c = cell_text(r, i, l, ci);
       std::string ours = c.mean.empty() ? "--" : (c.bold ? "\\textbf{" + c.mean + "}" : c.mean);
@@ -211,6 +225,7 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
   if (const std::string partial = partial_note(t, latex_marks()); !partial.empty()) notes.push_back(partial);
   if (!t.average_note.empty()) notes.push_back(latex_escape(t.average_note));
   if (const std::string best = best_note(t, l, latex_marks()); !best.empty()) notes.push_back(best);
+  if (bits) notes.push_back(bits_note(t, latex_escape));
   if (!notes.empty()) out += "\\\\[2pt]{\\footnotesize " + join(notes, "; ") + ".}\n";
   out += "\\end{table}\n";
   (void)ncols;
@@ -220,7 +235,7 @@ std::string render_latex(const ReportTable& t, const RenderOptions& o) {
 std::string render_csv(const std::vector<ReportTable>& tables) {
   std::string out =
       "experiment,model,paper_model,setting,method,metric,value,std,n,paper_value,paper_verified,paper,delta,"
-      "paper_reimplementation,stderr,n_docs,n_docs_total,best_vs_next_p\n";
+      "paper_reimplementation,stderr,n_docs,n_docs_total,best_vs_next_p,effective_bits_per_weight,bits_theoretical\n";
   for (const auto& t : tables) {
     for (const auto& r : t.rows)
       for (const auto& m : t.models)
@@ -237,7 +252,7 @@ std::string render_csv(const std::vector<ReportTable>& tables) {
                        hp ? csv_field(p->second.paper) : "", hp && s.has() ? csv_number(s.mean - p->second.value) : "",
                        hp ? (p->second.reimplementation ? "true" : "false") : "", csv_number(s.stderr_value),
                        s.docs > 0 ? std::to_string(s.docs) : "", s.docs_total > 0 ? std::to_string(s.docs_total) : "",
-                       best_vs_next_p(t, r, c)},
+                       best_vs_next_p(t, r, c), size_fields(t, r.setting, m)},
                       ",") + "\n";
         }
     for (const auto& c : t.costs)
@@ -246,7 +261,7 @@ std::string render_csv(const std::vector<ReportTable>& tables) {
         if (!s.has()) continue;
         out += join({csv_field(t.experiment), csv_field(c.model), csv_field(t.paper_model.at(c.model)), csv_field(c.setting),
                      csv_field(c.label), name, csv_number(s.mean), csv_number(s.std), std::to_string(s.n), "", "", "", "", "",
-                     "", "", "", ""},
+                     "", "", "", "", ","},
                     ",") + "\n";
       }
   }

@@ -244,6 +244,15 @@ void add_eval_size(const std::vector<std::pair<double, EvalSize>>& runs, Stat& s
   if (finite > 0) s.stderr_value = sum / finite;
 }
 
+// A run's "size" (ptq/packed_size.h) as the size of its setting on its model; the first run that has one
+// gives it (every method stores the same weights at one setting).
+void add_size(const nlohmann::json& size, const std::string& setting, const std::string& model, ReportTable& t) {
+  if (!size.is_object() || t.sizes.count({setting, model})) return;
+  const nlohmann::json bits = size.value("effective_bits_per_weight", size.value("bits_per_weight", nlohmann::json()));
+  if (!bits.is_number()) return;
+  t.sizes[{setting, model}] = {bits.get<double>(), size.value("size_kind", "") == "theoretical"};
+}
+
 Collected collect_runs(store::ResultsDb& db, const std::string& experiment, ReportTable& t) {
   Collected c;
   SQLite::Statement runs(db.db(), R"sql(
@@ -251,7 +260,8 @@ SELECT run_id, cell_index, model_id, paper_model, setting, method, label, paper_
        quantize_s, total_s, peak_rss_gb, peak_gpu_gb, numerics,
        COALESCE(json_extract(result_json, '$.cell.paper_row'), label = method),
        COALESCE(json_extract(result_json, '$.details'), 'null'), COALESCE(json_extract(result_json, '$.cell.zeroshot_average'), 'null'),
-       COALESCE(json_extract(result_json, '$.provenance.environment'), 'null')
+       COALESCE(json_extract(result_json, '$.provenance.environment'), 'null'),
+       COALESCE(json_extract(result_json, '$.size'), 'null')
 FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
   runs.bind(1, experiment);
   SQLite::Statement mq(db.db(), "SELECT metric, value, stderr, n FROM metrics WHERE run_id = ? ORDER BY metric");
@@ -287,6 +297,7 @@ FROM runs WHERE experiment = ? ORDER BY cell_index, run_id)sql");
       c.other_average_tasks.insert(average.get<std::vector<std::string>>());
     }
     add_metrics_of_run(mq, run_id, key, model, json_column(16), average, c);
+    add_size(json_column(19), setting, model, t);
   }
   return c;
 }

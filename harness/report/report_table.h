@@ -52,6 +52,15 @@ struct Row {
   std::string title() const { return is_fp() ? "FP" : label == method ? paper_method : label; }
 };
 
+// What a setting's weights take on disk for one model, as its runs recorded it (result "size",
+// harness/ptq/packed_size.h): bits per linear weight in the GPTQ-packed export, scales, zero points and
+// g_idx included (the linears a width kept in float16 count 16 bits).
+struct StoredSize {
+  double bits_per_weight = NAN;
+  bool theoretical = false;  // no packed layout at these bits (5, 6, 7): the theoretical size
+  bool has() const { return std::isfinite(bits_per_weight); }
+};
+
 struct CostRow {
   std::string setting, label, title, model;
   Stat quantize_s, total_s, peak_rss_gb, peak_gpu_gb;
@@ -69,6 +78,9 @@ struct ReportTable {
   std::vector<std::string> metrics;     // canonical order
   std::vector<Row> rows;                // grouped by setting (FP first), methods in plan order
   std::vector<CostRow> costs;
+  // (setting, model) -> its size on disk, from the first ok run that recorded one (runs before issue #30
+  // have none: then the tables have no bits/w column).
+  std::map<std::pair<std::string, std::string>, StoredSize> sizes;
   std::vector<std::string> failures;    // "label setting model: error" of failed runs
   std::vector<std::string> numerics;    // what decided the digits of the ok runs (util/numerics.h summaries)
   std::vector<std::string> provenance;  // distinct machines/builds of the ok runs (report/provenance_summary.h)

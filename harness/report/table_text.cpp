@@ -192,6 +192,46 @@ std::vector<std::string> paper_notes(const ReportTable& t, const Layout& l, cons
   return notes;
 }
 
+bool has_bits_column(const ReportTable& t) { return !t.sizes.empty(); }
+
+namespace {
+
+// One model's figure for a setting, as the column prints it.
+std::string bits_of(const ReportTable& t, const std::string& setting, const std::string& model) {
+  const auto it = t.sizes.find({setting, model});
+  if (it == t.sizes.end() || !it->second.has()) return "-";
+  const double b = it->second.bits_per_weight;
+  if (b == 16 && !it->second.theoretical) return "16";
+  return it->second.theoretical ? "(" + fmt_num(b, 2) + ")" : fmt_num(b, 2);
+}
+
+// Whether two models of the table print different figures for one setting.
+bool bits_differ(const ReportTable& t) {
+  for (const auto& r : t.rows)
+    for (const auto& m : t.models)
+      if (bits_of(t, r.setting, m) != bits_of(t, r.setting, t.models.front())) return true;
+  return false;
+}
+
+}  // namespace
+
+std::string bits_text(const ReportTable& t, const std::string& setting) {
+  std::vector<std::string> per_model;
+  for (const auto& m : t.models) per_model.push_back(bits_of(t, setting, m));
+  if (per_model.empty()) return "-";
+  const bool same = std::all_of(per_model.begin(), per_model.end(), [&](const std::string& x) { return x == per_model[0]; });
+  return same ? per_model[0] : join(per_model, " / ");
+}
+
+std::string bits_note(const ReportTable& t, const std::function<std::string(const std::string&)>& esc) {
+  if (!has_bits_column(t)) return "";
+  std::string note = "bits/w: bits per linear weight as the GPTQ-packed export stores them (scales, zero points and "
+                     "g_idx included, linears kept in float16 at 16)";
+  const bool theoretical = std::any_of(t.sizes.begin(), t.sizes.end(), [](const auto& s) { return s.second.theoretical; });
+  if (theoretical) note += ", in parentheses the theoretical size where the bits have no packed layout";
+  if (bits_differ(t)) note += ", a / b: per model in column order";
+  return esc(note);
+}
 
 std::vector<std::pair<std::string, Stat>> evaluation_sizes(const ReportTable& t, bool partial_only) {
   std::set<std::tuple<size_t, int64_t, int64_t>> seen;  // (column order, docs, total)

@@ -73,6 +73,13 @@ std::string partial_note(const ReportTable& t, const MarkStyle& style);
 // "≈: not significantly better than the runner-up (paired test on per-example results, p ≥ 0.05)", naming
 // the tests behind the marks shown; empty when no cell is marked.
 std::string best_note(const ReportTable& t, const Layout& l, const MarkStyle& style);
+// The "bits/w" column (issue #30): present when some run of the table recorded its size on disk
+// (ReportTable::sizes). A setting's text: "4.25" (GPTQ-packed, scales, zero points and g_idx included),
+// "(6.07)" (theoretical: no packed layout at these bits), "16" (float16), "-" (not recorded); "4.25 / 4.13"
+// when the table's models differ, in column order. The note under the table says what the figure counts.
+bool has_bits_column(const ReportTable& t);
+std::string bits_text(const ReportTable& t, const std::string& setting);
+std::string bits_note(const ReportTable& t, const std::function<std::string(const std::string&)>& esc);
 // One (metric, Stat) per distinct evaluation size of each metric, in column order (only partial ones when
 // `partial_only`): what the notes on documents and segments list.
 std::vector<std::pair<std::string, Stat>> evaluation_sizes(const ReportTable& t, bool partial_only);

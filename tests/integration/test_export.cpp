@@ -260,6 +260,12 @@ TEST_CASE("export csv and jsonl: a row per (run, metric) with paper numbers, quo
   CHECK(find("fp", "", "piqa")[col["paper_value"]].empty());  // no paper reports it
   CHECK(find("omniquant", "3", "piqa")[col["value"]] == "77.5");
   CHECK(find("rtn \"minmax\", per-channel", "", "wikitext2_ppl")[col["value"]] == "6.5");  // quoted, read back whole
+  // The run's size on disk (result_fixtures.cpp: LLaMA-2-7B at 4 bits per channel, GPTQ-packed); none
+  // recorded by the odd run.
+  CHECK(std::stod(omni[col["effective_bits_per_weight"]]) == 101436160.0 * 8 / 202375168);
+  CHECK(omni[col["packed_bytes"]] == "3770777600");
+  CHECK(find("fp", "", "piqa")[col["effective_bits_per_weight"]] == "16");
+  CHECK(find("rtn \"minmax\", per-channel", "", "wikitext2_ppl")[col["packed_bytes"]].empty());
 
   // JSON lines: the same rows, typed.
   REQUIRE(run_ptqbench({"export", "--format", "jsonl", "--results", results, "-o", dir.file("out/all.jsonl")}).exit_code == 0);
@@ -275,6 +281,8 @@ TEST_CASE("export csv and jsonl: a row per (run, metric) with paper numbers, quo
   REQUIRE(odd_row != objs.end());
   CHECK((*odd_row)["seed"].is_null());
   CHECK((*odd_row)["paper_value"].is_null());
+  CHECK((*odd_row)["packed_bytes"].is_null());
+  CHECK(objs[0]["packed_bytes"] == 13476831232);  // FP's first metric: the model in float16
   CHECK(files_under(dir.file("out")) == std::vector<std::string>{"all.jsonl", "results.csv"});  // no temp files left
 }
 

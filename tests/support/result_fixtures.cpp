@@ -47,6 +47,7 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
     result["timing"] = {{"data_s", 0.5}, {"load_s", 0.5}, {"quantize_s", r.quantize_s}, {"eval_s", {{"wikitext2", 3.0}}},
                         {"total_s", r.total_s}};
     result["memory"] = {{"peak_rss_gb", r.peak_rss_gb}, {"peak_gpu_gb", nullptr}};
+    if (!r.size.is_null()) result["size"] = r.size;
   }
   const fs::path dir = fs::path(results_dir) / "runs" / run_id;
   fs::create_directories(dir);
@@ -63,21 +64,33 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& r) {
 
 std::string write_golden_fixture(const std::string& results_dir) {
   const std::string path = (fs::path(results_dir) / "papers.json").string();
+  // LLaMA-2-7B (hidden 4096, intermediate 11008, 32 layers, vocab 32000) on disk. Float16: 6 738 415 616
+  // parameters, 13 476 831 232 bytes. 4-bit per channel, per layer: q/k/v/o 4 x (512*4096*4 + 512*4 +
+  // 4096*2 + 4096*4) = 4 x 8 415 232, gate/up 2 x (512*11008*4 + 1376*4 + 11008*2 + 4096*4) = 2 x 22 588 288,
+  // down 1376*4096*4 + 512*4 + 4096*2 + 11008*4 = 22 598 656: 101 436 160 bytes for 202 375 168 weights,
+  // 4.0098 bits each; with the float16 embeddings, head and norms 3 770 777 600 bytes.
+  const nlohmann::json fp16_size = {{"bits_per_weight", 16},       {"effective_bits_per_weight", 16},
+                                    {"packed_bytes", 13476831232}, {"fp16_bytes", 13476831232},
+                                    {"packable", false},           {"size_kind", "float16"}};
+  const double w4 = 101436160.0 * 8 / 202375168;
+  const nlohmann::json w4_size = {{"bits_per_weight", w4},        {"effective_bits_per_weight", w4},
+                                  {"packed_bytes", 3770777600},   {"fp16_bytes", 13476831232},
+                                  {"packable", true},             {"size_kind", "gptq_packed"}};
   FakeRun fp;
   fp.papers = {path};  // copied into every run below
-  fp.setting = "W16A16", fp.method = "fp", fp.paper_method = "FP16", fp.index = 0;
+  fp.setting = "W16A16", fp.method = "fp", fp.paper_method = "FP16", fp.index = 0, fp.size = fp16_size;
   fp.metrics = {{"wikitext2_ppl", 5.4721}, {"c4_ppl", 6.9734}, {"piqa", 78.07}, {"piqa_acc", 78.07}, {"zeroshot_avg", 64.9}};
   write_fake_run(results_dir, fp);
 
   FakeRun rtn = fp;
   rtn.setting = "W4A16", rtn.method = "rtn", rtn.paper_method = "RTN", rtn.index = 1;
   rtn.metrics = {{"wikitext2_ppl", 6.1157}, {"c4_ppl", 7.7201}, {"piqa", 76.5}, {"zeroshot_avg", 62.0}};
-  rtn.quantize_s = 2.5, rtn.total_s = 30;
+  rtn.quantize_s = 2.5, rtn.total_s = 30, rtn.size = w4_size;
   write_fake_run(results_dir, rtn);
 
   for (int64_t seed : {2, 3}) {  // two calibration seeds: mean 5.72, sample std 0.0283
     FakeRun omni = fp;
-    omni.setting = "W4A16", omni.method = "omniquant", omni.paper_method = "OmniQuant", omni.seed = seed;
+    omni.setting = "W4A16", omni.method = "omniquant", omni.paper_method = "OmniQuant", omni.seed = seed, omni.size = w4_size;
     omni.index = 2 + (seed - 2);
     omni.metrics = {{"wikitext2_ppl", seed == 2 ? 5.70 : 5.74}, {"c4_ppl", seed == 2 ? 7.20 : 7.30},
                     {"piqa", seed == 2 ? 77.0 : 77.5}, {"zeroshot_avg", seed == 2 ? 63.0 : 63.4}};

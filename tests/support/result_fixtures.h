@@ -29,6 +29,7 @@ struct FakeRun {
   std::optional<bool> paper_row;              // the cell's "paper_row" (unset: absent, as in older cells)
   int64_t n = 100;                            // every metric's n
   nlohmann::json details = nlohmann::json::object();  // merged into result.json "details" (task -> {n, n_total})
+  nlohmann::json size;  // result.json "size" (ptq/packed_size.h) of an ok run; null: absent, as before issue #30
 };
 
 // Per-example log records (store/sample_log.h) for FakeRun::samples: zero-shot documents, `correct` 1 right
@@ -41,7 +42,8 @@ std::string write_fake_run(const std::string& results_dir, const FakeRun& run);
 
 // The fixed small database of the report golden tests: 6 runs (FP, RTN W4A16, OmniQuant W4A16 with two
 // seeds, RTN W4A4, one failed cell) and the papers file their cells declare, with numbers of two papers
-// (P1, P2) and one unverified number. Returns the papers path.
+// (P1, P2) and one unverified number. The ok runs record LLaMA-2-7B's size on disk (float16, and 4-bit
+// per-channel GPTQ-packed: 4.0098 bits per weight). Returns the papers path.
 std::string write_golden_fixture(const std::string& results_dir);
 
 // The chart fixture of the HTML report tests (experiment "charts", one model): FP and four methods at

@@ -106,9 +106,10 @@ TEST_CASE("a best that differs on 2 of 200 documents is marked ≈ with the exac
   CHECK_THAT(tex, Contains("\\textbf{76.00}$^{\\approx}$") && Contains("$^{\\approx}$: not significantly better"));
   CHECK_THAT(tex, Contains("p $\\geq$ 0.05"));
   const std::string csv = ptq::report::render({t}, ptq::report::Format::kCsv);
-  CHECK_THAT(csv, Contains(",stderr,n_docs,n_docs_total,best_vs_next_p\n"));
-  CHECK_THAT(csv, Contains("sig,llama-2-7b,LLaMA-2-7B,W4A16,gptq,piqa,76,") && Contains(",0.5\n"));
-  CHECK_THAT(csv, Contains("W4A16,rtn,piqa,75,,1,,,,,,0.1,100,,\n"));  // the runner-up's p is empty
+  // best_vs_next_p, then the size columns (empty: these runs recorded no size on disk).
+  CHECK_THAT(csv, Contains(",stderr,n_docs,n_docs_total,best_vs_next_p,effective_bits_per_weight,bits_theoretical\n"));
+  CHECK_THAT(csv, Contains("sig,llama-2-7b,LLaMA-2-7B,W4A16,gptq,piqa,76,") && Contains(",0.5,,\n"));
+  CHECK_THAT(csv, Contains("W4A16,rtn,piqa,75,,1,,,,,,0.1,100,,,,\n"));  // the runner-up's p is empty
   const std::string html = ptq::report::render({t}, ptq::report::Format::kHtml);
   CHECK_THAT(html, Contains("<b>76.00</b><sup class=\"ns\" title=\"exact McNemar on 200 paired examples vs RTN: "
                             "0 right-&gt;wrong, 2 wrong-&gt;right of 200; p = 0.5\">&asymp;</sup>"));
@@ -125,7 +126,8 @@ TEST_CASE("a best that differs on 60 of 200 documents, all one way, is not marke
   CHECK_THAT(md, Contains("**80.00** |"));
   CHECK_THAT(md, Contains("**5.80**≈"));  // WikiText2 is still within its standard errors
   CHECK_THAT(md, Contains("(z-test on the evaluations' standard errors, p ≥ 0.05)"));
-  CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kCsv), Contains(",1.734723476e-18\n"));
+  // best_vs_next_p, then the two size columns (empty: no size recorded).
+  CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kCsv), Contains(",1.734723476e-18,,\n"));
 }
 
 TEST_CASE("perplexities are compared by a paired t-test on segment NLLs", "[unit][report]") {

@@ -156,8 +156,9 @@ TEST_CASE("chart fixture: paper numbers match by setting and group size, and --l
   CHECK_THAT(md, Contains("§ partial evaluation (--limit): PIQA n=10 of 1838 documents, Avg. n=10 of 1838 documents"));
   CHECK_THAT(md, Contains("§ |"));
   CHECK_THAT(render({t}, Format::kLatex), Contains("$^{\\S}$") && Contains("PIQA n=10 of 1838 documents"));
-  // n_docs, n_docs_total, then best_vs_next_p (empty: GPTQ is not W4A16's best PIQA)
-  CHECK_THAT(render({t}, Format::kCsv), Contains("charts,llama-2-7b,LLaMA-2-7B,W4A16,gptq,piqa,") && Contains(",10,1838,\n"));
+  // n_docs, n_docs_total, then best_vs_next_p (empty: GPTQ is not W4A16's best PIQA) and the two size
+  // columns (empty: the chart fixture records no size on disk)
+  CHECK_THAT(render({t}, Format::kCsv), Contains("charts,llama-2-7b,LLaMA-2-7B,W4A16,gptq,piqa,") && Contains(",10,1838,,,\n"));
   const std::string html = render({t}, Format::kHtml);
   CHECK_THAT(html, Contains("&sect; partial evaluation (--limit): PIQA n=10 of 1838 documents"));
   CHECK_THAT(html, Contains("n = 10 of 1838 documents (--limit)"));

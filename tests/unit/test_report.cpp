@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <map>
 #include <optional>
+#include <tuple>
 
 using Catch::Matchers::Contains;
 using ptq::test::TempDir;
@@ -82,6 +83,14 @@ TEST_CASE("report golden files: markdown, LaTeX, CSV", "[unit][report]") {
   CHECK_THAT(md, Contains(" 5.74¹ | -0.02 |"));  // ¹: from P1, the first of the two papers the values come from
   CHECK_THAT(md, Contains("49.50†²"));
   CHECK_THAT(md, Contains("paper: the number the marked paper reports (¹ P1, ² P2); Δ = ours − paper"));
+  // Issue #30: the runs' size on disk after each setting, once per setting group: FP 16 bits, 4-bit per
+  // channel 4.0098 (LLaMA-2-7B's GPTQ-packed linears, result_fixtures.cpp).
+  CHECK_THAT(md, Contains("| Setting | bits/w | Method    |"));
+  CHECK_THAT(md, Contains("| W16A16  |     16 | FP        |"));
+  CHECK_THAT(md, Contains("| W4A16   |   4.01 | RTN       |"));
+  CHECK_THAT(md, Contains("|         |        | OmniQuant |"));
+  CHECK_THAT(md, Contains("bits/w: bits per linear weight as the GPTQ-packed export stores them (scales, zero points "
+                          "and g_idx included, linears kept in float16 at 16)."));
   check_golden("report.md", md);
   check_golden("report.tex", ptq::report::render({t}, ptq::report::Format::kLatex));
   check_golden("report.csv", ptq::report::render({t}, ptq::report::Format::kCsv));
@@ -243,4 +252,62 @@ TEST_CASE("a paper's own re-implementation of a method is marked ‡, apart from
   CHECK_THAT(ptq::report::render({t}, ptq::report::Format::kHtml), Contains("5.67&Dagger;"));
   const std::string csv = ptq::report::render({t}, ptq::report::Format::kCsv);
   CHECK_THAT(csv, Contains(",paper_reimplementation,") && Contains(",SliderQuant,") && Contains(",SliderQuant,0.13,true,"));
+}
+
+TEST_CASE("bits/w: per model where models differ, theoretical sizes in parentheses, none before issue #30", "[unit][report]") {
+  TempDir dir;
+  ptq::store::ResultsDb db(dir.file("ptq.db"));
+  const auto size = [](double bits, const char* kind) {
+    return nlohmann::json{{"bits_per_weight", bits}, {"effective_bits_per_weight", bits}, {"size_kind", kind}};
+  };
+  // (setting, model, size): m-b's W6A6 run is from before sizes were recorded.
+  const std::vector<std::tuple<std::string, std::string, nlohmann::json>> runs = {
+      {"W16A16", "m-a", size(16, "float16")},           {"W16A16", "m-b", size(16, "float16")},
+      {"W4A16g128", "m-a", size(4.25, "gptq_packed")},  {"W4A16g128", "m-b", size(4.1875, "gptq_packed")},
+      {"W6A6", "m-a", size(6.0716, "theoretical")},     {"W6A6", "m-b", nullptr}};
+  int64_t index = 0;
+  for (const auto& [setting, model, s] : runs) {
+    ptq::test::FakeRun run;
+    run.experiment = "sizes", run.model = model, run.setting = setting, run.index = index++, run.size = s;
+    run.method = setting == "W16A16" ? "fp" : "rtn";
+    run.metrics = {{"wikitext2_ppl", 6.0}};
+    ptq::test::write_fake_run(dir.file("results"), run);
+    run.experiment = "old", run.size = nullptr;  // the same runs without sizes
+    ptq::test::write_fake_run(dir.file("results"), run);
+  }
+  db.ingest(dir.file("results"));
+  const auto t = ptq::report::build_report(db, "sizes");
+  REQUIRE(t.models == std::vector<std::string>{"m-a", "m-b"});
+  CHECK(t.sizes.at({"W4A16g128", "m-b"}).bits_per_weight == 4.1875);
+  CHECK(t.sizes.at({"W6A6", "m-a"}).theoretical);
+  CHECK(t.sizes.count({"W6A6", "m-b"}) == 0);
+  const std::string md = ptq::report::render({t}, ptq::report::Format::kMarkdown);
+  CHECK_THAT(md, Contains("| W16A16    |          16 | FP     |"));  // equal for both models: once
+  CHECK_THAT(md, Contains("| W4A16g128 | 4.25 / 4.19 | rtn    |"));
+  CHECK_THAT(md, Contains("| W6A6      |  (6.07) / - | rtn    |"));  // m-b's run recorded no size
+  CHECK_THAT(md, Contains(", in parentheses the theoretical size where the bits have no packed layout, a / b: per "
+                          "model in column order."));
+  const std::string tex = ptq::report::render({t}, ptq::report::Format::kLatex);
+  CHECK_THAT(tex, Contains("\\begin{tabular}{lrlrr}"));
+  CHECK_THAT(tex, Contains("Setting & bits/w & Method & WikiText2 & WikiText2 \\\\"));
+  CHECK_THAT(tex, Contains(" &  &  & \\multicolumn{1}{c}{m-a (LLaMA-2-7B)}") && Contains("\\cmidrule(lr){4-4}"));
+  CHECK_THAT(tex, Contains("W4A16g128 & 4.25 / 4.19 & rtn & "));
+  CHECK_THAT(tex, Contains("scales, zero points and g\\_idx included"));
+  const std::string html = ptq::report::render({t}, ptq::report::Format::kHtml);
+  CHECK_THAT(html, Contains("<th class=\"l\">Setting</th><th>bits/w</th><th class=\"l\">Method</th>"));
+  CHECK_THAT(html, Contains("<td>4.25 / 4.19</td>") && Contains("<td>(6.07) / -</td>"));
+  const std::string csv = ptq::report::render({t}, ptq::report::Format::kCsv);
+  CHECK_THAT(csv, Contains(",best_vs_next_p,effective_bits_per_weight,bits_theoretical\n"));
+  CHECK_THAT(csv, Contains("sizes,m-b,LLaMA-2-7B,W4A16g128,rtn,wikitext2_ppl,6,,1,,,,,,0.1,100,,,4.1875,false\n"));
+  CHECK_THAT(csv, Contains("sizes,m-a,LLaMA-2-7B,W6A6,rtn,wikitext2_ppl,6,,1,,,,,,0.1,100,,,6.0716,true\n"));
+  CHECK_THAT(csv, Contains("sizes,m-b,LLaMA-2-7B,W6A6,rtn,wikitext2_ppl,6,,1,,,,,,0.1,100,,,,\n"));
+
+  // Runs from before sizes were recorded: the tables are as they were, without the column or its note.
+  const auto old = ptq::report::build_report(db, "old");
+  CHECK(old.sizes.empty());
+  const std::string old_md = ptq::report::render({old}, ptq::report::Format::kMarkdown);
+  CHECK_THAT(old_md, Contains("| Setting   | Method |"));
+  CHECK(old_md.find("bits/w") == std::string::npos);
+  CHECK(ptq::report::render({old}, ptq::report::Format::kLatex).find("bits/w") == std::string::npos);
+  CHECK(ptq::report::render({old}, ptq::report::Format::kHtml).find("bits/w") == std::string::npos);
 }
