@@ -5,6 +5,7 @@
 #include "harness/io/tensor_store.h"
 #include "harness/model/checkpoint.h"
 #include "harness/model/tokenizer.h"
+#include "harness/ptq/gptq_checkpoint.h"
 #include "harness/ptq/quantized_checkpoint.h"
 #include "harness/util/errors.h"
 #include "harness/util/text.h"
@@ -14,6 +15,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -43,14 +45,36 @@ std::string human_count(int64_t v) {
   return std::to_string(v);
 }
 
+// The tensors as the files hold them (a packed linear's qweight, not its de-quantized weight), by name.
+std::vector<const io::TensorInfo*> stored_tensors(const io::TensorStore& store) {
+  std::vector<const io::TensorInfo*> out;
+  for (const auto& f : store.files())
+    for (const auto& t : f->tensors()) out.push_back(&t);
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+  return out;
+}
+
+// What `info` says about a packed GPTQ checkpoint: its quantization_config and its bytes on disk.
+void print_gptq(const quant::gptq::CheckpointConfig& q, const quant::gptq::PackedBytes& b) {
+  fmt::print("gptq         {} bits, group size {}, checkpoint_format {} (zero points stored {}), sym {}, desc_act {}; "
+             "kept in floating point: {}\n", q.bits, q.group_size > 0 ? std::to_string(q.group_size) : "-1 (per channel)",
+             q.format, q.zero_offset() ? "minus 1" : "as they are", q.sym, q.desc_act,
+             q.modules_to_not_convert.empty() ? "none" : join(q.modules_to_not_convert, ", "));
+  fmt::print("packed       {} linears: {} on disk vs {} in FP16 ({:.1f}%), {:.3f} bits per weight (scales, zero points "
+             "and g_idx included); safetensors files {}\n", b.linears_packed, human_bytes(b.quantized_bytes),
+             human_bytes(b.fp16_bytes), b.percent_of_fp16(), b.bits_per_weight(), human_bytes(b.file_bytes));
+}
+
 void run_info(const InfoOptions& o) {
   const ModelDir m = inspect_model_dir(o.model_dir, o.tokenizer);
-  const auto store = io::TensorStore::open_dir(m.dir);
+  // A packed GPTQ checkpoint is checked as loading sees it: each packed linear as its de-quantized weight.
+  const auto store = quant::gptq::open_model_store(m.dir);
+  const auto gptq = quant::gptq::read_checkpoint_config(m.config_path);
   const auto check = check_checkpoint(store, m.config);
   const LlamaConfig& c = m.config;
 
-  std::map<std::string, int64_t> dtype_counts;
-  for (const auto& name : store.names()) ++dtype_counts[store.info(name).dtype];
+  std::map<std::string, int64_t> dtype_counts;  // what the files hold
+  for (const auto* t : stored_tensors(store)) ++dtype_counts[t->dtype];
   std::vector<std::string> dtypes;
   for (const auto& [d, n] : dtype_counts) dtypes.push_back(fmt::format("{} x{}", d, n));
 
@@ -74,14 +98,15 @@ void run_info(const InfoOptions& o) {
                         {"parameters", c.parameter_count()},
                         {"storage", {{"files", store.files().size()}, {"bytes", store.total_bytes()}, {"dtypes", dtype_counts}}},
                         {"tokenizer", tok},
+                        {"gptq", gptq ? nlohmann::json{{"quantization_config", gptq->to_json()},
+                                                       {"bytes", quant::gptq::packed_bytes(store, *gptq, c).to_json()}}
+                                      : nlohmann::json(nullptr)},
                         {"check", {{"ok", check.ok()}, {"missing", check.missing}, {"unexpected", check.unexpected},
                                    {"misshaped", check.misshaped}, {"ignored", check.ignored}}}};
     if (o.tensors) {
       j["tensors"] = nlohmann::json::array();
-      for (const auto& name : store.names()) {
-        const auto& t = store.info(name);
-        j["tensors"].push_back({{"name", name}, {"dtype", t.dtype}, {"shape", t.shape}});
-      }
+      for (const auto* t : stored_tensors(store))
+        j["tensors"].push_back({{"name", t->name}, {"dtype", t->dtype}, {"shape", t->shape}});
     }
     fmt::print("{}\n", j.dump(2));
   } else {
@@ -96,7 +121,7 @@ void run_info(const InfoOptions& o) {
                c.rope_scaling.type == "default" ? "none" : c.rope_scaling.type, c.max_position_embeddings);
     fmt::print("norm         RMSNorm eps {}; tied embeddings: {}\n", c.rms_norm_eps, c.tie_word_embeddings ? "yes" : "no");
     fmt::print("parameters   {} ({})\n", thousands(c.parameter_count()), human_count(c.parameter_count()));
-    fmt::print("weights      {} tensors ({}), {} in {} file(s){}\n", store.names().size(), join(dtypes, ", "),
+    fmt::print("weights      {} tensors ({}), {} in {} file(s){}\n", stored_tensors(store).size(), join(dtypes, ", "),
                human_bytes(store.total_bytes()), store.files().size(),
                c.torch_dtype.empty() ? "" : fmt::format("; config dtype {}", c.torch_dtype));
     if (m.tokenizer_path)
@@ -112,11 +137,10 @@ void run_info(const InfoOptions& o) {
     if (qparams > 0)
       fmt::print("quant params {}: {} tensors validated (each names a linear, shapes fit group size {}, scales finite "
                  "and > 0, zero points finite integers)\n", quant::kQParamsFile, qparams, quantization->setting.group_size);
+    if (gptq) print_gptq(*gptq, quant::gptq::packed_bytes(store, *gptq, c));
     if (o.tensors)
-      for (const auto& name : store.names()) {
-        const auto& t = store.info(name);
-        fmt::print("  {:<56} {:<5} [{}]\n", name, t.dtype, fmt::join(t.shape, ", "));
-      }
+      for (const auto* t : stored_tensors(store))
+        fmt::print("  {:<56} {:<5} [{}]\n", t->name, t->dtype, fmt::join(t->shape, ", "));
     fmt::print("check        {}\n", check.ok() ? fmt::format("OK: all {} tensors present with the expected shapes{}",
                                                              expected_tensors(c).size(),
                                                              check.ignored.empty() ? "" : fmt::format(" ({} ignored)", check.ignored.size()))

@@ -1,6 +1,7 @@
 #include "harness/pipeline/quantize.h"
 
 #include "harness/model/checkpoint.h"
+#include "harness/ptq/gptq_checkpoint.h"
 #include "harness/util/errors.h"
 #include "harness/util/stop_request.h"
 #include "methods/register_all.h"
@@ -50,8 +51,11 @@ std::optional<eval::CalibrationSet> sample_calibration(const ResolvedMethod& met
 
 LoadedModel load_model(const std::string& dir, c10::ScalarType dtype, c10::Device device, const std::string& stream,
                        const std::string& spill_dir) {
-  const StreamingChoice streaming = choose_streaming(stream, dir, device, dtype);
-  LoadedModel m{load_llama(dir, {dtype, device, streaming.stream, spill_dir}), streaming, quant::read_quantization_info(dir)};
+  // A packed GPTQ checkpoint's linears are read de-quantized (ptq/gptq_checkpoint.h), streamed or not.
+  io::TensorStore store = quant::gptq::open_model_store(dir);
+  const StreamingChoice streaming = choose_streaming(stream, store, device, dtype);
+  LoadedModel m{load_llama(dir, std::move(store), {dtype, device, streaming.stream, spill_dir}), streaming,
+                quant::read_quantization_info(dir)};
   if (m.quantization) quant::apply_checkpoint_activation_quant(m.model, m.quantization->setting, dir);
   return m;
 }
