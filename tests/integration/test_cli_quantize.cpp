@@ -288,8 +288,7 @@ TEST_CASE("quantize gptq with act_order and groups, then eval: its weight_g_idx 
   // Regression: validate_quant_params refused "<linear>.weight_g_idx", which GPTQ writes with act_order and
   // dynamic groups, so that the checkpoint `quantize` had just written could not be evaluated.
   TempDir dir;
-  const std::string src = ptq::test::source_dir();
-  const std::string model = src + "/experiments/models/tiny-llama", data = src + "/experiments/data/tiny/wikitext2";
+  const std::string model = ptq::test::tiny_model(), data = ptq::test::tiny_data() + "/wikitext2";
   const auto q = run_ptqbench({"quantize", "--model", model, "--method", "gptq", "--setting", "W4A16g32", "--calib-data",
                                data, "--nsamples", "4", "--seqlen", "64", "--config", "{\"act_order\": true}", "--out",
                                dir.file("q"), "--no-cache"});
@@ -306,4 +305,25 @@ TEST_CASE("quantize gptq with act_order and groups, then eval: its weight_g_idx 
   const auto info = run_ptqbench({"info", dir.file("q")});
   INFO(info.err);
   CHECK(info.exit_code == 0);
+}
+
+TEST_CASE("quantize cbq W4A4 then eval: the learned activation clipping in its qparams is accepted",
+          "[integration][quantize]") {
+  // Regression: validate_quant_params refused the "model.layers.<i>.ptqbench_act_clip" tensors CBQ keeps
+  // beside its scales when it learns activation steps.
+  TempDir dir;
+  const std::string model = ptq::test::tiny_model(), data = ptq::test::tiny_data() + "/wikitext2";
+  const auto q = run_ptqbench({"quantize", "--model", model, "--method", "cbq", "--setting", "W4A4", "--calib-data", data,
+                               "--nsamples", "2", "--seqlen", "64", "--config", "{\"epochs\": 1}", "--out", dir.file("q"),
+                               "--no-cache"});
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  const ptq::io::SafetensorsFile qparams(dir.file("q/quant_params.safetensors"));
+  const auto* clip = qparams.find("model.layers.3.ptqbench_act_clip");
+  REQUIRE(clip != nullptr);
+  CHECK(clip->shape == std::vector<int64_t>{4});
+  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "64",
+                               "--limit", "2", "--json", "--no-cache"});
+  INFO(e.err);
+  CHECK(e.exit_code == 0);
 }
