@@ -220,3 +220,34 @@ TEST_CASE("a directory without safetensors is a clear error", "[unit][safetensor
   ptq::test::write_text(dir.file("pytorch_model.bin"), "x");
   CHECK_THROWS_WITH(TensorStore::open_dir(dir.path()), Contains("convert the checkpoint to safetensors"));
 }
+
+TEST_CASE("a derived tensor replaces its sources for every reader of a tensor store", "[unit][safetensors]") {
+  TempDir dir;
+  const at::Tensor a = at::arange(6, at::kFloat).view({2, 3}), b = at::full({2, 3}, 2.0f), c = at::ones({4});
+  ptq::io::write_safetensors(dir.file("model.safetensors"), {{"a", a}, {"b", b}, {"c", c}});
+  auto store = TensorStore::open_dir(dir.path());
+  ptq::io::DerivedTensor d;
+  d.info.name = "ab";
+  d.info.dtype = "F32";
+  d.info.shape = {2, 3};
+  d.sources = {"a", "b"};
+  d.load = [](const TensorStore& s) { return s.load_stored("a") * s.load_stored("b"); };
+  store.add_derived(d);
+  const TensorStore moved = std::move(store);  // the loader reads the store it is called on
+  CHECK(moved.names() == std::vector<std::string>{"ab", "c"});
+  CHECK(moved.contains("ab"));
+  CHECK_FALSE(moved.contains("a"));
+  CHECK(moved.contains_stored("a"));
+  CHECK(moved.info("ab").shape == std::vector<int64_t>{2, 3});
+  CHECK(moved.load("ab").equal(a * 2));
+  CHECK_THROWS_WITH(moved.load("a"), Contains("checkpoint has no tensor 'a'"));
+  CHECK(moved.load_stored("a").equal(a));
+  CHECK(moved.file_of("ab") == dir.file("model.safetensors"));
+  CHECK(moved.total_bytes() == 64);  // what the file holds
+  TensorStore again = TensorStore::open_dir(dir.path());
+  again.add_derived(d);
+  d.info.name = "c";  // already a visible tensor
+  CHECK_THROWS_AS(again.add_derived(d), std::logic_error);
+  d.info.name = "x";  // sources already hidden by "ab"
+  CHECK_THROWS_AS(again.add_derived(d), std::logic_error);
+}
