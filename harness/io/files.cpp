@@ -188,4 +188,30 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   out.commit();
 }
 
+void write_directory_atomic(const std::string& dir, bool overwrite, const std::string& option,
+                            const std::function<void(const std::string& tmp_dir)>& fill) {
+  const fs::path out(dir);
+  std::error_code ec;
+  if (fs::exists(out, ec) && !overwrite)
+    throw InputError(fmt::format("output directory {} already exists (choose another {} or pass --overwrite)", dir, option));
+  const fs::path tmp = out.string() + fmt::format(".partial-{}", ::getpid());
+  fs::remove_all(tmp, ec);
+  try {
+    fs::create_directories(tmp);
+    fill(tmp.string());
+  } catch (...) {
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+  if (fs::exists(out, ec)) {
+    const fs::path old = out.string() + fmt::format(".old-{}", ::getpid());
+    fs::rename(out, old);
+    fs::rename(tmp, out);
+    fs::remove_all(old, ec);
+  } else {
+    if (out.has_parent_path()) fs::create_directories(out.parent_path());
+    fs::rename(tmp, out);
+  }
+}
+
 }  // namespace ptq::io

@@ -2,6 +2,7 @@
 // so that an interrupted run never leaves a half-written result behind.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -48,5 +49,12 @@ std::string gzip_compress(std::string_view bytes);
 bool file_exists(const std::string& path);
 // Throws InputError("<what> not found: <path>") unless path is an existing regular file.
 void require_file(const std::string& path, std::string_view what);
+
+// Creates the directory `dir` atomically as a whole: `fill` writes everything into a sibling temporary
+// directory (removed when it throws), which is then renamed into place, so that a reader sees either no
+// directory, the old one or the complete new one. An existing `dir` is an InputError unless `overwrite`
+// (`option` names the flag that chose it, for the message).
+void write_directory_atomic(const std::string& dir, bool overwrite, const std::string& option,
+                            const std::function<void(const std::string& tmp_dir)>& fill);
 
 }  // namespace ptq::io

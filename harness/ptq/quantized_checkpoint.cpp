@@ -14,7 +14,6 @@
 #include <ATen/ATen.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -161,38 +160,25 @@ void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& se
   }
 }
 
+void copy_tokenizer_files(const std::string& source_model_dir, const std::string& dir) {
+  for (const std::string& name : Tokenizer::files_in(source_model_dir)) {
+    const fs::path to = fs::path(dir) / name;
+    fs::create_directories(to.parent_path());
+    fs::copy_file(fs::path(source_model_dir) / name, to, fs::copy_options::overwrite_existing);
+    fs::permissions(to, fs::perms::owner_write, fs::perm_options::add);  // source may be read-only
+  }
+}
+
 void write_quantized_checkpoint(LlamaModel& model, const std::string& out_dir, c10::ScalarType storage_dtype,
                                 const nlohmann::json& quantization_doc, const MethodReport& report,
                                 const std::string& source_model_dir, bool overwrite) {
-  const fs::path out(out_dir);
-  std::error_code ec;
-  if (fs::exists(out, ec) && !overwrite)
-    throw InputError(fmt::format("output directory {} already exists (choose another --out or pass --overwrite)", out_dir));
-  const fs::path tmp = out.string() + fmt::format(".partial-{}", ::getpid());
-  fs::remove_all(tmp, ec);
-  try {
-    save_llama(model, tmp.string(), storage_dtype, {{"quantization", quantization_doc.value("setting", "")}});
-    if (!report.qparams.empty()) io::write_safetensors((tmp / kQParamsFile).string(), report.qparams);
-    for (const std::string& name : Tokenizer::files_in(source_model_dir)) {
-      fs::create_directories((tmp / name).parent_path());
-      fs::copy_file(fs::path(source_model_dir) / name, tmp / name);
-      fs::permissions(tmp / name, fs::perms::owner_write, fs::perm_options::add);  // source may be read-only
-    }
+  io::write_directory_atomic(out_dir, overwrite, "--out", [&](const std::string& tmp) {
+    save_llama(model, tmp, storage_dtype, {{"quantization", quantization_doc.value("setting", "")}});
+    if (!report.qparams.empty()) io::write_safetensors((fs::path(tmp) / kQParamsFile).string(), report.qparams);
+    copy_tokenizer_files(source_model_dir, tmp);
     // quantization.json last: a directory that has it is complete.
-    io::write_file_atomic((tmp / kQuantizationFile).string(), quantization_doc.dump(2) + "\n");
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
-  if (fs::exists(out, ec)) {
-    const fs::path old = out.string() + fmt::format(".old-{}", ::getpid());
-    fs::rename(out, old);
-    fs::rename(tmp, out);
-    fs::remove_all(old, ec);
-  } else {
-    if (out.has_parent_path()) fs::create_directories(out.parent_path());
-    fs::rename(tmp, out);
-  }
+    io::write_file_atomic((fs::path(tmp) / kQuantizationFile).string(), quantization_doc.dump(2) + "\n");
+  });
 }
 
 }  // namespace ptq::quant

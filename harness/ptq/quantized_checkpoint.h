@@ -48,6 +48,9 @@ void apply_checkpoint_activation_quant(LlamaModel& model, const QuantSetting& se
 // such file.
 size_t validate_quant_params(const std::string& dir, const LlamaConfig& config, const QuantSetting& setting);
 
+// Copies the tokenizer files of `source_model_dir` (Tokenizer::files_in) into `dir`, writable.
+void copy_tokenizer_files(const std::string& source_model_dir, const std::string& dir);
+
 // Writes model + quant params + quantization.json into out_dir, atomically as a whole: everything goes
 // into a sibling temporary directory that is renamed into place at the end. An existing out_dir is an
 // InputError unless `overwrite`. The tokenizer files of `source_model_dir` (Tokenizer::files_in) are copied.
