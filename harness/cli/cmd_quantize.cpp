@@ -1,5 +1,6 @@
-// `ptqbench quantize`: apply a method at a setting to a checkpoint and write the quantized checkpoint
-// (de-quantized weights + scales/zeros + quantization.json) that `ptqbench eval` reads back.
+// `ptqbench quantize`: apply a method at a setting to a checkpoint and write the quantized checkpoint that
+// `ptqbench eval` reads back: fake-quantized (de-quantized weights + scales/zeros + quantization.json) or,
+// with --format gptq, packed in the GPTQ format that serving stacks load (ptq/gptq_export.h).
 #include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/cli/model_dir.h"
@@ -9,6 +10,7 @@
 #include "harness/io/files.h"
 #include "harness/model/tokenizer.h"
 #include "harness/pipeline/quantize.h"
+#include "harness/ptq/gptq_export.h"
 #include "harness/ptq/quantized_checkpoint.h"
 #include "harness/run/provenance.h"
 #include "harness/util/errors.h"
@@ -43,6 +45,9 @@ struct QuantizeOptions {
   std::string cache_dir = eval::TokenCache::default_dir();
   bool no_cache = false;
   std::string save_dtype = "auto";
+  std::string format = "fake";               // fake | gptq
+  std::string checkpoint_format = "auto";    // gptq: auto | gptq | gptq_v2
+  bool fp16_scales = false;
   RuntimeOptions runtime;
   bool overwrite = false;
 };
@@ -93,6 +98,22 @@ nlohmann::json quantization_document(const pipeline::ResolvedMethod& method, con
           {"environment", environment_info(device)}};
 }
 
+// --format gptq: the packed checkpoint, with one line per note on what the format carries differently.
+void write_packed(LlamaModel& model, const pipeline::Quantized& q, const quant::QuantSetting& setting,
+                  const nlohmann::json& doc, const std::string& source_dir, const QuantizeOptions& o,
+                  c10::ScalarType save_dtype, c10::ScalarType compute_dtype) {
+  quant::GptqExportOptions options;
+  options.checkpoint_format = o.checkpoint_format;
+  options.dtype = save_dtype;
+  options.source_dtype = compute_dtype;
+  options.overwrite = o.overwrite;
+  if (q.adapter)
+    fmt::print(stderr, "note: {}'s evaluation-time adaptation is applied when ptqbench evaluates in memory; no "
+               "checkpoint carries it\n", doc.value("method", "the method"));
+  const quant::GptqExport e = quant::write_gptq_checkpoint(model, q.report.qparams, setting, doc, source_dir, o.out_dir, options);
+  for (const std::string& note : e.notes) fmt::print(stderr, "note: {}\n", note);
+}
+
 void run_quantize(const QuantizeOptions& o) {
   // Everything about the request is checked before the (possibly long) model load.
   check_calibration_size(o.nsamples, o.seqlen, "--nsamples", "--seqlen", "--nsamples x --seqlen");
@@ -103,6 +124,10 @@ void run_quantize(const QuantizeOptions& o) {
   const quant::QuantSetting setting = quant::QuantSetting::parse(o.setting);
   const ModelDir m = inspect_model_dir(o.model_dir);
   setting.validate_for(m.config);
+  if (o.format == "gptq") {
+    quant::check_gptq_exportable(setting, "--format gptq");
+    quant::check_gptq_checkpoint_format(o.checkpoint_format);
+  }
   // "--calib text:PATH" / "jsonl:PATH[#FIELD]": the dataset and its file in one option.
   std::string calib_dataset = o.calib, calib_data = o.calib_data;
   if (const size_t colon = o.calib.find(':'); colon != std::string::npos) {
@@ -143,12 +168,18 @@ void run_quantize(const QuantizeOptions& o) {
   request.setting = setting;
   request.calibration = calibration ? &calibration->windows : nullptr;
   request.activations = activations;
-  const pipeline::Quantized q = pipeline::quantize(lm.model, method, request);
+  pipeline::Quantized q = pipeline::quantize(lm.model, method, request);
+  if (o.fp16_scales) quant::round_scales_to_fp16(lm.model, q.report.qparams, setting);
 
-  const nlohmann::json doc = quantization_document(method, setting, calibration_doc, q, lm, m, dtype, save_dtype, device);
-  quant::write_quantized_checkpoint(lm.model, o.out_dir, save_dtype, doc, q.report, m.dir,
-                                    o.overwrite);
-  fmt::print("{}: {} at {} in {:.1f} s -> {}\n", m.dir, method.name(), setting.str(), q.seconds, o.out_dir);
+  nlohmann::json doc = quantization_document(method, setting, calibration_doc, q, lm, m, dtype, save_dtype, device);
+  doc["fp16_scales"] = o.fp16_scales;
+  if (o.format == "gptq") {
+    write_packed(lm.model, q, setting, doc, m.dir, o, o.save_dtype == "auto" ? at::kHalf : save_dtype, dtype);
+  } else {
+    quant::write_quantized_checkpoint(lm.model, o.out_dir, save_dtype, doc, q.report, m.dir, o.overwrite);
+  }
+  fmt::print("{}: {} at {} in {:.1f} s -> {}{}\n", m.dir, method.name(), setting.str(), q.seconds, o.out_dir,
+             o.format == "gptq" ? " (GPTQ format)" : "");
 }
 
 }  // namespace
@@ -162,6 +193,20 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--config", opts->config, "Method config overrides: JSON text or @file.json")->capture_default_str();
   cmd->add_option("--out", opts->out_dir, "Output directory (a loadable HF checkpoint)")->required();
   cmd->add_flag("--overwrite", opts->overwrite, "Replace an existing output directory");
+  cmd->add_option("--format", opts->format,
+                  "fake: de-quantized weights + quant_params.safetensors (ptqbench's); gptq: packed integers in the "
+                  "GPTQ checkpoint format (weight-only settings at 2, 3, 4, 8 bits) that vLLM, SGLang, GPTQModel and "
+                  "transformers load")
+      ->check(one_of({"fake", "gptq"}))
+      ->capture_default_str();
+  cmd->add_option("--checkpoint-format", opts->checkpoint_format,
+                  "--format gptq: gptq (AutoGPTQ v1, zero - 1 stored), gptq_v2 (GPTQModel), auto (gptq unless a zero "
+                  "point is 0)")
+      ->check(one_of({"auto", "gptq", "gptq_v2"}))
+      ->capture_default_str();
+  cmd->add_flag("--fp16-scales", opts->fp16_scales,
+                "Round every scale to float16 and re-derive the weights from it, so that the fake-quant checkpoint "
+                "equals its GPTQ export bit for bit");
   add_runtime_options(cmd, opts->runtime);
   cmd->add_option("--nan-policy", opts->nan_policy,
                   "NaN/Inf training loss: stop (default) or skip-block (that block keeps RTN; a CBQ window keeps the parameters it started with); sets the config key nan_policy")
@@ -173,7 +218,7 @@ void add_quantize_command(CLI::App& app) {
   cmd->add_option("--seed", opts->seed, "random.seed of the window draw (OmniQuant 2, GPTQ 0)")->capture_default_str();
   cmd->add_option("--cache-dir", opts->cache_dir, "Token stream cache")->capture_default_str();
   cmd->add_flag("--no-cache", opts->no_cache, "Tokenize again, do not read or write the cache");
-  cmd->add_option("--save-dtype", opts->save_dtype, "dtype of the written weights (auto = the compute dtype)")
+  cmd->add_option("--save-dtype", opts->save_dtype, "dtype of the written weights (auto = the compute dtype; float16 with --format gptq)")
       ->check(one_of({"auto", "fp32", "fp16", "bf16", "float32", "float16", "bfloat16"}))
       ->capture_default_str();
   cmd->callback([opts] { run_quantize(*opts); });

@@ -12,6 +12,7 @@ void add_info_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_import_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_pack_command(CLI::App& app);
 void add_ls_command(CLI::App& app);
 void add_make_tiny_command(CLI::App& app);
 void add_plan_command(CLI::App& app);

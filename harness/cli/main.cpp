@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
   ptq::cli::add_info_command(app);
   ptq::cli::add_eval_command(app);
   ptq::cli::add_quantize_command(app);
+  ptq::cli::add_pack_command(app);
   ptq::cli::add_ls_command(app);
   ptq::cli::add_tokenize_command(app);
   ptq::cli::add_import_command(app);
