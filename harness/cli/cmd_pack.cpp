@@ -27,7 +27,7 @@ namespace ptq::cli {
 namespace {
 
 struct PackOptions {
-  std::string dir, format = "gptq", out_dir, checkpoint_format = "auto", save_dtype = "fp16";
+  std::string dir, format = "gptq", out_dir, checkpoint_format = "gptq", save_dtype = "fp16";
   bool overwrite = false;
   RuntimeOptions runtime;
 };
@@ -90,8 +90,8 @@ void add_pack_command(CLI::App& app) {
   cmd->add_option("-o,--out", opts->out_dir, "Output directory")->required();
   cmd->add_flag("--overwrite", opts->overwrite, "Replace an existing output directory");
   cmd->add_option("--checkpoint-format", opts->checkpoint_format,
-                  "gptq (AutoGPTQ v1, zero - 1 stored), gptq_v2 (GPTQModel), auto (gptq unless a zero point is 0)")
-      ->check(one_of({"auto", "gptq", "gptq_v2"}))
+                  "gptq (AutoGPTQ v1, zero - 1 stored; what vLLM, SGLang and transformers read) or gptq_v2 (GPTQModel)")
+      ->check(one_of({"gptq", "gptq_v2"}))
       ->capture_default_str();
   cmd->add_option("--save-dtype", opts->save_dtype, "dtype of the tensors that are not packed (scales are float16)")
       ->check(one_of({"fp32", "fp16", "bf16", "float32", "float16", "bfloat16"}))

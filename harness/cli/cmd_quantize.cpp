@@ -47,7 +47,7 @@ struct QuantizeOptions {
   bool no_cache = false;
   std::string save_dtype = "auto";
   std::string format = "fake";               // fake | gptq
-  std::string checkpoint_format = "auto";    // gptq: auto | gptq | gptq_v2
+  std::string checkpoint_format = "gptq";    // gptq: gptq | gptq_v2
   bool fp16_scales = false;
   RuntimeOptions runtime;
   bool overwrite = false;
@@ -202,9 +202,9 @@ void add_quantize_command(CLI::App& app) {
       ->check(one_of({"fake", "gptq"}))
       ->capture_default_str();
   cmd->add_option("--checkpoint-format", opts->checkpoint_format,
-                  "--format gptq: gptq (AutoGPTQ v1, zero - 1 stored), gptq_v2 (GPTQModel), auto (gptq unless a zero "
-                  "point is 0)")
-      ->check(one_of({"auto", "gptq", "gptq_v2"}))
+                  "--format gptq: gptq (AutoGPTQ v1, zero - 1 stored; what vLLM, SGLang and transformers read) or gptq_v2 "
+                  "(GPTQModel)")
+      ->check(one_of({"gptq", "gptq_v2"}))
       ->capture_default_str();
   cmd->add_flag("--fp16-scales", opts->fp16_scales,
                 "Round every scale to float16 and re-derive the weights from it, so that the fake-quant checkpoint "

@@ -176,13 +176,15 @@ at::Tensor checked_g_idx(const io::TensorStore& store, const CheckpointConfig& q
 at::Tensor checked_scales(const io::TensorStore& store, const PackedLinear& l) {
   const std::string name = l.name + ".scales";
   const at::Tensor s = store.load_stored(name).to(at::kFloat);  // F16 and BF16 convert exactly
-  const at::Tensor bad = at::logical_not(at::isfinite(s)).logical_or(s.le(0));
+  // Negative scales are valid (W = s * (q - z) is plain arithmetic): ptqbench's exporter writes a group
+  // with a zero point of 0 as (-s) * (q' - qmax) in checkpoint_format gptq (ptq/gptq_export.h).
+  const at::Tensor bad = at::logical_not(at::isfinite(s)).logical_or(s.eq(0));
   const int64_t count = bad.sum().item<int64_t>();
   if (count == 0) return s;
   const at::Tensor at_ = bad.nonzero()[0];
   const int64_t r = at_[0].item<int64_t>(), c = at_[1].item<int64_t>();
-  throw InputError(fmt::format("{}: tensor '{}' has {} of {} values that are not finite and > 0 (first: {} at [{}, {}]), "
-                               "expected finite scales > 0", store.file_of(name), name, count, s.numel(),
+  throw InputError(fmt::format("{}: tensor '{}' has {} of {} values that are not finite and non-zero (first: {} at [{}, {}]), "
+                               "expected finite non-zero scales", store.file_of(name), name, count, s.numel(),
                                s[r][c].item<float>(), r, c));
 }
 

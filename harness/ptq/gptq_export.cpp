@@ -73,18 +73,18 @@ void check_grid(const LinearShape& l, const LinearGrid& g, int bits, int64_t gro
                                  g.scale.min().item<double>(), g.scale.max().item<double>()));
 }
 
-void decide_format(Plan& plan, const std::string& requested, bool any_zero_is_0, const std::string& first_zero_0) {
+// checkpoint_format gptq stores zero - 1, so a zero point of 0 has no code. Such a group is written exactly
+// with its scale negated: W = s * q = (-s) * ((qmax - q) - qmax), i.e. q' = qmax - q and zero' = qmax, all
+// in range - where GPTQModel's v2 -> v1 conversion (subtracting 1 from the packed words) would borrow from
+// the neighbouring zero point. gptq_v2 stores the zero points as they are.
+void decide_format(Plan& plan, const std::string& requested, int64_t groups_with_zero_0, const std::string& first) {
   GptqExport& r = plan.report;
-  r.checkpoint_format = requested == "auto" ? (any_zero_is_0 ? "gptq_v2" : "gptq") : requested;
-  if (!any_zero_is_0 || r.checkpoint_format == "gptq_v2") {
-    if (any_zero_is_0 && requested == "auto")
-      r.notes.push_back(fmt::format("zero points of 0 (first in {}) cannot be stored as zero - 1 (checkpoint_format "
-                                    "gptq): written as gptq_v2, which GPTQModel reads (AutoGPTQ and vLLM's GPTQ "
-                                    "kernels read gptq only)", first_zero_0));
-    return;
-  }
-  throw InputError(fmt::format("{}: a zero point of 0, which checkpoint_format gptq (zero - 1 stored) cannot hold; "
-                               "use --checkpoint-format gptq_v2 (or auto)", first_zero_0));
+  r.checkpoint_format = requested;
+  r.groups_negated = requested == "gptq" ? groups_with_zero_0 : 0;
+  if (r.groups_negated > 0)
+    r.notes.push_back(fmt::format("{} group(s) have a zero point of 0 (first in {}), which checkpoint_format gptq stores as "
+                                  "zero - 1 and cannot hold: written exactly with the scale negated and q' = 2^b - 1 - q "
+                                  "(--checkpoint-format gptq_v2 keeps positive scales)", groups_with_zero_0, first));
 }
 
 Plan plan_export(const LlamaConfig& config, const Named& qparams, const QuantSetting& setting,
@@ -92,7 +92,8 @@ Plan plan_export(const LlamaConfig& config, const Named& qparams, const QuantSet
   Plan plan;
   plan.bits = setting.wbits;
   const auto grids = linear_grids(qparams);
-  bool any_zero_is_0 = false, all_gptq_sym = true;
+  bool all_gptq_sym = true;
+  int64_t groups_with_zero_0 = 0;
   std::string first_zero_0;
   for (const LinearShape& l : linear_shapes(config)) {
     const auto it = grids.find(l.name);
@@ -108,8 +109,9 @@ Plan plan_export(const LlamaConfig& config, const Named& qparams, const QuantSet
     const int64_t groups = setting.group_size > 0 ? l.in / setting.group_size : 1;
     check_grid(l, it->second, plan.bits, groups);
     plan.grids[l.name] = it->second;
-    if (!any_zero_is_0 && it->second.zero.eq(0).any().item<bool>()) first_zero_0 = l.name;
-    any_zero_is_0 = any_zero_is_0 || it->second.zero.eq(0).any().item<bool>();
+    const int64_t zeros_0 = it->second.zero.eq(0).sum().item<int64_t>();
+    if (groups_with_zero_0 == 0 && zeros_0 > 0) first_zero_0 = l.name;
+    groups_with_zero_0 += zeros_0;
     all_gptq_sym = all_gptq_sym && it->second.zero.eq(std::ldexp(1.0, plan.bits - 1)).all().item<bool>();
     const at::Tensor s = it->second.scale;
     plan.report.max_scale_change = std::max(plan.report.max_scale_change,
@@ -123,7 +125,7 @@ Plan plan_export(const LlamaConfig& config, const Named& qparams, const QuantSet
                                  plan.report.kept_float.empty() ? "none" : plan.report.kept_float.front()));
   plan.report.linears_packed = static_cast<int64_t>(plan.grids.size());
   plan.report.sym = all_gptq_sym;
-  decide_format(plan, options.checkpoint_format, any_zero_is_0, first_zero_0);
+  decide_format(plan, options.checkpoint_format, groups_with_zero_0, first_zero_0);
   return plan;
 }
 
@@ -136,16 +138,25 @@ at::Tensor from_words(std::vector<int32_t> words, int64_t rows, int64_t cols) {
   return at::from_blob(words.data(), {rows, cols}, at::kInt).clone();
 }
 
-// The packed tensors of one linear: "qweight", "qzeros", "scales", "g_idx".
+// The packed tensors of one linear: "qweight", "qzeros", "scales", "g_idx". In checkpoint_format gptq
+// (`v1`) a group with zero point 0 is written negated (decide_format).
 std::map<std::string, at::Tensor> pack_linear(const at::Tensor& weight, const LinearGrid& grid, int bits, bool v1,
                                               c10::ScalarType source_dtype, const std::string& name) {
   const int64_t out = weight.size(0), in = weight.size(1), groups = grid.scale.size(1);
-  const at::Tensor q = grid_integers(weight, grid, bits, source_dtype, name);
-  const at::Tensor stored_zero = v1 ? grid.zero - 1 : grid.zero;
+  at::Tensor q = grid_integers(weight, grid, bits, source_dtype, name);
+  at::Tensor zero = grid.zero, scale = grid.scale;
+  if (v1) {
+    const double qmax = std::ldexp(1.0, bits) - 1;
+    const at::Tensor negate = zero.eq(0);  // [out, groups]
+    const at::Tensor negate_cols = negate.index_select(1, column_groups(grid, in));
+    q = at::where(negate_cols, qmax - q, q);
+    zero = at::where(negate, at::full_like(zero, qmax), zero) - 1;  // stored as zero - 1
+    scale = at::where(negate, -scale, scale);
+  }
   return {{"qweight", from_words(gptq::pack_along_rows(to_bytes(q.t()), in, out, bits), gptq::packed_words(in, bits), out)},
-          {"qzeros", from_words(gptq::pack_along_cols(to_bytes(stored_zero.t()), groups, out, bits), groups,
+          {"qzeros", from_words(gptq::pack_along_cols(to_bytes(zero.t()), groups, out, bits), groups,
                                 gptq::packed_words(out, bits))},
-          {"scales", grid.scale.t().contiguous().to(at::kHalf)},
+          {"scales", scale.t().contiguous().to(at::kHalf)},
           {"g_idx", column_groups(grid, in).to(at::kInt)}};
 }
 
@@ -271,12 +282,12 @@ void check_gptq_exportable(const QuantSetting& setting, const std::string& what)
 }
 
 void check_gptq_checkpoint_format(const std::string& value) {
-  if (value != "auto" && value != "gptq" && value != "gptq_v2")
-    throw InputError(fmt::format("--checkpoint-format {}: expected auto, gptq or gptq_v2", value));
+  if (value != "gptq" && value != "gptq_v2")
+    throw InputError(fmt::format("--checkpoint-format {}: expected gptq or gptq_v2", value));
 }
 
 nlohmann::json GptqExport::to_json() const {
-  return {{"checkpoint_format", checkpoint_format}, {"sym", sym}, {"desc_act", desc_act},
+  return {{"checkpoint_format", checkpoint_format}, {"sym", sym}, {"desc_act", desc_act}, {"groups_negated", groups_negated},
           {"linears_packed", linears_packed}, {"kept_float", kept_float}, {"notes", notes},
           {"max_scale_change_fp16", max_scale_change}};
 }

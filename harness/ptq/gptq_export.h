@@ -5,7 +5,8 @@
 //   <L>.qweight  int32 [in * bits / 32, out]   the integers, packed along the input dim (quant/gptq_packing.h)
 //   <L>.qzeros   int32 [groups, out * bits / 32]  zero points packed along the output dim; stored as
 //                zero - 1 in checkpoint_format "gptq" (AutoGPTQ's v1, what every loader reads) and as the
-//                zero itself in "gptq_v2" (GPTQModel's)
+//                zero itself in "gptq_v2" (GPTQModel's). In "gptq" a group whose zero point is 0 (no code
+//                for -1) is written exactly with its scale negated: W = (-s) * ((2^b - 1 - q) - (2^b - 1)).
 //   <L>.scales   float16 [groups, out]
 //   <L>.g_idx    int32 [in]    the group of each input column (act-order permutes it; always written, as
 //                AutoGPTQ does, because loaders allocate it)
@@ -18,7 +19,6 @@
 //   - activation or KV quantization (W4A4, W6A6, ...): the format holds weights only;
 //   - 5, 6 or 7 bits: the format packs 2, 3, 4 or 8;
 //   - a zero point outside [0, 2^bits - 1] (LWC can move it there), naming the linear;
-//   - a zero point of 0 in checkpoint_format "gptq" (it stores zero - 1): "auto" writes gptq_v2 instead;
 //   - a weight that is not on its grid (a method whose result is not a plain uniform grid).
 // A linear whose input or output width does not pack into whole 32-bit words stays in floating point -
 // its method-quantized values, stored unpacked - and is listed in modules_to_not_convert.
@@ -40,7 +40,7 @@ class LlamaModel;
 namespace ptq::quant {
 
 struct GptqExportOptions {
-  std::string checkpoint_format = "auto";  // "gptq" | "gptq_v2" | "auto": gptq unless a zero point is 0
+  std::string checkpoint_format = "gptq";  // "gptq" (AutoGPTQ v1) | "gptq_v2" (GPTQModel)
   c10::ScalarType dtype = c10::ScalarType::Half;  // the tensors that are not packed (scales: always float16)
   // The dtype the fake-quantized weights were stored in: the tolerance of the grid check (linear_grid.h).
   c10::ScalarType source_dtype = c10::ScalarType::Float;
@@ -50,7 +50,7 @@ struct GptqExportOptions {
 
 // InputError unless `setting` is weight-only at 2, 3, 4 or 8 bits (`what` names the source in messages).
 void check_gptq_exportable(const QuantSetting& setting, const std::string& what);
-// The checkpoint_format option: "auto", "gptq" or "gptq_v2" (InputError otherwise).
+// The checkpoint_format option: "gptq" or "gptq_v2" (InputError otherwise).
 void check_gptq_checkpoint_format(const std::string& value);
 
 // What the export decided and measured; also written into quantization.json ("packing").
@@ -60,6 +60,7 @@ struct GptqExport {
   std::vector<std::string> kept_float;  // linears stored unpacked, with the reason
   std::vector<std::string> notes;       // one line each: what was converted, what is not exported
   double max_scale_change = 0;          // largest relative change of a scale stored in float16
+  int64_t groups_negated = 0;           // zero point 0 in checkpoint_format gptq: written with -scale
   int64_t linears_packed = 0;
   nlohmann::json to_json() const;
 };

@@ -257,21 +257,26 @@ std::string model_with_zero_points_of_0(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("zero points of 0 are written as gptq_v2, or refused for checkpoint_format gptq", "[integration][gptq-export]") {
+TEST_CASE("zero points of 0: negated scales in checkpoint_format gptq, as they are in gptq_v2", "[integration][gptq-export]") {
   TempDir dir;
   const std::string model = model_with_zero_points_of_0(dir);
   REQUIRE(quantize(model, "rtn", "W4A16g128", "{}", dir.file("fake"), {"--fp16-scales"}).exit_code == 0);
-  const auto v1 = run_ptqbench({"pack", dir.file("fake"), "-o", dir.file("v1"), "--checkpoint-format", "gptq"});
-  CHECK(one_line_error(v1));
-  CHECK_THAT(v1.err, Contains("model.layers.0.self_attn.q_proj") && Contains("gptq_v2"));
-  CHECK_FALSE(fs::exists(dir.file("v1")));
-  const auto v2 = run_ptqbench({"pack", dir.file("fake"), "-o", dir.file("v2"), "--save-dtype", "fp32"});
-  INFO(v2.err);
-  REQUIRE(v2.exit_code == 0);
-  CHECK_THAT(v2.err, Contains("gptq_v2"));
-  CHECK(read_json(dir.file("v2/config.json"))["quantization_config"]["checkpoint_format"] == "gptq_v2");
-  CHECK(check_against_fake(dir.file("fake"), dir.file("v2"), true) == 28);
-  CHECK(wikitext_ppl(dir.file("fake")) == wikitext_ppl(dir.file("v2")));
+  for (const std::string format : {"gptq", "gptq_v2"}) {
+    INFO(format);
+    const std::string out = dir.file(format);
+    const auto r = run_ptqbench({"pack", dir.file("fake"), "-o", out, "--save-dtype", "fp32", "--checkpoint-format", format});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_json(out + "/config.json")["quantization_config"]["checkpoint_format"] == format);
+    // Layer 0's q_proj: 256 rows x 2 groups, all of them with zero point 0.
+    const ptq::io::SafetensorsFile f(out + "/model.safetensors");
+    const at::Tensor scales = f.load("model.layers.0.self_attn.q_proj.scales").to(at::kFloat);
+    CHECK(scales.lt(0).sum().item<int64_t>() == (format == "gptq" ? 512 : 0));
+    CHECK(f.load("model.layers.1.self_attn.q_proj.scales").to(at::kFloat).gt(0).all().item<bool>());
+    if (format == "gptq") CHECK_THAT(r.err, Contains("512 group(s) have a zero point of 0") && Contains("model.layers.0.self_attn.q_proj"));
+    CHECK(check_against_fake(dir.file("fake"), out, true) == 28);
+    CHECK(wikitext_ppl(dir.file("fake")) == wikitext_ppl(out));
+  }
 }
 
 TEST_CASE("a zero point outside the b-bit range is refused naming the linear", "[integration][gptq-export]") {

@@ -295,9 +295,9 @@ TEST_CASE("bad packed GPTQ checkpoints are refused with one line", "[integration
       {"g_idx order", [&](PackedModel& m) { m.tensors[q + ".g_idx"][7] = 3; },
        {"tensor '" + q + ".g_idx' has 3 at [7], expected 0 (i / group_size): quantization_config.desc_act is false"}},
       {"scale 0", [&](PackedModel& m) { m.tensors[q + ".scales"][1][2] = 0; },
-       {"tensor '" + q + ".scales' has 1 of 256 values that are not finite and > 0 (first: 0 at [1, 2])"}},
+       {"tensor '" + q + ".scales' has 1 of 256 values that are not finite and non-zero (first: 0 at [1, 2])"}},
       {"scale nan", [&](PackedModel& m) { m.tensors[q + ".scales"][0][5] = std::nan(""); },
-       {"tensor '" + q + ".scales' has 1 of 256 values that are not finite and > 0 (first: nan at [0, 5])"}},
+       {"tensor '" + q + ".scales' has 1 of 256 values that are not finite and non-zero (first: nan at [0, 5])"}},
   };
   int n = 0;
   for (const auto& c : cases) {
