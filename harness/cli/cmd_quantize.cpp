@@ -174,7 +174,7 @@ void run_quantize(const QuantizeOptions& o) {
 
   nlohmann::json doc = quantization_document(method, setting, calibration_doc, q, lm, m, dtype, save_dtype, device);
   doc["fp16_scales"] = o.fp16_scales;
-  doc["size"] = quant::packed_size_json(m.config, setting);  // on disk in the GPTQ format (bits per weight)
+  doc["size"] = quant::packed_size_json(lm.model.config(), setting);  // on disk in the GPTQ format; after the method (LET biases)
   if (o.format == "gptq") {
     write_packed(lm.model, q, setting, doc, m.dir, o, o.save_dtype == "auto" ? at::kHalf : save_dtype, dtype);
   } else {
