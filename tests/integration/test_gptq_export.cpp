@@ -154,6 +154,8 @@ TEST_CASE("calibrated methods round-trip through quantize --format gptq", "[inte
                         {"gptq", "W3A16g64", R"({"act_order": true})"},
                         {"omniquant", "W3A16", R"({"epochs": 2, "let": "off"})"},
                         {"omniquant", "W2A16g64", R"({"epochs": 2, "let": "off"})"},
+                        // LET with shifts: q/k/v/o and MLP biases, and norm biases (ptqbench's, with a note).
+                        {"omniquant", "W4A16g128", R"({"epochs": 1, "let": "on", "shift": "on"})"},
                         {"mppq", "W4A16g128", R"({"epochs": 2})"}};
   for (const Case& c : cases) {
     INFO(c.method << " " << c.setting << " " << c.config);
@@ -168,6 +170,13 @@ TEST_CASE("calibrated methods round-trip through quantize --format gptq", "[inte
     CHECK(check_against_fake(fake, packed, true) == 28);
     const auto qc = read_json(packed + "/config.json")["quantization_config"];
     CHECK(qc["desc_act"] == (c.config.find(R"("act_order": true)") != std::string::npos));  // g_idx permuted
+    if (c.config.find(R"("shift": "on")") != std::string::npos) {
+      const auto config = read_json(packed + "/config.json");
+      CHECK(config["attention_bias"] == true);
+      CHECK(config["mlp_bias"] == true);
+      CHECK(ptq::io::SafetensorsFile(packed + "/model.safetensors").find("model.layers.0.self_attn.q_proj.bias") != nullptr);
+      CHECK_THAT(g.err, Contains("ptqbench_norm_bias"));
+    }
     CHECK(wikitext_ppl(fake) == wikitext_ppl(packed));
   }
 }
