@@ -144,27 +144,30 @@ TEST_CASE("with fp16 scales the fake-quant and the packed checkpoint are bit-ide
   CHECK(wikitext_ppl(dir.file("fake")) == wikitext_ppl(dir.file("packed")));
 }
 
-TEST_CASE("calibrated methods round-trip through quantize --format gptq", "[integration][gptq-export]") {
+TEST_CASE("calibrated methods round-trip through quantize --format gptq and pack", "[integration][gptq-export]") {
   TempDir dir;
   const std::string model = ptq::test::tiny_model();
   struct Case {
     std::string method, setting, config;
+    bool via_quantize;  // quantize --format gptq (the method runs again), else pack of the fake-quant output
   };
-  const Case cases[] = {{"gptq", "W4A16g128", R"({"act_order": false})"},
-                        {"gptq", "W3A16g64", R"({"act_order": true})"},
-                        {"omniquant", "W3A16", R"({"epochs": 2, "let": "off"})"},
-                        {"omniquant", "W2A16g64", R"({"epochs": 2, "let": "off"})"},
+  const Case cases[] = {{"gptq", "W4A16g128", R"({"act_order": false})", false},
+                        {"gptq", "W3A16g64", R"({"act_order": true})", true},
+                        {"omniquant", "W3A16", R"({"epochs": 2, "let": "off"})", true},
+                        {"omniquant", "W2A16g64", R"({"epochs": 2, "let": "off"})", false},
                         // LET with shifts: q/k/v/o and MLP biases, and norm biases (ptqbench's, with a note).
-                        {"omniquant", "W4A16g128", R"({"epochs": 1, "let": "on", "shift": "on"})"},
-                        {"mppq", "W4A16g128", R"({"epochs": 2})"}};
+                        {"omniquant", "W4A16g128", R"({"epochs": 1, "let": "on", "shift": "on"})", false},
+                        {"mppq", "W4A16g128", R"({"epochs": 2})", true}};
   for (const Case& c : cases) {
     INFO(c.method << " " << c.setting << " " << c.config);
     const std::string fake = dir.file(c.method + c.setting + "-fake"), packed = dir.file(c.method + c.setting + "-gptq");
     const auto q = quantize(model, c.method, c.setting, c.config, fake, {"--fp16-scales"});
     INFO(q.err);
     REQUIRE(q.exit_code == 0);
-    // The same method run again, written packed: identical (the methods are deterministic on the CPU).
-    const auto g = quantize(model, c.method, c.setting, c.config, packed, {"--format", "gptq", "--save-dtype", "fp32"});
+    // Run again and written packed (the methods are deterministic on the CPU), or the fake-quant output packed.
+    const auto g = c.via_quantize
+                       ? quantize(model, c.method, c.setting, c.config, packed, {"--format", "gptq", "--save-dtype", "fp32"})
+                       : run_ptqbench({"pack", fake, "-o", packed, "--save-dtype", "fp32"});
     INFO(g.err);
     REQUIRE(g.exit_code == 0);
     CHECK(check_against_fake(fake, packed, true) == 28);
