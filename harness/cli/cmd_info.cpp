@@ -73,8 +73,9 @@ void run_info(const InfoOptions& o) {
   const auto check = check_checkpoint(store, m.config);
   const LlamaConfig& c = m.config;
 
-  std::map<std::string, int64_t> dtype_counts;  // what the files hold
-  for (const auto* t : stored_tensors(store)) ++dtype_counts[t->dtype];
+  const std::vector<const io::TensorInfo*> stored = stored_tensors(store);  // what the files hold
+  std::map<std::string, int64_t> dtype_counts;
+  for (const auto* t : stored) ++dtype_counts[t->dtype];
   std::vector<std::string> dtypes;
   for (const auto& [d, n] : dtype_counts) dtypes.push_back(fmt::format("{} x{}", d, n));
 
@@ -105,7 +106,7 @@ void run_info(const InfoOptions& o) {
                                    {"misshaped", check.misshaped}, {"ignored", check.ignored}}}};
     if (o.tensors) {
       j["tensors"] = nlohmann::json::array();
-      for (const auto* t : stored_tensors(store))
+      for (const auto* t : stored)
         j["tensors"].push_back({{"name", t->name}, {"dtype", t->dtype}, {"shape", t->shape}});
     }
     fmt::print("{}\n", j.dump(2));
@@ -121,7 +122,7 @@ void run_info(const InfoOptions& o) {
                c.rope_scaling.type == "default" ? "none" : c.rope_scaling.type, c.max_position_embeddings);
     fmt::print("norm         RMSNorm eps {}; tied embeddings: {}\n", c.rms_norm_eps, c.tie_word_embeddings ? "yes" : "no");
     fmt::print("parameters   {} ({})\n", thousands(c.parameter_count()), human_count(c.parameter_count()));
-    fmt::print("weights      {} tensors ({}), {} in {} file(s){}\n", stored_tensors(store).size(), join(dtypes, ", "),
+    fmt::print("weights      {} tensors ({}), {} in {} file(s){}\n", stored.size(), join(dtypes, ", "),
                human_bytes(store.total_bytes()), store.files().size(),
                c.torch_dtype.empty() ? "" : fmt::format("; config dtype {}", c.torch_dtype));
     if (m.tokenizer_path)
@@ -139,7 +140,7 @@ void run_info(const InfoOptions& o) {
                  "and > 0, zero points finite integers)\n", quant::kQParamsFile, qparams, quantization->setting.group_size);
     if (gptq) print_gptq(*gptq, quant::gptq::packed_bytes(store, *gptq, c));
     if (o.tensors)
-      for (const auto* t : stored_tensors(store))
+      for (const auto* t : stored)
         fmt::print("  {:<56} {:<5} [{}]\n", t->name, t->dtype, fmt::join(t->shape, ", "));
     fmt::print("check        {}\n", check.ok() ? fmt::format("OK: all {} tensors present with the expected shapes{}",
                                                              expected_tensors(c).size(),

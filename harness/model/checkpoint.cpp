@@ -154,6 +154,13 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
   return out;
 }
 
+std::vector<std::pair<std::string, std::vector<int64_t>>> linear_shapes(const LlamaConfig& c) {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> out;
+  for (auto& [name, shape] : expected_tensors(c))
+    if (ends_with(name, "_proj.weight")) out.emplace_back(name.substr(0, name.size() - 7), std::move(shape));
+  return out;
+}
+
 CheckpointCheck check_checkpoint(const io::TensorStore& store, const LlamaConfig& config) {
   CheckpointCheck check;
   std::set<std::string> wanted;
@@ -191,9 +198,7 @@ std::string CheckpointCheck::describe(const std::string& dir) const {
   return fmt::format("{}: checkpoint does not match its config.json: {}", dir, join(parts, "; "));
 }
 
-namespace {
-
-std::string require_model_dir(const std::string& dir) {
+std::string model_config_path(const std::string& dir) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("model directory not found: {}", dir));
   const std::string config_path = (fs::path(dir) / "config.json").string();
@@ -201,15 +206,13 @@ std::string require_model_dir(const std::string& dir) {
   return config_path;
 }
 
-}  // namespace
-
 LlamaModel load_llama(const std::string& dir, const LoadOptions& options) {
-  require_model_dir(dir);
+  model_config_path(dir);
   return load_llama(dir, io::TensorStore::open_dir(dir), options);
 }
 
 LlamaModel load_llama(const std::string& dir, io::TensorStore store, const LoadOptions& options) {
-  const std::string config_path = require_model_dir(dir);
+  const std::string config_path = model_config_path(dir);
   LlamaModel model(LlamaConfig::from_file(config_path));
   const auto check = check_checkpoint(store, model.config());
   if (!check.ok()) throw InputError(check.describe(dir));

@@ -15,6 +15,11 @@ namespace ptq {
 
 // Every tensor a checkpoint of this architecture must hold, with its shape, by HF name.
 std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const LlamaConfig& config);
+// The block linears of expected_tensors, in its order: "model.layers.<i>.self_attn.q_proj" -> {out, in}.
+std::vector<std::pair<std::string, std::vector<int64_t>>> linear_shapes(const LlamaConfig& config);
+
+// <dir>/config.json; InputError when `dir` is no directory or has no config.json.
+std::string model_config_path(const std::string& dir);
 
 // How a checkpoint's tensors compare with what its config requires (read from headers only).
 struct CheckpointCheck {

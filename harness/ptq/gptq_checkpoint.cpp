@@ -25,12 +25,10 @@ namespace {
 
 constexpr const char* kPackedParts[] = {"qweight", "qzeros", "scales", "g_idx"};
 
-// Every block linear of the architecture: name (without ".weight") -> {out, in}.
+// Every block linear of the architecture: name (without ".weight") -> {out, in}, for lookups by name.
 std::map<std::string, std::vector<int64_t>> linears_of(const LlamaConfig& config) {
-  std::map<std::string, std::vector<int64_t>> out;
-  for (const auto& [name, shape] : expected_tensors(config))
-    if (ends_with(name, "_proj.weight")) out[name.substr(0, name.size() - 7)] = shape;
-  return out;
+  const auto shapes = linear_shapes(config);
+  return {shapes.begin(), shapes.end()};
 }
 
 InputError bad_key(const std::string& config_path, const std::string& key, const nlohmann::json& value,
@@ -257,10 +255,7 @@ void add_dequantized_weights(io::TensorStore& store, const CheckpointConfig& q, 
 }
 
 io::TensorStore open_model_store(const std::string& dir) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw InputError(fmt::format("model directory not found: {}", dir));
-  const std::string config_path = (fs::path(dir) / "config.json").string();
-  io::require_file(config_path, "model config");
+  const std::string config_path = model_config_path(dir);
   const std::optional<CheckpointConfig> q = read_checkpoint_config(config_path);  // before the tensors: awq, fp8, ...
   io::TensorStore store = io::TensorStore::open_dir(dir);
   if (q) add_dequantized_weights(store, *q, LlamaConfig::from_file(config_path), config_path);

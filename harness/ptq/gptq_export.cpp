@@ -29,21 +29,8 @@ using Named = std::vector<std::pair<std::string, at::Tensor>>;
 
 struct LinearShape {
   std::string name;  // "model.layers.<i>.self_attn.q_proj"
-  size_t block = 0;
   int64_t out = 0, in = 0;
 };
-
-std::vector<LinearShape> linear_shapes(const LlamaConfig& config) {
-  std::vector<LinearShape> out;
-  const std::string layers = "model.layers.";
-  for (const auto& [name, shape] : expected_tensors(config)) {
-    if (!ends_with(name, "_proj.weight")) continue;
-    const std::string linear = name.substr(0, name.size() - 7);
-    const size_t block = std::stoul(linear.substr(layers.size(), linear.find('.', layers.size()) - layers.size()));
-    out.push_back({linear, block, shape[0], shape[1]});
-  }
-  return out;
-}
 
 // What is packed, decided from the grids alone before anything is written.
 struct Plan {
@@ -95,7 +82,8 @@ Plan plan_export(const LlamaConfig& config, const Named& qparams, const QuantSet
   bool all_gptq_sym = true;
   int64_t groups_with_zero_0 = 0;
   std::string first_zero_0;
-  for (const LinearShape& l : linear_shapes(config)) {
+  for (const auto& [name, shape] : linear_shapes(config)) {
+    const LinearShape l{name, shape[0], shape[1]};
     const auto it = grids.find(l.name);
     std::string why = it == grids.end() ? "the method reported no scales and zero points for it" : "";
     if (why.empty() && !gptq::unpackable_reason(l.in, plan.bits).empty())
