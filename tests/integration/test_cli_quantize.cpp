@@ -283,26 +283,41 @@ TEST_CASE("quantize --stream on writes the checkpoint --stream off writes, byte 
   CHECK_THAT(bad.err, Contains("--stream"));
 }
 
+namespace {
+
+// Quantizes the embedded default with `method` at `setting` (calibrated on the embedded WikiText-2), checks
+// that quant_params.safetensors holds `tensor` with `shape`, and that eval then accepts the checkpoint.
+// Returns the checkpoint directory's path inside `dir`.
+std::string quantize_then_eval(const TempDir& dir, const std::string& method, const std::string& setting,
+                               const std::string& nsamples, const std::string& config, const std::string& tensor,
+                               const std::vector<int64_t>& shape) {
+  const std::string model = ptq::test::tiny_model(), data = ptq::test::tiny_data() + "/wikitext2";
+  const auto q = run_ptqbench({"quantize", "--model", model, "--method", method, "--setting", setting, "--calib-data",
+                               data, "--nsamples", nsamples, "--seqlen", "64", "--config", config, "--out",
+                               dir.file("q"), "--no-cache"});
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  const ptq::io::SafetensorsFile qparams(dir.file("q/quant_params.safetensors"));
+  const auto* t = qparams.find(tensor);
+  REQUIRE(t != nullptr);
+  CHECK(t->shape == shape);
+  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "64",
+                               "--limit", "2", "--json", "--no-cache"});
+  INFO(e.err);
+  CHECK(e.exit_code == 0);
+  return dir.file("q");
+}
+
+}  // namespace
+
 TEST_CASE("quantize gptq with act_order and groups, then eval: its weight_g_idx qparams are accepted",
           "[integration][quantize]") {
   // Regression: validate_quant_params refused "<linear>.weight_g_idx", which GPTQ writes with act_order and
   // dynamic groups, so that the checkpoint `quantize` had just written could not be evaluated.
   TempDir dir;
-  const std::string model = ptq::test::tiny_model(), data = ptq::test::tiny_data() + "/wikitext2";
-  const auto q = run_ptqbench({"quantize", "--model", model, "--method", "gptq", "--setting", "W4A16g32", "--calib-data",
-                               data, "--nsamples", "4", "--seqlen", "64", "--config", "{\"act_order\": true}", "--out",
-                               dir.file("q"), "--no-cache"});
-  INFO(q.err);
-  REQUIRE(q.exit_code == 0);
-  const ptq::io::SafetensorsFile qparams(dir.file("q/quant_params.safetensors"));
-  const auto* g_idx = qparams.find("model.layers.0.self_attn.q_proj.weight_g_idx");
-  REQUIRE(g_idx != nullptr);
-  CHECK(g_idx->shape == std::vector<int64_t>{256});
-  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "64",
-                               "--limit", "2", "--json", "--no-cache"});
-  INFO(e.err);
-  CHECK(e.exit_code == 0);
-  const auto info = run_ptqbench({"info", dir.file("q")});
+  const std::string q = quantize_then_eval(dir, "gptq", "W4A16g32", "4", "{\"act_order\": true}",
+                                           "model.layers.0.self_attn.q_proj.weight_g_idx", {256});
+  const auto info = run_ptqbench({"info", q});
   INFO(info.err);
   CHECK(info.exit_code == 0);
 }
@@ -312,18 +327,5 @@ TEST_CASE("quantize cbq W4A4 then eval: the learned activation clipping in its q
   // Regression: validate_quant_params refused the "model.layers.<i>.ptqbench_act_clip" tensors CBQ keeps
   // beside its scales when it learns activation steps.
   TempDir dir;
-  const std::string model = ptq::test::tiny_model(), data = ptq::test::tiny_data() + "/wikitext2";
-  const auto q = run_ptqbench({"quantize", "--model", model, "--method", "cbq", "--setting", "W4A4", "--calib-data", data,
-                               "--nsamples", "2", "--seqlen", "64", "--config", "{\"epochs\": 1}", "--out", dir.file("q"),
-                               "--no-cache"});
-  INFO(q.err);
-  REQUIRE(q.exit_code == 0);
-  const ptq::io::SafetensorsFile qparams(dir.file("q/quant_params.safetensors"));
-  const auto* clip = qparams.find("model.layers.3.ptqbench_act_clip");
-  REQUIRE(clip != nullptr);
-  CHECK(clip->shape == std::vector<int64_t>{4});
-  const auto e = run_ptqbench({"eval", "--model", dir.file("q"), "--task", "wikitext2", "--data", data, "--seqlen", "64",
-                               "--limit", "2", "--json", "--no-cache"});
-  INFO(e.err);
-  CHECK(e.exit_code == 0);
+  quantize_then_eval(dir, "cbq", "W4A4", "2", "{\"epochs\": 1}", "model.layers.3.ptqbench_act_clip", {4});
 }
