@@ -60,11 +60,23 @@ bool EvaluatorRegistry::higher_is_better(const std::string& metric) const {
   for (const auto& info : infos_)
     for (const auto& m : info.metrics)
       if (m.name == metric) return m.higher_is_better;
-  throw InputError(fmt::format("metric '{}' is produced by no registered task (ptqbench ls evaluators)", metric));
+  throw InputError(fmt::format("metric '{}' is produced by no registered task (ptqbench ls evaluators; a plugin's "
+                               "task needs its plugin loaded: ptqbench --plugin PATH.so ...)", metric));
 }
 
+namespace {
+
+EvaluatorRegistry& the_registry() {
+  static EvaluatorRegistry registry = make_registry();
+  return registry;
+}
+
+}  // namespace
+
+void register_evaluator(EvaluatorInfo info) { the_registry().add(std::move(info)); }
+
 const EvaluatorRegistry& evaluators() {
-  static const EvaluatorRegistry registry = make_registry();
+  static const EvaluatorRegistry& registry = the_registry();
   return registry;
 }
 

@@ -106,8 +106,12 @@ class EvaluatorRegistry {
   std::vector<EvaluatorInfo> infos_;
 };
 
-// Every task: evaluators/perplexity and evaluators/zeroshot, registered explicitly.
+// Every task: evaluators/perplexity and evaluators/zeroshot, registered explicitly, and those of runtime
+// plugins (harness/pipeline/plugins.h).
 const EvaluatorRegistry& evaluators();
+// Adds a runtime plugin's task (the plugin loader checks the name first; a duplicate is a logic error).
+// Not thread-safe: plugins load before any work starts.
+void register_evaluator(EvaluatorInfo info);
 
 // The average of zero-shot tasks' reported metrics (percent) that paper tables print as "Avg.".
 inline constexpr const char* kZeroShotAverage = "zeroshot_avg";

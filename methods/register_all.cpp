@@ -17,7 +17,9 @@
 
 namespace ptq::methods {
 
-const quant::MethodRegistry& registry() {
+namespace {
+
+quant::MethodRegistry& the_registry() {
   static quant::MethodRegistry r;
   static std::once_flag once;
   std::call_once(once, [] {
@@ -38,5 +40,11 @@ const quant::MethodRegistry& registry() {
   });
   return r;
 }
+
+}  // namespace
+
+const quant::MethodRegistry& registry() { return the_registry(); }
+
+void register_method(std::unique_ptr<quant::Method> method) { the_registry().add(std::move(method)); }
 
 }  // namespace ptq::methods

@@ -1,9 +1,10 @@
-// `ptqbench ls methods|settings|evaluators|limits`: what the harness can do, with one line each;
+// `ptqbench ls methods|settings|evaluators|limits|plugins`: what the harness can do, with one line each;
 // `ptqbench ls` alone: the lists in brief.
 #include "evaluators/evaluator.h"
 #include "evaluators/zeroshot_average.h"
 #include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
+#include "harness/pipeline/plugins.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/util/errors.h"
 #include "harness/util/input_limits.h"
@@ -23,8 +24,10 @@ void print_overview() {
   std::vector<std::string> settings;
   for (const auto& s : quant::known_settings()) settings.push_back(s.name);
   fmt::print("ptqbench ls methods      {}\nptqbench ls settings     {} (and the grammar)\n"
-             "ptqbench ls evaluators   {}\nptqbench ls limits       the input limits and their overrides\n",
-             join(methods::registry().names(), ", "), join(settings, ", "), join(eval::evaluators().names(), ", "));
+             "ptqbench ls evaluators   {}\nptqbench ls limits       the input limits and their overrides\n"
+             "ptqbench ls plugins      the loaded plugins ({})\n",
+             join(methods::registry().names(), ", "), join(settings, ", "), join(eval::evaluators().names(), ", "),
+             plugin::loaded_plugins().size());
 }
 
 // The input limits (util/input_limits.h): docs/limits.md shows this output.
@@ -36,6 +39,18 @@ void print_limits() {
   }
 }
 
+// The plugins loaded by --plugin, PTQBENCH_PLUGINS (docs/plugins.md), and the ABI tag they must carry.
+void print_plugins() {
+  const auto plugins = plugin::loaded_plugins();
+  if (plugins.empty()) fmt::print("no plugins loaded (ptqbench --plugin PATH.so ls plugins, or PTQBENCH_PLUGINS)\n");
+  for (const auto& p : plugins) {
+    fmt::print("{} {}: {}\n  file:    {}\n  sha256:  {}\n", p.name, p.version, p.description, p.path, p.sha256);
+    if (!p.methods.empty()) fmt::print("  methods: {}\n", join(p.methods, ", "));
+    if (!p.tasks.empty()) fmt::print("  tasks:   {}\n", join(p.tasks, ", "));
+  }
+  fmt::print("plugin ABI of this ptqbench: {}\n", plugin::host_abi_tag());
+}
+
 void run_ls(const std::string& what) {
   if (what.empty()) {
     print_overview();
@@ -45,6 +60,8 @@ void run_ls(const std::string& what) {
       const auto& m = registry.get(name);
       fmt::print("{:<12} {}\n{:<12} in paper tables: {}\n{:<12} model types: {}\n{:<12} default config: {}\n", name,
                  m.description(), "", m.paper_name(), "", m.model_support(), "", m.default_config().dump());
+      if (const plugin::LoadedPlugin* p = plugin::plugin_of_method(name))
+        fmt::print("{:<12} from plugin {} {} ({})\n", "", p->name, p->version, p->path);
       const nlohmann::json fields = m.config_fields();
       for (const auto& [key, f] : fields.items())  // each default and where it comes from
         fmt::print("{:<12}   {:<20} {:<12} {}{}\n", "", key, f.at("default").dump(), f.at("source").get<std::string>(),
@@ -65,8 +82,10 @@ void run_ls(const std::string& what) {
                "(average)", join(eval::paper_average_tasks(), ", "), "", eval::kZeroShotAverage);
   } else if (what == "limits") {
     print_limits();
+  } else if (what == "plugins") {
+    print_plugins();
   } else {
-    require_known("ptqbench ls", "list", what, {"methods", "settings", "evaluators", "limits"});
+    require_known("ptqbench ls", "list", what, {"methods", "settings", "evaluators", "limits", "plugins"});
   }
 }
 
@@ -75,7 +94,7 @@ void run_ls(const std::string& what) {
 void add_ls_command(CLI::App& app) {
   auto what = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("ls", "List methods, settings, evaluators or input limits (in brief without an argument)");
-  cmd->add_option("what", *what, "methods | settings | evaluators | limits");
+  cmd->add_option("what", *what, "methods | settings | evaluators | limits | plugins");
   cmd->callback([what] { run_ls(*what); });
 }
 

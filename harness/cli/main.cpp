@@ -5,6 +5,7 @@
 #include "harness/cli/choices.h"
 #include "harness/cli/commands.h"
 #include "harness/io/files.h"
+#include "harness/pipeline/plugins.h"
 #include "harness/util/errors.h"
 #include "harness/util/exit_codes.h"
 #include "harness/util/numerics.h"
@@ -34,12 +35,42 @@ std::vector<std::string> command_names(CLI::App& app) {
   return names;
 }
 
+// The global options before the command word: `--plugin PATH` (or --plugin=PATH), repeatable. Returns the
+// plugin paths; *command the index of the command word (argc when there is none).
+std::vector<std::string> global_plugins(int argc, char** argv, int* command) {
+  std::vector<std::string> paths;
+  int i = 1;
+  for (; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--plugin" && i + 1 < argc) {
+      paths.emplace_back(argv[++i]);
+    } else if (arg.rfind("--plugin=", 0) == 0) {
+      paths.push_back(arg.substr(9));
+    } else if (arg.empty() || arg[0] != '-') {
+      break;
+    }
+  }
+  *command = i;
+  return paths;
+}
+
+// Plugins load before the commands are built, so that their help and checks know the plugins' methods and
+// tasks: PTQBENCH_PLUGINS first, then each --plugin in order.
+void load_startup_plugins(int argc, char** argv) {
+  int command = 0;
+  const std::vector<std::string> paths = global_plugins(argc, argv, &command);
+  ptq::plugin::load_plugins_from_environment();
+  for (const auto& p : paths) ptq::plugin::load_plugin(p, "--plugin");
+}
+
 // `ptqbench evall`: CLI11 would say "A subcommand is required"; name the word and the closest command.
 void check_command_word(CLI::App& app, int argc, char** argv) {
-  if (argc < 2 || argv[1][0] == '-') return;
+  int command = 0;
+  global_plugins(argc, argv, &command);
+  if (command >= argc || argv[command][0] == '-') return;
   const std::vector<std::string> names = command_names(app);
-  if (std::find(names.begin(), names.end(), argv[1]) == names.end())
-    throw ptq::InputError(ptq::cli::unknown_name_message("", "command", argv[1], names));
+  if (std::find(names.begin(), names.end(), argv[command]) == names.end())
+    throw ptq::InputError(ptq::cli::unknown_name_message("", "command", argv[command], names));
 }
 
 // `ptqbench help [COMMAND]`: the root help, or one command's.
@@ -85,11 +116,27 @@ int main(int argc, char** argv) {
   ptq::tune_malloc();
   std::setlocale(LC_NUMERIC, "C");  // decimals print with a dot whatever the user's locale
   std::signal(SIGXFSZ, SIG_IGN);     // a file size limit (ulimit -f) is a write error naming the file, not a core dump
+  try {
+    load_startup_plugins(argc, argv);
+  } catch (const ptq::InputError& e) {
+    fmt::print(stderr, "ptqbench: error: {}\n", first_line(e.what()));
+    return ptq::kExitInput;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ptqbench: internal error: {}\n", first_line(e.what()));
+    return ptq::kExitInternal;
+  }
   CLI::App app{"ptqbench: post-training quantization benchmark harness for Llama-family LLMs"};
   app.add_flag_callback("--version", [] {
     fmt::print("ptqbench {}\n", ptq::harness_version());
     throw CLI::Success();
   }, "Print the version and exit");
+  // Read before the commands are built (load_startup_plugins); declared here for --help and the parser.
+  std::vector<std::string> plugin_paths;
+  app.add_option("--plugin", plugin_paths,
+                 "Load a method/evaluator plugin (a .so built against ptqbench::core; docs/plugins.md) before the "
+                 "command; repeatable. PTQBENCH_PLUGINS=a.so:b.so does the same")
+      ->allow_extra_args(false)
+      ->type_name("PATH.so");
   app.require_subcommand(1);
   ptq::cli::add_run_command(app);
   ptq::cli::add_plan_command(app);

@@ -80,7 +80,20 @@ nlohmann::json Cell::to_json() const {
                       {"harness_version", harness_version},
                       {"run_id", run_id}};
   if (run_id_provisional()) j["run_id_provisional"] = true;  // for readers of plans; from_json derives it
+  if (!plugins.empty()) {
+    j["plugins"] = nlohmann::json::array();
+    for (const auto& p : plugins) j["plugins"].push_back(p.to_json());
+  }
   return j;
+}
+
+nlohmann::json CellPlugin::to_json() const {
+  return {{"name", name}, {"version", version}, {"path", path}, {"sha256", sha256}};
+}
+
+CellPlugin CellPlugin::from_json(const nlohmann::json& j) {
+  return {j.at("name").get<std::string>(), j.at("version").get<std::string>(), j.at("path").get<std::string>(),
+          j.at("sha256").get<std::string>()};
 }
 
 Cell Cell::from_json(const nlohmann::json& j) {
@@ -104,6 +117,8 @@ Cell Cell::from_json(const nlohmann::json& j) {
   c.papers = j.value("papers", std::vector<std::string>{});
   c.harness_version = j.at("harness_version").get<std::string>();
   c.run_id = j.value("run_id", "");
+  if (j.contains("plugins"))
+    for (const auto& p : j.at("plugins")) c.plugins.push_back(CellPlugin::from_json(p));
   return c;
 }
 

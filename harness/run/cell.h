@@ -42,6 +42,15 @@ struct CellRuntime {
   std::string stream = "auto", activations = "auto", numerics = "native";
 };
 
+// A runtime plugin a cell needs (pipeline/plugins.h): the one that registered its method or one of its
+// tasks. Name and version are in the run id; path and hash tell a worker what to load and provenance
+// what ran.
+struct CellPlugin {
+  std::string name, version, path, sha256;
+  nlohmann::json to_json() const;
+  static CellPlugin from_json(const nlohmann::json& j);
+};
+
 struct Cell {
   int64_t index = 0;
   std::string experiment, spec_file;
@@ -54,6 +63,7 @@ struct Cell {
   std::vector<std::string> zeroshot_average;
   CellRuntime runtime;
   std::vector<std::string> papers;
+  std::vector<CellPlugin> plugins;  // none for ptqbench's own methods and tasks (then not in the JSON)
   std::string harness_version, run_id;
 
   // The model's fingerprint is deferred, so is the run id: the JSON line says "run_id_provisional": true.

@@ -6,6 +6,7 @@
 #include "harness/model/llama_config.h"
 #include "harness/model/tokenizer.h"
 #include "harness/pipeline/evaluate.h"
+#include "harness/pipeline/plugins.h"
 #include "harness/pipeline/quantize.h"
 #include "harness/ptq/packed_size.h"
 #include "harness/ptq/quant_setting.h"
@@ -77,6 +78,25 @@ void check_fingerprint(const Cell& cell) {
                                  cell.model.path, fingerprint.at("sha256").get<std::string>(), planned));
 }
 
+// The plugins the cell's method and tasks come from (a worker of `run --plan` loads them from the plan's
+// paths; `run SPEC` has loaded them with the spec) as provenance: what was loaded, with the file's hash
+// now and when planned. InputError when a plugin of that name is loaded with another version.
+nlohmann::json load_cell_plugins(const Cell& cell) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const CellPlugin& planned : cell.plugins) {
+    const plugin::LoadedPlugin* p = plugin::plugin_named(planned.name);
+    const plugin::LoadedPlugin& loaded =
+        p != nullptr ? *p : plugin::load_plugin(planned.path, fmt::format("{} plugins", cell.describe()));
+    if (loaded.name != planned.name || loaded.version != planned.version)
+      throw InputError(fmt::format("{}: planned with plugin {} {} from {}, but {} is plugin {} {}: plan again",
+                                   cell.describe(), planned.name, planned.version, planned.path, loaded.path, loaded.name,
+                                   loaded.version));
+    out.push_back({{"name", loaded.name}, {"version", loaded.version}, {"path", loaded.path}, {"sha256", loaded.sha256},
+                   {"planned_sha256", planned.sha256}});
+  }
+  return out;
+}
+
 // The work of one cell through the pipeline (harness/pipeline/); throws on any failure. Fills `result`;
 // per-example logs go to <dir>/samples/.
 void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::path& dir, nlohmann::json& result) {
@@ -93,6 +113,7 @@ void compute_cell(const Cell& cell, const CellRunOptions& options, const fs::pat
   result["provenance"]["environment"] = environment_info(device);
   result["provenance"]["environment"]["threads"] = threads;
   result["provenance"]["dtype"] = dtype_name(dtype);
+  if (!cell.plugins.empty()) result["provenance"]["plugins"] = load_cell_plugins(cell);
 
   const std::string& model_dir = cell.model.path;
   check_fingerprint(cell);
@@ -233,6 +254,12 @@ CellOutcome run_cell(const Cell& cell, const CellRunOptions& options) {
     result["status"] = "failed";
     result["error"] = what.substr(0, what.find('\n'));
     result["error_kind"] = dynamic_cast<const InputError*>(&e) ? "input" : "internal";
+    outcome = CellOutcome::kFailed;
+  } catch (...) {
+    // Not a std::exception: plugin code may throw anything (`throw 42`); the cell fails, the run goes on.
+    result["status"] = "failed";
+    result["error"] = "an exception that is not a std::exception (thrown by plugin code?)";
+    result["error_kind"] = "internal";
     outcome = CellOutcome::kFailed;
   }
   result["provenance"]["finished"] = utc_timestamp();

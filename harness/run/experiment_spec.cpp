@@ -9,6 +9,7 @@
 #include "harness/io/json_file.h"
 #include "harness/model/llama_config.h"
 #include "harness/model/tokenizer.h"
+#include "harness/pipeline/plugins.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/util/errors.h"
 #include "harness/util/input_limits.h"
@@ -423,6 +424,17 @@ std::string expand_env_vars(const std::string& p, const std::string& where, std:
   return out + p.substr(std::min(pos, p.size()));
 }
 
+// "plugins": [paths relative to the spec], each loaded now (pipeline/plugins.h).
+std::vector<std::string> load_spec_plugins(const nlohmann::json& v, const Ctx& ctx, const std::string& base_dir) {
+  std::vector<std::string> out;
+  const auto list = string_list(v, ctx);
+  for (size_t i = 0; i < list.size(); ++i) {
+    out.push_back(resolve_path(base_dir, list[i], ctx.index(i)));
+    plugin::load_plugin(out.back(), ctx.index(i).where());
+  }
+  return out;
+}
+
 std::string default_paper_method(const std::string& method) {
   if (method == "fp") return "FP16";  // the full-precision row: not a method
   return methods::registry().get(method).paper_name();
@@ -436,7 +448,7 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
   r.read("name", s.name);
   r.read("description", s.description);
   r.read("fp_baseline", s.fp_baseline);
-  for (const char* k : {"models", "settings", "methods", "calibration", "evaluators", "runtime", "papers"})
+  for (const char* k : {"models", "settings", "methods", "calibration", "evaluators", "runtime", "papers", "plugins"})
     r.known(k);
   r.finish();
   if (s.name.empty()) root.fail("missing required key \"name\" (names the experiment in the database and reports)");
@@ -445,6 +457,8 @@ ExperimentSpec parse_experiment_spec(const nlohmann::json& doc, const std::strin
     if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.'))
       root.key("name").fail(fmt::format("\"{}\" may use only letters, digits, '-', '_' and '.'", bounded_excerpt(s.name)));
 
+  // Plugins first: their methods and tasks are names the rest of the spec may use.
+  if (doc.contains("plugins")) s.plugins = load_spec_plugins(doc["plugins"], root.key("plugins"), base_dir);
   s.models = parse_models(require_key(doc, "models", root), root.key("models"), base_dir);
   if (doc.contains("settings")) {
     const Ctx sc = root.key("settings");

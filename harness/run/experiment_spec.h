@@ -109,6 +109,7 @@ struct ExperimentSpec {
   std::vector<std::string> zeroshot_average;  // tasks averaged into zeroshot_avg
   RuntimeSpec runtime;
   std::vector<std::string> papers;            // resolved paths of reported-number files
+  std::vector<std::string> plugins;           // resolved paths of runtime plugins, loaded by the parse
 };
 
 // Reads and validates `path`. Throws InputError naming the file and key path.

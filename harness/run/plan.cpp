@@ -9,6 +9,7 @@
 #include "harness/io/sha256.h"
 #include "harness/model/llama_config.h"
 #include "harness/model/tokenizer.h"
+#include "harness/pipeline/plugins.h"
 #include "harness/ptq/quant_setting.h"
 #include "harness/run/fingerprint.h"
 #include "harness/util/build_info.h"
@@ -72,7 +73,7 @@ nlohmann::json cell_identity(const Cell& c) {
   nlohmann::json calibration = cell.at("calibration");
   if (calibration.is_object()) calibration.erase("data");
   const std::string device = cell.at("runtime").at("device").get<std::string>();
-  return {{"experiment", cell.at("experiment")},
+  nlohmann::json id = {{"experiment", cell.at("experiment")},
           {"model", {{"id", cell.at("model").at("id")}, {"fingerprint", fingerprint_hash(cell.at("model").at("fingerprint"))}}},
           {"setting", cell.at("setting")},
           {"method", cell.at("method")},
@@ -85,6 +86,13 @@ nlohmann::json cell_identity(const Cell& c) {
           {"dtype", cell.at("runtime").at("dtype")},
           {"numerics", cell.at("runtime").value("numerics", "native")},
           {"harness_version", cell.at("harness_version")}};
+  // A plugin's method or task: the name and version it declares (not its path or hash, which change with
+  // every rebuild and machine). Absent for ptqbench's own, so their run ids are what they always were.
+  if (!c.plugins.empty()) {
+    id["plugins"] = nlohmann::json::array();
+    for (const auto& p : c.plugins) id["plugins"].push_back({{"name", p.name}, {"version", p.version}});
+  }
+  return id;
 }
 
 std::string run_id_of(const Cell& cell) { return io::sha256_hex(cell_identity(cell).dump()).substr(0, 16); }
@@ -111,6 +119,17 @@ Shared shared_parts(const ExperimentSpec& spec) {
   s.runtime = {spec.runtime.device, spec.runtime.dtype,       spec.runtime.threads,
                spec.runtime.stream, spec.runtime.activations, spec.runtime.numerics};
   return s;
+}
+
+// The plugins behind a cell's method and tasks, each once.
+std::vector<CellPlugin> plugins_of(const std::string& method, const std::vector<CellEvaluator>& evaluators) {
+  std::vector<const plugin::LoadedPlugin*> found = {plugin::plugin_of_method(method)};
+  for (const auto& e : evaluators) found.push_back(plugin::plugin_of_task(e.task));
+  std::vector<CellPlugin> out;
+  for (const plugin::LoadedPlugin* p : found)
+    if (p != nullptr && std::none_of(out.begin(), out.end(), [&](const CellPlugin& c) { return c.name == p->name; }))
+      out.push_back({p->name, p->version, p->path, p->sha256});
+  return out;
 }
 
 void check_unique_run_ids(const ExperimentSpec& spec, const std::vector<Cell>& cells) {
@@ -147,6 +166,7 @@ std::vector<Cell> plan_cells(const ExperimentSpec& spec) {
     c.zeroshot_average = spec.zeroshot_average;
     c.runtime = shared.runtime;
     c.papers = spec.papers;
+    c.plugins = plugins_of(m.name, shared.evaluators);
     c.harness_version = build_info::kVersion;
     c.run_id = run_id_of(c);
     cells.push_back(std::move(c));
