@@ -1,0 +1,69 @@
+#!/bin/bash
+# The README's "Your own method" walkthrough, run verbatim (the ```bash block after the marker
+# "<!-- own-method walkthrough"), then checked:
+#   - the installed binary runs from the prefix alone: its core and sentencepiece shim resolve there, and
+#     neither it nor the core names the build tree in its RUNPATH;
+#   - the plugin was configured from the prefix's CMake package, not the build tree;
+#   - `ls plugins` showed it; every cell of the experiment finished; the plugin's cells are in the
+#     database (read back by `report`) next to RTN and OmniQuant, with the plugin's hash in provenance.
+# The commands run in a scratch copy of the repository's layout: `build` (this build), `experiments`
+# (linked) and `examples/plugin` (copied, so that its build directory lands in the scratch copy), with
+# HOME in the scratch directory.
+# Usage: plugin_walkthrough.sh SOURCE_DIR BUILD_DIR
+set -euo pipefail
+src=$1
+build=$2
+fail() { echo "plugin walkthrough: $*" >&2; exit 1; }
+
+block=$(awk '/<!-- own-method walkthrough/ {m = 1; next} m && /^```bash/ {b = 1; next} b && /^```/ {exit} b {print}' "$src/README.md")
+[ -n "$block" ] || fail "README.md has no \"<!-- own-method walkthrough\" marker followed by a \`\`\`bash block"
+command -v cmake >/dev/null || fail "cmake is not installed"
+
+root=$(mktemp -d "${TMPDIR:-/tmp}/ptq-plugin-walkthrough.XXXXXX")
+[ "${PTQ_KEEP_WALKTHROUGH:-0}" = 1 ] || trap 'rm -rf "$root"' EXIT  # PTQ_KEEP_WALKTHROUGH=1 keeps it
+mkdir -p "$root/home" "$root/examples"
+ln -s "$build" "$root/build"
+ln -s "$src/experiments" "$root/experiments"
+cp -r "$src/examples/plugin" "$root/examples/plugin"
+rm -rf "$root/examples/plugin/build"
+cd "$root"
+echo "plugin walkthrough: running the README block in $root:"
+echo "$block"
+start=$SECONDS
+if ! HOME="$root/home" bash -euo pipefail -c "$block" > walkthrough.log 2>&1; then
+  cat walkthrough.log
+  fail "the README block failed"
+fi
+
+prefix="$root/home/.local/ptqbench"
+bin="$prefix/bin/ptqbench"
+[ -x "$bin" ] || fail "the block installed no $bin"
+core=$(ldd "$bin" | awk '/libptqbench_core.so/ {print $3}')
+[ -n "$core" ] && [ "$(readlink -f "$core")" = "$(readlink -f "$prefix/lib/libptqbench_core.so")" ] ||
+  fail "$bin does not load the prefix's libptqbench_core.so: $(ldd "$bin" | grep ptqbench_core)"
+for f in "$bin" "$prefix"/lib/libptqbench_core.so; do
+  if readelf -d "$f" | grep -E 'RUNPATH|RPATH' | grep -qF "$(readlink -f "$build")"; then
+    fail "$f names the build tree in its RUNPATH: $(readelf -d "$f" | grep -E 'RUNPATH|RPATH')"
+  fi
+done
+[ -f "$prefix/lib/libptq_spm_shim.so" ] || fail "the sentencepiece shim is not installed in $prefix/lib"
+grep -q "^ptqbench_DIR:PATH=$prefix/" examples/plugin/build/CMakeCache.txt ||
+  fail "examples/plugin was not configured from the prefix: $(grep '^ptqbench_DIR' examples/plugin/build/CMakeCache.txt)"
+
+grep -q "^example-rtn-mse 1.0.0" walkthrough.log || { cat walkthrough.log; fail "ls plugins did not list example-rtn-mse 1.0.0"; }
+# Every cell finished (7: FP, then RTN, rtn_mse and OmniQuant at two settings).
+done_cells=$(ls results/runs/*/DONE 2>/dev/null | wc -l)
+[ "$done_cells" -eq 7 ] || { cat walkthrough.log; fail "$done_cells of 7 cells finished"; }
+grep -l '"method": "rtn_mse"' results/runs/*/result.json > plugin_cells.txt || fail "no result of rtn_mse"
+while read -r f; do
+  grep -q '"sha256": "'"$(sha256sum examples/plugin/build/librtn_mse.so | cut -d' ' -f1)"'"' "$f" ||
+    fail "$f: the provenance lacks the plugin file's sha256"
+done < plugin_cells.txt
+# The rows come back from the database.
+echo "plugin walkthrough: the README block took $((SECONDS - start)) s"
+"$bin" report --experiment example-plugin > report.md
+for row in "RTN-MSE" "RTN" "OmniQuant" "FP"; do
+  grep -q "| $row " report.md || { cat report.md; fail "the report has no $row row"; }
+done
+echo "plugin walkthrough: ok"
+cat report.md
