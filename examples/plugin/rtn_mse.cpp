@@ -1,10 +1,11 @@
 // rtn_mse: round-to-nearest whose clipping range is searched per row (or group) to minimise the
 // rounding error, as GPTQ's quantizer does with mse=True (IST-DASLab/gptq quant.py, Quantizer.find_params:
 // shrink factors p = 1 - i/grid for i < maxshrink * grid, error sum |Q(w) - w|^norm, the best p per row).
-// Calibration-free; a ptqbench plugin built outside ptqbench's tree (README "Your own method").
+// Calibration-free.
+#include "example_methods.h"
+
 #include "harness/model/block_reader.h"
 #include "harness/model/llama_model.h"
-#include "harness/pipeline/plugin.h"
 #include "harness/ptq/config_schema.h"
 #include "harness/quant/uniform_quantizer.h"
 #include "harness/util/errors.h"
@@ -16,6 +17,8 @@
 #include <string>
 
 namespace {
+
+using example::mse_range_search;
 
 struct RtnMseConfig {
   int64_t grid = 100;        // source: gptq quant.py Quantizer.configure(grid=100)
@@ -38,32 +41,6 @@ struct RtnMseConfig {
     return c;
   }
 };
-
-// The fake-quantized weight with, per row of `rows` ([R, G]), the shrink factor of least error. The
-// shrink is ptqbench's learnable-clipping bound (xmax * sigmoid(up), xmin * sigmoid(low)) set to
-// sigmoid^-1(p), so scales and zero points follow the same quantizer as every other method.
-at::Tensor search_rows(const at::Tensor& rows, const ptq::quant::QuantizerSpec& spec, const RtnMseConfig& cfg,
-                       ptq::quant::QParams& best_qp) {
-  const auto n = rows.size(0);
-  at::Tensor best_err = at::full({n}, INFINITY, rows.options());
-  at::Tensor best_q = rows.clone();
-  best_qp = {at::zeros({n, 1}, rows.options()), at::zeros({n, 1}, rows.options())};
-  const int64_t steps = static_cast<int64_t>(cfg.max_shrink * static_cast<double>(cfg.grid));
-  for (int64_t i = 0; i < steps; ++i) {
-    const double p = 1.0 - static_cast<double>(i) / static_cast<double>(cfg.grid);
-    const double logit = p >= 1.0 ? 30.0 : std::log(p / (1.0 - p));  // sigmoid(30) is 1 in float
-    const at::Tensor bound = at::full({n, 1}, logit, rows.options());
-    const ptq::quant::QParams qp = ptq::quant::compute_qparams(rows, spec, bound, bound);
-    const at::Tensor q = ptq::quant::fake_quant_rows(rows, qp, spec);
-    const at::Tensor err = (q - rows).abs().pow(cfg.norm).sum(1);
-    const at::Tensor better = err < best_err;
-    best_err = at::where(better, err, best_err);
-    best_q = at::where(better.unsqueeze(1), q, best_q);
-    best_qp.scale = at::where(better.unsqueeze(1), qp.scale, best_qp.scale);
-    best_qp.zero = at::where(better.unsqueeze(1), qp.zero, best_qp.zero);
-  }
-  return best_q;
-}
 
 class RtnMse final : public ptq::quant::MethodWithConfig<RtnMseConfig> {
  public:
@@ -92,7 +69,8 @@ class RtnMse final : public ptq::quant::MethodWithConfig<RtnMseConfig> {
           const int64_t out = weight->size(0), in = weight->size(1);
           const int64_t group = spec.group_size > 0 ? spec.group_size : in;
           ptq::quant::QParams qp;
-          *weight = search_rows(weight->reshape({out * in / group, group}), spec, cfg, qp).reshape({out, in});
+          *weight = mse_range_search(weight->reshape({out * in / group, group}), spec, {cfg.grid, cfg.max_shrink, cfg.norm}, qp)
+                        .reshape({out, in});
           const std::string linear = "model.layers." + std::to_string(i) + "." + suffix;
           report.qparams.emplace_back(linear + "_scale", qp.scale.reshape({out, in / group}));
           report.qparams.emplace_back(linear + "_zero", qp.zero.reshape({out, in / group}));
@@ -106,8 +84,36 @@ class RtnMse final : public ptq::quant::MethodWithConfig<RtnMseConfig> {
   }
 };
 
-void register_methods(ptq::plugin::Registrar& registrar) { registrar.add_method(std::make_unique<RtnMse>()); }
-
 }  // namespace
 
-PTQBENCH_PLUGIN("example-rtn-mse", "1.0.0", "RTN with GPTQ's MSE clipping search (examples/plugin)", register_methods)
+namespace example {
+
+// The fake-quantized weight with, per row of `rows` ([R, G]), the shrink factor of least error. The
+// shrink is ptqbench's learnable-clipping bound (xmax * sigmoid(up), xmin * sigmoid(low)) set to
+// sigmoid^-1(p), so scales and zero points follow the same quantizer as every other method.
+at::Tensor mse_range_search(const at::Tensor& rows, const ptq::quant::QuantizerSpec& spec, const MseSearch& cfg,
+                            ptq::quant::QParams& best_qp) {
+  const auto n = rows.size(0);
+  at::Tensor best_err = at::full({n}, INFINITY, rows.options());
+  at::Tensor best_q = rows.clone();
+  best_qp = {at::zeros({n, 1}, rows.options()), at::zeros({n, 1}, rows.options())};
+  const int64_t steps = static_cast<int64_t>(cfg.max_shrink * static_cast<double>(cfg.grid));
+  for (int64_t i = 0; i < steps; ++i) {
+    const double p = 1.0 - static_cast<double>(i) / static_cast<double>(cfg.grid);
+    const double logit = p >= 1.0 ? 30.0 : std::log(p / (1.0 - p));  // sigmoid(30) is 1 in float
+    const at::Tensor bound = at::full({n, 1}, logit, rows.options());
+    const ptq::quant::QParams qp = ptq::quant::compute_qparams(rows, spec, bound, bound);
+    const at::Tensor q = ptq::quant::fake_quant_rows(rows, qp, spec);
+    const at::Tensor err = (q - rows).abs().pow(cfg.norm).sum(1);
+    const at::Tensor better = err < best_err;
+    best_err = at::where(better, err, best_err);
+    best_q = at::where(better.unsqueeze(1), q, best_q);
+    best_qp.scale = at::where(better.unsqueeze(1), qp.scale, best_qp.scale);
+    best_qp.zero = at::where(better.unsqueeze(1), qp.zero, best_qp.zero);
+  }
+  return best_q;
+}
+
+std::unique_ptr<ptq::quant::Method> make_rtn_mse() { return std::make_unique<RtnMse>(); }
+
+}  // namespace example

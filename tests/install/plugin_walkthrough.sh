@@ -50,19 +50,37 @@ done
 grep -q "^ptqbench_DIR:PATH=$prefix/" examples/plugin/build/CMakeCache.txt ||
   fail "examples/plugin was not configured from the prefix: $(grep '^ptqbench_DIR' examples/plugin/build/CMakeCache.txt)"
 
-grep -q "^example-rtn-mse 1.0.0" walkthrough.log || { cat walkthrough.log; fail "ls plugins did not list example-rtn-mse 1.0.0"; }
-# Every cell finished (7: FP, then RTN, rtn_mse and OmniQuant at two settings).
+# Every installed header, included in one translation unit, compiles against the prefix alone: the
+# install holds the public headers' whole include closure.
+mkdir -p headers
+(cd "$prefix/include/ptqbench" && find . -name '*.h' | sort | sed 's|^\./\(.*\)|#include "\1"|') > headers/all_headers.cpp
+[ "$(wc -l < headers/all_headers.cpp)" -ge 10 ] || fail "only $(wc -l < headers/all_headers.cpp) headers installed"
+cat > headers/CMakeLists.txt <<'CMAKE'
+cmake_minimum_required(VERSION 3.22)
+project(installed_headers LANGUAGES CXX)
+find_package(ptqbench CONFIG REQUIRED)
+add_library(installed_headers OBJECT all_headers.cpp)
+target_link_libraries(installed_headers PRIVATE ptqbench::core)
+CMAKE
+if ! { cmake -S headers -B headers/build -DCMAKE_PREFIX_PATH="$prefix" && cmake --build headers/build; } > headers.log 2>&1; then
+  tail -30 headers.log
+  fail "the installed headers do not compile against the prefix"
+fi
+
+grep -q "^example-methods 1.0.0" walkthrough.log || { cat walkthrough.log; fail "ls plugins did not list example-methods 1.0.0"; }
+# Every cell finished (9: FP, then RTN, rtn_mse, adaround and OmniQuant at two settings).
 done_cells=$(ls results/runs/*/DONE 2>/dev/null | wc -l)
-[ "$done_cells" -eq 7 ] || { cat walkthrough.log; fail "$done_cells of 7 cells finished"; }
-grep -l '"method": "rtn_mse"' results/runs/*/result.json > plugin_cells.txt || fail "no result of rtn_mse"
+[ "$done_cells" -eq 9 ] || { cat walkthrough.log; fail "$done_cells of 9 cells finished"; }
+grep -l -E '"method": "(rtn_mse|adaround)"' results/runs/*/result.json > plugin_cells.txt || fail "no result of the plugin's methods"
+[ "$(wc -l < plugin_cells.txt)" -eq 4 ] || fail "$(wc -l < plugin_cells.txt) results of the plugin's methods, expected 4"
 while read -r f; do
-  grep -q '"sha256": "'"$(sha256sum examples/plugin/build/librtn_mse.so | cut -d' ' -f1)"'"' "$f" ||
+  grep -q '"sha256": "'"$(sha256sum examples/plugin/build/libexample_methods.so | cut -d' ' -f1)"'"' "$f" ||
     fail "$f: the provenance lacks the plugin file's sha256"
 done < plugin_cells.txt
 # The rows come back from the database.
 echo "plugin walkthrough: the README block took $((SECONDS - start)) s"
 "$bin" report --experiment example-plugin > report.md
-for row in "RTN-MSE" "RTN" "OmniQuant" "FP"; do
+for row in "RTN-MSE" "AdaRound" "RTN" "OmniQuant" "FP"; do
   grep -q "| $row " report.md || { cat report.md; fail "the report has no $row row"; }
 done
 echo "plugin walkthrough: ok"
