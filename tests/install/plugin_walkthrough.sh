@@ -5,7 +5,8 @@
 #     neither it nor the core names the build tree in its RUNPATH;
 #   - the plugin was configured from the prefix's CMake package, not the build tree;
 #   - `ls plugins` showed it; every cell of the experiment finished; the plugin's cells are in the
-#     database (read back by `report`) next to RTN and OmniQuant, with the plugin's hash in provenance.
+#     database (read back by `report`) next to RTN and OmniQuant, with the plugin's hash in provenance;
+#   - the report is the README's figure of it, digit for digit.
 # The commands run in a scratch copy of the repository's layout: `build` (this build), `experiments`
 # (linked) and `examples/plugin` (copied, so that its build directory lands in the scratch copy), with
 # HOME in the scratch directory.
@@ -83,5 +84,11 @@ echo "plugin walkthrough: the README block took $((SECONDS - start)) s"
 for row in "RTN-MSE" "AdaRound" "RTN" "OmniQuant" "FP"; do
   grep -q "| $row " report.md || { cat report.md; fail "the report has no $row row"; }
 done
+# The README's figure of this report, to the last digit (reproducible numerics).
+"$bin" report --experiment example-plugin --no-costs > figure.txt
+awk '/^\$ ptqbench report --experiment example-plugin --no-costs$/ {f = 1; next} f && /^```/ {exit} f {print}' \
+  "$src/README.md" > readme_figure.txt
+[ -s readme_figure.txt ] || fail "README.md has no figure of 'ptqbench report --experiment example-plugin --no-costs'"
+diff readme_figure.txt figure.txt > figure.diff || { cat figure.diff; fail "the README's figure differs from this run's report (< README, > now)"; }
 echo "plugin walkthrough: ok"
 cat report.md
