@@ -9,6 +9,7 @@
 #include "harness/data/token_cache.h"
 #include "harness/io/files.h"
 #include "harness/model/tokenizer.h"
+#include "harness/pipeline/plugins.h"
 #include "harness/pipeline/quantize.h"
 #include "harness/ptq/gptq_export.h"
 #include "harness/ptq/packed_size.h"
@@ -77,7 +78,7 @@ nlohmann::json quantization_document(const pipeline::ResolvedMethod& method, con
                                      const nlohmann::json& calibration, const pipeline::Quantized& q,
                                      const pipeline::LoadedModel& lm, const ModelDir& m, c10::ScalarType dtype,
                                      c10::ScalarType save_dtype, c10::Device device) {
-  return {{"format_version", quant::kQuantizationFormat},
+  nlohmann::json doc = {{"format_version", quant::kQuantizationFormat},
           {"harness_version", harness_version()},
           {"setting", setting.str()},
           {"setting_detail", setting.to_json()},
@@ -97,6 +98,10 @@ nlohmann::json quantization_document(const pipeline::ResolvedMethod& method, con
           {"seconds", q.seconds},
           {"created", utc_now()},
           {"environment", environment_info(device)}};
+  // A plugin's method: which plugin, which build of it (docs/plugins.md).
+  if (const plugin::LoadedPlugin* p = plugin::plugin_of_method(method.name()))
+    doc["plugin"] = {{"name", p->name}, {"version", p->version}, {"path", p->path}, {"sha256", p->sha256}};
+  return doc;
 }
 
 // --format gptq: the packed checkpoint, with one line per note on what the format carries differently.

@@ -169,6 +169,21 @@ TEST_CASE("a plugin's cells run beside ptqbench's; one that throws fails alone",
   CHECK(provenance[0].at("sha256") == sha);
   CHECK(provenance[0].at("path") == fs::canonical(plugin("ptq_test_plugin")).string());
   CHECK_THAT(r.out, Contains("|         |        | plugin_rtn | **138.18**") && Contains("1 failed run(s)"));
+
+  // `quantize` with a plugin's method: quantization.json names the plugin and the file's hash; the
+  // checkpoint evaluates without the plugin.
+  const auto q = run_ptqbench({"--plugin", plugin("ptq_test_plugin"), "quantize", "--model", f.dir.file("model"), "--method",
+                               "plugin_rtn", "--setting", "W4A16", "--out", f.dir.file("q")});
+  INFO(q.err);
+  REQUIRE(q.exit_code == 0);
+  const nlohmann::json doc = ptq::io::read_json_file(f.dir.file("q/quantization.json"));
+  CHECK(doc.at("method") == "plugin_rtn");
+  CHECK(doc.at("plugin") == nlohmann::json({{"name", "ptqbench-test-plugin"}, {"version", "1.0.0"},
+                                            {"path", fs::canonical(plugin("ptq_test_plugin")).string()}, {"sha256", sha}}));
+  const auto e = run_ptqbench({"eval", "--model", f.dir.file("q"), "--task", "tokens", "--data", f.dir.file("ids.npy"), "--seqlen", "32"});
+  INFO(e.err);
+  CHECK(e.exit_code == 0);
+  CHECK_THAT(e.out, Contains("PPL = 138.1793"));
 }
 
 TEST_CASE("plugin run ids keep to the declared name and version; a plan's worker loads the plugin itself",
