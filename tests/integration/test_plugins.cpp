@@ -131,7 +131,7 @@ TEST_CASE("bad plugins are refused with one line and exit 2", "[integration][plu
   CHECK_THAT(env.err, Contains("(PTQBENCH_PLUGINS)"));
 }
 
-TEST_CASE("a plugin's cells run beside ptqbench's; one that throws fails alone", "[integration][plugins]") {
+TEST_CASE("a plugin's cells run beside ptqbench's and one that throws fails alone", "[integration][plugins]") {
   Fixture f;
   const std::string spec = f.write_spec(plugin("ptq_test_plugin"));
   const std::string results = f.dir.file("results");
@@ -186,7 +186,7 @@ TEST_CASE("a plugin's cells run beside ptqbench's; one that throws fails alone",
   CHECK_THAT(e.out, Contains("PPL = 138.1793"));
 }
 
-TEST_CASE("plugin run ids keep to the declared name and version; a plan's worker loads the plugin itself",
+TEST_CASE("plugin run ids keep to the declared name and version and a plan's worker loads the plugin itself",
           "[integration][plugins]") {
   Fixture f;
   // The same plugin file under another name and directory: the same run ids.
