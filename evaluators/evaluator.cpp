@@ -75,9 +75,6 @@ EvaluatorRegistry& the_registry() {
 
 void register_evaluator(EvaluatorInfo info) { the_registry().add(std::move(info)); }
 
-const EvaluatorRegistry& evaluators() {
-  static const EvaluatorRegistry& registry = the_registry();
-  return registry;
-}
+const EvaluatorRegistry& evaluators() { return the_registry(); }
 
 }  // namespace ptq::eval

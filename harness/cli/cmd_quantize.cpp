@@ -100,7 +100,7 @@ nlohmann::json quantization_document(const pipeline::ResolvedMethod& method, con
           {"environment", environment_info(device)}};
   // A plugin's method: which plugin, which build of it (docs/plugins.md).
   if (const plugin::LoadedPlugin* p = plugin::plugin_of_method(method.name()))
-    doc["plugin"] = {{"name", p->name}, {"version", p->version}, {"path", p->path}, {"sha256", p->sha256}};
+    doc["plugin"] = p->provenance();
   return doc;
 }
 

@@ -34,11 +34,14 @@
 // its headers (classes and their layouts change between versions); LibTorch's for at::Tensor and the
 // rest of its ABI; the Itanium C++ ABI version and libstdc++'s string ABI for std::string, std::function
 // and exceptions crossing the boundary.
-#define PTQBENCH_PLUGIN_ABI_TAG                                                                            \
-  "ptqbench-plugin " PTQBENCH_PLUGIN_STR(PTQBENCH_PLUGIN_LAYOUT) "; ptqbench " PTQBENCH_VERSION           \
-  "; libtorch " PTQBENCH_PLUGIN_STR(TORCH_VERSION_MAJOR) "." PTQBENCH_PLUGIN_STR(TORCH_VERSION_MINOR) "." \
-  PTQBENCH_PLUGIN_STR(TORCH_VERSION_PATCH) "; c++ abi " PTQBENCH_PLUGIN_STR(__GXX_ABI_VERSION)            \
-  "; cxx11 strings " PTQBENCH_PLUGIN_STR(_GLIBCXX_USE_CXX11_ABI)
+// PTQBENCH_PLUGIN_ABI_TAG_FOR_TORCH("2.4.0") is the tag of the same build against another LibTorch.
+#define PTQBENCH_PLUGIN_ABI_TAG_FOR_TORCH(TORCH_VERSION_STRING)                                          \
+  "ptqbench-plugin " PTQBENCH_PLUGIN_STR(PTQBENCH_PLUGIN_LAYOUT) "; ptqbench " PTQBENCH_VERSION          \
+  "; libtorch " TORCH_VERSION_STRING "; c++ abi " PTQBENCH_PLUGIN_STR(__GXX_ABI_VERSION) "; cxx11 strings " \
+  PTQBENCH_PLUGIN_STR(_GLIBCXX_USE_CXX11_ABI)
+#define PTQBENCH_PLUGIN_ABI_TAG                                                                              \
+  PTQBENCH_PLUGIN_ABI_TAG_FOR_TORCH(PTQBENCH_PLUGIN_STR(TORCH_VERSION_MAJOR) "." PTQBENCH_PLUGIN_STR(         \
+      TORCH_VERSION_MINOR) "." PTQBENCH_PLUGIN_STR(TORCH_VERSION_PATCH))
 
 namespace ptq::plugin {
 

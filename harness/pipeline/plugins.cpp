@@ -16,7 +16,6 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <map>
 #include <memory>
 #include <set>
 #include <utility>
@@ -105,12 +104,12 @@ const Descriptor& open_descriptor(const std::string& path, const std::string& wh
 }
 
 void check_staged(const StagingRegistrar& staged, const std::string& where) {
-  std::set<std::string> names;
+  const std::vector<std::string> registered = methods::registry().names();
+  std::set<std::string> names(registered.begin(), registered.end());
   for (const auto& m : staged.methods) {
     const std::string name = m->name();
     if (name.empty()) throw InputError(fmt::format("{}: a method with an empty name", where));
-    const auto known = methods::registry().names();
-    if (std::find(known.begin(), known.end(), name) != known.end() || !names.insert(name).second)
+    if (!names.insert(name).second)
       throw InputError(fmt::format("{}: method '{}' exists already (from {})", where, name, owner_name(name, true)));
   }
   names.clear();

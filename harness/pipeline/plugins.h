@@ -2,6 +2,8 @@
 // methods and evaluators, and what was loaded from where (for run ids, provenance, `ls`, Slurm).
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 #include <vector>
 
@@ -12,6 +14,9 @@ struct LoadedPlugin {
   std::string path;                        // absolute, as loaded
   std::string sha256;                      // of the file, when loaded
   std::vector<std::string> methods, tasks;  // what it registered
+
+  // {"name", "version", "path", "sha256"}: what results record of the plugin that produced them.
+  nlohmann::json provenance() const { return {{"name", name}, {"version", version}, {"path", path}, {"sha256", sha256}}; }
 };
 
 // This ptqbench's ABI tag (PTQBENCH_PLUGIN_ABI_TAG as the core was compiled).

@@ -91,8 +91,9 @@ nlohmann::json load_cell_plugins(const Cell& cell) {
       throw InputError(fmt::format("{}: planned with plugin {} {} from {}, but {} is plugin {} {}: plan again",
                                    cell.describe(), planned.name, planned.version, planned.path, loaded.path, loaded.name,
                                    loaded.version));
-    out.push_back({{"name", loaded.name}, {"version", loaded.version}, {"path", loaded.path}, {"sha256", loaded.sha256},
-                   {"planned_sha256", planned.sha256}});
+    nlohmann::json record = loaded.provenance();
+    record["planned_sha256"] = planned.sha256;
+    out.push_back(std::move(record));
   }
   return out;
 }

@@ -115,10 +115,8 @@ class BlockCount final : public ptq::eval::Evaluator {
 #if defined(PTQ_TEST_PLUGIN_WRONG_ABI)
 // What a plugin built against another LibTorch carries: the same tag with another libtorch version.
 extern "C" __attribute__((visibility("default"))) const ptq::plugin::Descriptor* ptqbench_plugin_v1() {
-  static const ptq::plugin::Descriptor d{"ptqbench-plugin 1; ptqbench " PTQBENCH_VERSION "; libtorch 9.9.9; c++ abi "
-                                         PTQBENCH_PLUGIN_STR(__GXX_ABI_VERSION) "; cxx11 strings "
-                                         PTQBENCH_PLUGIN_STR(_GLIBCXX_USE_CXX11_ABI),
-                                         "ptqbench-test-plugin-wrong-abi", "1.0.0", "test plugin: wrong ABI", register_all};
+  static const ptq::plugin::Descriptor d{PTQBENCH_PLUGIN_ABI_TAG_FOR_TORCH("9.9.9"), "ptqbench-test-plugin-wrong-abi",
+                                         "1.0.0", "test plugin: wrong ABI", register_all};
   return &d;
 }
 #elif defined(PTQ_TEST_PLUGIN_NO_ENTRY)
