@@ -69,9 +69,7 @@ bool one_line_error(const ptq::test::CliResult& r) {
 TEST_CASE("eval --task tokens prints the ppl of an independent computation", "[integration][cli]") {
   TempDir dir;
   const auto model = ptq::test::write_random_checkpoint(dir.file("model"), ptq::test::tiny_config(), 31);
-  std::vector<int64_t> ids;
-  for (int i = 0; i < 3 * 32 + 7; ++i) ids.push_back((i * 13 + 5) % 97);
-  ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+  const std::vector<int64_t> ids = ptq::test::write_token_ids(dir.file("ids.npy"), 3 * 32 + 7, 13, 5);
   const auto ref = ptq::test::naive_perplexity(model, ids, 32, 3);
 
   const auto r = run_ptqbench({"eval", "--model", dir.file("model"), "--task", "tokens", "--data", dir.file("ids.npy"),

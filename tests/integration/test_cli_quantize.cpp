@@ -28,9 +28,7 @@ struct Fixture {
   TempDir dir;
   Fixture() {
     ptq::test::write_random_checkpoint(dir.file("fp"), ptq::test::tiny_config(), 61);
-    std::vector<int64_t> ids;
-    for (int i = 0; i < 4 * 32; ++i) ids.push_back((i * 17 + 3) % 97);
-    ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+    ptq::test::write_token_ids(dir.file("ids.npy"), 4 * 32, 17, 3);
   }
   double eval_ppl(const std::string& model) const {
     const auto r = run_ptqbench({"eval", "--model", model, "--task", "tokens", "--data", dir.file("ids.npy"),

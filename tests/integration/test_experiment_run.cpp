@@ -3,7 +3,6 @@
 // cell runs. Faults come from the test-only method "test_fault" (PTQBENCH_TEST_METHODS=1).
 #include "harness/data/calibration.h"
 #include "harness/io/json_file.h"
-#include "harness/io/npy.h"
 #include "harness/model/tokenizer.h"
 #include "harness/run/plan.h"
 #include "harness/store/results_db.h"
@@ -11,7 +10,6 @@
 #include "tests/support/random_model.h"
 #include "tests/support/test_env.h"
 
-#include <ATen/ATen.h>
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
@@ -38,9 +36,7 @@ struct Fixture {
   Fixture() {
     ::setenv("PTQBENCH_TEST_METHODS", "1", 1);
     ptq::test::write_random_checkpoint(dir.file("model"), ptq::test::tiny_config(), 7);
-    std::vector<int64_t> ids;
-    for (int i = 0; i < 8 * 32; ++i) ids.push_back((i * 31 + 5) % 97);
-    ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+    ptq::test::write_token_ids(dir.file("ids.npy"), 8 * 32, 31, 5);
   }
   // FP, then test_fault (W16A16), then RTN at W4A16 and W8A8.
   std::string write_spec(const nlohmann::json& fault_config, const nlohmann::json& runtime = {{"threads", 1}}) const {

@@ -204,9 +204,7 @@ TEST_CASE("eval of a packed GPTQ checkpoint equals eval of its de-quantized floa
   const PackedModel m = packed_model({3, 32, "gptq", true, {"model.layers.0.mlp.up_proj"}}, 21);
   write(m, dir.file("packed"));
   write_dequantized(m, dir.file("float"));
-  std::vector<int64_t> ids;
-  for (int i = 0; i < 4 * 32; ++i) ids.push_back((i * 17 + 3) % 97);
-  ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+  ptq::test::write_token_ids(dir.file("ids.npy"), 4 * 32, 17, 3);
   const auto ppl = [&](const std::string& model, const std::string& stream) {
     const auto r = run_ptqbench({"eval", "--model", model, "--task", "tokens", "--data", dir.file("ids.npy"), "--seqlen",
                                  "32", "--stream", stream, "--json"});

@@ -2,13 +2,11 @@
 // node): the plan says which run ids are provisional, a cell whose model is still missing is bad input
 // (exit 2, nothing written), and a cell run beside its model lands under the id a plan made there has.
 // Also: the paper-protocol warning on plan's stderr.
-#include "harness/io/npy.h"
 #include "harness/run/plan.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/random_model.h"
 #include "tests/support/test_env.h"
 
-#include <ATen/ATen.h>
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -27,9 +25,7 @@ constexpr const char* kVar = "PTQ_TEST_OFFLINE_MODELS";
 // A random model under <dir>/models/rand, FP + RTN W4A16 on a token-id stream, its path through ${kVar}.
 std::string write_offline_spec(const TempDir& dir, const nlohmann::json& extra = nlohmann::json::object()) {
   ptq::test::write_random_checkpoint(dir.file("models/rand"), ptq::test::tiny_config(), 7);
-  std::vector<int64_t> ids;
-  for (int i = 0; i < 4 * 32; ++i) ids.push_back((i * 31 + 5) % 97);
-  ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+  ptq::test::write_token_ids(dir.file("ids.npy"), 4 * 32, 31, 5);
   nlohmann::json spec = {{"name", "offline"},
                          {"models", {{{"id", "rand"}, {"path", std::string("${") + kVar + "}/rand"}}}},
                          {"methods", {{{"name", "rtn"}, {"settings", {"W4A16"}}}}},

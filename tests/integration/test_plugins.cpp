@@ -5,14 +5,12 @@
 // to the plugin's declared name and version; a plan's worker loading the plugin from the plan alone.
 // The plugins are tests/plugins/test_plugin.cpp in variants.
 #include "harness/io/json_file.h"
-#include "harness/io/npy.h"
 #include "harness/io/sha256.h"
 #include "harness/run/plan.h"
 #include "tests/support/cli_runner.h"
 #include "tests/support/random_model.h"
 #include "tests/support/test_env.h"
 
-#include <ATen/ATen.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -38,9 +36,7 @@ struct Fixture {
   TempDir dir;
   Fixture() {
     ptq::test::write_random_checkpoint(dir.file("model"), ptq::test::tiny_config(), 7);
-    std::vector<int64_t> ids;
-    for (int i = 0; i < 8 * 32; ++i) ids.push_back((i * 31 + 5) % 97);
-    ptq::io::write_npy_ids(dir.file("ids.npy"), at::tensor(ids, at::kLong));
+    ptq::test::write_token_ids(dir.file("ids.npy"), 8 * 32, 31, 5);
   }
   std::string write_spec(const std::string& plugin_path, const std::string& name = "plugins") const {
     const nlohmann::json spec = {

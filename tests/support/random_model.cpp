@@ -1,5 +1,6 @@
 #include "tests/support/random_model.h"
 
+#include "harness/io/npy.h"
 #include "harness/model/checkpoint.h"
 
 #include <ATen/ATen.h>
@@ -94,6 +95,13 @@ at::Tensor last_hidden(const LlamaModel& m, const at::Tensor& ids) {
 
 at::Tensor calibration_ids(int64_t n, int64_t t, int64_t vocab) {
   return at::randint(vocab, {n, t}, at::TensorOptions().dtype(at::kLong)).contiguous();
+}
+
+std::vector<int64_t> write_token_ids(const std::string& path, int64_t count, int64_t step, int64_t offset) {
+  std::vector<int64_t> ids;
+  for (int64_t i = 0; i < count; ++i) ids.push_back((i * step + offset) % 97);
+  io::write_npy_ids(path, at::tensor(ids, at::kLong));
+  return ids;
 }
 
 }  // namespace ptq::test

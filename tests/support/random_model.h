@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ptq::test {
 
@@ -19,6 +20,10 @@ LlamaConfig tiny_config(const TinyShape& shape = {});
 LlamaModel random_model(const LlamaConfig& config, uint64_t seed);
 // random_model + save_llama(dir, fp32). Returns the model that was written.
 LlamaModel write_random_checkpoint(const std::string& dir, const LlamaConfig& config, uint64_t seed);
+
+// A token file for the `tokens` task: ids (i * step + offset) % 97 (the tiny vocabulary) for i < count,
+// written as .npy at `path`. Returns the ids.
+std::vector<int64_t> write_token_ids(const std::string& path, int64_t count, int64_t step, int64_t offset);
 
 // A deep copy: every tensor cloned (tied embeddings stay tied), so a method can quantize it in place.
 LlamaModel copy_model(const LlamaModel& m);
