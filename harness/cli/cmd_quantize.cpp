@@ -10,6 +10,7 @@
 #include "harness/io/files.h"
 #include "harness/model/tokenizer.h"
 #include "harness/pipeline/plugins.h"
+#include "harness/recon/loss_log.h"
 #include "harness/pipeline/quantize.h"
 #include "harness/ptq/gptq_export.h"
 #include "harness/ptq/packed_size.h"
@@ -43,6 +44,8 @@ struct QuantizeOptions {
   // Calibration, for methods that need it: the reference codes' get_loaders(name, nsamples, seed, seqlen).
   std::string calib = "wikitext2", calib_data;
   std::string nan_policy;  // "" = the method's config
+  std::string loss_log;    // --log-losses ("" = none)
+  std::string profile_trace;  // --profile-trace ("" = none)
   int64_t nsamples = 128, seqlen = 2048, seed = 2;  // OmniQuant/LRQuant defaults (GPTQ: seed 0)
   std::string cache_dir = eval::TokenCache::default_dir();
   bool no_cache = false;
@@ -149,6 +152,9 @@ void run_quantize(const QuantizeOptions& o) {
     if (!m.tokenizer_path) throw InputError(fmt::format("{}: calibration needs the model's tokenizer (tokenizer.model or tokenizer.json)", m.dir));
     tokenizer = load_model_tokenizer(m);
   }
+  recon::start_log_file(o.loss_log, "--log-losses");  // an unwritable path fails before the model loads
+  recon::start_log_file(o.profile_trace, "--profile-trace");  // removed again: the first unit to train writes it
+  if (!o.profile_trace.empty()) fs::remove(o.profile_trace);
   const auto [threads, device, dtype, stream, activations] = apply_runtime_options(o.runtime);
   const c10::ScalarType save_dtype = o.save_dtype == "auto" ? dtype : parse_dtype(o.save_dtype, device);
 
@@ -174,6 +180,8 @@ void run_quantize(const QuantizeOptions& o) {
   request.setting = setting;
   request.calibration = calibration ? &calibration->windows : nullptr;
   request.activations = activations;
+  request.loss_log = o.loss_log;
+  request.profile_trace = o.profile_trace;
   pipeline::Quantized q = pipeline::quantize(lm.model, method, request);
   if (o.fp16_scales) quant::round_scales_to_fp16(lm.model, q.report.qparams, setting);
 
@@ -215,6 +223,12 @@ void add_quantize_command(CLI::App& app) {
                 "Round every scale to float16 and re-derive the weights from it, so that the fake-quant checkpoint "
                 "equals its GPTQ export bit for bit");
   add_runtime_options(cmd, opts->runtime);
+  cmd->add_option("--log-losses", opts->loss_log,
+                  "Write the loss of every training step as JSON lines (unit, epoch, step, loss) to this file: "
+                  "for side-by-side comparisons (scripts/compare-released)");
+  cmd->add_option("--profile-trace", opts->profile_trace,
+                  "Write a Chrome trace of the first block's training steps (LibTorch's profiler: every op and "
+                  "autograd node) to this file; scripts/profile-summary gives the time per op and step");
   cmd->add_option("--nan-policy", opts->nan_policy,
                   "NaN/Inf training loss: stop (default) or skip-block (that block keeps RTN; a CBQ window keeps the parameters it started with); sets the config key nan_policy")
       ->check(one_of({"stop", "skip-block"}));

@@ -70,6 +70,8 @@ Quantized quantize(LlamaModel& model, const ResolvedMethod& method, const Quanti
   ctx.progress = request.progress;
   ctx.work_dir = request.work_dir;
   ctx.activations = request.activations;
+  ctx.loss_log = request.loss_log;
+  ctx.profile_trace = request.profile_trace;
   q.adapter = method.method->evaluation_adapter(model, request.setting, method.config);
   const auto start = std::chrono::steady_clock::now();
   q.report = method.method->apply(model, request.setting, method.config, ctx);

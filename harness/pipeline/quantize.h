@@ -70,6 +70,8 @@ struct QuantizeRequest {
   bool progress = true;
   std::string work_dir;               // per-block checkpoints to resume from ("" = none)
   std::string activations = "auto";   // where reconstruction keeps activations (model/activation_home.h)
+  std::string loss_log;               // per-step training losses as JSON lines (recon/loss_log.h; "" = none)
+  std::string profile_trace;          // a Chrome trace of the first unit's training ("" = none)
 };
 
 struct Quantized {

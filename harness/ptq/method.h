@@ -28,6 +28,10 @@ struct MethodContext {
   // Where block reconstruction keeps calibration activations: "auto", "device" or "host"
   // (model/activation_home.h; a runtime choice, not part of results).
   std::string activations = "auto";
+  // Training methods append one JSON line per optimiser step to this file (recon/loss_log.h; "" = none).
+  std::string loss_log;
+  // Training methods write a Chrome trace of the first block's training steps here ("" = none).
+  std::string profile_trace;
 };
 
 // What an evaluation-time adaptation (LRQuant's test-time adaptation) is told about the data to come.

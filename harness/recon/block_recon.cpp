@@ -7,6 +7,7 @@
 #include "harness/recon/train_loop.h"
 #include "harness/recon/window_schedule.h"
 #include "harness/util/errors.h"
+#include "harness/util/parallel_tasks.h"
 #include "harness/util/progress.h"
 
 #include <ATen/ATen.h>
@@ -74,16 +75,23 @@ at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<a
   // Results go straight into one tensor where x lives (pinned when x is): no list of batch results to
   // concatenate, which would hold the activations twice at the peak.
   at::Tensor out;
-  for (int64_t j = 0; j < x.size(0); j += batch) {
+  if (x.size(0) == 0) return out;
+  const auto run = [&](int64_t j) {
     const int64_t b = std::min(batch, x.size(0) - j);
-    const at::Tensor r = f(x.narrow(0, j, b).to(dev, /*non_blocking=*/true));
-    if (!out.defined()) {
-      std::vector<int64_t> sizes = r.sizes().vec();
-      sizes[0] = x.size(0);
-      out = at::empty(sizes, r.options().device(x.device()).pinned_memory(x.is_pinned()));
-    }
-    out.narrow(0, j, b).copy_(r);
-  }
+    out.narrow(0, j, b).copy_(f(x.narrow(0, j, b).to(dev, /*non_blocking=*/true)));
+  };
+  const at::Tensor first = f(x.narrow(0, 0, std::min(batch, x.size(0))).to(dev, /*non_blocking=*/true));
+  std::vector<int64_t> sizes = first.sizes().vec();
+  sizes[0] = x.size(0);
+  out = at::empty(sizes, first.options().device(x.device()).pinned_memory(x.is_pinned()));
+  out.narrow(0, 0, first.size(0)).copy_(first);
+  const int64_t batches = (x.size(0) + batch - 1) / batch;
+  // Without a graph on the CPU, the other batches run side by side, each computed as it would be alone
+  // (util/parallel_tasks.h: the same bits); a graph, or a device, keeps them in order.
+  if (!c10::GradMode::is_enabled() && dev.is_cpu() && x.device().is_cpu())
+    run_tasks(batches - 1, [&](int64_t i) { run((i + 1) * batch); });
+  else
+    for (int64_t i = 1; i < batches; ++i) run(i * batch);
   return out;
 }
 

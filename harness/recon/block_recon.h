@@ -136,6 +136,13 @@ struct ReconOptions {
   NanPolicy nan_policy = NanPolicy::kStop;
   // Where x_fp, x_q and the targets live (model/activation_home.h): "auto", "device" or "host".
   std::string activations = "auto";
+  // Appends one JSON line per optimiser step (unit, epoch, step, loss) to this file (recon/loss_log.h;
+  // "" = none): the side-by-side comparison with a reference implementation reads it.
+  std::string loss_log;
+  // The first unit to train writes a Chrome trace of its steps here (every ATen op and autograd node on
+  // every thread, LibTorch's profiler), when the file does not exist yet; "" = none. The time per op and
+  // step: scripts/profile-summary.
+  std::string profile_trace;
   std::function<void(DecoderBlock&, const std::string& prefix, Named& qparams)> fallback_fold;
 };
 
@@ -171,7 +178,9 @@ std::string checkpoint_key(const std::string& setting, const nlohmann::json& con
 
 // Applies `f` to each batch of `batch` rows of `x` ([n, T, H]) and stacks the results along dim 0 where x
 // lives. With `compute` another device than x's (activations at home on the host), each batch is moved
-// there and its result comes back.
+// there and its result comes back. Without autograd on the CPU the batches run side by side
+// (util/parallel_tasks.h; bit-identical to running them in order), so `f` must be safe to call from
+// several threads at once (a block's forward is).
 at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<at::Tensor(const at::Tensor&)>& f,
                        c10::optional<at::Device> compute = c10::nullopt);
 

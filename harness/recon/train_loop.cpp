@@ -1,12 +1,14 @@
 #include "harness/recon/train_loop.h"
 
 #include "harness/recon/checkpoint_file.h"
+#include "harness/recon/loss_log.h"
 #include "harness/recon/loss_scaler.h"
 #include "harness/util/errors.h"
 #include "harness/util/progress.h"
 #include "harness/util/stop_request.h"
 
 #include <ATen/ATen.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
 
@@ -101,6 +103,12 @@ BlockLog train_steps(const std::vector<train::ParamGroup>& groups, int64_t n, co
   std::vector<at::Tensor> params;
   for (const auto& g : opt.groups()) params.insert(params.end(), g.params.begin(), g.params.end());
   train::DynamicLossScaler scaler;
+  LossLog loss_log(o.loss_log);
+  // quantize --profile-trace: the first unit to train writes the trace of its steps (the file does not
+  // exist yet); later units leave it alone.
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> trace;
+  if (!o.profile_trace.empty() && !std::filesystem::exists(o.profile_trace))
+    trace = std::make_unique<torch::autograd::profiler::RecordProfile>(o.profile_trace);
   LoopPosition at;
   const std::string partial = o.checkpoint_dir.empty() ? "" : partial_checkpoint_path(o.checkpoint_dir, where);
   if (!partial.empty() && load_partial(partial, o, opt, scaler, at, log)) {
@@ -142,6 +150,7 @@ BlockLog train_steps(const std::vector<train::ParamGroup>& groups, int64_t n, co
         opt.step();
       }
       at.epoch_sum += std::isnan(s.logged) ? l : s.logged;
+      loss_log.step(where, at.epoch, at.j / o.batch_size, l, s.logged);
       ++done;
       if (o.progress) progress.update(done, fmt::format("{} epoch {}/{} loss {:.3g}", label, at.epoch + 1, o.epochs, l));
     }

@@ -158,6 +158,8 @@ std::string real_blas_library() {
   return info.dli_fname;
 }
 
+void for_each_task(int64_t n, const std::function<void(int64_t)>& task) { pool().run(n, task); }
+
 nlohmann::json describe() {
   return {{"tiled", tiled()}, {"threads", tile_threads()}, {"tile", {"all", kTileN}}, {"small_flops", kSmallFlops}};
 }

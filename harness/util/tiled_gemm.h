@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace ptq::gemm {
@@ -37,6 +38,12 @@ int tile_threads();
 int64_t calls_seen();
 // The shared object the real sgemm_ lives in ("" when none was found).
 std::string real_blas_library();
+
+// Runs task(0..n-1) on the same pool of workers (reproducible mode; otherwise on the calling thread).
+// Tasks must write disjoint outputs; sgemm_ calls inside a task run their tiles on that task's thread
+// (the same tiles, so the same numbers). Used to run independent attention heads side by side
+// (model/attention_core.h).
+void for_each_task(int64_t n, const std::function<void(int64_t)>& task);
 
 nlohmann::json describe();  // {"tiled", "threads", "tile": ["all", kTileN], "small_flops"}
 

@@ -96,6 +96,8 @@ class Cbq final : public quant::MethodWithConfig<CbqConfig> {
     o.train.nan_policy = c.nan_policy;
     o.train.progress = ctx.progress;
     o.train.activations = ctx.activations;
+    o.train.loss_log = ctx.loss_log;
+    o.train.profile_trace = ctx.profile_trace;
     if (!ctx.work_dir.empty() && o.train.epochs > 0) {
       o.train.checkpoint_dir = ctx.work_dir + "/cbq";
       o.train.checkpoint_key = recon::checkpoint_key(setting.str(), config, *ctx.calibration);

@@ -45,6 +45,8 @@ quant::MethodReport run_omni_pipeline(LlamaModel& model, const quant::QuantSetti
   ro.epochs = p.epochs;
   ro.progress = ctx.progress;
   ro.activations = ctx.activations;
+  ro.loss_log = ctx.loss_log;
+  ro.profile_trace = ctx.profile_trace;
   ro.precision = recon::precision_policy(setting, model.device(), model.dtype());
   ro.fallback_fold = [&](DecoderBlock& b, const std::string& prefix, std::vector<std::pair<std::string, at::Tensor>>& qp) {
     fold_rtn(b, wspec, prefix, qp);

@@ -69,6 +69,8 @@ class LsqRtn final : public quant::Method {
     o.epochs = 0;  // closed form: no optimiser
     o.progress = ctx.progress;
     o.activations = ctx.activations;
+    o.loss_log = ctx.loss_log;
+    o.profile_trace = ctx.profile_trace;
     const quant::QuantizerSpec spec = setting.weight_spec();
     const recon::ReconReport r = recon::reconstruct(
         model, *ctx.calibration, [&](const recon::BlockInputs& in) { return std::make_unique<LsqParts>(in, spec); }, o);
