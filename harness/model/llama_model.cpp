@@ -1,5 +1,6 @@
 #include "harness/model/llama_model.h"
 
+#include "harness/model/attention_core.h"
 #include "harness/model/block_reader.h"
 #include "harness/model/block_storage.h"
 
@@ -125,6 +126,11 @@ at::Tensor attention_context(const DecoderBlock& b, const LlamaConfig& c, const 
   // processed in chunks whose score matrix stays below 32 MiB: a 7B layer at 2048 tokens would otherwise
   // allocate and sweep 512 MiB score tensors several times per block.
   const double sqrt_hd = std::sqrt(static_cast<double>(hd));
+  if (attention_core_supported(q)) {  // CPU float32: heads side by side, the same arithmetic (model/attention_core.h)
+    const at::Tensor o = causal_attention_core(q.reshape({batch * nh, t, hd}), k.reshape({batch * nh, t, hd}),
+                                               v.reshape({batch * nh, t, hd}), sqrt_hd);
+    return o.view({batch, nh, t, hd}).transpose(1, 2).reshape({batch, t, nh * hd});
+  }
   const at::Tensor mask = at::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
   const int64_t score_bytes = batch * t * t * static_cast<int64_t>(sizeof(float));
   const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(nh, score_chunk_bytes / score_bytes));
