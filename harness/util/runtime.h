@@ -12,7 +12,8 @@ namespace ptq {
 
 // Process-level tuning measured on the 2-core CI machine (tests/bench/bench_eval.cpp), done first in main():
 //  - glibc malloc: keep activation-sized blocks (< 32 MiB) in the heap instead of mmap/munmap-ing them on
-//    every op (attention of a small model: 24 ms -> 9 ms per block from page faults alone);
+//    every op (attention of a small model: 24 ms -> 9 ms per block from page faults alone), and no block
+//    mmap'd at all (a 7B-shaped LWC training step: 33.0 s -> 27.8 s, issue #32);
 //  - libgomp (LibTorch's OpenMP) spins idle threads for ~300k iterations by default, stealing the cores
 //    OpenBLAS's own threads need between ops. GOMP_SPINCOUNT is read only at library load, so the process
 //    re-executes itself once with GOMP_SPINCOUNT=0 unless the user set it or OMP_WAIT_POLICY

@@ -28,6 +28,20 @@ LlamaConfig llama7b_block_config() {
   return c;
 }
 
+LlamaConfig stories260k_block_config() {
+  LlamaConfig c;
+  c.hidden_size = 64;
+  c.intermediate_size = 172;
+  c.num_hidden_layers = 1;
+  c.num_attention_heads = 8;
+  c.num_key_value_heads = 4;
+  c.head_dim = 8;
+  c.vocab_size = 512;
+  c.max_position_embeddings = 512;
+  c.rms_norm_eps = 1e-5;
+  return c;
+}
+
 DecoderBlock random_block(const LlamaConfig& c, c10::Device device, c10::ScalarType dtype) {
   const auto o = at::TensorOptions().device(device).dtype(dtype);
   DecoderBlock b;

@@ -16,6 +16,9 @@ c10::ScalarType bench_dtype();   // fp32 on CPU, fp16 on CUDA
 
 // hidden 4096, intermediate 11008, 32 heads (no GQA), one layer.
 LlamaConfig llama7b_block_config();
+// A block shaped as stories260K's (../shared/data; the side-by-side job of scripts/compare-released): hidden
+// 64, 8 query heads and 4 key/value heads of 8 channels, MLP 172.
+LlamaConfig stories260k_block_config();
 // Weights ~ N(0, 0.02), norms 1, created directly on `device` in `dtype`.
 DecoderBlock random_block(const LlamaConfig& c, c10::Device device = c10::kCPU, c10::ScalarType dtype = c10::kFloat);
 
