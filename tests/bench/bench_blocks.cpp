@@ -14,33 +14,28 @@ c10::Device bench_device() {
 
 c10::ScalarType bench_dtype() { return bench_device().is_cuda() ? c10::kHalf : c10::kFloat; }
 
-LlamaConfig llama7b_block_config() {
+namespace {
+
+// One block of a Llama: hidden size, MLP size, query and key/value heads (head_dim = hidden / heads).
+LlamaConfig one_block(int64_t hidden, int64_t intermediate, int64_t heads, int64_t kv_heads, int64_t vocab, int64_t context) {
   LlamaConfig c;
-  c.hidden_size = 4096;
-  c.intermediate_size = 11008;
+  c.hidden_size = hidden;
+  c.intermediate_size = intermediate;
   c.num_hidden_layers = 1;
-  c.num_attention_heads = 32;
-  c.num_key_value_heads = 32;
-  c.head_dim = 128;
-  c.vocab_size = 32000;
-  c.max_position_embeddings = 4096;
+  c.num_attention_heads = heads;
+  c.num_key_value_heads = kv_heads;
+  c.head_dim = hidden / heads;
+  c.vocab_size = vocab;
+  c.max_position_embeddings = context;
   c.rms_norm_eps = 1e-5;
   return c;
 }
 
-LlamaConfig stories260k_block_config() {
-  LlamaConfig c;
-  c.hidden_size = 64;
-  c.intermediate_size = 172;
-  c.num_hidden_layers = 1;
-  c.num_attention_heads = 8;
-  c.num_key_value_heads = 4;
-  c.head_dim = 8;
-  c.vocab_size = 512;
-  c.max_position_embeddings = 512;
-  c.rms_norm_eps = 1e-5;
-  return c;
-}
+}  // namespace
+
+LlamaConfig llama7b_block_config() { return one_block(4096, 11008, 32, 32, 32000, 4096); }
+
+LlamaConfig stories260k_block_config() { return one_block(64, 172, 8, 4, 512, 512); }
 
 DecoderBlock random_block(const LlamaConfig& c, c10::Device device, c10::ScalarType dtype) {
   const auto o = at::TensorOptions().device(device).dtype(dtype);
