@@ -78,7 +78,10 @@ struct CausalAttention : public torch::autograd::Function<CausalAttention> {
     for_each_head(n, [&](int64_t h) {
       head_backward(g[h], q[h], k[h], v[h], p[h], sqrt_hd, dq[h], dk_t[h], dv[h]);
     });
-    return {dq, dk_t.transpose(1, 2), dv, at::Tensor()};
+    // Contiguous, as the batched path hands its gradients on (its head narrowing's backward writes them
+    // into a fresh tensor): a transposed view would reach the reductions upstream (LET's q/k scale, the
+    // K quantizer) in another memory order, and they would sum in another order.
+    return {dq, dk_t.transpose(1, 2).contiguous(), dv, at::Tensor()};
   }
 };
 

@@ -18,9 +18,11 @@
 namespace {
 
 // The batched path as llama_model.cpp wrote it before the attention core (and as the reference's eager
-// attention does): one bmm over all heads, an in-place true division, the mask, softmax, bmm.
-at::Tensor batched_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, double sqrt_hd) {
-  const int64_t t = q.size(1);
+// attention does): one bmm over all heads, an in-place true division, the mask, softmax, bmm. The heads
+// were taken as a chunk (narrow), whose backward hands the gradients on as fresh contiguous tensors.
+at::Tensor batched_attention(const at::Tensor& q_all, const at::Tensor& k_all, const at::Tensor& v_all, double sqrt_hd) {
+  const int64_t n = q_all.size(0), t = q_all.size(1);
+  const at::Tensor q = q_all.narrow(0, 0, n), k = k_all.narrow(0, 0, n), v = v_all.narrow(0, 0, n);
   const at::Tensor mask = at::full({t, t}, -std::numeric_limits<double>::infinity(), q.options()).triu(1);
   const at::Tensor scores = at::bmm(q, k.transpose(1, 2)).div_(sqrt_hd).add_(mask);
   return at::bmm(at::softmax(scores, -1, at::kFloat), v);
@@ -66,6 +68,36 @@ TEST_CASE("attention core: output and gradients bit for bit those of the batched
       const at::NoGradGuard no_grad;  // the inference path (no graph) gives the same output
       CHECK(at::equal(ptq::causal_attention_core(q, k, v, sqrt_hd), want.out));
     }
+  }
+}
+
+TEST_CASE("attention core: gradients reach a reduction upstream in the batched path's memory order", "[attention]") {
+  // LET's q/k scale multiplies q and divides k by one factor per channel; its gradient sums over all
+  // heads and tokens, in the memory order of the gradients that arrive. A transposed dk (the first
+  // version of the core) summed in another order: the quickstart's OmniQuant W4A4 cell (LWC + LET)
+  // moved from 4.7362712533 to 4.7358480683.
+  at::manual_seed(11);
+  const int64_t n = 8, t = 512, hd = 8;
+  const at::Tensor q0 = at::randn({n, t, hd}), k0 = at::randn({n, t, hd}), v = at::randn({n, t, hd});
+  const at::Tensor g = at::randn({n, t, hd});
+  const double sqrt_hd = std::sqrt(static_cast<double>(hd));
+  const auto scale_grad = [&](const auto& attention) {
+    const at::Tensor s = (at::rand({hd}) + 0.5).requires_grad_(true);
+    at::manual_seed(5);
+    const at::Tensor s0 = (at::rand({hd}) + 0.5);
+    at::NoGradGuard none;
+    s.copy_(s0);
+    {
+      c10::AutoGradMode on(true);
+      attention(q0 * s, k0 / s).backward(g);
+    }
+    return s.grad().clone();
+  };
+  const at::Tensor want = scale_grad([&](const at::Tensor& q, const at::Tensor& k) { return batched_attention(q, k, v, sqrt_hd); });
+  for (const int workers : {1, 2}) {
+    const Workers pool(workers);
+    INFO("workers " << workers);
+    CHECK(at::equal(scale_grad([&](const at::Tensor& q, const at::Tensor& k) { return ptq::causal_attention_core(q, k, v, sqrt_hd); }), want));
   }
 }
 
