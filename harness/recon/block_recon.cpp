@@ -76,11 +76,12 @@ at::Tensor map_batches(const at::Tensor& x, int64_t batch, const std::function<a
   // concatenate, which would hold the activations twice at the peak.
   at::Tensor out;
   if (x.size(0) == 0) return out;
+  const auto result_of = [&](int64_t j) { return f(x.narrow(0, j, std::min(batch, x.size(0) - j)).to(dev, /*non_blocking=*/true)); };
   const auto run = [&](int64_t j) {
-    const int64_t b = std::min(batch, x.size(0) - j);
-    out.narrow(0, j, b).copy_(f(x.narrow(0, j, b).to(dev, /*non_blocking=*/true)));
+    const at::Tensor r = result_of(j);
+    out.narrow(0, j, r.size(0)).copy_(r);
   };
-  const at::Tensor first = f(x.narrow(0, 0, std::min(batch, x.size(0))).to(dev, /*non_blocking=*/true));
+  const at::Tensor first = result_of(0);  // its shape and dtype size `out`
   std::vector<int64_t> sizes = first.sizes().vec();
   sizes[0] = x.size(0);
   out = at::empty(sizes, first.options().device(x.device()).pinned_memory(x.is_pinned()));

@@ -8,9 +8,9 @@
 #include "harness/util/stop_request.h"
 
 #include <ATen/ATen.h>
-#include <torch/csrc/autograd/profiler_legacy.h>
 #include <c10/core/GradMode.h>
 #include <fmt/format.h>
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include <cctype>
 #include <cmath>
